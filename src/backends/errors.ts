@@ -1,0 +1,55 @@
+/**
+ * Backend failures, classified once. The kind decides the HTTP answer and whether a fallback
+ * chain may move on; `detail` is the human sentence that says what to do.
+ */
+export type BackendErrorKind =
+  /** The instance lacks a secret it needs. */
+  | "not_configured"
+  /** The provider refused our credentials. */
+  | "auth"
+  /** The provider rejected the request itself: retrying elsewhere will not help. */
+  | "invalid_request"
+  | "insufficient_credit"
+  | "rate_limited"
+  /** Network failure, 5xx, tunnel down: the provider could not be reached or answered badly. */
+  | "unavailable"
+  | "timeout"
+  /** The provider ran the job and it failed. */
+  | "failed";
+
+export class BackendError extends Error {
+  override readonly name = "BackendError";
+  constructor(
+    readonly kind: BackendErrorKind,
+    readonly detail: string,
+    readonly extra: {
+      /** Provider job id, when one was created. */
+      readonly externalId?: string;
+      /** Field-level problems to pass on to the caller (e.g. Replicate's invalid_fields). */
+      readonly invalidFields?: readonly unknown[];
+      readonly cause?: unknown;
+    } = {},
+  ) {
+    super(detail, { cause: extra.cause });
+  }
+}
+
+/** HTTP status for a backend failure that reached the caller. */
+export function httpStatusForBackendError(kind: BackendErrorKind): number {
+  switch (kind) {
+    case "invalid_request":
+      return 400;
+    case "insufficient_credit":
+      return 402;
+    case "not_configured":
+      return 503;
+    case "rate_limited":
+      return 503;
+    case "timeout":
+      return 504;
+    case "auth":
+    case "unavailable":
+    case "failed":
+      return 502;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The service configuration: one zod schema, loaded from the `IMAGEN_CONFIG` wrangler var (a TOML
+ * table in wrangler.toml) and validated once. Secrets never live here: an instance names the env
+ * var that holds its secret (`api_token_env`).
+ */
+import { z } from "zod";
+import { backendInstanceSchema } from "../backends/registry";
+import { sizeString } from "./size";
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "names are lowercase letters, digits, '.', '_' or '-'");
+
+export const styleSchema = z.strictObject({
+  /** Prompt template; `{prompt}` is replaced by the caller's prompt. */
+  template: z.string().includes("{prompt}", { message: "a style template must contain {prompt}" }),
+  size: sizeString.optional(),
+  negative: z.string().max(2000).optional(),
+});
+
+export const outputSchema = z.strictObject({
+  naming: z.string().min(1).max(512).default("{caller}/{date}/{time}-{slug}-{seed}.{ext}"),
+  sidecar: z.boolean().default(true),
+});
+
+export const configSchema = z
+  .strictObject({
+    default_backend: name,
+    backends: z.record(name, backendInstanceSchema),
+    styles: z.record(name, styleSchema).default({}),
+    output: outputSchema.default({ naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true }),
+  })
+  .superRefine((config, ctx) => {
+    if (!(config.default_backend in config.backends)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["default_backend"],
+        message: `default_backend "${config.default_backend}" is not one of the configured backends`,
+      });
+    }
+    for (const [instance, backend] of Object.entries(config.backends)) {
+      for (const [i, next] of (backend.fallback ?? []).entries()) {
+        if (!(next in config.backends) || next === instance) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["backends", instance, "fallback", i],
+            message: `fallback "${next}" is not another configured backend`,
+          });
+        }
+      }
+    }
+  });
+
+export type ImagenConfig = z.infer<typeof configSchema>;
+export type StyleConfig = z.infer<typeof styleSchema>;

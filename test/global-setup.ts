@@ -1,0 +1,31 @@
+/**
+ * Starts the fake third-party servers (real HTTP on 127.0.0.1, ephemeral ports) before the
+ * workerd tests run, and hands their base URLs to the tests via `inject("fakes")`.
+ * Each fake lives in test/fakes/<name>/ and exports a `start()` returning {url, close}.
+ */
+import type { TestProject } from "vitest/node";
+
+export interface RunningFake {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+type FakeStarter = () => Promise<RunningFake>;
+
+/** name → starter. One line per fake. */
+const fakes: Record<string, FakeStarter> = {};
+
+export default async function setup(project: TestProject) {
+  const running: Record<string, RunningFake> = {};
+  for (const [name, start] of Object.entries(fakes)) running[name] = await start();
+  project.provide("fakes", Object.fromEntries(Object.entries(running).map(([n, f]) => [n, f.url])));
+  return async () => {
+    await Promise.all(Object.values(running).map((f) => f.close()));
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fakes: Record<string, string>;
+  }
+}
