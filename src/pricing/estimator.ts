@@ -18,7 +18,7 @@ export interface EstimateInput {
 export interface CostEstimate {
   readonly usd: Usd;
   /** Id of the price row used; null for free backends that have no row. */
-  readonly priceId: string | null;
+  readonly priceId: number | null;
 }
 
 export interface CostEstimator {

@@ -27,7 +27,7 @@ export interface UsageEvent {
   readonly latency_ms: number;
   readonly cost_usd_estimate: Usd | null;
   /** Id of the price row the estimate used; null when no price was known. */
-  readonly price_id: string | null;
+  readonly price_id: number | null;
   readonly success: boolean;
   readonly error_code: string | null;
   readonly error_message: string | null;
