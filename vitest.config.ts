@@ -1,12 +1,20 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Structured logs are noise when a test passes and evidence when it fails.
+    silent: "passed-only",
     projects: [
       {
         // Worker code runs inside workerd with real local bindings (R2, KV, D1, Queues, DOs).
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            // D1 migrations for applyD1Migrations() in tests (the ledger's D1 tables, docs/ledger.md).
+            miniflare: { bindings: { TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1") } },
+          })),
+        ],
         test: {
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],

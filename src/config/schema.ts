@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { backendInstanceSchema } from "../backends/registry";
+import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { sizeString } from "./size";
 
 const name = z
@@ -18,8 +19,28 @@ export const styleSchema = z.strictObject({
   negative: z.string().max(2000).optional(),
 });
 
+export const DEFAULT_NAMING = "{caller}/{date}/{time}-{slug}-{seed}.{ext}";
+
 export const outputSchema = z.strictObject({
-  naming: z.string().min(1).max(512).default("{caller}/{date}/{time}-{slug}-{seed}.{ext}"),
+  naming: z
+    .string()
+    .min(1)
+    .max(400)
+    .default(DEFAULT_NAMING)
+    .superRefine((template, ctx) => {
+      // Render with sample values: a template that could escape its folder is a config error.
+      const sample = renderNamingTemplate(template, {
+        now: new Date(0),
+        prompt: "sample prompt",
+        seed: 1,
+        backend: "mock",
+        ext: "png",
+        caller: "caller",
+        id: "id",
+      });
+      const problem = keyProblem(sample, { allowBraces: true });
+      if (problem) ctx.addIssue({ code: "custom", message: `the naming template renders keys that ${problem}` });
+    }),
   sidecar: z.boolean().default(true),
 });
 
@@ -28,7 +49,7 @@ export const configSchema = z
     default_backend: name,
     backends: z.record(name, backendInstanceSchema),
     styles: z.record(name, styleSchema).default({}),
-    output: outputSchema.default({ naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true }),
+    output: outputSchema.default({ naming: DEFAULT_NAMING, sidecar: true }),
   })
   .superRefine((config, ctx) => {
     if (!(config.default_backend in config.backends)) {

@@ -11,22 +11,32 @@ export interface Size {
   readonly height: number;
 }
 
-export const sizeString = z
+export const DEFAULT_SIZE: Size = { width: 1024, height: 1024 };
+
+/** Parse "WxH" without range checks; null when malformed. */
+export function parseSize(value: string): Size | null {
+  const match = /^(\d{1,5})x(\d{1,5})$/.exec(value);
+  return match ? { width: Number(match[1]), height: Number(match[2]) } : null;
+}
+
+/** Why a size is unacceptable, or null. */
+export function sizeProblem(size: Size): string | null {
+  for (const [axis, side] of [["width", size.width], ["height", size.height]] as const) {
+    if (side < MIN_SIDE || side > MAX_SIDE) return `${axis} ${side} is outside ${MIN_SIDE}..${MAX_SIDE}`;
+    if (side % SIDE_STEP !== 0) return `${axis} ${side} is not a multiple of ${SIDE_STEP}`;
+  }
+  return null;
+}
+
+/** A "WxH" string, checked but kept as a string (OpenAPI documents it as one). */
+export const sizeField = z
   .string()
   .regex(/^\d{1,5}x\d{1,5}$/, "size must look like WxH, e.g. 1024x768")
-  .transform((value, ctx): Size => {
-    const [width, height] = value.split("x").map(Number) as [number, number];
-    for (const [axis, side] of [["width", width], ["height", height]] as const) {
-      if (side < MIN_SIDE || side > MAX_SIDE) {
-        ctx.addIssue({ code: "custom", message: `${axis} ${side} is outside ${MIN_SIDE}..${MAX_SIDE}` });
-        return z.NEVER;
-      }
-      if (side % SIDE_STEP !== 0) {
-        ctx.addIssue({ code: "custom", message: `${axis} ${side} is not a multiple of ${SIDE_STEP}` });
-        return z.NEVER;
-      }
-    }
-    return { width, height };
+  .superRefine((value, ctx) => {
+    const size = parseSize(value);
+    const problem = size && sizeProblem(size);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
-export const DEFAULT_SIZE: Size = { width: 1024, height: 1024 };
+/** Config form: "WxH" → Size. */
+export const sizeString = sizeField.transform((value) => parseSize(value)!);

@@ -1,0 +1,113 @@
+/**
+ * Builds the Hono app from its pieces: request id, structured access log, body limit, content
+ * type, API-key auth, the route modules, OpenAPI, and problem+json for every failure.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { registerBackendRoutes } from "./handlers/backends";
+import { registerHealthRoutes } from "./handlers/health";
+import { registerImageRoutes } from "./handlers/images";
+import { registerKeyRoutes } from "./handlers/keys";
+import { apiKeyAuth } from "./http/auth";
+import type { App, AppEnv } from "./http/context";
+import { errorToResponse } from "./http/errors";
+import { problem, problemResponse } from "./http/problem";
+import { jsonLogger, type Logger } from "./lib/log";
+
+/** JSON bodies are small; images never travel inward. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" })): App {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const errors = result.error.issues.map((issue) => ({
+          // An unknown key is the caller's typo: name it rather than the object holding it.
+          field:
+            [...issue.path.map(String), ...(issue.code === "unrecognized_keys" ? [issue.keys.join(",")] : [])].join(".") ||
+            "(body)",
+          message: issue.message,
+        }));
+        throw problem("invalid-request", 400, errors.map((e) => `${e.field}: ${e.message}`).join("; "), {
+          extra: { errors },
+        });
+      }
+    },
+  });
+
+  app.use(requestId());
+  app.use(accessLog(rootLog));
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) =>
+      withRequestId(
+        problemResponse(
+          { type: "method-not-allowed", status: 405, detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}`, headers: { allow: methods.join(", ") } },
+          c.get("requestId"),
+        ),
+        c.get("requestId"),
+      ),
+  }));
+  app.use("/v1/*", apiKeyAuth());
+  app.use("/v1/*", bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw problem("payload-too-large", 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    },
+  }));
+
+  registerHealthRoutes(app);
+  registerImageRoutes(app);
+  registerBackendRoutes(app);
+  registerKeyRoutes(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key issued by the operator (`npm run keys -- add`) or an admin (`POST /v1/keys`).",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "ImaGen Edge",
+      version: "0.1.0",
+      description: "Image-generation gateway: FLUX and friends behind one API, images in R2, every attempt accounted for.",
+    },
+  });
+
+  app.notFound((c) =>
+    withRequestId(problemResponse({ type: "not-found", status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }, c.get("requestId")), c.get("requestId")),
+  );
+  app.onError((error, c) => withRequestId(errorToResponse(error, c.get("requestId"), c.get("log") ?? rootLog), c.get("requestId")));
+  return app;
+}
+
+function withRequestId(response: Response, id: string | undefined): Response {
+  if (id) response.headers.set("x-request-id", id);
+  return response;
+}
+
+/** One line per request, with the route pattern (never the raw path: keys can carry prompt slugs). */
+function accessLog(rootLog: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = Date.now();
+    const log = rootLog.child({ request_id: c.get("requestId") });
+    c.set("log", log);
+    await next();
+    // Handlers that build a raw Response (image bytes) bypass c.header(); stamp it here.
+    if (!c.res.headers.has("x-request-id")) {
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("x-request-id", c.get("requestId"));
+    }
+    log.info("request", {
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      ms: Date.now() - started,
+      caller: c.get("caller")?.name ?? null,
+    });
+  };
+}

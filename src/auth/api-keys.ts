@@ -1,0 +1,101 @@
+/**
+ * API keys. Only the sha256 of a key is stored (KV `key:<hash>` → record), so a leaked namespace
+ * leaks no usable key. Keys can be added and revoked at runtime (admin API or `npm run keys`);
+ * revocation marks the record so a revoked key gets a precise 401.
+ */
+import type { Role } from "../core/request";
+import { sha256Hex } from "../lib/hash";
+
+export interface ApiKeyRecord {
+  /** Public handle: the first 12 hex characters of the hash. */
+  readonly id: string;
+  readonly hash: string;
+  readonly caller: string;
+  readonly role: Role;
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+  readonly label: string | null;
+}
+
+export type KeyCheck =
+  | { readonly ok: true; readonly record: ApiKeyRecord }
+  | { readonly ok: false; readonly reason: "unknown" | "revoked" };
+
+const PREFIX = "key:";
+export const KEY_ID_LENGTH = 12;
+
+export const CALLER_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,63}$/;
+
+export async function hashApiKey(key: string): Promise<string> {
+  return sha256Hex(key);
+}
+
+/** A fresh key: `imk_` + 32 base32 characters (160 bits). */
+export function newApiKey(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `imk_${[...bytes].map((b) => alphabet[b & 31]).join("")}`;
+}
+
+export class ApiKeyStore {
+  constructor(private readonly kv: KVNamespace) {}
+
+  async check(presented: string): Promise<KeyCheck> {
+    const hash = await hashApiKey(presented);
+    const record = await this.kv.get<ApiKeyRecord>(PREFIX + hash, "json");
+    // The lookup is by hash, so its timing says nothing about any stored key; the final
+    // comparison is constant-time anyway so no code path compares secrets byte by byte.
+    if (!record || !timingSafeEqualHex(record.hash, hash)) return { ok: false, reason: "unknown" };
+    if (record.revoked_at) return { ok: false, reason: "revoked" };
+    return { ok: true, record };
+  }
+
+  async add(key: string, caller: string, role: Role, label: string | null, now: Date): Promise<ApiKeyRecord> {
+    const hash = await hashApiKey(key);
+    const record: ApiKeyRecord = {
+      id: hash.slice(0, KEY_ID_LENGTH),
+      hash,
+      caller,
+      role,
+      created_at: now.toISOString(),
+      revoked_at: null,
+      label,
+    };
+    await this.kv.put(PREFIX + hash, JSON.stringify(record));
+    return record;
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    const records: ApiKeyRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.kv.list({ prefix: PREFIX, ...(cursor && { cursor }) });
+      for (const { name } of page.keys) {
+        const record = await this.kv.get<ApiKeyRecord>(name, "json");
+        if (record) records.push(record);
+      }
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return records.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  /** Revoke by public id; returns the updated record, or null when no key has that id. */
+  async revoke(id: string, now: Date): Promise<ApiKeyRecord | null> {
+    const page = await this.kv.list({ prefix: PREFIX + id });
+    const name = page.keys[0]?.name;
+    if (!name || page.keys.length !== 1) return null;
+    const record = await this.kv.get<ApiKeyRecord>(name, "json");
+    if (!record) return null;
+    const revoked = { ...record, revoked_at: record.revoked_at ?? now.toISOString() };
+    await this.kv.put(name, JSON.stringify(revoked));
+    return revoked;
+  }
+}
+
+function timingSafeEqualHex(a: string, b: string): boolean {
+  const encoder = new TextEncoder();
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  if (left.byteLength !== right.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(left, right);
+}

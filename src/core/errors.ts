@@ -1,0 +1,43 @@
+/**
+ * Failures the pipeline reports. Each says which part of the request or system is at fault;
+ * the HTTP layer maps them to problem+json in one place.
+ */
+import type { BackendError } from "../backends/errors";
+
+/** The request names something that does not exist or cannot be honoured; nothing was spent. */
+export class InvalidRequestError extends Error {
+  override readonly name = "InvalidRequestError";
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}
+
+/** An explicit output key is already taken; objects are never overwritten. */
+export class OutputConflictError extends Error {
+  override readonly name = "OutputConflictError";
+  constructor(readonly key: string) {
+    super(`output "${key}" already exists; objects are never overwritten`);
+  }
+}
+
+export interface FailedAttempt {
+  readonly backend: string;
+  readonly kind: BackendError["kind"];
+  readonly detail: string;
+  readonly latency_ms: number;
+  readonly external_id?: string;
+}
+
+/** Every backend in the chain failed. `last` decides the answer; `attempts` tell the story. */
+export class GenerationFailedError extends Error {
+  override readonly name = "GenerationFailedError";
+  constructor(
+    readonly last: BackendError,
+    readonly attempts: readonly FailedAttempt[],
+  ) {
+    super(last.detail);
+  }
+}

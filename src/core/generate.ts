@@ -1,0 +1,345 @@
+/**
+ * The generation pipeline: plain TypeScript, no HTTP (DESIGN principle 1). Plan the request, try
+ * the backend chain (one usage event per attempt), store the images under the naming template,
+ * write sidecars. Everything it touches is passed in.
+ */
+import { type Backend, type BackendResult, EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
+import { BackendError } from "../backends/errors";
+import type { ImagenConfig } from "../config/schema";
+import type { Clock } from "../lib/clock";
+import { sha256Hex } from "../lib/hash";
+import type { IdSource } from "../lib/ids";
+import type { Logger } from "../lib/log";
+import { type Usd, ZERO_USD } from "../lib/money";
+import type { CostEstimate, CostEstimator } from "../pricing/estimator";
+import type { ImageMetadata, ImageStore, StoredImage } from "../storage/image-store";
+import { renderNamingTemplate, sidecarKey, withSuffix } from "../storage/naming";
+import type { UsageEvent, UsageSink } from "../usage/event";
+import { type FailedAttempt, GenerationFailedError, OutputConflictError } from "./errors";
+import { type GenerationPlan, planGeneration } from "./plan";
+import type { Caller, GenerationRequest } from "./request";
+
+export interface PipelineDeps {
+  readonly config: ImagenConfig;
+  /** Resolves an instance name to its backend (instances are built lazily). */
+  readonly backend: (name: string) => Backend;
+  readonly store: ImageStore;
+  readonly usage: UsageSink;
+  readonly pricing: CostEstimator;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly log: Logger;
+}
+
+export interface GeneratedImageRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly sidecar_key: string | null;
+  readonly width: number;
+  readonly height: number;
+  readonly mime_type: string;
+  readonly bytes: number;
+}
+
+export interface GenerationOutcome {
+  readonly request_id: string;
+  readonly backend: string;
+  readonly model: string;
+  readonly model_version: string | null;
+  readonly seed: number;
+  readonly latency_ms: number;
+  readonly cost_usd_estimate: Usd | null;
+  readonly images: readonly GeneratedImageRecord[];
+  /** Backends that failed before the one that succeeded (empty without fallback). */
+  readonly failed_attempts: readonly FailedAttempt[];
+}
+
+interface SuccessfulAttempt {
+  readonly backend: Backend;
+  readonly result: BackendResult;
+  readonly latencyMs: number;
+  readonly cost: CostEstimate | null;
+}
+
+export async function generate(
+  request: GenerationRequest,
+  caller: Caller,
+  requestId: string,
+  deps: PipelineDeps,
+): Promise<GenerationOutcome> {
+  const plan = planGeneration(request, deps.config, deps.ids);
+  if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
+  const promptHash = await sha256Hex(request.prompt);
+  const attempt = await runChain(plan, { request, caller, requestId, promptHash }, deps);
+  const startedStoring = deps.clock.now();
+  const images = await storeImages(plan, attempt, { request, caller, requestId }, deps);
+  deps.log.info("generation stored", {
+    request_id: requestId,
+    backend: attempt.backend.name,
+    images: images.length,
+    storage_ms: deps.clock.now() - startedStoring,
+  });
+  return {
+    request_id: requestId,
+    backend: attempt.backend.name,
+    model: attempt.result.model,
+    model_version: attempt.result.modelVersion ?? null,
+    seed: attempt.result.seed,
+    latency_ms: attempt.latencyMs,
+    cost_usd_estimate: attempt.cost?.usd ?? null,
+    images,
+    failed_attempts: attempt.failed,
+  };
+}
+
+async function ensureOutputFree(output: string, n: number, store: ImageStore): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const key = i === 0 ? output : withSuffix(output, i + 1);
+    if (await store.exists(key)) throw new OutputConflictError(key);
+  }
+}
+
+interface AttemptContextData {
+  readonly request: GenerationRequest;
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly promptHash: string;
+}
+
+/** Try each backend in the chain; every attempt becomes exactly one usage event. */
+async function runChain(
+  plan: GenerationPlan,
+  data: AttemptContextData,
+  deps: PipelineDeps,
+): Promise<SuccessfulAttempt & { failed: FailedAttempt[] }> {
+  const failed: FailedAttempt[] = [];
+  let lastError: BackendError | undefined;
+  for (const [index, name] of plan.chain.entries()) {
+    const backend = deps.backend(name);
+    const started = deps.clock.now();
+    const log = deps.log.child({ request_id: data.requestId, backend: name, attempt: index + 1 });
+    try {
+      const result = await backend.generate(plan.spec, {
+        signal: new AbortController().signal,
+        clock: deps.clock,
+        requestId: data.requestId,
+        log,
+      });
+      const latencyMs = deps.clock.now() - started;
+      const cost = await estimateCost(backend, result, deps.pricing, log);
+      await emit(usageEvent(data, plan, backend, index, latencyMs, { result, cost }, deps), deps);
+      return { backend, result, latencyMs, cost, failed };
+    } catch (error) {
+      const latencyMs = deps.clock.now() - started;
+      const backendError =
+        error instanceof BackendError
+          ? error
+          : new BackendError("failed", `backend "${name}" crashed: ${errorMessage(error)}`, { cause: error });
+      await emit(usageEvent(data, plan, backend, index, latencyMs, { error: backendError }, deps), deps);
+      log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
+      failed.push({
+        backend: name,
+        kind: backendError.kind,
+        detail: backendError.detail,
+        latency_ms: latencyMs,
+        ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
+      });
+      lastError = backendError;
+      // A request the provider itself rejected would be rejected by the next one too.
+      if (backendError.kind === "invalid_request") break;
+    }
+  }
+  throw new GenerationFailedError(lastError!, failed);
+}
+
+async function estimateCost(
+  backend: Backend,
+  result: BackendResult,
+  pricing: CostEstimator,
+  log: Logger,
+): Promise<CostEstimate | null> {
+  const first = result.images[0];
+  if (!first) return { usd: ZERO_USD, priceId: null };
+  try {
+    return await pricing.estimate({
+      provider: backend.provider,
+      model: result.model,
+      imagesProduced: result.images.length,
+      width: first.width,
+      height: first.height,
+    });
+  } catch (error) {
+    // An unknown price is recorded as NULL, never guessed; the image still lands.
+    log.error("cost estimate failed", { error: errorMessage(error) });
+    return null;
+  }
+}
+
+function usageEvent(
+  data: AttemptContextData,
+  plan: GenerationPlan,
+  backend: Backend,
+  index: number,
+  latencyMs: number,
+  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError },
+  deps: PipelineDeps,
+): UsageEvent {
+  const ok = "result" in outcome;
+  const first = ok ? outcome.result.images[0] : undefined;
+  return {
+    event_id: deps.ids.newId(),
+    occurred_at: new Date(deps.clock.now()).toISOString(),
+    request_id: data.requestId,
+    caller: data.caller.name,
+    source: data.request.source ?? null,
+    backend: backend.name,
+    backend_type: backend.type,
+    model: ok ? outcome.result.model : backend.model,
+    model_version: ok ? (outcome.result.modelVersion ?? null) : null,
+    seed: ok ? outcome.result.seed : plan.spec.seed,
+    prompt_hash: data.promptHash,
+    width: first?.width ?? plan.spec.width,
+    height: first?.height ?? plan.spec.height,
+    images_requested: plan.spec.n,
+    images_produced: ok ? outcome.result.images.length : 0,
+    latency_ms: Math.round(latencyMs),
+    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : ZERO_USD,
+    price_id: ok ? (outcome.cost?.priceId ?? null) : null,
+    success: ok,
+    error_code: ok ? null : outcome.error.kind,
+    error_message: ok ? null : outcome.error.detail,
+    external_id: ok ? (outcome.result.externalId ?? null) : (outcome.error.extra.externalId ?? null),
+    attempt: index + 1,
+  };
+}
+
+/** The ledger never fails a generation; a sink that cannot take the event is logged loudly. */
+async function emit(event: UsageEvent, deps: PipelineDeps): Promise<void> {
+  try {
+    await deps.usage.record(event);
+  } catch (error) {
+    deps.log.error("USAGE EVENT NOT RECORDED", {
+      event_id: event.event_id,
+      request_id: event.request_id,
+      event: JSON.stringify(event),
+      error: errorMessage(error),
+    });
+  }
+}
+
+async function storeImages(
+  plan: GenerationPlan,
+  attempt: SuccessfulAttempt,
+  data: Omit<AttemptContextData, "promptHash">,
+  deps: PipelineDeps,
+): Promise<GeneratedImageRecord[]> {
+  const now = new Date(deps.clock.now());
+  const wantSidecar = data.request.sidecar ?? deps.config.output.sidecar;
+  const stored: string[] = [];
+  const records: GeneratedImageRecord[] = [];
+  try {
+    // One after another, so image i of a batch gets the i-th free key deterministically.
+    for (const [index, image] of attempt.result.images.entries()) {
+      records.push(await (async () => {
+        const id = deps.ids.newId();
+        const explicit = data.request.output;
+        const key =
+          explicit !== undefined
+            ? index === 0
+              ? explicit
+              : withSuffix(explicit, index + 1)
+            : renderNamingTemplate(deps.config.output.naming, {
+                now,
+                prompt: data.request.prompt,
+                seed: attempt.result.seed,
+                backend: attempt.backend.name,
+                ext: EXTENSION_BY_MIME[image.mimeType],
+                caller: data.caller.name,
+                id,
+              });
+        const metadata: ImageMetadata = {
+          caller: data.caller.name,
+          backend: attempt.backend.name,
+          seed: String(attempt.result.seed),
+          image_id: id,
+          request_id: data.requestId,
+        };
+        const saved = await deps.store.putImage(key, image, metadata, explicit === undefined);
+        if (!saved) throw new OutputConflictError(key);
+        stored.push(saved.key);
+        const sidecar = wantSidecar ? sidecarKey(saved.key) : null;
+        if (sidecar) {
+          await deps.store.putSidecar(sidecar, sidecarBody(id, saved, image, index, plan, attempt, data, now), metadata);
+          stored.push(sidecar);
+        }
+        return {
+          id,
+          key: saved.key,
+          sidecar_key: sidecar,
+          width: image.width,
+          height: image.height,
+          mime_type: image.mimeType,
+          bytes: saved.size,
+        };
+      })());
+    }
+    return records;
+  } catch (error) {
+    // Half a result is worse than none: remove what this request wrote, then report.
+    await deps.store.delete(stored).catch((cleanup: unknown) =>
+      deps.log.error("cleanup after failed store left objects behind", { error: errorMessage(cleanup) }),
+    );
+    throw error;
+  }
+}
+
+function sidecarBody(
+  id: string,
+  saved: StoredImage,
+  image: GeneratedImage,
+  index: number,
+  plan: GenerationPlan,
+  attempt: SuccessfulAttempt,
+  data: Omit<AttemptContextData, "promptHash">,
+  now: Date,
+) {
+  // The sidecar is the owner's private record next to the image, so unlike usage rows and object
+  // metadata it keeps the prompt: it is what makes an image reproducible.
+  return {
+    id,
+    key: saved.key,
+    created_at: now.toISOString(),
+    request_id: data.requestId,
+    caller: data.caller.name,
+    source: data.request.source ?? null,
+    request: {
+      prompt: data.request.prompt,
+      style: plan.style,
+      styled_prompt: plan.spec.prompt,
+      negative: plan.spec.negative ?? null,
+      size: `${plan.spec.width}x${plan.spec.height}`,
+      seed: data.request.seed ?? null,
+      steps: plan.spec.steps ?? null,
+      n: plan.spec.n,
+    },
+    image: { index, width: image.width, height: image.height, mime_type: image.mimeType, bytes: saved.size },
+    backend: {
+      instance: attempt.backend.name,
+      type: attempt.backend.type,
+      model: attempt.result.model,
+      model_version: attempt.result.modelVersion ?? null,
+      seed: attempt.result.seed,
+      external_id: attempt.result.externalId ?? null,
+      predict_time_s: attempt.result.predictTimeSeconds ?? null,
+    },
+    cost: {
+      usd_estimate: attempt.cost?.usd ?? null,
+      price_id: attempt.cost?.priceId ?? null,
+    },
+    timings: { backend_ms: attempt.latencyMs },
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

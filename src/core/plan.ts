@@ -1,0 +1,54 @@
+/**
+ * Step 1 of the pipeline: turn a request into a plan — which backends to try, the styled prompt,
+ * size, seed and steps — or reject it before anything is spent or written.
+ */
+import type { GenerationSpec } from "../backends/backend";
+import type { ImagenConfig } from "../config/schema";
+import { DEFAULT_SIZE } from "../config/size";
+import type { IdSource } from "../lib/ids";
+import { keyProblem } from "../storage/naming";
+import { InvalidRequestError } from "./errors";
+import type { GenerationRequest } from "./request";
+
+export interface GenerationPlan {
+  /** Instance names in the order they will be tried. */
+  readonly chain: readonly string[];
+  readonly spec: GenerationSpec;
+  readonly style: string | null;
+}
+
+export function planGeneration(request: GenerationRequest, config: ImagenConfig, ids: IdSource): GenerationPlan {
+  const first = request.backend ?? config.default_backend;
+  const instance = config.backends[first];
+  if (!instance) {
+    throw new InvalidRequestError(
+      "backend",
+      `unknown backend "${first}"; configured: ${Object.keys(config.backends).join(", ")}`,
+    );
+  }
+  const style = request.style === undefined ? undefined : config.styles[request.style];
+  if (request.style !== undefined && !style) {
+    const known = Object.keys(config.styles);
+    throw new InvalidRequestError(
+      "style",
+      `unknown style "${request.style}"; configured: ${known.length ? known.join(", ") : "(none)"}`,
+    );
+  }
+  if (request.output !== undefined) {
+    const problem = keyProblem(request.output);
+    if (problem) throw new InvalidRequestError("output", `output key ${problem}`);
+  }
+  const size = request.size ?? style?.size ?? DEFAULT_SIZE;
+  const negative = request.negative ?? style?.negative;
+  const steps = request.steps ?? instance.default_steps;
+  const spec: GenerationSpec = {
+    prompt: style ? style.template.replaceAll("{prompt}", request.prompt) : request.prompt,
+    width: size.width,
+    height: size.height,
+    seed: request.seed && request.seed > 0 ? request.seed : ids.randomSeed(),
+    n: request.n,
+    ...(negative !== undefined && { negative }),
+    ...(steps !== undefined && { steps }),
+  };
+  return { chain: [first, ...(instance.fallback ?? [])], spec, style: request.style ?? null };
+}

@@ -1,0 +1,28 @@
+/** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
+import type { Size } from "../config/size";
+
+export type Role = "admin" | "user";
+
+export interface Caller {
+  /** What usage rows and sidecars record (replaces the seed's MAI_FROM_ID / tmux identity). */
+  readonly name: string;
+  readonly role: Role;
+}
+
+export interface GenerationRequest {
+  readonly prompt: string;
+  readonly backend?: string;
+  readonly size?: Size;
+  /** 0 or absent = a fresh random seed (the seed CLI's "0 = backend default"). */
+  readonly seed?: number;
+  readonly steps?: number;
+  readonly style?: string;
+  readonly negative?: string;
+  readonly n: number;
+  /** Explicit object key instead of the naming template. */
+  readonly output?: string;
+  /** Overrides config's output.sidecar for this request. */
+  readonly sidecar?: boolean;
+  /** Free attribution label for usage reports. */
+  readonly source?: string;
+}

@@ -1,0 +1,105 @@
+/** POST /v1/images (generate) and GET /v1/images/{key} (serve to its owner). */
+import { createRoute } from "@hono/zod-openapi";
+import { generate } from "../core/generate";
+import { parseSize } from "../config/size";
+import type { App } from "../http/context";
+import { requireJsonBody } from "../http/json-body";
+import { problem } from "../http/problem";
+import { contentRange, isSatisfiable, parseRangeHeader } from "../http/range";
+import { pipelineDeps } from "../services";
+import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
+
+const generateRoute = createRoute({
+  method: "post",
+  path: "/v1/images",
+  summary: "Generate images",
+  security: [{ bearer: [] }],
+  middleware: [requireJsonBody()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } } },
+  responses: {
+    201: { description: "Images generated and stored", content: { "application/json": { schema: GenerateImagesResponse } } },
+    ...problemResponses(400, 401, 402, 409, 413, 415, 500, 502, 503, 504),
+  },
+});
+
+const serveRoute = createRoute({
+  method: "get",
+  path: "/v1/images/{key}",
+  summary: "Fetch a stored image or sidecar (its owner or an admin)",
+  security: [{ bearer: [] }],
+  request: { params: ImageKeyParam },
+  responses: {
+    200: { description: "The object's bytes", content: { "image/png": { schema: { type: "string", format: "binary" } } } },
+    206: { description: "A byte range" },
+    304: { description: "Not modified" },
+    ...problemResponses(401, 404, 416),
+  },
+});
+
+export function registerImageRoutes(app: App): void {
+  app.openapi(generateRoute, async (c) => {
+    const body = c.req.valid("json");
+    const outcome = await generate(
+      { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! },
+      c.get("caller"),
+      c.get("requestId"),
+      pipelineDeps(c.env, c.get("log")),
+    );
+    const urlFor = (key: string) => new URL(`/v1/images/${encodeURIComponent(key)}`, c.req.url).toString();
+    return c.json(
+      {
+        ...outcome,
+        failed_attempts: [...outcome.failed_attempts],
+        images: outcome.images.map(({ sidecar_key, ...image }) => ({
+          ...image,
+          url: urlFor(image.key),
+          sidecar_url: sidecar_key === null ? null : urlFor(sidecar_key),
+        })),
+      },
+      201,
+    );
+  });
+
+  app.openapi(serveRoute, async (c) => {
+    const { key } = c.req.valid("param");
+    const caller = c.get("caller");
+    const notFound = () => problem("not-found", 404, `no image "${key}" for this caller`);
+    const range = parseRangeHeader(c.req.header("range"));
+    const unsatisfiable = (size: number) =>
+      problem("invalid-request", 416, "requested range not satisfiable", { headers: { "content-range": `bytes */${size}` } });
+    let object: R2Object | R2ObjectBody | null;
+    try {
+      object = await c.env.IMAGES.get(key, { ...(range && { range }), onlyIf: c.req.raw.headers });
+    } catch {
+      // R2 refuses ranges past the end of the object.
+      const head = await c.env.IMAGES.head(key);
+      if (!head || !ownedBy(head, caller)) throw notFound();
+      throw unsatisfiable(head.size);
+    }
+    // Someone else's object is indistinguishable from a missing one.
+    if (!object || !ownedBy(object, caller)) throw notFound();
+    const headers = new Headers();
+    object.writeHttpMetadata(headers);
+    headers.set("etag", object.httpEtag);
+    headers.set("accept-ranges", "bytes");
+    headers.set("cache-control", "private, max-age=31536000, immutable");
+    if (!("body" in object)) return new Response(null, { status: 304, headers });
+    if (range) {
+      if (!isSatisfiable(range, object.size)) {
+        // Local R2 ignores such ranges instead of refusing them.
+        await object.body.cancel();
+        throw unsatisfiable(object.size);
+      }
+      const served = object.range as { offset: number; length: number };
+      headers.set("content-range", contentRange(served.offset, served.length, object.size));
+      headers.set("content-length", String(served.length));
+      return new Response(object.body, { status: 206, headers });
+    }
+    headers.set("content-length", String(object.size));
+    return new Response(object.body, { status: 200, headers });
+  });
+}
+
+function ownedBy(object: R2Object, caller: { name: string; role: string }): boolean {
+  return caller.role === "admin" || object.customMetadata?.caller === caller.name;
+}

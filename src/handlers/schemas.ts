@@ -1,0 +1,127 @@
+/**
+ * Request and response schemas. The same zod objects validate requests and generate
+ * /openapi.json, so the document cannot drift from the behaviour.
+ */
+import { z } from "@hono/zod-openapi";
+import { sizeField } from "../config/size";
+
+export const MAX_PROMPT_CHARS = 4000;
+export const MAX_IMAGES = 4;
+
+export const GenerateImagesRequest = z
+  .strictObject({
+    prompt: z
+      .string()
+      .trim()
+      .min(1, "prompt must not be empty")
+      .max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`)
+      .openapi({ example: "a small fishbowl with a cat staring out, photo, soft light" }),
+    backend: z.string().max(64).optional().openapi({ description: "Backend instance name; default: config's default_backend." }),
+    size: sizeField.optional().openapi({ description: "WxH, each side 64..2048 and a multiple of 8. Default: the style's size, else 1024x1024.", example: "1536x768" }),
+    seed: z
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({ description: "0 or absent = a fresh random seed (reported back). Capped at 2^53-1 so it stays exact in JSON." }),
+    steps: z.int().min(1).max(150).optional().openapi({ description: "Sampler steps; default: the instance's default_steps." }),
+    style: z.string().max(64).optional().openapi({ description: "A style name from config; its template wraps the prompt." }),
+    negative: z.string().max(2000).optional(),
+    n: z.int().min(1).max(MAX_IMAGES).default(1).openapi({ description: `Images to generate, 1..${MAX_IMAGES}.` }),
+    output: z.string().max(512).optional().openapi({ description: "Explicit object key instead of the naming template; never overwrites.", example: "blog/header.png" }),
+    sidecar: z.boolean().optional().openapi({ description: "Write the JSON sidecar; default: config output.sidecar." }),
+    source: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, "source is a short label: letters, digits, '.', '_', ':' or '-'")
+      .optional()
+      .openapi({ description: "Attribution label kept for usage reports, e.g. webhook, admin, script.", example: "script" }),
+  })
+  .openapi("GenerateImagesRequest");
+
+export const ImageRecord = z
+  .object({
+    id: z.string(),
+    key: z.string().openapi({ description: "R2 object key." }),
+    url: z.string().openapi({ description: "Where the caller (or an admin) fetches the image." }),
+    sidecar_url: z.string().nullable(),
+    width: z.int(),
+    height: z.int(),
+    mime_type: z.string(),
+    bytes: z.int(),
+  })
+  .openapi("Image");
+
+export const FailedAttemptSchema = z
+  .object({ backend: z.string(), kind: z.string(), detail: z.string(), latency_ms: z.number(), external_id: z.string().optional() })
+  .openapi("FailedAttempt");
+
+export const GenerateImagesResponse = z
+  .object({
+    request_id: z.string(),
+    backend: z.string().openapi({ description: "The instance that produced the images." }),
+    model: z.string(),
+    model_version: z.string().nullable(),
+    seed: z.int().openapi({ description: "The seed actually used." }),
+    latency_ms: z.number(),
+    cost_usd_estimate: z.number().nullable().openapi({ description: "null when the model has no known price." }),
+    images: z.array(ImageRecord),
+    failed_attempts: z.array(FailedAttemptSchema),
+  })
+  .openapi("GenerateImagesResponse");
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    request_id: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+export const BackendInfo = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    model: z.string(),
+    default: z.boolean(),
+    fallback: z.array(z.string()),
+    status: z.string().openapi({ example: "not configured (set REPLICATE_API_TOKEN)" }),
+  })
+  .openapi("Backend");
+
+export const BackendsResponse = z.object({ backends: z.array(BackendInfo) }).openapi("BackendsResponse");
+
+export const ImageKeyParam = z.object({
+  key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),
+});
+
+export const CreateKeyRequest = z
+  .strictObject({
+    caller: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/, "caller: lowercase letters, digits, '.', '_', '/' or '-'"),
+    role: z.enum(["admin", "user"]).default("user"),
+    label: z.string().max(200).optional(),
+  })
+  .openapi("CreateKeyRequest");
+
+export const KeyInfo = z
+  .object({
+    id: z.string(),
+    caller: z.string(),
+    role: z.enum(["admin", "user"]),
+    label: z.string().nullable(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("ApiKey");
+
+export const CreatedKey = KeyInfo.extend({ key: z.string().openapi({ description: "Shown once; only its hash is stored." }) }).openapi("CreatedApiKey");
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: "Problem details", content: { "application/problem+json": { schema: Problem } } },
+    ]),
+  );

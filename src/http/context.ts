@@ -1,0 +1,16 @@
+/** The Hono environment shared by the app, middleware and handlers. */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Caller } from "../core/request";
+import type { Env } from "../env";
+import type { Logger } from "../lib/log";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    caller: Caller;
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;

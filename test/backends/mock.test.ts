@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { mockBackendType } from "../../src/backends/mock";
+import { BackendError } from "../../src/backends/errors";
+import { silentLogger } from "../../src/lib/log";
+import { readPngSize } from "../../src/lib/png";
+import { manualClock } from "../helpers/pipeline";
+
+function mock(config: Record<string, unknown> = {}) {
+  const clock = manualClock();
+  const parsed = mockBackendType.configSchema.parse({ type: "mock", ...config });
+  const backend = mockBackendType.create("m", parsed, { env: {}, fetch, clock });
+  const ctx = { signal: new AbortController().signal, clock, requestId: "r", log: silentLogger };
+  return { backend, clock, ctx };
+}
+
+const spec = { prompt: "a", width: 64, height: 48, seed: 1, n: 1 };
+
+describe("mock backend", () => {
+  it("returns valid PNGs of the requested size", async () => {
+    const { backend, ctx } = mock();
+    const result = await backend.generate({ ...spec, n: 2 }, ctx);
+    expect(result.images).toHaveLength(2);
+    for (const image of result.images) {
+      expect("bytes" in image && readPngSize(image.bytes)).toEqual({ width: 64, height: 48 });
+    }
+  });
+
+  it("depends on prompt and seed only", async () => {
+    const { backend, ctx } = mock();
+    const bytes = async (s: typeof spec) => {
+      const image = (await backend.generate(s, ctx)).images[0]!;
+      return "bytes" in image ? image.bytes : new Uint8Array();
+    };
+    expect(await bytes(spec)).toEqual(await bytes(spec));
+    expect(await bytes(spec)).not.toEqual(await bytes({ ...spec, prompt: "b" }));
+    expect(await bytes(spec)).not.toEqual(await bytes({ ...spec, seed: 2 }));
+  });
+
+  it("waits the configured latency on the injected clock", async () => {
+    const { backend, clock, ctx } = mock({ latency_ms: 1500 });
+    const before = clock.now();
+    const result = await backend.generate(spec, ctx);
+    expect(clock.now() - before).toBe(1500);
+    expect(result.predictTimeSeconds).toBe(1.5);
+  });
+
+  it("injects failures at the configured rate, repeatably per prompt and seed", async () => {
+    const { backend, ctx } = mock({ failure_rate: 0.5, failure_kind: "rate_limited" });
+    const outcomes: boolean[] = [];
+    for (let seed = 1; seed <= 200; seed++) {
+      outcomes.push(await backend.generate({ ...spec, seed }, ctx).then(() => true, (e) => {
+        expect(e).toBeInstanceOf(BackendError);
+        expect((e as BackendError).kind).toBe("rate_limited");
+        return false;
+      }));
+    }
+    const failures = outcomes.filter((ok) => !ok).length;
+    expect(failures).toBeGreaterThan(60);
+    expect(failures).toBeLessThan(140);
+    const again = await backend.generate({ ...spec, seed: outcomes.indexOf(false) + 1 }, ctx).then(() => true, () => false);
+    expect(again).toBe(false);
+  });
+
+  it("rejects nonsense config with the field named", () => {
+    const result = mockBackendType.configSchema.safeParse({ type: "mock", failure_rate: 2 });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path).toEqual(["failure_rate"]);
+  });
+});

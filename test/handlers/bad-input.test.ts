@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES } from "../../src/app";
+import { allKeys, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+
+const ok = { prompt: "a lighthouse at dusk" };
+
+/** [case, body (object or raw string), expected status, the field the answer must name] */
+const cases: [string, unknown, number, string][] = [
+  ["invalid JSON", '{"prompt": "unterminated', 400, "JSON"],
+  ["a JSON array instead of an object", "[1,2]", 400, "(body)"],
+  ["prompt missing", {}, 400, "prompt"],
+  ["prompt of the wrong type", { prompt: 42 }, 400, "prompt"],
+  ["empty prompt", { prompt: "" }, 400, "prompt"],
+  ["whitespace-only prompt", { prompt: "   \n" }, 400, "prompt"],
+  ["oversized prompt", { prompt: "x".repeat(4001) }, 400, "prompt"],
+  ["malformed size", { ...ok, size: "big" }, 400, "size"],
+  ["size with a star", { ...ok, size: "512*512" }, 400, "size"],
+  ["size too large", { ...ok, size: "4096x4096" }, 400, "size"],
+  ["size too small", { ...ok, size: "32x32" }, 400, "size"],
+  ["size not a multiple of 8", { ...ok, size: "1000x1001" }, 400, "size"],
+  ["n of zero", { ...ok, n: 0 }, 400, "n"],
+  ["n above the limit", { ...ok, n: 5 }, 400, "n"],
+  ["n as a string", { ...ok, n: "2" }, 400, "n"],
+  ["negative seed", { ...ok, seed: -1 }, 400, "seed"],
+  ["fractional seed", { ...ok, seed: 1.5 }, 400, "seed"],
+  ["seed beyond 2^53-1", { ...ok, seed: 2 ** 53 }, 400, "seed"],
+  ["steps of zero", { ...ok, steps: 0 }, 400, "steps"],
+  ["traversal in output", { ...ok, output: "../other-caller/x.png" }, 400, "output"],
+  ["nested traversal in output", { ...ok, output: "a/../../x.png" }, 400, "output"],
+  ["absolute output", { ...ok, output: "/etc/x.png" }, 400, "output"],
+  ["odd characters in output", { ...ok, output: "a b?.png" }, 400, "output"],
+  ["unknown backend", { ...ok, backend: "dall-e-9" }, 400, "backend"],
+  ["unknown style", { ...ok, style: "vaporwave" }, 400, "style"],
+  ["unknown field", { ...ok, seeds: 3 }, 400, "seeds"],
+  ["sidecar as a string", { ...ok, sidecar: "no" }, 400, "sidecar"],
+  ["source with spaces", { ...ok, source: "my script" }, 400, "source"],
+];
+
+describe("bad input to POST /v1/images", () => {
+  it.each(cases)("%s → clear %i naming the field, nothing written", async (_name, body, status, field) => {
+    const key = await seedKey("validator");
+    const before = await allKeys();
+    const response = await callWorker("/v1/images", postJson("/v1/images", key, body));
+    expect(response.status).toBe(status);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    const problem = await response.json<{ type: string; detail: string; status: number; request_id: string }>();
+    expect(problem.status).toBe(status);
+    expect(problem.type).toBe("urn:imagen-edge:problem:invalid-request");
+    expect(problem.detail).toContain(field);
+    expect(problem.request_id).toBe(response.headers.get("x-request-id"));
+    expect(await allKeys()).toEqual(before);
+  });
+
+  it("answers 413 for a body over the limit, and writes nothing", async () => {
+    const key = await seedKey("big");
+    const before = await allKeys();
+    const response = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "x".repeat(MAX_BODY_BYTES) }));
+    expect(response.status).toBe(413);
+    expect((await response.json<{ type: string }>()).type).toBe("urn:imagen-edge:problem:payload-too-large");
+    expect(await allKeys()).toEqual(before);
+  });
+
+  it("answers 415 when the body is not declared as JSON", async () => {
+    const key = await seedKey("form");
+    const response = await callWorker("/v1/images", {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/x-www-form-urlencoded" },
+      body: "prompt=cat",
+    });
+    expect(response.status).toBe(415);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { appWithConfig, bearer, callWorker, seedKey } from "../helpers/world";
+import { testConfig } from "../helpers/config";
+
+describe("GET /v1/backends", () => {
+  it("lists every configured instance with type, model, default flag and status", async () => {
+    const key = await seedKey("lister");
+    const res = await appWithConfig(testConfig()).call("/v1/backends", { headers: bearer(key) });
+    expect(res.status).toBe(200);
+    const { backends } = await res.json<any>();
+    expect(backends.map((b: any) => b.name)).toEqual(["mock", "mock-down", "mock-refuses", "mock-with-fallback"]);
+    expect(backends[0]).toEqual({ name: "mock", type: "mock", model: "mock-png", default: true, fallback: [], status: "ok" });
+    expect(backends[3]).toMatchObject({ default: false, fallback: ["mock-down", "mock"] });
+  });
+
+  it("needs a key", async () => {
+    expect((await callWorker("/v1/backends")).status).toBe(401);
+  });
+});
+
+describe("GET /healthz", () => {
+  it("answers without a key", async () => {
+    const res = await callWorker("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("reports an invalid configuration as 503, naming the bad field", async () => {
+    const res = await appWithConfig({ ...testConfig(), default_backend: "nope" }).call("/healthz");
+    expect(res.status).toBe(503);
+    const body = await res.json<any>();
+    expect(body.status).toBe("misconfigured");
+    expect(body.problems.join(" ")).toContain("default_backend");
+  });
+
+  it("generation under an invalid configuration is a 500 problem naming the field", async () => {
+    const key = await seedKey("victim");
+    const bad = testConfig({ backends: { mock: { type: "mock", latency_ms: "slow" } } });
+    const res = await appWithConfig(bad).call("/v1/images", {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "x" }),
+    });
+    expect(res.status).toBe(500);
+    expect((await res.json<any>()).detail).toContain("backends.mock.latency_ms");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document generated from the request schemas", async () => {
+    const res = await callWorker("/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json<any>();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/healthz", "/v1/images", "/v1/images/{key}", "/v1/backends", "/v1/keys", "/v1/keys/{id}"]));
+    const request = doc.components.schemas.GenerateImagesRequest;
+    // These limits come from the zod schema that validates requests, not from a hand-written file.
+    expect(request.required).toEqual(["prompt"]);
+    expect(request.properties.prompt.maxLength).toBe(4000);
+    expect(request.properties.n).toMatchObject({ minimum: 1, maximum: 4, default: 1 });
+    expect(request.additionalProperties).toBe(false);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+});
+
+describe("unknown routes and methods", () => {
+  it("answers 404 problem+json for an unknown path", async () => {
+    const res = await callWorker("/v2/everything");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  it("answers 405 with Allow for a known path and the wrong method", async () => {
+    const key = await seedKey("methods");
+    const res = await callWorker("/v1/images", { method: "PUT", headers: bearer(key) });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const health = await callWorker("/healthz", { method: "DELETE" });
+    expect(health.status).toBe(405);
+    expect(health.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("echoes a caller-supplied X-Request-Id and makes one up otherwise", async () => {
+    const res = await callWorker("/healthz", { headers: { "x-request-id": "trace-abc-123" } });
+    expect(res.headers.get("x-request-id")).toBe("trace-abc-123");
+    const other = await callWorker("/healthz");
+    expect(other.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

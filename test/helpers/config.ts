@@ -1,0 +1,17 @@
+/** Service configs for tests: the same shape as wrangler.toml's [vars.IMAGEN_CONFIG]. */
+export function testConfig(overrides: Record<string, unknown> = {}) {
+  return {
+    default_backend: "mock",
+    output: { naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true },
+    backends: {
+      mock: { type: "mock", model: "mock-png" },
+      "mock-down": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "unavailable" },
+      "mock-refuses": { type: "mock", model: "mock-refuses", failure_rate: 1, failure_kind: "invalid_request" },
+      "mock-with-fallback": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "timeout", fallback: ["mock-down", "mock"] },
+    },
+    styles: {
+      "blog-header": { template: "{prompt}, editorial header", size: "1536x768", negative: "text" },
+    },
+    ...overrides,
+  };
+}

@@ -1,0 +1,45 @@
+/** Pipeline dependencies for driving generate() directly: real R2, fake clock, in-memory usage. */
+import { env } from "cloudflare:workers";
+import { parseConfig } from "../../src/config/load";
+import type { PipelineDeps } from "../../src/core/generate";
+import type { Clock } from "../../src/lib/clock";
+import { ulid } from "../../src/lib/ids";
+import { jsonLogger } from "../../src/lib/log";
+import { freeOnlyEstimator } from "../../src/pricing/free-estimator";
+import { backendResolver } from "../../src/services";
+import { R2ImageStore } from "../../src/storage/image-store";
+import type { UsageEvent, UsageSink } from "../../src/usage/event";
+import { testConfig } from "./config";
+
+/** A clock that only moves when something sleeps or the test advances it. */
+export function manualClock(start = Date.parse("2026-05-08T14:30:15Z")): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+export function pipelineWorld(config: unknown = testConfig(), usage?: UsageSink) {
+  const events: UsageEvent[] = [];
+  const logs: string[] = [];
+  const clock = manualClock();
+  let n = 0;
+  const parsed = parseConfig(config);
+  const deps: PipelineDeps = {
+    config: parsed,
+    backend: backendResolver(parsed, env, clock),
+    store: new R2ImageStore(env.IMAGES),
+    usage: usage ?? { record: async (event) => void events.push(event) },
+    pricing: freeOnlyEstimator,
+    clock,
+    ids: { newId: () => ulid(clock.now() + n++), randomSeed: () => 777 },
+    log: jsonLogger({}, (line) => logs.push(line)),
+  };
+  return { deps, events, logs, clock };
+}
