@@ -13,7 +13,10 @@ export interface RunningFake {
 type FakeStarter = () => Promise<RunningFake>;
 
 /** name → starter. One line per fake. */
-const fakes: Record<string, FakeStarter> = {};
+const fakes: Record<string, FakeStarter> = {
+  replicate: () => import("./fakes/replicate/server").then((m) => m.start()),
+  comfyui: () => import("./fakes/comfyui/server").then((m) => m.start()),
+};
 
 export default async function setup(project: TestProject) {
   const running: Record<string, RunningFake> = {};
@@ -22,10 +25,4 @@ export default async function setup(project: TestProject) {
   return async () => {
     await Promise.all(Object.values(running).map((f) => f.close()));
   };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    fakes: Record<string, string>;
-  }
 }

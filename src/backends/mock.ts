@@ -4,7 +4,7 @@
  * local runs and benchmarks. Free: it has no price row and costs 0.
  */
 import { z } from "zod";
-import { encodePngRgb } from "../lib/png";
+import { encodeCellPng, type Rgb } from "../lib/png";
 import { defineBackendType, type GeneratedImage } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
 import { baseInstanceFields } from "./instance-base";
@@ -42,7 +42,7 @@ export const mockBackendType = defineBackendType({
         }
         const images: GeneratedImage[] = [];
         for (let index = 0; index < spec.n; index++) {
-          const bytes = await renderPattern(spec.width, spec.height, mix(base, index));
+          const bytes = renderPattern(spec.width, spec.height, imageSeed(spec.prompt, spec.seed, index));
           images.push({ mimeType: "image/png", width: spec.width, height: spec.height, bytes });
         }
         return {
@@ -56,24 +56,26 @@ export const mockBackendType = defineBackendType({
   },
 });
 
-/** Flat-colour cells on a two-colour ramp: cheap to compress, visibly different per input. */
-async function renderPattern(width: number, height: number, seed: number): Promise<Uint8Array> {
+/** Flat-colour cells, each colour drawn from a PRNG seeded by prompt, seed and image index. */
+function renderPattern(width: number, height: number, seed: number): Uint8Array {
   const next = mulberry32(seed);
-  const rgb = new Uint8Array(width * height * 3);
   const cellsX = Math.ceil(width / CELL);
-  const row = new Uint8Array(width * 3);
-  for (let cellY = 0; cellY * CELL < height; cellY++) {
-    for (let cellX = 0; cellX < cellsX; cellX++) {
-      const r = next() & 0xff, g = next() & 0xff, b = next() & 0xff;
-      for (let x = cellX * CELL; x < Math.min(width, (cellX + 1) * CELL); x++) {
-        row[x * 3] = r;
-        row[x * 3 + 1] = g;
-        row[x * 3 + 2] = b;
-      }
-    }
-    for (let y = cellY * CELL; y < Math.min(height, (cellY + 1) * CELL); y++) rgb.set(row, y * width * 3);
-  }
-  return encodePngRgb(width, height, rgb);
+  const colors: Rgb[] = [];
+  for (let i = 0; i < cellsX * Math.ceil(height / CELL); i++) colors.push([next() & 0xff, next() & 0xff, next() & 0xff]);
+  return encodeCellPng(width, height, CELL, (cx, cy) => colors[cy * cellsX + cx]!);
+}
+
+/** The colour of the cell holding pixel (x, y): what a decoder must find there (used by tests). */
+export function mockPixel(width: number, seed: number, x: number, y: number): Rgb {
+  const next = mulberry32(seed);
+  const index = Math.floor(y / CELL) * Math.ceil(width / CELL) + Math.floor(x / CELL);
+  for (let i = 0; i < index; i++) next(), next(), next();
+  return [next() & 0xff, next() & 0xff, next() & 0xff];
+}
+
+/** The PRNG seed for one image of a request. */
+export function imageSeed(prompt: string, seed: number, index: number): number {
+  return mix(mix(hashString(prompt), seed), index);
 }
 
 function hashString(text: string): number {

@@ -3,9 +3,11 @@
  */
 import { z } from "zod";
 import type { Backend, BackendRuntime } from "./backend";
+import { comfyuiBackendType } from "./comfyui";
 import { mockBackendType } from "./mock";
+import { replicateBackendType } from "./replicate";
 
-export const backendTypes = [mockBackendType] as const;
+export const backendTypes = [mockBackendType, comfyuiBackendType, replicateBackendType] as const;
 
 export const backendInstanceSchema = z.discriminatedUnion(
   "type",

@@ -12,8 +12,8 @@ import type { IdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
-import type { ImageMetadata, ImageStore, StoredImage } from "../storage/image-store";
-import { renderNamingTemplate, sidecarKey, withSuffix } from "../storage/naming";
+import type { ImageStore } from "../storage/image-store";
+import { renderNamingTemplate, withSuffix } from "../storage/naming";
 import type { UsageEvent, UsageSink } from "../usage/event";
 import { type FailedAttempt, GenerationFailedError, OutputConflictError } from "./errors";
 import { type GenerationPlan, planGeneration } from "./plan";
@@ -71,14 +71,7 @@ export async function generate(
   if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
   const promptHash = await sha256Hex(request.prompt);
   const attempt = await runChain(plan, { request, caller, requestId, promptHash }, deps);
-  const startedStoring = deps.clock.now();
   const images = await storeImages(plan, attempt, { request, caller, requestId }, deps);
-  deps.log.info("generation stored", {
-    request_id: requestId,
-    backend: attempt.backend.name,
-    images: images.length,
-    storage_ms: deps.clock.now() - startedStoring,
-  });
   return {
     request_id: requestId,
     backend: attempt.backend.name,
@@ -234,68 +227,76 @@ async function storeImages(
   deps: PipelineDeps,
 ): Promise<GeneratedImageRecord[]> {
   const now = new Date(deps.clock.now());
-  const wantSidecar = data.request.sidecar ?? deps.config.output.sidecar;
-  const stored: string[] = [];
   const records: GeneratedImageRecord[] = [];
   try {
     // One after another, so image i of a batch gets the i-th free key deterministically.
     for (const [index, image] of attempt.result.images.entries()) {
-      records.push(await (async () => {
-        const id = deps.ids.newId();
-        const explicit = data.request.output;
-        const key =
-          explicit !== undefined
-            ? index === 0
-              ? explicit
-              : withSuffix(explicit, index + 1)
-            : renderNamingTemplate(deps.config.output.naming, {
-                now,
-                prompt: data.request.prompt,
-                seed: attempt.result.seed,
-                backend: attempt.backend.name,
-                ext: EXTENSION_BY_MIME[image.mimeType],
-                caller: data.caller.name,
-                id,
-              });
-        const metadata: ImageMetadata = {
-          caller: data.caller.name,
-          backend: attempt.backend.name,
-          seed: String(attempt.result.seed),
-          image_id: id,
-          request_id: data.requestId,
-        };
-        const saved = await deps.store.putImage(key, image, metadata, explicit === undefined);
-        if (!saved) throw new OutputConflictError(key);
-        stored.push(saved.key);
-        const sidecar = wantSidecar ? sidecarKey(saved.key) : null;
-        if (sidecar) {
-          await deps.store.putSidecar(sidecar, sidecarBody(id, saved, image, index, plan, attempt, data, now), metadata);
-          stored.push(sidecar);
-        }
-        return {
-          id,
-          key: saved.key,
-          sidecar_key: sidecar,
-          width: image.width,
-          height: image.height,
-          mime_type: image.mimeType,
-          bytes: saved.size,
-        };
-      })());
+      records.push(await storeOne(image, index, now, plan, attempt, data, deps));
     }
     return records;
   } catch (error) {
     // Half a result is worse than none: remove what this request wrote, then report.
-    await deps.store.delete(stored).catch((cleanup: unknown) =>
+    const written = records.flatMap((r) => (r.sidecar_key ? [r.key, r.sidecar_key] : [r.key]));
+    await deps.store.delete(written).catch((cleanup: unknown) =>
       deps.log.error("cleanup after failed store left objects behind", { error: errorMessage(cleanup) }),
     );
     throw error;
   }
 }
 
+async function storeOne(
+  image: GeneratedImage,
+  index: number,
+  now: Date,
+  plan: GenerationPlan,
+  attempt: SuccessfulAttempt,
+  data: Omit<AttemptContextData, "promptHash">,
+  deps: PipelineDeps,
+): Promise<GeneratedImageRecord> {
+  const id = deps.ids.newId();
+  const explicit = data.request.output;
+  const key =
+    explicit === undefined
+      ? renderNamingTemplate(deps.config.output.naming, {
+          now,
+          prompt: data.request.prompt,
+          seed: attempt.result.seed,
+          backend: attempt.backend.name,
+          ext: EXTENSION_BY_MIME[image.mimeType],
+          caller: data.caller.name,
+          id,
+        })
+      : index === 0
+        ? explicit
+        : withSuffix(explicit, index + 1);
+  const wantSidecar = data.request.sidecar ?? deps.config.output.sidecar;
+  const saved = await deps.store.putImage(key, image, {
+    metadata: {
+      caller: data.caller.name,
+      backend: attempt.backend.name,
+      seed: String(attempt.result.seed),
+      image_id: id,
+      request_id: data.requestId,
+    },
+    allowSuffix: explicit === undefined,
+    sidecar: wantSidecar
+      ? (finalKey, size) => sidecarBody({ id, key: finalKey, size }, image, index, plan, attempt, data, now)
+      : null,
+  });
+  if (!saved) throw new OutputConflictError(key);
+  return {
+    id,
+    key: saved.key,
+    sidecar_key: saved.sidecarKey,
+    width: image.width,
+    height: image.height,
+    mime_type: image.mimeType,
+    bytes: saved.size,
+  };
+}
+
 function sidecarBody(
-  id: string,
-  saved: StoredImage,
+  saved: { readonly id: string; readonly key: string; readonly size: number },
   image: GeneratedImage,
   index: number,
   plan: GenerationPlan,
@@ -306,7 +307,7 @@ function sidecarBody(
   // The sidecar is the owner's private record next to the image, so unlike usage rows and object
   // metadata it keeps the prompt: it is what makes an image reproducible.
   return {
-    id,
+    id: saved.id,
     key: saved.key,
     created_at: now.toISOString(),
     request_id: data.requestId,

@@ -1,9 +1,9 @@
 /**
  * Where images and sidecars go. The pipeline sees this port; R2 implements it. Objects are never
- * overwritten: writes are create-only and a taken key moves to the next free suffix.
+ * overwritten: every write is create-only, and a taken key moves to the next free suffix.
  */
 import type { GeneratedImage, ImageMimeType } from "../backends/backend";
-import { withSuffix } from "./naming";
+import { sidecarKey, withSuffix } from "./naming";
 
 /** R2 custom metadata: who, which backend, which seed — never the prompt. */
 export interface ImageMetadata {
@@ -18,20 +18,27 @@ export interface StoredImage {
   readonly key: string;
   readonly size: number;
   readonly etag: string;
+  /** Key of the JSON sidecar, or null when none was asked for. */
+  readonly sidecarKey: string | null;
+}
+
+export interface PutImageOptions {
+  readonly metadata: ImageMetadata;
+  /** Use `-2`, `-3`… when the key is taken (templates); false = fail instead (explicit keys). */
+  readonly allowSuffix: boolean;
+  /** Builds the sidecar for the key the image finally got; null = no sidecar. */
+  readonly sidecar: ((finalKey: string, size: number) => unknown) | null;
 }
 
 export interface ImageStore {
   exists(key: string): Promise<boolean>;
-  /**
-   * Store the image at `key`, or at the first free `-2`, `-3`… alternative when `allowSuffix`.
-   * Returns null when the key is taken and suffixes are not allowed.
-   */
-  putImage(key: string, image: GeneratedImage, metadata: ImageMetadata, allowSuffix: boolean): Promise<StoredImage | null>;
-  putSidecar(key: string, sidecar: unknown, metadata: ImageMetadata): Promise<void>;
+  /** Stores image (and sidecar); null when the key is taken and suffixes are not allowed. */
+  putImage(key: string, image: GeneratedImage, options: PutImageOptions): Promise<StoredImage | null>;
   delete(keys: readonly string[]): Promise<void>;
 }
 
 const MAX_SUFFIX = 1000;
+export const IMAGE_CACHE_CONTROL = "private, max-age=31536000, immutable";
 
 export class R2ImageStore implements ImageStore {
   constructor(private readonly bucket: R2Bucket) {}
@@ -40,62 +47,52 @@ export class R2ImageStore implements ImageStore {
     return (await this.bucket.head(key)) !== null;
   }
 
-  async putImage(
-    key: string,
-    image: GeneratedImage,
-    metadata: ImageMetadata,
-    allowSuffix: boolean,
-  ): Promise<StoredImage | null> {
-    // A stream can be consumed once, so a collision on a streamed image is resolved by probing
-    // with head() first; bytes can simply be retried with create-only puts.
-    if ("stream" in image) {
-      const free = await this.firstFreeKey(key, allowSuffix);
-      if (!free) return null;
-      const body = image.stream.pipeThrough(new FixedLengthStream(image.byteLength));
-      const stored = await this.createOnly(free, body, image.mimeType, metadata);
-      if (!stored) throw new Error("object appeared between probe and write; not overwritten");
-      return stored;
-    }
-    for (let n = 1; n <= (allowSuffix ? MAX_SUFFIX : 1); n++) {
+  async putImage(key: string, image: GeneratedImage, options: PutImageOptions): Promise<StoredImage | null> {
+    const attempts = options.allowSuffix ? MAX_SUFFIX : 1;
+    for (let n = 1; n <= attempts; n++) {
       const candidate = n === 1 ? key : withSuffix(key, n);
-      const stored = await this.createOnly(candidate, image.bytes, image.mimeType, metadata);
+      // A stream can be read once: find a free key first, so its one write goes to the right place.
+      if ("stream" in image && (await this.exists(candidate))) continue;
+      const stored = await this.tryKey(candidate, image, options);
       if (stored) return stored;
+      if ("stream" in image) throw new Error("object appeared between probe and write; not overwritten");
     }
-    if (allowSuffix) throw new Error(`no free key after ${MAX_SUFFIX} suffixes`);
+    if (options.allowSuffix) throw new Error(`no free key after ${MAX_SUFFIX} suffixes`);
     return null;
-  }
-
-  async putSidecar(key: string, sidecar: unknown, metadata: ImageMetadata): Promise<void> {
-    await this.bucket.put(key, JSON.stringify(sidecar, null, 2), {
-      httpMetadata: { contentType: "application/json; charset=utf-8" },
-      customMetadata: { ...metadata },
-    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.bucket.delete([...keys]);
   }
 
-  private async firstFreeKey(key: string, allowSuffix: boolean): Promise<string | null> {
-    for (let n = 1; n <= (allowSuffix ? MAX_SUFFIX : 1); n++) {
-      const candidate = n === 1 ? key : withSuffix(key, n);
-      if (!(await this.exists(candidate))) return candidate;
-    }
+  /**
+   * Image and sidecar are written at the same time, both create-only. If either key turns out to
+   * be taken, whatever this call did create is removed again and the caller tries the next key —
+   * nothing that existed before is ever touched.
+   */
+  private async tryKey(key: string, image: GeneratedImage, options: PutImageOptions): Promise<StoredImage | null> {
+    const size = "stream" in image ? image.byteLength : image.bytes.byteLength;
+    const body = "stream" in image ? image.stream.pipeThrough(new FixedLengthStream(image.byteLength)) : image.bytes;
+    const sideKey = options.sidecar ? sidecarKey(key) : null;
+    const [object, sidecar] = await Promise.all([
+      this.createOnly(key, body, image.mimeType, options.metadata),
+      sideKey && options.sidecar
+        ? this.createOnly(sideKey, JSON.stringify(options.sidecar(key, size), null, 2), "application/json; charset=utf-8", options.metadata)
+        : Promise.resolve(null),
+    ]);
+    if (object && (sidecar || !sideKey)) return { key, size: object.size, etag: object.httpEtag, sidecarKey: sideKey };
+    await this.delete([...(object ? [key] : []), ...(sidecar && sideKey ? [sideKey] : [])]);
     return null;
   }
 
-  private async createOnly(
-    key: string,
-    body: ReadableStream | Uint8Array,
-    mimeType: ImageMimeType,
-    metadata: ImageMetadata,
-  ): Promise<StoredImage | null> {
-    const object = await this.bucket.put(key, body, {
-      // etag-does-not-match "*" = only if no object exists (R2 answers null otherwise).
+  private createOnly(key: string, body: ReadableStream | Uint8Array | string, contentType: string, metadata: ImageMetadata) {
+    return this.bucket.put(key, body, {
+      // etag-does-not-match "*" = only if no object exists; R2 answers null otherwise.
       onlyIf: { etagDoesNotMatch: "*" },
-      httpMetadata: { contentType: mimeType, cacheControl: "private, max-age=31536000, immutable" },
+      httpMetadata: { contentType, cacheControl: IMAGE_CACHE_CONTROL },
       customMetadata: { ...metadata },
     });
-    return object ? { key, size: object.size, etag: object.httpEtag } : null;
   }
 }
+
+export type { ImageMimeType };

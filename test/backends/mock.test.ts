@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { mockBackendType } from "../../src/backends/mock";
+import { imageSeed, mockBackendType, mockPixel } from "../../src/backends/mock";
 import { BackendError } from "../../src/backends/errors";
 import { silentLogger } from "../../src/lib/log";
 import { readPngSize } from "../../src/lib/png";
 import { manualClock } from "../helpers/pipeline";
+import { decodePng } from "../helpers/png-decode";
 
 function mock(config: Record<string, unknown> = {}) {
   const clock = manualClock();
@@ -23,6 +24,21 @@ describe("mock backend", () => {
     for (const image of result.images) {
       expect("bytes" in image && readPngSize(image.bytes)).toEqual({ width: 64, height: 48 });
     }
+  });
+
+  it.each([
+    [64, 48],
+    [1024, 1024],
+    [1536, 768],
+    [72, 200],
+  ])("encodes %ix%i so a real inflate decodes every cell to its colour", async (width, height) => {
+    const { backend, ctx } = mock();
+    const image = (await backend.generate({ ...spec, width, height, seed: 99 }, ctx)).images[0]!;
+    const decoded = await decodePng("bytes" in image ? image.bytes : new Uint8Array());
+    expect([decoded.width, decoded.height]).toEqual([width, height]);
+    const seed = imageSeed(spec.prompt, 99, 0);
+    const probes = [[0, 0], [width - 1, height - 1], [31, 31], [32, 32], [width - 1, 0], [0, height - 1], [Math.floor(width / 2), Math.floor(height / 3)]];
+    for (const [x, y] of probes) expect(decoded.pixel(x!, y!)).toEqual(mockPixel(width, seed, x!, y!));
   });
 
   it("depends on prompt and seed only", async () => {

@@ -122,6 +122,21 @@ describe("storage through the pipeline", () => {
     expect(first.request.prompt).toBe("p0");
   });
 
+  it("never pairs a sidecar with someone else's image: leftovers are removed, existing objects untouched", async () => {
+    // An image stored earlier without a sidecar, and an orphan sidecar with no image.
+    await env.IMAGES.put("pair/alice-5.png", "older image");
+    await env.IMAGES.put("pair/alice-6.png.json", "orphan sidecar");
+    const world = pipelineWorld(testConfig({ output: { naming: "pair/{caller}-{seed}.{ext}", sidecar: true } }));
+    const a = await generate({ prompt: "p", n: 1, seed: 5 }, alice, "r", world.deps);
+    const b = await generate({ prompt: "p", n: 1, seed: 6 }, alice, "r", world.deps);
+    expect([a.images[0]!.key, b.images[0]!.key]).toEqual(["pair/alice-5-2.png", "pair/alice-6-2.png"]);
+    expect(await env.IMAGES.head("pair/alice-5.png.json")).toBeNull();
+    expect(await (await env.IMAGES.get("pair/alice-5.png"))!.text()).toBe("older image");
+    expect(await env.IMAGES.head("pair/alice-6.png")).toBeNull();
+    expect(await (await env.IMAGES.get("pair/alice-6.png.json"))!.text()).toBe("orphan sidecar");
+    expect(await env.IMAGES.head("pair/alice-6-2.png.json")).not.toBeNull();
+  });
+
   it("numbers a batch's images in order", async () => {
     const world = pipelineWorld(testConfig({ output: { naming: "batch/{slug}.{ext}", sidecar: false } }));
     const outcome = await generate({ prompt: "three of them", n: 3, seed: 4 }, alice, "r", world.deps);
