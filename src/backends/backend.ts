@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type { Clock } from "../lib/clock";
+import type { Usd } from "../lib/money";
 import type { Logger } from "../lib/log";
 
 export type ImageMimeType = "image/png" | "image/jpeg" | "image/webp";
@@ -86,6 +87,11 @@ export interface Backend {
   readonly model: string;
   /** Provider key for the pricing table (e.g. `replicate`, `together`, `mock`). */
   readonly provider: string;
+  /**
+   * A per-image price set on the instance itself (e.g. the owner's own GPU box). When present it
+   * wins over the pricing table; the usage row then points at no price row.
+   */
+  readonly configuredPricePerImage?: Usd;
   status(): Promise<BackendStatus>;
   generate(spec: GenerationSpec, ctx: AttemptContext): Promise<BackendResult>;
 }

@@ -117,7 +117,7 @@ export interface ComfyUIGenerateOptions {
 export interface ComfyUIBackend extends Backend {
   readonly type: "comfyui";
   /** From `cost_per_image_usd`; 0 by default (the box's power is not billed per image). */
-  readonly costPerImageUsd: Usd;
+  readonly configuredPricePerImage: Usd;
   generate(spec: GenerationSpec, ctx: AttemptContext, options?: ComfyUIGenerateOptions): Promise<BackendResult>;
 }
 
@@ -138,7 +138,7 @@ class ComfyUIInstance implements ComfyUIBackend {
   readonly type = "comfyui";
   readonly provider = "comfyui";
   readonly model: string;
-  readonly costPerImageUsd: Usd;
+  readonly configuredPricePerImage: Usd;
   private readonly template: WorkflowTemplate;
   private readonly defaultSteps: number | undefined;
 
@@ -150,7 +150,7 @@ class ComfyUIInstance implements ComfyUIBackend {
     this.template = templateOf(config);
     this.model = config.model ?? modelOf(this.template.workflow) ?? "comfyui-workflow";
     this.defaultSteps = config.default_steps ?? templateSteps(this.template);
-    this.costPerImageUsd = usd(config.cost_per_image_usd ?? 0);
+    this.configuredPricePerImage = usd(config.cost_per_image_usd ?? 0);
   }
 
   async status(): Promise<BackendStatus> {

@@ -10,7 +10,7 @@ import type { Clock } from "../lib/clock";
 import { sha256Hex } from "../lib/hash";
 import type { IdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
-import { type Usd, ZERO_USD } from "../lib/money";
+import { type Usd, usd, ZERO_USD } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { ImageStore } from "../storage/image-store";
 import { renderNamingTemplate, withSuffix } from "../storage/naming";
@@ -153,6 +153,9 @@ async function estimateCost(
 ): Promise<CostEstimate | null> {
   const first = result.images[0];
   if (!first) return { usd: ZERO_USD, priceId: null };
+  if (backend.configuredPricePerImage !== undefined) {
+    return { usd: usd(backend.configuredPricePerImage * result.images.length), priceId: null };
+  }
   try {
     return await pricing.estimate({
       provider: backend.provider,

@@ -118,7 +118,7 @@ describe("comfyui instance config", () => {
     const free = create(base);
     const priced = create({ ...base, cost_per_image_usd: 0.0021 });
 
-    expect("costPerImageUsd" in free && free.costPerImageUsd).toBe(0);
-    expect("costPerImageUsd" in priced && priced.costPerImageUsd).toBe(0.0021);
+    expect("configuredPricePerImage" in free && free.configuredPricePerImage).toBe(0);
+    expect("configuredPricePerImage" in priced && priced.configuredPricePerImage).toBe(0.0021);
   });
 });

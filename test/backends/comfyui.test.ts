@@ -118,7 +118,7 @@ describe("comfyui backend: generating", () => {
     expect(result.seed).toBe(42);
     expect(result.predictTimeSeconds).toBeGreaterThanOrEqual(0);
     expect(result.externalId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(backend.costPerImageUsd).toBe(0);
+    expect(backend.configuredPricePerImage).toBe(0);
     const { body } = await submitted(box);
     expect(body.prompt_id).toBe(result.externalId);
     expect(body.prompt["6"]!.inputs.text).toBe("a lighthouse at dusk, oil painting");
