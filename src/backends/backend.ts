@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type { Clock } from "../lib/clock";
+import type { Size } from "../config/size";
 import type { Usd } from "../lib/money";
 import type { Logger } from "../lib/log";
 
@@ -92,6 +93,8 @@ export interface Backend {
    * wins over the pricing table; the usage row then points at no price row.
    */
   readonly configuredPricePerImage?: Usd;
+  /** The size this instance makes when neither the request nor its style names one. */
+  readonly defaultSize?: Size;
   status(): Promise<BackendStatus>;
   generate(spec: GenerationSpec, ctx: AttemptContext): Promise<BackendResult>;
 }

@@ -67,7 +67,7 @@ export async function generate(
   requestId: string,
   deps: PipelineDeps,
 ): Promise<GenerationOutcome> {
-  const plan = planGeneration(request, deps.config, deps.ids);
+  const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
   if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
   const promptHash = await sha256Hex(request.prompt);
   const attempt = await runChain(plan, { request, caller, requestId, promptHash }, deps);

@@ -2,7 +2,7 @@
  * Step 1 of the pipeline: turn a request into a plan — which backends to try, the styled prompt,
  * size, seed and steps — or reject it before anything is spent or written.
  */
-import type { GenerationSpec } from "../backends/backend";
+import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import { DEFAULT_SIZE } from "../config/size";
 import type { IdSource } from "../lib/ids";
@@ -17,7 +17,12 @@ export interface GenerationPlan {
   readonly style: string | null;
 }
 
-export function planGeneration(request: GenerationRequest, config: ImagenConfig, ids: IdSource): GenerationPlan {
+export function planGeneration(
+  request: GenerationRequest,
+  config: ImagenConfig,
+  ids: IdSource,
+  backend: (name: string) => Backend,
+): GenerationPlan {
   const first = request.backend ?? config.default_backend;
   const instance = config.backends[first];
   if (!instance) {
@@ -38,7 +43,7 @@ export function planGeneration(request: GenerationRequest, config: ImagenConfig,
     const problem = keyProblem(request.output);
     if (problem) throw new InvalidRequestError("output", `output key ${problem}`);
   }
-  const size = request.size ?? style?.size ?? DEFAULT_SIZE;
+  const size = request.size ?? style?.size ?? backend(first).defaultSize ?? DEFAULT_SIZE;
   const negative = request.negative ?? style?.negative;
   const steps = request.steps ?? instance.default_steps;
   const spec: GenerationSpec = {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GenerationFailedError, InvalidRequestError, OutputConflictError } from "../../src/core/errors";
 import { generate } from "../../src/core/generate";
 import { sha256Hex } from "../../src/lib/hash";
+import { usd } from "../../src/lib/money";
 import { readPngSize } from "../../src/lib/png";
 import { testConfig } from "../helpers/config";
 import { pipelineWorld } from "../helpers/pipeline";
@@ -99,11 +100,38 @@ describe("generate()", () => {
     expect(world.events[0]!.prompt_hash).toBe(await sha256Hex("rag systems"));
   });
 
+  it("uses the instance's default size when neither request nor style names one", async () => {
+    const world = pipelineWorld();
+    const backend = world.deps.backend("mock");
+    const wide = { ...world.deps, backend: () => Object.assign(Object.create(backend), { defaultSize: { width: 1344, height: 768 } }) };
+    expect((await generate({ prompt: "p", n: 1 }, alice, "r", wide)).images[0]).toMatchObject({ width: 1344, height: 768 });
+    expect((await generate({ prompt: "p", n: 1, size: { width: 512, height: 512 } }, alice, "r", wide)).images[0]).toMatchObject({ width: 512, height: 512 });
+  });
+
   it("rejects unknown backends and styles before any attempt", async () => {
     const world = pipelineWorld();
     await expect(generate({ prompt: "p", n: 1, backend: "nope" }, alice, "r", world.deps)).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(generate({ prompt: "p", n: 1, style: "nope" }, alice, "r", world.deps)).rejects.toBeInstanceOf(InvalidRequestError);
     expect(world.events).toHaveLength(0);
+  });
+});
+
+describe("cost estimates", () => {
+  it("uses a per-image price configured on the instance over the price table", async () => {
+    const world = pipelineWorld();
+    const backend = world.deps.backend("mock");
+    const priced = { ...world.deps, backend: () => Object.assign(Object.create(backend), { configuredPricePerImage: usd(0.0021) }) };
+    const outcome = await generate({ prompt: "p", n: 3 }, alice, "r", priced);
+    expect(outcome.cost_usd_estimate).toBe(0.0063);
+    expect(world.events[0]).toMatchObject({ cost_usd_estimate: 0.0063, price_id: null });
+  });
+
+  it("records NULL, never a guess, when no price is known", async () => {
+    const world = pipelineWorld();
+    const unknown = { ...world.deps, pricing: { estimate: async () => null } };
+    const outcome = await generate({ prompt: "p", n: 1 }, alice, "r", unknown);
+    expect(outcome.cost_usd_estimate).toBeNull();
+    expect(world.events[0]!.cost_usd_estimate).toBeNull();
   });
 });
 

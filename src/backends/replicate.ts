@@ -1,0 +1,266 @@
+/**
+ * The Replicate backend: hosted FLUX (schnell, dev, 1.1-pro, pro) through Replicate's HTTP API.
+ *
+ * Sync path, in order:
+ *   1. POST the prediction with `Prefer: wait=N` (usually answered once the images exist) and
+ *      `Cancel-After` = the instance timeout (Replicate stops it there even if we vanish);
+ *   2. while it is not finished: wait poll_interval_ms, GET /v1/predictions/{id};
+ *   3. past our timeout: POST /cancel, fail with `timeout` and the prediction id;
+ *   4. download the outputs at once (Replicate deletes them after an hour).
+ * The protocol calls live in ./replicate/api.ts, the FLUX input mapping in ./replicate/flux-inputs.ts,
+ * the downloads in ./replicate/outputs.ts; the async job reuses all three (exported below).
+ */
+import { z } from "zod";
+import type { Size } from "../config/size";
+import type { Logger } from "../lib/log";
+import {
+  defineBackendType,
+  readSecret,
+  type AttemptContext,
+  type Backend,
+  type BackendRuntime,
+  type GenerationSpec,
+} from "./backend";
+import { BackendError } from "./errors";
+import { baseInstanceFields, envVarName } from "./instance-base";
+import {
+  cancelPrediction,
+  createPrediction,
+  getPrediction,
+  MODEL_REF,
+  parseModelRef,
+  terminalStatuses,
+  type CreatedPrediction,
+  type Prediction,
+  type ReplicateApi,
+} from "./replicate/api";
+import {
+  ASPECT_RATIO_SIZES,
+  aspectRatios,
+  fluxFamilies,
+  fluxInput,
+  inferFamily,
+  REQUEST_DERIVED_INPUTS,
+  type FluxFamily,
+} from "./replicate/flux-inputs";
+import { collectOutputs, DEFAULT_DELIVERY_HOSTS } from "./replicate/outputs";
+
+export {
+  cancelPrediction,
+  createPrediction,
+  getDefaultWebhookSecret,
+  getPrediction,
+  parseModelRef,
+  terminalStatuses,
+  type CreatedPrediction,
+  type CreatePredictionRequest,
+  type Prediction,
+  type ReplicateApi,
+  type WebhookEvent,
+} from "./replicate/api";
+export { collectOutputs, type CollectOptions } from "./replicate/outputs";
+
+const hostPattern = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9.-]+$/i, "a hostname, optionally starting with *. (e.g. *.replicate.delivery)");
+
+export const replicateConfigSchema = z
+  .strictObject({
+    type: z.literal("replicate"),
+    ...baseInstanceFields,
+    /** `owner/name` (official model endpoint) or `owner/name:<64-hex version>`. */
+    model: z.string().regex(MODEL_REF, "model must be owner/name or owner/name:<64-hex version>"),
+    /** Which FLUX input schema the model speaks; inferred from the model name when it says. */
+    family: z.enum(fluxFamilies).optional(),
+    api_token_env: envVarName.default("REPLICATE_API_TOKEN"),
+    /** The ratio of the size this instance offers when a request names none (see defaultSize). */
+    default_aspect_ratio: z.enum(aspectRatios).optional(),
+    /** Whole-attempt budget; default 60 s for schnell, 120 s for the rest. */
+    timeout_s: z.number().min(1).max(1800).optional(),
+    poll_interval_ms: z.int().min(10).max(60_000).default(500),
+    /** `Prefer: wait=N`: how long the create call may hold for the result. */
+    wait_s: z.int().min(1).max(60).default(60),
+    output_format: z.enum(["png", "jpg", "webp"]).default("png"),
+    /** Fixed model inputs (guidance, safety_tolerance, go_fast, …); request-derived ones are not allowed. */
+    extra_input: z.record(z.string(), z.json()).default({}),
+    base_url: z.url({ protocol: /^https?$/ }).default("https://api.replicate.com/v1"),
+    delivery_hosts: z.array(hostPattern).min(1).default([...DEFAULT_DELIVERY_HOSTS]),
+  })
+  .superRefine((config, ctx) => {
+    const ref = MODEL_REF.exec(config.model);
+    const family = config.family ?? (ref ? inferFamily(ref[2]!) : null);
+    if (ref && !family) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["family"],
+        message: `cannot tell the FLUX family from "${config.model}"; set family to one of ${fluxFamilies.join(", ")}`,
+      });
+    }
+    const maxSteps = family === "schnell" ? 4 : family === "1.1-pro" ? undefined : 50;
+    if (config.default_steps !== undefined && maxSteps !== undefined && config.default_steps > maxSteps) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["default_steps"],
+        message: `${config.model} takes at most ${maxSteps} steps`,
+      });
+    }
+    for (const key of Object.keys(config.extra_input)) {
+      if ((REQUEST_DERIVED_INPUTS as readonly string[]).includes(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["extra_input", key],
+          message: `${key} comes from each request; remove it from extra_input`,
+        });
+      }
+    }
+  });
+
+export type ReplicateConfig = z.infer<typeof replicateConfigSchema>;
+
+/** A Replicate backend also says which size it makes when a request names none. */
+export type ReplicateBackend = Backend;
+
+export const replicateBackendType = defineBackendType({
+  type: "replicate",
+  configSchema: replicateConfigSchema,
+  create(name, config, runtime): ReplicateBackend {
+    const model = parseModelRef(config.model);
+    const family = familyOf(config);
+    const timeoutMs = (config.timeout_s ?? (family === "schnell" ? 60 : 120)) * 1000;
+    return {
+      name,
+      type: "replicate",
+      model: config.model,
+      provider: "replicate",
+      ...(config.default_aspect_ratio ? { defaultSize: ASPECT_RATIO_SIZES[config.default_aspect_ratio] } : {}),
+      async status() {
+        return readSecret(runtime.env, config.api_token_env)
+          ? { state: "ok" }
+          : { state: "not_configured", missingEnv: [config.api_token_env] };
+      },
+      async generate(spec, ctx) {
+        const api = replicateApi(config, runtime);
+        if (!api) throw new BackendError("not_configured", `Replicate API token missing; set ${config.api_token_env}`);
+        const input = predictionInput(spec, config);
+        const started = ctx.clock.now();
+        const deadline = started + timeoutMs;
+        const created = await createPrediction(
+          api,
+          {
+            model,
+            input,
+            waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))),
+            cancelAfterSeconds: timeoutMs / 1000,
+          },
+          { signal: ctx.signal, deadline },
+        );
+        const log = ctx.log.child({ backend: name, prediction_id: created.prediction.id });
+        log.info("replicate prediction created", { status: created.prediction.status });
+        const prediction = await untilFinished(api, created, { ctx, log, started, deadline, pollIntervalMs: config.poll_interval_ms });
+        return collectOutputs(prediction, {
+          fetch: runtime.fetch,
+          clock: ctx.clock,
+          signal: ctx.signal,
+          deliveryHosts: config.delivery_hosts,
+          model: `${model.owner}/${model.name}`,
+        });
+      },
+    };
+  },
+});
+
+/** The API handle for an instance, or null when its token is not set. */
+export function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): ReplicateApi | null {
+  const token = readSecret(runtime.env, config.api_token_env);
+  if (!token) return null;
+  return {
+    baseUrl: config.base_url.replace(/\/+$/, ""),
+    token,
+    tokenEnv: config.api_token_env,
+    fetch: runtime.fetch,
+    clock: runtime.clock,
+  };
+}
+
+/** The model input for a spec on this instance (throws BackendError invalid_request). */
+export function predictionInput(spec: GenerationSpec, config: ReplicateConfig): Record<string, unknown> {
+  return fluxInput(spec, {
+    family: familyOf(config),
+    modelName: parseModelRef(config.model).name,
+    steps: spec.steps ?? config.default_steps,
+    outputFormat: config.output_format,
+    extraInput: config.extra_input,
+  });
+}
+
+function familyOf(config: ReplicateConfig): FluxFamily {
+  const family = config.family ?? inferFamily(parseModelRef(config.model).name);
+  // The schema refuses configs without one; this guards hand-built configs.
+  if (!family) throw new Error(`set family for Replicate model ${config.model}`);
+  return family;
+}
+
+/**
+ * Polls until the prediction finishes, or cancels it at the deadline. Returns a succeeded
+ * prediction (or one whose outputs sync mode reported ready); any other end is a BackendError.
+ */
+async function untilFinished(
+  api: ReplicateApi,
+  created: CreatedPrediction,
+  run: { ctx: AttemptContext; log: Logger; started: number; deadline: number; pollIntervalMs: number },
+): Promise<Prediction> {
+  const { ctx, log } = run;
+  let prediction = created.prediction;
+  const id = prediction.id;
+  if (created.outputsReady) return prediction;
+  try {
+    while (!terminalStatuses.has(prediction.status)) {
+      const now = ctx.clock.now();
+      if (now >= run.deadline) {
+        await cancelQuietly(api, id, log);
+        throw new BackendError(
+          "timeout",
+          `Replicate prediction did not finish in time; canceled after ${now - run.started} ms (prediction ${id})`,
+          { externalId: id },
+        );
+      }
+      await ctx.clock.sleep(Math.min(run.pollIntervalMs, run.deadline - now), ctx.signal);
+      prediction = await getPrediction(api, id, { signal: ctx.signal, deadline: run.deadline });
+    }
+  } catch (error) {
+    // We stop watching, so stop paying: a prediction we no longer follow is canceled.
+    const timedOut = error instanceof BackendError && error.kind === "timeout";
+    if (!timedOut) await cancelQuietly(api, id, log);
+    if (error instanceof BackendError && !error.extra.externalId) {
+      throw new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id });
+    }
+    throw error;
+  }
+  log.info("replicate prediction finished", { status: prediction.status });
+  if (prediction.status === "succeeded") return prediction;
+  throw new BackendError("failed", endedWithout(prediction), { externalId: id });
+}
+
+function endedWithout(prediction: Prediction): string {
+  const said = typeof prediction.error === "string" ? prediction.error : prediction.error ? JSON.stringify(prediction.error) : "";
+  const because = said ? `: ${said}` : "";
+  switch (prediction.status) {
+    case "aborted":
+      return `Replicate prediction ${prediction.id} was aborted before it started (Cancel-After deadline)${because}`;
+    case "canceled":
+      return `Replicate prediction ${prediction.id} was canceled${because}`;
+    default:
+      return `Replicate prediction ${prediction.id} failed${because}`;
+  }
+}
+
+/** Best effort: the caller is already failing for a better reason. */
+async function cancelQuietly(api: ReplicateApi, id: string, log: Logger): Promise<void> {
+  try {
+    // A fresh signal: the attempt's own may be the reason we are here.
+    await cancelPrediction(api, id, { signal: AbortSignal.timeout(10_000) });
+    log.info("replicate prediction canceled");
+  } catch (error) {
+    log.warn("replicate cancel failed", { error: error instanceof Error ? error.message : String(error) });
+  }
+}

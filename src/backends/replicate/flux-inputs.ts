@@ -1,0 +1,169 @@
+/**
+ * How a GenerationSpec becomes the `input` of each FLUX model on Replicate. The families differ:
+ * schnell/dev take an aspect ratio from a fixed list (no free size) and up to 4 outputs;
+ * 1.1-pro/pro take a custom width/height in multiples of 32 and make one image per prediction.
+ * Schemas: GET /v1/models/{owner}/{name} → latest_version.openapi_schema; sizes from
+ * replicate/cog-flux (ASPECT_RATIOS, megapixels "0.25" halves each side).
+ */
+import type { Size } from "../../config/size";
+import type { GenerationSpec } from "../backend";
+import { BackendError } from "../errors";
+
+export const fluxFamilies = ["schnell", "dev", "pro", "1.1-pro"] as const;
+export type FluxFamily = (typeof fluxFamilies)[number];
+
+/** The family from a model name, or null when the name does not say (set `family` in config). */
+export function inferFamily(modelName: string): FluxFamily | null {
+  if (/(^|-)flux-schnell(-|$)/.test(modelName)) return "schnell";
+  if (/(^|-)flux-dev(-|$)/.test(modelName)) return "dev";
+  if (/^flux-1\.1-pro$/.test(modelName)) return "1.1-pro";
+  if (/^flux-pro$/.test(modelName)) return "pro";
+  return null;
+}
+
+/** Pixel size of each ratio at megapixels "1" (cog-flux's table). */
+export const ASPECT_RATIO_SIZES = {
+  "1:1": { width: 1024, height: 1024 },
+  "16:9": { width: 1344, height: 768 },
+  "21:9": { width: 1536, height: 640 },
+  "3:2": { width: 1216, height: 832 },
+  "2:3": { width: 832, height: 1216 },
+  "4:5": { width: 896, height: 1088 },
+  "5:4": { width: 1088, height: 896 },
+  "3:4": { width: 896, height: 1152 },
+  "4:3": { width: 1152, height: 896 },
+  "9:16": { width: 768, height: 1344 },
+  "9:21": { width: 640, height: 1536 },
+} as const satisfies Record<string, Size>;
+export type AspectRatio = keyof typeof ASPECT_RATIO_SIZES;
+export const aspectRatios = Object.keys(ASPECT_RATIO_SIZES) as [AspectRatio, ...AspectRatio[]];
+
+/** The listed ratio closest to WxH (compared on a log scale, so 2:1 and 1:2 are equally far from 1:1). */
+export function nearestAspectRatio(width: number, height: number): AspectRatio {
+  const wanted = Math.log(width / height);
+  let best: AspectRatio = "1:1";
+  let bestDistance = Infinity;
+  for (const ratio of aspectRatios) {
+    const [w, h] = ratio.split(":").map(Number) as [number, number];
+    const distance = Math.abs(Math.log(w / h) - wanted);
+    if (distance < bestDistance) {
+      best = ratio;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Largest number of images one schnell/dev prediction makes. */
+export const MAX_OUTPUTS = 4;
+/** Custom sizes of 1.1-pro/pro: multiples of 32 within 256..1440. */
+export const CUSTOM_SIDE = { min: 256, max: 1440, step: 32 } as const;
+
+/** Input names this module sets from the request; config's `extra_input` may not set them. */
+export const REQUEST_DERIVED_INPUTS = [
+  "prompt",
+  "seed",
+  "num_outputs",
+  "num_inference_steps",
+  "steps",
+  "aspect_ratio",
+  "width",
+  "height",
+  "megapixels",
+  "output_format",
+] as const;
+
+export type OutputFormat = "png" | "jpg" | "webp";
+
+export interface FluxInputOptions {
+  readonly family: FluxFamily;
+  readonly modelName: string;
+  /** The request's steps, else the instance's default_steps; undefined = the model's default. */
+  readonly steps?: number;
+  readonly outputFormat: OutputFormat;
+  /** Fixed inputs from config (e.g. guidance, safety_tolerance); request-derived fields win. */
+  readonly extraInput: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The model input for one prediction. Throws BackendError invalid_request, naming the field,
+ * when the request asks for something this model cannot do.
+ */
+export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Record<string, unknown> {
+  const { family, modelName } = options;
+  const base = {
+    // FLUX's fp8 fast path is not deterministic even with a seed; we always send a seed, so
+    // turn it off unless config's extra_input says otherwise.
+    ...(family === "schnell" || family === "dev" ? { go_fast: false } : {}),
+    ...options.extraInput,
+    prompt: spec.prompt,
+    seed: spec.seed,
+    output_format: options.outputFormat,
+  };
+
+  if (family === "schnell" || family === "dev") {
+    if (spec.n < 1 || spec.n > MAX_OUTPUTS) {
+      throw invalid(`${modelName} makes 1..${MAX_OUTPUTS} images per request (num_outputs); asked for ${spec.n}`, "num_outputs");
+    }
+    const maxSteps = family === "schnell" ? 4 : 50;
+    if (options.steps !== undefined && (options.steps < 1 || options.steps > maxSteps)) {
+      throw invalid(
+        `${modelName} takes 1..${maxSteps} steps (num_inference_steps); asked for ${options.steps}`,
+        "num_inference_steps",
+      );
+    }
+    return {
+      ...base,
+      aspect_ratio: nearestAspectRatio(spec.width, spec.height),
+      // Between the two sizes the model offers, pick the one nearer the requested area.
+      megapixels: spec.width * spec.height <= 0.5 * 1024 * 1024 ? "0.25" : "1",
+      num_outputs: spec.n,
+      ...(options.steps !== undefined ? { num_inference_steps: options.steps } : {}),
+    };
+  }
+
+  if (spec.n !== 1) {
+    throw invalid(`${modelName} makes one image per prediction; ask for n=1`, "num_outputs");
+  }
+  const stepsInput: Record<string, number> = {};
+  if (family === "pro" && options.steps !== undefined) {
+    if (options.steps < 1 || options.steps > 50) {
+      throw invalid(`${modelName} takes 1..50 steps; asked for ${options.steps}`, "steps");
+    }
+    stepsInput.steps = options.steps;
+  }
+  // flux-1.1-pro has no steps setting: a request's steps are ignored there (documented).
+  return {
+    ...base,
+    aspect_ratio: "custom",
+    width: customSide(spec.width),
+    height: customSide(spec.height),
+    ...stepsInput,
+  };
+}
+
+/** Nearest multiple of 32 within 256..1440. */
+export function customSide(side: number): number {
+  const rounded = Math.round(side / CUSTOM_SIDE.step) * CUSTOM_SIDE.step;
+  return Math.min(CUSTOM_SIDE.max, Math.max(CUSTOM_SIDE.min, rounded));
+}
+
+/**
+ * The size a prediction with this input produces, used when the image bytes do not tell
+ * (an unknown format). Null when the input does not say.
+ */
+export function expectedSize(input: Readonly<Record<string, unknown>>): Size | null {
+  const { aspect_ratio: ratio, width, height, megapixels } = input;
+  if (ratio === "custom" && typeof width === "number" && typeof height === "number") return { width, height };
+  if (typeof ratio === "string" && ratio in ASPECT_RATIO_SIZES) {
+    const size = ASPECT_RATIO_SIZES[ratio as AspectRatio];
+    return megapixels === "0.25" ? { width: size.width / 2, height: size.height / 2 } : size;
+  }
+  return null;
+}
+
+function invalid(detail: string, field: string): BackendError {
+  return new BackendError("invalid_request", detail, {
+    invalidFields: [{ field: `input.${field}`, description: detail }],
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Test-side helpers for the fake Replicate (they run inside workerd, so they speak HTTP to the
+ * fake and import nothing from node:*).
+ */
+import type { Clock } from "../../../src/lib/clock";
+import type { DeliveryRecord, RequestRecord, Scenario } from "./control";
+
+/** A fresh account on the fake: accounts are isolated, so each test takes its own. */
+export function newToken(): string {
+  return `r8_test${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+export async function setScenario(fakeUrl: string, token: string, scenario: Scenario): Promise<void> {
+  const response = await fetch(`${fakeUrl}/__fake/scenario`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token, ...scenario }),
+  });
+  if (!response.ok) throw new Error(`fake scenario refused: ${response.status} ${await response.text()}`);
+}
+
+export async function requestsOf(fakeUrl: string, token: string): Promise<RequestRecord[]> {
+  return (await fetch(`${fakeUrl}/__fake/requests?token=${token}`)).json();
+}
+
+export async function webhooksOf(fakeUrl: string, token: string): Promise<DeliveryRecord[]> {
+  return (await fetch(`${fakeUrl}/__fake/webhooks?token=${token}`)).json();
+}
+
+export async function versionOf(fakeUrl: string, model: string): Promise<string> {
+  const models: Array<{ name: string; version: string }> = await (await fetch(`${fakeUrl}/__fake/models`)).json();
+  const found = models.find((m) => m.name === model);
+  if (!found) throw new Error(`the fake does not know ${model}`);
+  return found.version;
+}
+
+/**
+ * A clock whose time moves only by what it is asked to sleep, while really sleeping a small
+ * fraction of it (so the fake, which runs on real time, can make progress meanwhile). Records
+ * every sleep so tests can see the waits a backend chose (poll interval, Retry-After, backoff).
+ */
+export function steppedClock(realFraction = 0.02, start = Date.parse("2026-05-08T12:00:00Z")): Clock & { sleeps: number[] } {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    async sleep(ms, signal) {
+      if (signal?.aborted) throw signal.reason;
+      sleeps.push(ms);
+      now += ms;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, ms * realFraction)));
+      if (signal?.aborted) throw signal.reason;
+    },
+  };
+}
+
+/** Polls `check` (really waiting `everyMs` between tries) until it returns a value. */
+export async function eventually<T>(check: () => Promise<T | undefined>, tries = 200, everyMs = 10): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error("condition not met in time");
+}
+
+/** All bytes of a generated image, whether it came as bytes or as a stream. */
+export async function imageBytes(image: { bytes: Uint8Array } | { stream: ReadableStream<Uint8Array> }): Promise<Uint8Array> {
+  if ("bytes" in image) return image.bytes;
+  return new Uint8Array(await new Response(image.stream).arrayBuffer());
+}
