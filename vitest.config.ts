@@ -12,12 +12,20 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             // D1 migrations for applyD1Migrations() in tests (the ledger's D1 tables, docs/ledger.md).
-            miniflare: { bindings: { TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1") } },
+            miniflare: {
+              bindings: { TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1") },
+              // Deliver usage batches at once in tests (production batches for 5 s).
+              queueConsumers: {
+                "imagen-usage": { maxBatchTimeout: 0, maxRetries: 8, deadLetterQueue: "imagen-usage-dlq" },
+                "imagen-usage-dlq": { maxBatchTimeout: 0, maxRetries: 3 },
+              },
+            },
           })),
         ],
         test: {
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],
+          setupFiles: ["./test/setup/d1-migrations.ts"],
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**"],
         },

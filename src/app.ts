@@ -11,6 +11,8 @@ import { registerBackendRoutes } from "./handlers/backends";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes } from "./handlers/images";
 import { registerKeyRoutes } from "./handlers/keys";
+import { registerPricingRoutes } from "./handlers/pricing";
+import { registerUsageRoutes } from "./handlers/usage";
 import { apiKeyAuth } from "./http/auth";
 import type { App, AppEnv } from "./http/context";
 import { errorToResponse } from "./http/errors";
@@ -63,6 +65,8 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);
+  registerUsageRoutes(app);
+  registerPricingRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,7 +1,13 @@
-/** The Worker's bindings (wrangler.toml) plus secrets, which instances name by env var. */
+/** The Worker's bindings (wrangler.toml) plus secrets, which config names by env var. */
+import type { UsageEvent } from "./usage/event";
+
 export interface Env {
   readonly IMAGES: R2Bucket;
   readonly API_KEYS: KVNamespace;
+  /** The embedded ledger and price table (used when Supabase is not configured). */
+  readonly LEDGER: D1Database;
+  /** Usage events on their way to the ledger. */
+  readonly USAGE_EVENTS: Queue<UsageEvent>;
   /** The `[vars.IMAGEN_CONFIG]` table; validated by src/config. */
   readonly IMAGEN_CONFIG: unknown;
   /** Secrets (.dev.vars locally, `wrangler secret put` in production), read by name. */

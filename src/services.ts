@@ -1,6 +1,7 @@
 /**
- * Builds the pipeline's dependencies from the Worker environment. Backends are created lazily
- * and cached per isolate for the life of a config object.
+ * Builds the pipeline's dependencies from the Worker environment: backends (created lazily,
+ * cached per isolate for the life of a config object), R2 image store, the ledger (Supabase when
+ * configured, else D1), the Queue-backed usage sink and the price-table estimator.
  */
 import type { Backend } from "./backends/backend";
 import { createBackend } from "./backends/registry";
@@ -11,9 +12,17 @@ import type { Env } from "./env";
 import { type Clock, systemClock } from "./lib/clock";
 import { cryptoIdSource } from "./lib/ids";
 import type { Logger } from "./lib/log";
-import { freeOnlyEstimator } from "./pricing/free-estimator";
+import { createMaiClient, type MaiClient, type SupabaseSettings } from "./lib/supabase";
+import { D1PriceStore } from "./pricing/d1-price-store";
+import { createCostEstimator } from "./pricing/estimate";
+import type { CostEstimator } from "./pricing/estimator";
+import type { PriceStore } from "./pricing/store";
+import { SupabasePriceStore } from "./pricing/supabase-price-store";
 import { R2ImageStore } from "./storage/image-store";
-import { logUsageSink } from "./usage/log-sink";
+import { D1Ledger } from "./usage/d1-ledger";
+import type { Ledger } from "./usage/ledger";
+import { queueUsageSink } from "./usage/queue-sink";
+import { SupabaseLedger } from "./usage/supabase-ledger";
 
 const backendCache = new WeakMap<ImagenConfig, Map<string, Backend>>();
 
@@ -32,16 +41,73 @@ export function backendResolver(config: ImagenConfig, env: Env, clock: Clock = s
   };
 }
 
+export type LedgerTarget = { readonly kind: "d1" } | { readonly kind: "supabase"; readonly settings: SupabaseSettings };
+
+/** Which ledger this deployment writes to. `auto` = Supabase when both its env vars are set. */
+export function ledgerTarget(config: ImagenConfig, env: Env): LedgerTarget {
+  const { backend, supabase_url_env, supabase_key_env } = config.ledger;
+  const url = secret(env, supabase_url_env);
+  const key = secret(env, supabase_key_env);
+  if (backend === "d1" || (backend === "auto" && (!url || !key))) return { kind: "d1" };
+  if (!url || !key) {
+    throw new Error(`ledger.backend is "supabase" but ${[!url && supabase_url_env, !key && supabase_key_env].filter(Boolean).join(" and ")} is not set`);
+  }
+  if (key.startsWith("sb_publishable_")) {
+    throw new Error(`${supabase_key_env} holds a publishable key; the ledger needs the secret key (sb_secret_…)`);
+  }
+  return { kind: "supabase", settings: { url, key } };
+}
+
+const clients = new Map<string, MaiClient>();
+
+function supabaseClient(settings: SupabaseSettings): MaiClient {
+  const id = `${settings.url}\u0000${settings.key}`;
+  let client = clients.get(id);
+  if (!client) clients.set(id, (client = createMaiClient(settings)));
+  return client;
+}
+
+export function ledgerFor(env: Env, config: ImagenConfig): Ledger {
+  const target = ledgerTarget(config, env);
+  return target.kind === "d1" ? new D1Ledger(env.LEDGER) : new SupabaseLedger(supabaseClient(target.settings));
+}
+
+export function priceStoreFor(env: Env, config: ImagenConfig): PriceStore {
+  const target = ledgerTarget(config, env);
+  return target.kind === "d1" ? new D1PriceStore(env.LEDGER) : new SupabasePriceStore(supabaseClient(target.settings));
+}
+
+// The estimator caches current prices per isolate; one per config object (and ledger target).
+const estimators = new WeakMap<ImagenConfig, Map<string, CostEstimator>>();
+
+function estimatorFor(env: Env, config: ImagenConfig, log: Logger): CostEstimator {
+  let byTarget = estimators.get(config);
+  if (!byTarget) estimators.set(config, (byTarget = new Map()));
+  const target = ledgerTarget(config, env);
+  const id = target.kind === "d1" ? "d1" : target.settings.url;
+  let estimator = byTarget.get(id);
+  if (!estimator) {
+    estimator = createCostEstimator({ store: priceStoreFor(env, config), clock: systemClock, log, cacheMs: config.pricing.cache_seconds * 1000 });
+    byTarget.set(id, estimator);
+  }
+  return estimator;
+}
+
 export function pipelineDeps(env: Env, log: Logger): PipelineDeps {
   const config = loadConfig(env.IMAGEN_CONFIG);
   return {
     config,
     backend: backendResolver(config, env),
     store: new R2ImageStore(env.IMAGES),
-    usage: logUsageSink(log),
-    pricing: freeOnlyEstimator,
+    usage: queueUsageSink(env.USAGE_EVENTS, () => ledgerFor(env, config), log),
+    pricing: estimatorFor(env, config, log),
     clock: systemClock,
     ids: cryptoIdSource(),
     log,
   };
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

@@ -4,7 +4,9 @@
  * var that holds its secret (`api_token_env`).
  */
 import { z } from "zod";
+import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
+import { pricingConfigSchema } from "../pricing/config";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { sizeString } from "./size";
 
@@ -44,12 +46,22 @@ export const outputSchema = z.strictObject({
   sidecar: z.boolean().default(true),
 });
 
+export const ledgerSchema = z.strictObject({
+  /** `auto`: Supabase when both its env vars are set, else the embedded D1 ledger. */
+  backend: z.enum(["auto", "d1", "supabase"]).default("auto"),
+  /** Names of the env vars holding the project URL and the secret (service-role) key. */
+  supabase_url_env: envVarName.default("SUPABASE_URL"),
+  supabase_key_env: envVarName.default("SUPABASE_SECRET_KEY"),
+});
+
 export const configSchema = z
   .strictObject({
     default_backend: name,
     backends: z.record(name, backendInstanceSchema),
     styles: z.record(name, styleSchema).default({}),
     output: outputSchema.default({ naming: DEFAULT_NAMING, sidecar: true }),
+    ledger: ledgerSchema.prefault({}),
+    pricing: pricingConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!(config.default_backend in config.backends)) {
@@ -74,3 +86,4 @@ export const configSchema = z
 
 export type ImagenConfig = z.infer<typeof configSchema>;
 export type StyleConfig = z.infer<typeof styleSchema>;
+export type LedgerConfig = z.infer<typeof ledgerSchema>;

@@ -1,0 +1,137 @@
+/**
+ * GET /v1/usage (the seed's `imagen usage`, over HTTPS) and GET /v1/usage/summary (the tracker
+ * doc's admin endpoint). Aggregation runs in the ledger's SQL; this only parses and formats.
+ * Users see their own rows; admins see everyone's and may filter by caller.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { loadConfig } from "../config/load";
+import type { AppEnv, App } from "../http/context";
+import { problem } from "../http/problem";
+import { ledgerFor } from "../services";
+import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
+import type { UsageFilter, UsageGroupKey } from "../usage/ledger";
+import { USAGE_GROUP_KEYS } from "../usage/ledger-rules";
+import { problemResponses } from "./schemas";
+
+const GROUP_KEYS = USAGE_GROUP_KEYS;
+export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
+
+const date = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC date like 2026-05-01")
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "not a real date");
+
+const filterFields = {
+  since: date.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
+  until: date.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
+  caller: z.string().max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
+};
+
+const UsageQuery = z
+  .strictObject({
+    ...filterFields,
+    group: z
+      .string()
+      .optional()
+      .openapi({ description: `Comma-separated: ${GROUP_KEYS.join(", ")}. Default ${DEFAULT_GROUP.join(",")}.` })
+      .transform((value, ctx) => {
+        if (value === undefined) return [...DEFAULT_GROUP];
+        const keys = value.split(",").map((k) => k.trim()).filter(Boolean);
+        const unknown = keys.filter((k) => !(GROUP_KEYS as readonly string[]).includes(k));
+        if (unknown.length > 0 || keys.length === 0 || new Set(keys).size !== keys.length) {
+          ctx.addIssue({ code: "custom", message: `group keys are ${GROUP_KEYS.join(", ")} (each once); got ${value}` });
+          return z.NEVER;
+        }
+        return keys as UsageGroupKey[];
+      }),
+    raw: z.enum(["0", "1", "true", "false"]).optional().openapi({ description: "1 = one row per attempt, newest first, paginated." }),
+    format: z.enum(["json", "table", "csv"]).default("json"),
+    limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: "Raw rows per page." }),
+    cursor: z.string().max(200).optional().openapi({ description: "next_cursor from the previous raw page." }),
+  })
+  .refine((q) => !q.since || !q.until || q.since < q.until, { message: "since must be before until", path: ["until"] });
+
+const Totals = z.object({ calls: z.int(), succeeded: z.int(), failed: z.int(), images: z.int(), cost_usd: z.number() });
+
+const usageRoute = createRoute({
+  method: "get",
+  path: "/v1/usage",
+  summary: "Usage grouped by week/backend/model/caller (or raw attempts), as JSON, an aligned table or CSV",
+  security: [{ bearer: [] }],
+  request: { query: UsageQuery },
+  responses: {
+    200: {
+      description: "Grouped rows with grand totals, or a page of raw rows",
+      content: {
+        "application/json": { schema: z.object({ groups: z.array(Totals.extend({ group: z.record(z.string(), z.string().nullable()) })).optional(), totals: Totals.optional(), rows: z.array(z.record(z.string(), z.unknown())).optional(), next_cursor: z.string().nullable().optional() }) },
+        "text/plain": { schema: z.string() },
+        "text/csv": { schema: z.string() },
+      },
+    },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+const summaryRoute = createRoute({
+  method: "get",
+  path: "/v1/usage/summary",
+  summary: "Totals, by source, by day, and recent failed attempts",
+  security: [{ bearer: [] }],
+  request: { query: z.strictObject({ ...filterFields, recent: z.coerce.number().int().min(1).max(100).default(20) }) },
+  responses: {
+    200: {
+      description: "Summary",
+      content: { "application/json": { schema: z.object({ totals: Totals, by_source: z.array(Totals.extend({ source: z.string().nullable() })), by_day: z.array(Totals.extend({ day: z.string() })), recent_errors: z.array(z.record(z.string(), z.unknown())) }) } },
+    },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+export function registerUsageRoutes(app: App): void {
+  app.openapi(usageRoute, async (c) => {
+    const query = c.req.valid("query");
+    const filter = scopedFilter(c, query);
+    const ledger = ledgerFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
+    if (query.raw === "1" || query.raw === "true") {
+      const page = await ledger
+        .raw(filter, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) })
+        .catch((error: unknown) => {
+          // The ledgers validate cursors; a forged or stale one is the caller's error.
+          throw error instanceof RangeError ? problem("invalid-request", 400, `cursor: ${error.message}`) : error;
+        });
+      if (query.format === "table") return c.text(alignedTable(rawRows(page.rows)), 200);
+      if (query.format === "csv") return c.body(csv(rawRows(page.rows)), 200, { "content-type": "text/csv; charset=utf-8" });
+      return c.json({ rows: [...page.rows], next_cursor: page.next_cursor }, 200);
+    }
+    const report = await ledger.report(filter, query.group);
+    if (query.format === "table") return c.text(alignedTable(reportRows(report, query.group)), 200);
+    if (query.format === "csv") return c.body(csv(reportRows(report, query.group)), 200, { "content-type": "text/csv; charset=utf-8" });
+    return c.json({ groups: report.groups.map((g) => ({ ...g, group: { ...g.group } })), totals: report.totals }, 200);
+  });
+
+  app.openapi(summaryRoute, async (c) => {
+    const query = c.req.valid("query");
+    const ledger = ledgerFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
+    const summary = await ledger.summary(scopedFilter(c, query), query.recent);
+    return c.json(
+      {
+        totals: summary.totals,
+        by_source: [...summary.by_source],
+        by_day: [...summary.by_day],
+        recent_errors: summary.recent_errors.map((row) => ({ ...row })),
+      },
+      200,
+    );
+  });
+}
+
+/** Users are confined to their own rows; naming someone else is refused, not silently narrowed. */
+function scopedFilter(c: Context<AppEnv>, query: { since?: string | undefined; until?: string | undefined; caller?: string | undefined }): UsageFilter {
+  const caller = c.get("caller");
+  if (caller.role !== "admin" && query.caller !== undefined && query.caller !== caller.name) {
+    throw problem("forbidden", 403, "only admins can read other callers' usage");
+  }
+  const who = caller.role === "admin" ? query.caller : caller.name;
+  return { ...(query.since && { since: query.since }), ...(query.until && { until: query.until }), ...(who !== undefined && { caller: who }) };
+}

@@ -1,0 +1,87 @@
+/**
+ * Queue consumers for usage events.
+ *
+ * `imagen-usage`: writes each batch to the ledger in one idempotent call (the same event twice is
+ * one row). On failure every message is retried with exponential backoff; after the queue's
+ * max_retries it moves to the dead-letter queue.
+ *
+ * `imagen-usage-dlq`: one more write attempt; what still fails is kept in R2 under
+ * `_dead-letters/usage/` (replayable with POST /v1/usage/replay) and logged as an error. Nothing is
+ * acknowledged before it is stored somewhere durable.
+ */
+import type { Logger } from "../lib/log";
+import type { UsageEvent } from "./event";
+import { usageEventSchema } from "./event-schema";
+import type { Ledger } from "./ledger";
+
+export const DEAD_LETTER_PREFIX = "_dead-letters/usage/";
+const MAX_BACKOFF_S = 300;
+
+/** 10 s, 20 s, 40 s … capped at 5 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(MAX_BACKOFF_S, 10 * 2 ** Math.max(0, attempts - 1));
+}
+
+export async function consumeUsageBatch(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {
+  const { valid, invalid } = splitValid(batch.messages);
+  // A message that is not a usage event cannot become valid by retrying: keep it for a human.
+  for (const { message, problem } of invalid) {
+    await keepDeadLetter(deadLetters, message, `invalid usage event: ${problem}`, log);
+    message.ack();
+  }
+  if (valid.length === 0) return;
+  try {
+    await ledger.recordBatch(valid.map((v) => v.event));
+    for (const { message } of valid) message.ack();
+    log.info("usage events recorded", { queue: batch.queue, count: valid.length });
+  } catch (error) {
+    log.error("ledger write failed; retrying the batch", {
+      queue: batch.queue,
+      count: valid.length,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    for (const { message } of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+}
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {
+  const { valid, invalid } = splitValid(batch.messages);
+  for (const { message, problem } of invalid) {
+    await keepDeadLetter(deadLetters, message, `invalid usage event: ${problem}`, log);
+    message.ack();
+  }
+  if (valid.length === 0) return;
+  try {
+    await ledger.recordBatch(valid.map((v) => v.event));
+    log.warn("dead-lettered usage events recorded on a last attempt", { count: valid.length });
+  } catch (error) {
+    const reason = `ledger write failed after all retries: ${error instanceof Error ? error.message : String(error)}`;
+    for (const { message } of valid) await keepDeadLetter(deadLetters, message, reason, log);
+  }
+  for (const { message } of valid) message.ack();
+}
+
+function splitValid(messages: readonly Message<unknown>[]) {
+  const valid: { message: Message<unknown>; event: UsageEvent }[] = [];
+  const invalid: { message: Message<unknown>; problem: string }[] = [];
+  for (const message of messages) {
+    const parsed = usageEventSchema.safeParse(message.body);
+    if (parsed.success) valid.push({ message, event: parsed.data });
+    else invalid.push({ message, problem: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
+  }
+  return { valid, invalid };
+}
+
+async function keepDeadLetter(bucket: R2Bucket, message: Message<unknown>, reason: string, log: Logger): Promise<void> {
+  const key = `${DEAD_LETTER_PREFIX}${new Date().toISOString().slice(0, 10)}/${safeId(message)}.json`;
+  await bucket.put(key, JSON.stringify({ reason, message_id: message.id, attempts: message.attempts, body: message.body }), {
+    httpMetadata: { contentType: "application/json" },
+  });
+  log.error("USAGE EVENT DEAD-LETTERED", { key, reason });
+}
+
+function safeId(message: Message<unknown>): string {
+  const body = message.body as { event_id?: unknown } | null;
+  const id = typeof body?.event_id === "string" ? body.event_id : message.id;
+  return id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 100);
+}
