@@ -4,12 +4,14 @@
  * No account and no network needed.
  */
 import { putKeyRecord, recordFor } from "./keys";
-import { wranglerInteractive } from "./wrangler";
+import { wranglerInteractive, wranglerSync } from "./wrangler";
 
 /** Documented in the README; only ever stored in the local state directory. */
 export const LOCAL_DEV_KEY = "imk_local_dev_owner";
 
 async function main(): Promise<void> {
+  console.log("applying the D1 ledger migrations to the local state …");
+  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
   console.log("seeding the local API key (caller 'owner', admin) …");
   putKeyRecord(recordFor(LOCAL_DEV_KEY, "owner", "admin", "local development"), false);
   const port = process.env.PORT ?? "8787";
