@@ -5,7 +5,9 @@ import type { PipelineDeps } from "../../src/core/generate";
 import type { Clock } from "../../src/lib/clock";
 import { ulid } from "../../src/lib/ids";
 import { jsonLogger } from "../../src/lib/log";
-import { freeOnlyEstimator } from "../../src/pricing/free-estimator";
+import { createCostEstimator } from "../../src/pricing/estimate";
+import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
+import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 import { backendResolver } from "../../src/services";
 import { R2ImageStore } from "../../src/storage/image-store";
 import type { UsageEvent, UsageSink } from "../../src/usage/event";
@@ -36,7 +38,7 @@ export function pipelineWorld(config: unknown = testConfig(), usage?: UsageSink)
     backend: backendResolver(parsed, env, clock),
     store: new R2ImageStore(env.IMAGES),
     usage: usage ?? { record: async (event) => void events.push(event) },
-    pricing: freeOnlyEstimator,
+    pricing: createCostEstimator({ store: new MemoryPriceStore(clock, BUNDLED_PRICES), clock }),
     clock,
     ids: { newId: () => ulid(clock.now() + n++), randomSeed: () => 777 },
     log: jsonLogger({}, (line) => logs.push(line)),

@@ -1,0 +1,74 @@
+/**
+ * A PriceStore held in memory: for tests, the Edge Function's tests, and local experiments. It
+ * keeps the same rules as the real stores (one current row per key; apply closes the old row;
+ * a new rate must start after the current one; a held change for the same key and rate is not
+ * duplicated), so logic tested against it behaves the same against D1 or Supabase.
+ */
+import type { Clock } from "../lib/clock";
+import { priceKeyId, roundRate } from "./model-key";
+import type { HeldChange, NewPrice, PriceRow, PriceStore, RefreshRun } from "./store";
+
+export class MemoryPriceStore implements PriceStore {
+  private rows: PriceRow[] = [];
+  private heldChanges: HeldChange[] = [];
+  private runs: RefreshRun[] = [];
+  private nextId = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    seed: readonly NewPrice[] = [],
+  ) {
+    for (const price of seed) this.open(price);
+  }
+
+  async current(): Promise<readonly PriceRow[]> {
+    return this.rows.filter((r) => r.effective_to === null);
+  }
+
+  /** Every row ever written, closed ones included (tests inspect history). */
+  history(): readonly PriceRow[] {
+    return [...this.rows];
+  }
+
+  async apply(price: NewPrice): Promise<PriceRow> {
+    return this.open(price);
+  }
+
+  async hold(change: Omit<HeldChange, "id">): Promise<void> {
+    const key = priceKeyId(change);
+    const duplicate = this.heldChanges.some(
+      (h) => priceKeyId(h) === key && roundRate(h.new_rate) === roundRate(change.new_rate),
+    );
+    if (!duplicate) this.heldChanges.push({ ...change, id: this.nextId++ });
+  }
+
+  async held(): Promise<readonly HeldChange[]> {
+    return [...this.heldChanges];
+  }
+
+  async recordRun(run: Omit<RefreshRun, "id">): Promise<void> {
+    // Stored as JSON, like the real stores: a report that does not survive serialisation fails here too.
+    this.runs.push({ ...run, report: JSON.parse(JSON.stringify(run.report)) as unknown, id: this.nextId++ });
+  }
+
+  async lastRun(): Promise<RefreshRun | null> {
+    return this.runs.at(-1) ?? null;
+  }
+
+  private open(price: NewPrice): PriceRow {
+    const now = new Date(this.clock.now()).toISOString();
+    const effectiveFrom = price.effective_from ?? now;
+    const key = priceKeyId(price);
+    const previous = this.rows.find((r) => r.effective_to === null && priceKeyId(r) === key);
+    if (previous && previous.effective_from >= effectiveFrom) {
+      // Same rule as mai.imagen_pricing_apply: history only moves forward.
+      throw new RangeError(`new rate for ${key} must start after ${previous.effective_from}, not ${effectiveFrom}`);
+    }
+    this.rows = this.rows.map((r) =>
+      r.effective_to === null && priceKeyId(r) === key ? { ...r, effective_to: effectiveFrom } : r,
+    );
+    const row: PriceRow = { ...price, id: this.nextId++, effective_from: effectiveFrom, effective_to: null };
+    this.rows.push(row);
+    return row;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The body of `GET /v1/pricing`: the current price table with each rate's age and source, the
+ * changes held for review, and the last refresh's result. Built here so the handler stays a
+ * one-liner; the zod schema doubles as the OpenAPI description.
+ */
+import { z } from "zod";
+import type { Clock } from "../lib/clock";
+import type { PriceStore } from "./store";
+
+const rateSchema = z.object({
+  id: z.number().int(),
+  provider: z.string(),
+  model: z.string(),
+  unit: z.enum(["image", "megapixel", "second"]),
+  quality: z.string().nullable(),
+  size: z.string().nullable(),
+  usd_rate: z.number(),
+  source: z.string(),
+  fetched_at: z.string(),
+  effective_from: z.string(),
+  /** Whole days since this rate took effect. */
+  age_days: z.number().int(),
+});
+
+const heldSchema = z.object({
+  id: z.number().int(),
+  provider: z.string(),
+  model: z.string(),
+  unit: z.enum(["image", "megapixel", "second"]),
+  quality: z.string().nullable(),
+  size: z.string().nullable(),
+  old_rate: z.number().nullable(),
+  new_rate: z.number(),
+  source: z.string(),
+  reason: z.string(),
+  detected_at: z.string(),
+});
+
+const lastRefreshSchema = z.object({
+  started_at: z.string(),
+  finished_at: z.string(),
+  ok: z.boolean(),
+  /** The RefreshReport (src/pricing/refresh.ts) as recorded. */
+  report: z.unknown(),
+});
+
+export const pricingOverviewSchema = z.object({
+  generated_at: z.string(),
+  rates: z.array(rateSchema),
+  held: z.array(heldSchema),
+  last_refresh: lastRefreshSchema.nullable(),
+});
+
+export type PricingOverview = z.infer<typeof pricingOverviewSchema>;
+
+const DAY_MS = 86_400_000;
+
+/** Reads the store (three reads, in parallel). A store failure propagates: the handler answers 503. */
+export async function buildPricingOverview(store: PriceStore, clock: Clock): Promise<PricingOverview> {
+  const [current, held, lastRun] = await Promise.all([store.current(), store.held(), store.lastRun()]);
+  const now = clock.now();
+  const rates = [...current]
+    .sort((a, b) =>
+      `${a.provider}|${a.model}|${a.unit}|${a.quality ?? ""}|${a.size ?? ""}`.localeCompare(
+        `${b.provider}|${b.model}|${b.unit}|${b.quality ?? ""}|${b.size ?? ""}`,
+      ),
+    )
+    .map((row) => ({
+      id: row.id,
+      provider: row.provider,
+      model: row.model,
+      unit: row.unit,
+      quality: row.quality,
+      size: row.size,
+      usd_rate: row.usd_rate,
+      source: row.source,
+      fetched_at: row.fetched_at,
+      effective_from: row.effective_from,
+      age_days: Math.max(0, Math.floor((now - Date.parse(row.effective_from)) / DAY_MS)),
+    }));
+  return {
+    generated_at: new Date(now).toISOString(),
+    rates,
+    held: [...held].sort((a, b) => b.detected_at.localeCompare(a.detected_at)).map((h) => ({ ...h })),
+    last_refresh: lastRun
+      ? { started_at: lastRun.started_at, finished_at: lastRun.finished_at, ok: lastRun.ok, report: lastRun.report }
+      : null,
+  };
+}

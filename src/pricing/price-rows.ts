@@ -1,0 +1,62 @@
+/**
+ * Stored price rows back into the PriceStore types, for both stores: D1 gives 0/1 booleans and
+ * JSON as text, PostgREST gives Postgres' time spelling. Times come out canonical
+ * (`2026-11-22T00:00:00.000Z`) so both stores answer alike.
+ */
+import { z } from "zod";
+import { isoTime } from "../lib/iso-time";
+import type { HeldChange, PriceRow, RefreshRun } from "./store";
+
+const time = isoTime;
+const id = z.coerce.number().int().positive();
+const rate = z.coerce.number().nonnegative();
+const unit = z.enum(["image", "megapixel", "second"]);
+
+const priceRowSchema = z.object({
+  id,
+  provider: z.string(),
+  model: z.string(),
+  unit,
+  quality: z.string().nullable(),
+  size: z.string().nullable(),
+  usd_rate: rate,
+  source: z.string(),
+  fetched_at: time,
+  effective_from: time,
+  effective_to: time.nullable(),
+});
+
+const heldChangeSchema = z.object({
+  id,
+  provider: z.string(),
+  model: z.string(),
+  unit,
+  quality: z.string().nullable(),
+  size: z.string().nullable(),
+  old_rate: rate.nullable(),
+  new_rate: rate,
+  source: z.string(),
+  reason: z.string(),
+  detected_at: time,
+});
+
+const refreshRunSchema = z.object({
+  id,
+  started_at: time,
+  finished_at: time,
+  ok: z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)]),
+  // D1 keeps the report as JSON text, Postgres as jsonb.
+  report: z.unknown().transform((r) => (typeof r === "string" ? (JSON.parse(r) as unknown) : r)),
+});
+
+export function toPriceRow(value: unknown): PriceRow {
+  return priceRowSchema.parse(value);
+}
+
+export function toHeldChange(value: unknown): HeldChange {
+  return heldChangeSchema.parse(value);
+}
+
+export function toRefreshRun(value: unknown): RefreshRun {
+  return refreshRunSchema.parse(value);
+}
