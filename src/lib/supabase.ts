@@ -1,0 +1,101 @@
+/**
+ * The Supabase Data API client the ledger and the price store share: supabase-js pointed at the
+ * `mai` schema, no session (a Worker has no user), and one way to turn a PostgREST error into an
+ * Error a person can act on. Secrets: the key goes into headers only, never into a message.
+ *
+ * @example
+ *   const settings = supabaseSettingsFromEnv(env);           // null → use D1
+ *   const client = createMaiClient(settings);
+ */
+import { createClient } from "@supabase/supabase-js";
+
+export const MAI_SCHEMA = "mai";
+
+export interface SupabaseSettings {
+  /** Project URL, e.g. https://<ref>.supabase.co */
+  readonly url: string;
+  /** Secret key (sb_secret_…) or the legacy service_role JWT: the Worker writes as service_role. */
+  readonly key: string;
+  /** For tests (a fake PostgREST) and tracing; defaults to the global fetch. */
+  readonly fetch?: typeof fetch;
+  /** Abort a Data API request after this long (ms). */
+  readonly timeoutMs?: number;
+}
+
+export function createMaiClient(settings: SupabaseSettings) {
+  return createClient(settings.url, settings.key, {
+    db: { schema: MAI_SCHEMA, timeout: settings.timeoutMs ?? 15_000 },
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: settings.fetch ? { fetch: settings.fetch } : {},
+  });
+}
+
+export type MaiClient = ReturnType<typeof createMaiClient>;
+
+/**
+ * SUPABASE_URL plus SUPABASE_SECRET_KEY (new keys) or SUPABASE_SERVICE_ROLE_KEY (legacy JWT).
+ * Null when SUPABASE_URL is unset: the deployment uses the embedded D1 ledger instead.
+ */
+export function supabaseSettingsFromEnv(env: Readonly<Record<string, unknown>>): SupabaseSettings | null {
+  const url = text(env.SUPABASE_URL);
+  if (!url) return null;
+  const key = text(env.SUPABASE_SECRET_KEY) ?? text(env.SUPABASE_SERVICE_ROLE_KEY);
+  if (!key) {
+    throw new Error("SUPABASE_URL is set but no key: set the secret SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)");
+  }
+  if (key.startsWith("sb_publishable_")) {
+    throw new Error("SUPABASE_SECRET_KEY holds a publishable key; the ledger needs the secret key (sb_secret_…)");
+  }
+  return { url, key };
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}
+
+/** The error shape supabase-js returns (PostgREST's JSON error, or a fetch failure with status 0). */
+export interface DataApiError {
+  readonly message: string;
+  readonly code?: string | null;
+  readonly details?: string | null;
+  readonly hint?: string | null;
+}
+
+/** What to do about the errors an operator can fix; keyed by PostgREST / Postgres code. */
+const ADVICE: Record<string, string> = {
+  PGRST106: "expose the mai schema: Dashboard → Project Settings → Data API → Exposed schemas (docs/ledger.md)",
+  PGRST202: "the ledger functions are missing: apply supabase/migrations (supabase db push)",
+  PGRST205: "the ledger tables are missing: apply supabase/migrations (supabase db push)",
+  "42501": "the key lacks privileges: use the secret key (service_role), not the publishable key",
+  "42P01": "the ledger tables are missing: apply supabase/migrations (supabase db push)",
+};
+
+export class SupabaseDataError extends Error {
+  override readonly name = "SupabaseDataError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * "Supabase ledger recordBatch failed: HTTP 409 23505: duplicate key value ... (details: ...;
+ * hint: ...) → advice". The status is 0 when the request never got an answer.
+ */
+export function dataApiError(operation: string, error: DataApiError, status: number): SupabaseDataError {
+  const code = error.code || null;
+  const parts = [`${operation} failed: HTTP ${status}${code ? ` ${code}` : ""}: ${error.message || "no message"}`];
+  const extra = [error.details && `details: ${firstLine(error.details)}`, error.hint && `hint: ${error.hint}`].filter(Boolean);
+  if (extra.length) parts.push(`(${extra.join("; ")})`);
+  const advice = (code && ADVICE[code]) ?? (status === 401 ? "check SUPABASE_URL and SUPABASE_SECRET_KEY" : undefined);
+  if (advice) parts.push(`→ ${advice}`);
+  return new SupabaseDataError(parts.join(" "), status, code);
+}
+
+/** Fetch failures put a stack trace in details; the first line says enough. */
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0] ?? "";
+}

@@ -1,0 +1,207 @@
+/**
+ * The rules both ledgers (D1 and Supabase) share, so the contract suite can hold them to one
+ * behaviour: how filters, group keys, page limits and cursors are validated, how times are
+ * written, and how a stored row becomes a UsageRow again.
+ */
+import { z } from "zod";
+import { canonicalTime, isoTime } from "../lib/iso-time";
+import { usd } from "../lib/money";
+import type { UsageEvent } from "./event";
+import type { UsageFilter, UsageGroupKey, UsageRow, UsageTotals } from "./ledger";
+
+/** Every group key, in the order reports sort groups by (time first). */
+export const USAGE_GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backend", "model", "caller", "source"];
+
+/**
+ * The most rows one raw page may hold. A page asks for one row more (to know whether another
+ * page exists), and PostgREST answers at most max_rows (1000, supabase/config.toml) rows.
+ */
+export const MAX_PAGE_LIMIT = 500;
+/** The most failures a summary may list. */
+export const MAX_RECENT_ERRORS = 1000;
+
+/** The event's fields in ledger-column order: what recordBatch writes. */
+export const USAGE_EVENT_COLUMNS = [
+  "event_id",
+  "occurred_at",
+  "request_id",
+  "caller",
+  "source",
+  "backend",
+  "backend_type",
+  "model",
+  "model_version",
+  "seed",
+  "prompt_hash",
+  "width",
+  "height",
+  "images_requested",
+  "images_produced",
+  "latency_ms",
+  "cost_usd_estimate",
+  "price_id",
+  "success",
+  "error_code",
+  "error_message",
+  "external_id",
+  "attempt",
+] as const satisfies readonly (keyof UsageEvent)[];
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkDate(name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  // Round-tripping through Date rejects 2026-02-30 as well as malformed text.
+  const ms = Date.parse(`${value}T00:00:00.000Z`);
+  if (!DATE.test(value) || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
+    throw new RangeError(`usage filter: ${name} must be a UTC date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Throws a RangeError naming the bad field; both ledgers call it before touching the database. */
+export function checkFilter(filter: UsageFilter): void {
+  checkDate("since", filter.since);
+  checkDate("until", filter.until);
+  if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+    throw new RangeError(`usage filter: until (${filter.until}) must be after since (${filter.since})`);
+  }
+  if (filter.caller !== undefined && filter.caller === "") throw new RangeError("usage filter: caller must not be empty");
+}
+
+export function checkGroupKeys(keys: readonly string[]): asserts keys is readonly UsageGroupKey[] {
+  const unknown = keys.filter((k) => !(USAGE_GROUP_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new RangeError(`unknown usage group key: ${unknown.join(", ")} (use ${USAGE_GROUP_KEYS.join(", ")})`);
+  }
+  if (new Set(keys).size !== keys.length) throw new RangeError("usage group keys must not repeat");
+}
+
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new RangeError(`usage page limit must be an integer 1..${MAX_PAGE_LIMIT}, got ${limit}`);
+  }
+}
+
+export function checkRecentErrorLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RECENT_ERRORS) {
+    throw new RangeError(`recent error count must be an integer 0..${MAX_RECENT_ERRORS}, got ${limit}`);
+  }
+}
+
+/**
+ * Where the next (older) page starts: the last row's time as the database gave it (so Postgres'
+ * microseconds survive) and its id. Opaque to callers: base64url of a small JSON array.
+ */
+export interface PageCursor {
+  readonly occurredAt: string;
+  readonly id: number;
+}
+
+export function encodeCursor(cursor: PageCursor): string {
+  const json = JSON.stringify([cursor.occurredAt, cursor.id]);
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+const cursorShape = z.tuple([z.string().min(1), z.number().int().positive()]);
+
+export function decodeCursor(cursor: string): PageCursor {
+  try {
+    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const [occurredAt, id] = cursorShape.parse(JSON.parse(json));
+    if (Number.isNaN(Date.parse(occurredAt))) throw new Error("bad time");
+    return { occurredAt, id };
+  } catch {
+    throw new RangeError("invalid usage page cursor");
+  }
+}
+
+/** The event as written: its time in canonical form. Everything else is the database's to check. */
+export function eventForLedger(event: UsageEvent): UsageEvent {
+  return { ...event, occurred_at: canonicalTime(event.occurred_at) };
+}
+
+const count = z.coerce.number().int().nonnegative();
+const money = z.coerce.number().nonnegative();
+
+export const usageTotalsSchema = z.object({
+  calls: count,
+  succeeded: count,
+  failed: count,
+  images: count,
+  cost_usd: money,
+});
+
+/** Picks exactly the totals fields (databases may return more), in a stable order. */
+export function toTotals(value: unknown): UsageTotals {
+  return usageTotalsSchema.parse(value);
+}
+
+const time = isoTime;
+const bool = z.union([z.boolean(), z.literal(0).transform(() => false), z.literal(1).transform(() => true)]);
+const int = z.coerce.number().int();
+
+/**
+ * A stored row, from D1 (0/1 booleans, numbers) or PostgREST (JSON booleans, Postgres time
+ * spelling). Rows the seed's Go CLI wrote before ImaGen Edge (backend_type "legacy", Supabase
+ * only) lack some facts; they come back with request_id = event_id, caller "unknown", latency,
+ * width and height 0, as docs/ledger.md says.
+ */
+const usageRowSchema = z
+  .object({
+    id: int,
+    event_id: z.string(),
+    occurred_at: time,
+    request_id: z.string().nullable(),
+    caller: z.string().nullable(),
+    source: z.string().nullable(),
+    backend: z.string(),
+    backend_type: z.string(),
+    model: z.string(),
+    model_version: z.string().nullable(),
+    seed: int.nullable(),
+    prompt_hash: z.string(),
+    width: int.nullable(),
+    height: int.nullable(),
+    images_requested: int,
+    images_produced: int,
+    latency_ms: int.nullable(),
+    cost_usd_estimate: z.coerce.number().nullable(),
+    price_id: int.nullable(),
+    success: bool,
+    error_code: z.string().nullable(),
+    error_message: z.string().nullable(),
+    external_id: z.string().nullable(),
+    attempt: int,
+  })
+  .transform(
+    (r): UsageRow => ({
+      id: r.id,
+      event_id: r.event_id,
+      occurred_at: r.occurred_at,
+      request_id: r.request_id ?? r.event_id,
+      caller: r.caller ?? "unknown",
+      source: r.source,
+      backend: r.backend,
+      backend_type: r.backend_type,
+      model: r.model,
+      model_version: r.model_version,
+      seed: r.seed,
+      prompt_hash: r.prompt_hash,
+      width: r.width ?? 0,
+      height: r.height ?? 0,
+      images_requested: r.images_requested,
+      images_produced: r.images_produced,
+      latency_ms: r.latency_ms ?? 0,
+      cost_usd_estimate: r.cost_usd_estimate === null ? null : usd(r.cost_usd_estimate),
+      price_id: r.price_id,
+      success: r.success,
+      error_code: r.error_code,
+      error_message: r.error_message,
+      external_id: r.external_id,
+      attempt: r.attempt,
+    }),
+  );
+
+export function toUsageRow(value: unknown): UsageRow {
+  return usageRowSchema.parse(value);
+}

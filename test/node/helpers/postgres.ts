@@ -1,0 +1,103 @@
+/**
+ * A real Postgres for SQL tests, without Docker: PGlite (Postgres compiled to WASM) served over
+ * the wire protocol on 127.0.0.1 by @electric-sql/pglite-socket, so the Supabase CLI and `pg`
+ * connect to it like to any server. One server per test file; apply the migrations once.
+ *
+ * Caveat: PGlite is ONE Postgres session behind every connection, so session state (SET ROLE,
+ * search_path, an open transaction) is shared. Reset a session-level role before another client
+ * (such as the CLI) runs, or use SET LOCAL inside a transaction.
+ *
+ * @example
+ *   const server = await startPostgres();
+ *   await pushMigrations(server.url);          // the real `supabase db push`
+ *   const client = await server.connect();
+ *   ...
+ *   await client.end(); await server.close();
+ */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import pg from "pg";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url).href);
+const SUPABASE_CLI = fileURLToPath(new URL("../../../node_modules/.bin/supabase", import.meta.url).href);
+
+/**
+ * The roles a Supabase database has and a plain Postgres lacks: the three API roles PostgREST
+ * switches to (service_role bypasses row level security, as on Supabase) and the login role it
+ * connects as. `supabase db push` itself needs nothing more: it creates its own
+ * supabase_migrations schema.
+ */
+export const SUPABASE_ROLES_SQL = `
+  create role anon nologin noinherit;
+  create role authenticated nologin noinherit;
+  create role service_role nologin noinherit bypassrls;
+  create role authenticator login noinherit;
+  grant anon, authenticated, service_role to authenticator;
+`;
+
+export interface TestPostgres {
+  /** postgresql:// URL for clients and the Supabase CLI. */
+  readonly url: string;
+  /** The embedded database, for direct queries that need no connection. */
+  readonly db: PGlite;
+  /** A connected `pg` client; end it before `close()`. */
+  connect(): Promise<pg.Client>;
+  close(): Promise<void>;
+}
+
+export async function startPostgres(options: { supabaseRoles?: boolean } = {}): Promise<TestPostgres> {
+  const db = await PGlite.create();
+  if (options.supabaseRoles ?? true) await db.exec(SUPABASE_ROLES_SQL);
+  // Port 0: the OS picks a free port, so parallel test files never collide.
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 8 });
+  await server.start();
+  const url = `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  return {
+    url,
+    db,
+    async connect() {
+      const client = new pg.Client({ connectionString: url.replace("?sslmode=disable", "") });
+      await client.connect();
+      return client;
+    },
+    async close() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * Applies supabase/migrations with the real CLI, exactly as an operator does against a hosted
+ * project (`supabase db push --remote=<url>`). Returns the CLI's output; throws with it on failure.
+ */
+export function pushMigrations(url: string, options: { dryRun?: boolean } = {}): Promise<string> {
+  const args = ["db", "push", `--remote=${url}`, "--yes", "--workdir", REPO_ROOT];
+  if (options.dryRun) args.push("--dry-run");
+  return new Promise((resolve, reject) => {
+    execFile(SUPABASE_CLI, args, { timeout: 120_000, env: { ...process.env, DO_NOT_TRACK: "1" } }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (error) reject(new Error(`supabase db push failed: ${error.message}\n${output}`));
+      else resolve(output);
+    });
+  });
+}
+
+/** The Postgres error fields a test asserts on (pg's DatabaseError carries them). */
+export interface PgErrorFields {
+  readonly code?: string;
+  readonly constraint?: string;
+  readonly message: string;
+}
+
+/** Runs `action` and returns the database error it raised; fails the test when none is raised. */
+export async function pgError(action: () => Promise<unknown>): Promise<PgErrorFields> {
+  try {
+    await action();
+  } catch (error) {
+    return error as PgErrorFields;
+  }
+  throw new Error("expected the database to refuse, but it accepted");
+}

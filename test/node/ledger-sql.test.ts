@@ -1,0 +1,387 @@
+/**
+ * The Supabase side of the usage ledger and price tables, tested in SQL: the migrations are
+ * applied with the real `supabase db push` to an embedded Postgres, then the tests act as the
+ * Worker does (role service_role) or as an outsider (anon, authenticated).
+ */
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
+import type { UsageEvent } from "../../src/usage/event";
+import { FIXTURE_EVENTS, usageEvent } from "../usage/fixtures";
+import { pgError, pushMigrations, startPostgres, type TestPostgres } from "./helpers/postgres";
+
+let server: TestPostgres;
+let sql: pg.Client;
+let pushOutput: string;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  pushOutput = await pushMigrations(server.url);
+  sql = await server.connect();
+  await sql.query("set role service_role");
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await server?.close();
+});
+
+/** Inserts events the way PostgREST does for an upsert with ignore-duplicates. */
+async function insertEvents(events: readonly UsageEvent[]): Promise<number> {
+  const result = await sql.query(
+    `insert into mai.imagen_usage (${COLUMNS.join(", ")})
+     select ${COLUMNS.join(", ")} from json_populate_recordset(null::mai.imagen_usage, $1::json)
+     on conflict (event_id) do nothing`,
+    [JSON.stringify(events)],
+  );
+  return result.rowCount ?? 0;
+}
+
+const COLUMNS = Object.keys(usageEvent());
+
+/** Runs `body` as another role inside a transaction that is rolled back. */
+async function asRole<T>(role: string, body: () => Promise<T>): Promise<T> {
+  await sql.query("begin");
+  try {
+    await sql.query(`set local role ${role}`);
+    return await body();
+  } finally {
+    await sql.query("rollback");
+  }
+}
+
+describe("supabase db push", () => {
+  it("applies every migration in supabase/migrations, in order", () => {
+    const applied = [...pushOutput.matchAll(/Applying migration (\S+)\.\.\./g)].map((m) => m[1]);
+    expect(applied).toEqual([
+      "20261122120000_imagen_pricing.sql",
+      "20261122120100_imagen_usage.sql",
+      "20261122120200_imagen_usage_reports.sql",
+      "20261122120300_mai_api_access.sql",
+      "20261122120400_bundled_prices.sql",
+    ]);
+  });
+
+  it("has nothing left to apply the second time", async () => {
+    // PGlite has a single session shared by every connection: the CLI would inherit our SET ROLE.
+    await sql.query("reset role");
+    const again = await pushMigrations(server.url);
+    await sql.query("set role service_role");
+    expect(again).toMatch(/Remote database is up to date/);
+    expect(again).not.toMatch(/Applying migration/);
+  });
+});
+
+describe("mai.imagen_usage", () => {
+  it("keeps the seed's columns exactly (ImaGen#3)", async () => {
+    const { rows } = await sql.query(
+      `select column_name, data_type, is_nullable, column_default, numeric_precision, numeric_scale
+       from information_schema.columns
+       where table_schema = 'mai' and table_name = 'imagen_usage'
+         and column_name = any($1) order by ordinal_position`,
+      [["id", "created_at", "backend", "model", "seed", "prompt_hash", "latency_ms", "cost_usd_estimate", "caller"]],
+    );
+    expect(rows.map((r) => [r.column_name, r.data_type, r.is_nullable])).toEqual([
+      ["id", "bigint", "NO"],
+      ["created_at", "timestamp with time zone", "NO"],
+      ["backend", "text", "NO"],
+      ["model", "text", "NO"],
+      ["seed", "bigint", "YES"],
+      ["prompt_hash", "text", "NO"],
+      ["latency_ms", "integer", "YES"],
+      ["cost_usd_estimate", "numeric", "YES"],
+      ["caller", "text", "YES"],
+    ]);
+    expect(rows.find((r) => r.column_name === "id").column_default).toMatch(/^nextval\('mai\.imagen_usage_id_seq'/);
+    expect(rows.find((r) => r.column_name === "created_at").column_default).toBe("now()");
+    const cost = rows.find((r) => r.column_name === "cost_usd_estimate");
+    expect([cost.numeric_precision, cost.numeric_scale]).toEqual([10, 4]);
+
+    const { rows: indexes } = await sql.query(
+      `select indexdef from pg_indexes where schemaname = 'mai' and tablename = 'imagen_usage'`,
+    );
+    const defs = indexes.map((i) => i.indexdef as string);
+    expect(defs).toContainEqual(expect.stringMatching(/ON mai\.imagen_usage USING btree \(created_at DESC\)$/));
+    expect(defs).toContainEqual(expect.stringMatching(/ON mai\.imagen_usage USING btree \(caller\)$/));
+  });
+
+  it("stores an event once, however often it is delivered", async () => {
+    const event = usageEvent({ event_id: "evt-twice" });
+    expect(await insertEvents([event])).toBe(1);
+    expect(await insertEvents([event, event])).toBe(0);
+    const { rows } = await sql.query("select count(*)::int as n from mai.imagen_usage where event_id = 'evt-twice'");
+    expect(rows[0].n).toBe(1);
+  });
+
+  const wrongRows: [string, Partial<UsageEvent>, string][] = [
+    ["a prompt hash that is not lowercase sha256 hex", { prompt_hash: "A".repeat(64) }, "imagen_usage_prompt_hash_sha256"],
+    ["a prompt hash of the wrong length", { prompt_hash: "abc" }, "imagen_usage_prompt_hash_sha256"],
+    ["a success that carries an error code", { error_code: "timeout" }, "imagen_usage_outcome"],
+    ["a success that carries an error message", { error_message: "boom" }, "imagen_usage_outcome"],
+    ["a failure without an error code", { success: false, images_produced: 0 }, "imagen_usage_outcome"],
+    ["a success without images", { images_produced: 0 }, "imagen_usage_success_has_images"],
+    ["a negative latency", { latency_ms: -1 }, "imagen_usage_latency_non_negative"],
+    ["a negative cost", { cost_usd_estimate: -0.01 as never }, "imagen_usage_cost_non_negative"],
+    ["a zero width", { width: 0 }, "imagen_usage_size_positive"],
+    ["attempt 0", { attempt: 0 }, "imagen_usage_attempt_positive"],
+    ["no images requested", { images_requested: 0 }, "imagen_usage_image_counts"],
+    ["a negative seed", { seed: -5 }, "imagen_usage_seed_non_negative"],
+    ["a price id without an amount", { price_id: 1, cost_usd_estimate: null }, "imagen_usage_priced_estimate"],
+    ["an empty caller", { caller: "" }, "imagen_usage_names_present"],
+    ["an empty event id", { event_id: "" }, "imagen_usage_event_id_present"],
+    ["a missing request id", { request_id: null as never }, "imagen_usage_complete"],
+    ["a missing width", { width: null as never }, "imagen_usage_complete"],
+  ];
+  it.each(wrongRows)("refuses %s", async (_, change, constraint) => {
+    const error = await pgError(() => insertEvents([usageEvent({ event_id: `evt-bad-${constraint}`, ...change })]));
+    expect(error.code).toBe("23514");
+    expect(error.constraint).toBe(constraint);
+  });
+
+  it("refuses a price id that names no price row", async () => {
+    const error = await pgError(() => insertEvents([usageEvent({ event_id: "evt-bad-price", price_id: 999_999 })]));
+    expect([error.code, error.constraint]).toEqual(["23503", "imagen_usage_price_id_fkey"]);
+  });
+
+  it("refuses an event without the facts every attempt has", async () => {
+    for (const column of ["event_id", "occurred_at", "success", "backend_type", "attempt", "images_produced"]) {
+      const error = await pgError(() => insertEvents([{ ...usageEvent({ event_id: `evt-null-${column}` }), [column]: null }]));
+      expect(error.code, column).toBe("23502");
+    }
+  });
+
+  it("turns a row from a writer that predates these columns into a legacy row", async () => {
+    // What the seed's Go CLI inserts: only its own nine columns.
+    const { rows } = await sql.query(
+      `insert into mai.imagen_usage (backend, model, seed, prompt_hash, latency_ms, cost_usd_estimate, caller)
+       values ('flux-schnell-replicate', 'black-forest-labs/flux-schnell', 1, $1, 900, 0.003, 'otto/head')
+       returning event_id, backend_type, success, attempt, images_produced, width`,
+      ["b".repeat(64)],
+    );
+    expect(rows[0]).toMatchObject({ backend_type: "legacy", success: true, attempt: 1, images_produced: 1, width: null });
+    expect(rows[0].event_id).toMatch(/^legacy-[0-9a-f-]{36}$/);
+  });
+});
+
+describe("usage reports (fixture events)", () => {
+  beforeAll(async () => {
+    await sql.query("reset role");
+    await sql.query("truncate mai.imagen_usage");
+    await sql.query("set role service_role");
+    await insertEvents(FIXTURE_EVENTS);
+  });
+
+  async function report(args: { since?: string; until?: string; caller?: string; group?: string[] }) {
+    const { rows } = await sql.query("select mai.imagen_usage_report($1, $2, $3, $4) as r", [
+      args.since ?? null,
+      args.until ?? null,
+      args.caller ?? null,
+      args.group ?? [],
+    ]);
+    return rows[0].r;
+  }
+
+  it("groups by ISO week (Monday) with grand totals", async () => {
+    expect(await report({ group: ["week"] })).toEqual({
+      groups: [
+        { group: { week: "2026-04-27" }, calls: 1, succeeded: 1, failed: 0, images: 1, cost_usd: 0.003 },
+        { group: { week: "2026-05-04" }, calls: 6, succeeded: 5, failed: 1, images: 6, cost_usd: 0.167 },
+        { group: { week: "2026-05-11" }, calls: 3, succeeded: 1, failed: 2, images: 4, cost_usd: 0.1 },
+      ],
+      totals: { calls: 10, succeeded: 7, failed: 3, images: 11, cost_usd: 0.27 },
+    });
+  });
+
+  it("groups by several keys, keeps null keys, and filters by caller and date range", async () => {
+    const r = await report({ since: "2026-05-04", until: "2026-05-11", caller: "otto/head", group: ["source", "backend"] });
+    expect(r).toEqual({
+      groups: [
+        { group: { backend: "flux-schnell-replicate", source: "admin" }, calls: 1, succeeded: 1, failed: 0, images: 1, cost_usd: 0.003 },
+        { group: { backend: "flux-schnell-replicate", source: "webhook" }, calls: 1, succeeded: 1, failed: 0, images: 2, cost_usd: 0.006 },
+        { group: { backend: "flux-schnell-together", source: "admin" }, calls: 1, succeeded: 0, failed: 1, images: 0, cost_usd: 0 },
+      ],
+      totals: { calls: 3, succeeded: 2, failed: 1, images: 3, cost_usd: 0.009 },
+    });
+    const bySource = await report({ group: ["source"] });
+    expect(bySource.groups.map((g: { group: unknown }) => g.group)).toEqual([
+      { source: "admin" },
+      { source: "script" },
+      { source: "webhook" },
+      { source: null },
+    ]);
+  });
+
+  it("gives only totals without group keys, and zeros for an empty range", async () => {
+    expect(await report({ since: "2030-01-01" })).toEqual({
+      groups: [],
+      totals: { calls: 0, succeeded: 0, failed: 0, images: 0, cost_usd: 0 },
+    });
+  });
+
+  it("refuses an unknown group key with a clear error", async () => {
+    const error = await pgError(() => report({ group: ["week", "prompt"] }));
+    expect(error.code).toBe("22023");
+    expect(error.message).toBe("unknown usage group key: 'prompt'");
+  });
+
+  it("refuses a range whose end is not after its start", async () => {
+    const error = await pgError(() => report({ since: "2026-05-10", until: "2026-05-10" }));
+    expect(error.message).toMatch(/until \(2026-05-10\) must be after since/);
+  });
+
+  it("summarises totals, sources (costliest first), days (newest first) and recent failures", async () => {
+    const { rows } = await sql.query("select mai.imagen_usage_summary(null, null, null, 2) as s");
+    const s = rows[0].s;
+    expect(s.totals).toEqual({ calls: 10, succeeded: 7, failed: 3, images: 11, cost_usd: 0.27 });
+    expect(s.by_source).toEqual([
+      { source: "script", calls: 2, succeeded: 2, failed: 0, images: 2, cost_usd: 0.158 },
+      { source: "webhook", calls: 4, succeeded: 3, failed: 1, images: 7, cost_usd: 0.109 },
+      { source: "admin", calls: 2, succeeded: 1, failed: 1, images: 1, cost_usd: 0.003 },
+      { source: null, calls: 2, succeeded: 1, failed: 1, images: 1, cost_usd: 0 },
+    ]);
+    expect(s.by_day.map((d: { day: string; calls: number; cost_usd: number }) => [d.day, d.calls, d.cost_usd])).toEqual([
+      ["2026-05-12", 2, 0.1],
+      ["2026-05-11", 1, 0],
+      ["2026-05-10", 1, 0.025],
+      ["2026-05-06", 2, 0.133],
+      ["2026-05-04", 3, 0.009],
+      ["2026-05-03", 1, 0.003],
+    ]);
+    expect(s.recent_errors.map((e: UsageEvent) => [e.event_id, e.error_code])).toEqual([
+      ["evt-10", "invalid_request"],
+      ["evt-08", "timeout"],
+    ]);
+  });
+
+  it("pages raw rows newest first, breaking ties by id", async () => {
+    const page = async (before: { at: string; id: string } | null) =>
+      (
+        await sql.query("select event_id, occurred_at, id from mai.imagen_usage_raw(null, null, null, 4, $1, $2)", [
+          before?.at ?? null,
+          before?.id ?? null,
+        ])
+      ).rows;
+    const first = await page(null);
+    expect(first.map((r) => r.event_id)).toEqual(["evt-10", "evt-09", "evt-08", "evt-07"]);
+    const last = first[first.length - 1];
+    const second = await page({ at: last.occurred_at.toISOString(), id: last.id });
+    expect(second.map((r) => r.event_id)).toEqual(["evt-06", "evt-05", "evt-04", "evt-03"]);
+  });
+});
+
+describe("mai.imagen_pricing", () => {
+  it("starts with exactly the bundled snapshot as current prices", async () => {
+    const { rows } = await sql.query(
+      `select provider, model, unit, quality, size, usd_rate::float8 as usd_rate, source,
+              fetched_at, effective_from, effective_to
+       from mai.imagen_pricing order by id`,
+    );
+    expect(
+      rows.map((r) => ({
+        ...r,
+        fetched_at: r.fetched_at.toISOString(),
+        effective_from: r.effective_from.toISOString(),
+      })),
+    ).toEqual(BUNDLED_PRICES.map((p) => ({ ...p, effective_to: null })));
+  });
+
+  async function apply(rate: number, from: string, key = { model: "black-forest-labs/flux-dev", quality: null as string | null }) {
+    const { rows } = await sql.query(
+      "select * from mai.imagen_pricing_apply('replicate', $1, 'image', $2, null, $3, 'replicate-page', $4, $4)",
+      [key.model, key.quality, rate, from],
+    );
+    return rows[0];
+  }
+
+  it("applies a change by closing the current row and opening a new one", async () => {
+    const opened = await apply(0.03, "2026-12-01T00:00:00Z");
+    await apply(0.035, "2026-12-15T00:00:00Z");
+    const { rows } = await sql.query(
+      `select id, usd_rate::float8 as rate, effective_from, effective_to from mai.imagen_pricing
+       where provider = 'replicate' and model = 'black-forest-labs/flux-dev' order by effective_from`,
+    );
+    expect(rows.map((r) => [r.rate, r.effective_from.toISOString(), r.effective_to?.toISOString() ?? null])).toEqual([
+      [0.025, "2026-11-22T00:00:00.000Z", "2026-12-01T00:00:00.000Z"],
+      [0.03, "2026-12-01T00:00:00.000Z", "2026-12-15T00:00:00.000Z"],
+      [0.035, "2026-12-15T00:00:00.000Z", null],
+    ]);
+    expect(rows[1].id).toBe(opened.id);
+  });
+
+  it("refuses a change that does not start after the current price, leaving history intact", async () => {
+    const error = await pgError(() => apply(0.5, "2026-12-15T00:00:00Z"));
+    expect(error.code).toBe("22023");
+    const { rows } = await sql.query(
+      `select count(*)::int as current from mai.imagen_pricing
+       where model = 'black-forest-labs/flux-dev' and effective_to is null and usd_rate = 0.035`,
+    );
+    expect(rows[0].current).toBe(1);
+  });
+
+  it("never holds two current rows for one price line", async () => {
+    const error = await pgError(() =>
+      sql.query(
+        `insert into mai.imagen_pricing (provider, model, unit, usd_rate, source, fetched_at)
+         values ('replicate', 'black-forest-labs/flux-schnell', 'image', 0.004, 'manual', now())`,
+      ),
+    );
+    expect([error.code, error.constraint]).toEqual(["23505", "imagen_pricing_one_current"]);
+  });
+
+  it("refuses an unknown unit and a negative rate", async () => {
+    const unit = await pgError(() =>
+      sql.query(`select mai.imagen_pricing_apply('x', 'm', 'token', null, null, 1, 's', now(), null)`),
+    );
+    expect(unit.constraint).toBe("imagen_pricing_unit_known");
+    const rate = await pgError(() =>
+      sql.query(`select mai.imagen_pricing_apply('x', 'm', 'image', null, null, -1, 's', now(), null)`),
+    );
+    expect(rate.constraint).toBe("imagen_pricing_rate_non_negative");
+  });
+
+  it("holds the same proposed change once", async () => {
+    const hold = () =>
+      sql.query(
+        `insert into mai.imagen_pricing_held (provider, model, unit, quality, size, old_rate, new_rate, source, reason)
+         values ('openai', 'gpt-image-1.5', 'image', 'high', '1024x1024', 0.133, 1.33, 'portkey', 'rate x10')
+         on conflict (provider, model, unit, quality, size, new_rate) do nothing`,
+      );
+    await hold();
+    await hold();
+    const { rows } = await sql.query("select count(*)::int as n from mai.imagen_pricing_held");
+    expect(rows[0].n).toBe(1);
+  });
+});
+
+describe("who may touch the ledger", () => {
+  it.each(["anon", "authenticated"])("%s can neither read, write nor run the reports", async (role) => {
+    for (const statement of [
+      "select * from mai.imagen_usage",
+      "select * from mai.imagen_pricing",
+      `insert into mai.imagen_usage (backend, model, prompt_hash) values ('b', 'm', '${"a".repeat(64)}')`,
+      "select mai.imagen_usage_report()",
+      "select mai.imagen_usage_summary()",
+    ]) {
+      const error = await asRole(role, () => pgError(() => sql.query(statement)));
+      expect(error.code, statement).toBe("42501");
+    }
+  });
+
+  it("row level security hides every row even from a role granted select by mistake", async () => {
+    const visible = await asRole("postgres", async () => {
+      await sql.query("grant select on mai.imagen_usage to authenticated");
+      await sql.query("set local role authenticated");
+      return (await sql.query("select count(*)::int as n from mai.imagen_usage")).rows[0].n;
+    });
+    expect(visible).toBe(0);
+    await sql.query("set role service_role");
+    expect((await sql.query("select count(*)::int as n from mai.imagen_usage")).rows[0].n).toBeGreaterThan(0);
+  });
+
+  it("the Worker's role appends to the ledger but cannot rewrite it", async () => {
+    for (const statement of ["update mai.imagen_usage set cost_usd_estimate = 0", "delete from mai.imagen_usage"]) {
+      const error = await pgError(() => sql.query(statement));
+      expect(error.code, statement).toBe("42501");
+    }
+  });
+});
