@@ -35,13 +35,41 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, ledger: Le
     for (const { message } of valid) message.ack();
     log.info("usage events recorded", { queue: batch.queue, count: valid.length });
   } catch (error) {
-    log.error("ledger write failed; retrying the batch", {
-      queue: batch.queue,
-      count: valid.length,
-      error: error instanceof Error ? error.message : String(error),
-    });
-    for (const { message } of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    log.error("ledger refused a batch; writing its events one by one", { queue: batch.queue, count: valid.length, error: messageOf(error) });
+    await recordIndividually(valid, ledger, log);
   }
+}
+
+/** Consecutive single-event failures that mean "the ledger is down", not "this event is bad". */
+const OUTAGE_AFTER = 3;
+
+/**
+ * A batch is all-or-nothing, so one event the database rejects would hold back the rest. Writing
+ * one by one isolates it: good events are acknowledged, the bad one retries alone until it
+ * reaches the dead-letter queue. When several writes in a row fail it is an outage, and the rest
+ * of the batch is retried without further probing.
+ */
+async function recordIndividually(valid: readonly { message: Message<unknown>; event: UsageEvent }[], ledger: Ledger, log: Logger): Promise<void> {
+  let failuresInARow = 0;
+  for (const { message, event } of valid) {
+    if (failuresInARow >= OUTAGE_AFTER) {
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      continue;
+    }
+    try {
+      await ledger.recordBatch([event]);
+      message.ack();
+      failuresInARow = 0;
+    } catch (error) {
+      failuresInARow++;
+      log.error("usage event not written; it will be retried", { event_id: event.event_id, attempts: message.attempts, error: messageOf(error) });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {
@@ -55,7 +83,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, ledger: L
     await ledger.recordBatch(valid.map((v) => v.event));
     log.warn("dead-lettered usage events recorded on a last attempt", { count: valid.length });
   } catch (error) {
-    const reason = `ledger write failed after all retries: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `ledger write failed after all retries: ${messageOf(error)}`;
     for (const { message } of valid) await keepDeadLetter(deadLetters, message, reason, log);
   }
   for (const { message } of valid) message.ack();

@@ -64,6 +64,33 @@ describe("usage queue consumer", () => {
     expect([1, 2, 3, 6, 7, 20].map(retryDelaySeconds)).toEqual([10, 20, 40, 300, 300, 300]);
   });
 
+  it("isolates an event the database rejects: the others are written and acknowledged, it alone retries", async () => {
+    const rejectsBad: Ledger = {
+      ...brokenLedger("unused"),
+      recordBatch: async (events) => {
+        if (events.some((e) => e.event_id === "bad")) throw new Error("CHECK constraint failed");
+        await new D1Ledger(env.LEDGER).recordBatch(events);
+      },
+    };
+    const messages = batch("imagen-usage", [usageEvent({ event_id: "ok-1" }), usageEvent({ event_id: "bad" }), usageEvent({ event_id: "ok-2" })]);
+    const ctx = createExecutionContext();
+    await consumeUsageBatch(messages, rejectsBad, env.IMAGES, log);
+    const result = await getQueueResult(messages, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["m0", "m2"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+    expect(await count(["ok-1", "ok-2", "bad"])).toBe(2);
+  });
+
+  it("stops probing one by one during an outage and retries the rest of the batch", async () => {
+    let calls = 0;
+    const down: Ledger = { ...brokenLedger("unused"), recordBatch: async () => { calls++; throw new Error("connection refused"); } };
+    const messages = batch("imagen-usage", Array.from({ length: 10 }, (_, i) => usageEvent({ event_id: `o-${i}` })));
+    const ctx = createExecutionContext();
+    await consumeUsageBatch(messages, down, env.IMAGES, log);
+    expect(calls).toBe(1 + 3);
+    expect((await getQueueResult(messages, ctx)).retryMessages).toHaveLength(10);
+  });
+
   it("keeps a message that is not a usage event in R2 for a human, instead of retrying it forever", async () => {
     const messages = batch("imagen-usage", [{ event_id: "bogus-1", caller: 42 }]);
     const ctx = createExecutionContext();
