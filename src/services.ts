@@ -12,7 +12,7 @@ import type { Env } from "./env";
 import { type Clock, systemClock } from "./lib/clock";
 import { cryptoIdSource } from "./lib/ids";
 import type { Logger } from "./lib/log";
-import { createMaiClient, type MaiClient, type SupabaseSettings } from "./lib/supabase";
+import { createMaiClient, type MaiClient, type SupabaseSettings, supabaseSettingsFromEnv } from "./lib/supabase";
 import { D1PriceStore } from "./pricing/d1-price-store";
 import { createCostEstimator } from "./pricing/estimate";
 import type { CostEstimator } from "./pricing/estimator";
@@ -43,19 +43,17 @@ export function backendResolver(config: ImagenConfig, env: Env, clock: Clock = s
 
 export type LedgerTarget = { readonly kind: "d1" } | { readonly kind: "supabase"; readonly settings: SupabaseSettings };
 
-/** Which ledger this deployment writes to. `auto` = Supabase when both its env vars are set. */
+/**
+ * Which ledger this deployment writes to. `auto` = Supabase when its URL variable is set, else
+ * the embedded D1 ledger. Throws, naming the variable, when Supabase is half configured.
+ */
 export function ledgerTarget(config: ImagenConfig, env: Env): LedgerTarget {
   const { backend, supabase_url_env, supabase_key_env } = config.ledger;
-  const url = secret(env, supabase_url_env);
-  const key = secret(env, supabase_key_env);
-  if (backend === "d1" || (backend === "auto" && (!url || !key))) return { kind: "d1" };
-  if (!url || !key) {
-    throw new Error(`ledger.backend is "supabase" but ${[!url && supabase_url_env, !key && supabase_key_env].filter(Boolean).join(" and ")} is not set`);
-  }
-  if (key.startsWith("sb_publishable_")) {
-    throw new Error(`${supabase_key_env} holds a publishable key; the ledger needs the secret key (sb_secret_…)`);
-  }
-  return { kind: "supabase", settings: { url, key } };
+  if (backend === "d1") return { kind: "d1" };
+  const settings = supabaseSettingsFromEnv(env, { url: supabase_url_env, key: supabase_key_env });
+  if (settings) return { kind: "supabase", settings };
+  if (backend === "supabase") throw new Error(`ledger.backend is "supabase" but ${supabase_url_env} is not set`);
+  return { kind: "d1" };
 }
 
 const clients = new Map<string, MaiClient>();
@@ -83,14 +81,31 @@ const estimators = new WeakMap<ImagenConfig, Map<string, CostEstimator>>();
 function estimatorFor(env: Env, config: ImagenConfig, log: Logger): CostEstimator {
   let byTarget = estimators.get(config);
   if (!byTarget) estimators.set(config, (byTarget = new Map()));
-  const target = ledgerTarget(config, env);
-  const id = target.kind === "d1" ? "d1" : target.settings.url;
+  let store: PriceStore;
+  let id: string;
+  try {
+    const target = ledgerTarget(config, env);
+    store = priceStoreFor(env, config);
+    id = target.kind === "d1" ? "d1" : target.settings.url;
+  } catch (error) {
+    // A misconfigured ledger must not fail generations: estimate from the bundled snapshot
+    // (the estimator's own fallback) while /healthz reports the problem.
+    store = unavailablePriceStore(error);
+    id = "unavailable";
+  }
   let estimator = byTarget.get(id);
   if (!estimator) {
-    estimator = createCostEstimator({ store: priceStoreFor(env, config), clock: systemClock, log, cacheMs: config.pricing.cache_seconds * 1000 });
+    estimator = createCostEstimator({ store, clock: systemClock, log, cacheMs: config.pricing.cache_seconds * 1000 });
     byTarget.set(id, estimator);
   }
   return estimator;
+}
+
+function unavailablePriceStore(error: unknown): PriceStore {
+  const fail = async (): Promise<never> => {
+    throw error;
+  };
+  return { current: fail, apply: fail, hold: fail, held: fail, recordRun: fail, lastRun: fail };
 }
 
 export function pipelineDeps(env: Env, log: Logger): PipelineDeps {
@@ -105,9 +120,4 @@ export function pipelineDeps(env: Env, log: Logger): PipelineDeps {
     ids: cryptoIdSource(),
     log,
   };
-}
-
-function secret(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

@@ -32,19 +32,33 @@ export function createMaiClient(settings: SupabaseSettings) {
 
 export type MaiClient = ReturnType<typeof createMaiClient>;
 
+/** Which env vars hold the project URL and the key (config's ledger.supabase_url_env / _key_env). */
+export interface SupabaseEnvNames {
+  readonly url: string;
+  readonly key: string;
+}
+
+export const DEFAULT_SUPABASE_ENV: SupabaseEnvNames = { url: "SUPABASE_URL", key: "SUPABASE_SECRET_KEY" };
+
 /**
- * SUPABASE_URL plus SUPABASE_SECRET_KEY (new keys) or SUPABASE_SERVICE_ROLE_KEY (legacy JWT).
- * Null when SUPABASE_URL is unset: the deployment uses the embedded D1 ledger instead.
+ * The project URL plus the secret key (new keys) — with the default names, the legacy
+ * SUPABASE_SERVICE_ROLE_KEY JWT is accepted too. Null when the URL is unset: the deployment uses
+ * the embedded D1 ledger instead. A URL without a usable key is an error that names the variable.
  */
-export function supabaseSettingsFromEnv(env: Readonly<Record<string, unknown>>): SupabaseSettings | null {
-  const url = text(env.SUPABASE_URL);
+export function supabaseSettingsFromEnv(
+  env: Readonly<Record<string, unknown>>,
+  names: SupabaseEnvNames = DEFAULT_SUPABASE_ENV,
+): SupabaseSettings | null {
+  const url = text(env[names.url]);
   if (!url) return null;
-  const key = text(env.SUPABASE_SECRET_KEY) ?? text(env.SUPABASE_SERVICE_ROLE_KEY);
+  const legacy = names.key === DEFAULT_SUPABASE_ENV.key ? text(env.SUPABASE_SERVICE_ROLE_KEY) : undefined;
+  const key = text(env[names.key]) ?? legacy;
   if (!key) {
-    throw new Error("SUPABASE_URL is set but no key: set the secret SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)");
+    const also = names.key === DEFAULT_SUPABASE_ENV.key ? " (or SUPABASE_SERVICE_ROLE_KEY)" : "";
+    throw new Error(`${names.url} is set but no key: set the secret ${names.key}${also}`);
   }
   if (key.startsWith("sb_publishable_")) {
-    throw new Error("SUPABASE_SECRET_KEY holds a publishable key; the ledger needs the secret key (sb_secret_…)");
+    throw new Error(`${names.key} holds a publishable key; the ledger needs the secret key (sb_secret_…)`);
   }
   return { url, key };
 }

@@ -33,6 +33,16 @@ describe("GET /healthz", () => {
     expect(body.problems.join(" ")).toContain("default_backend");
   });
 
+  it("reports a half-configured Supabase ledger by variable name, yet still generates images", async () => {
+    const app = appWithConfig(testConfig(), { SUPABASE_URL: "https://example.supabase.co" });
+    const health = await app.call("/healthz");
+    expect(health.status).toBe(503);
+    expect((await health.json<any>()).problems).toEqual(["ledger: SUPABASE_URL is set but no key: set the secret SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)"]);
+    const key = await seedKey("resilient");
+    const res = await app.call("/v1/images", { method: "POST", headers: { ...bearer(key), "content-type": "application/json" }, body: JSON.stringify({ prompt: "x", size: "64x64" }) });
+    expect(res.status).toBe(201);
+  });
+
   it("generation under an invalid configuration is a 500 problem naming the field", async () => {
     const key = await seedKey("victim");
     const bad = testConfig({ backends: { mock: { type: "mock", latency_ms: "slow" } } });

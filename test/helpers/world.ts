@@ -43,11 +43,11 @@ export interface CapturedLog {
   readonly line: string;
 }
 
-/** The real app with another IMAGEN_CONFIG (same bindings), capturing its log lines. */
-export function appWithConfig(config: unknown) {
+/** The real app with another IMAGEN_CONFIG (same bindings, plus `secrets`), capturing its log lines. */
+export function appWithConfig(config: unknown, secrets: Record<string, string> = {}) {
   const logs: CapturedLog[] = [];
   const app = createApp(jsonLogger({ service: "test" }, (line, level) => logs.push({ line, level })));
-  const testEnv = { ...env, IMAGEN_CONFIG: config } as Env;
+  const testEnv = { ...env, ...secrets, IMAGEN_CONFIG: config } as Env;
   return {
     logs,
     async call(path: string, init: RequestInit = {}): Promise<Response> {
