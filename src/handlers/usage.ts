@@ -11,7 +11,7 @@ import { problem } from "../http/problem";
 import { ledgerFor } from "../services";
 import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
 import type { UsageFilter, UsageGroupKey } from "../usage/ledger";
-import { USAGE_GROUP_KEYS } from "../usage/ledger-rules";
+import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
 import { problemResponses } from "./schemas";
 
 const GROUP_KEYS = USAGE_GROUP_KEYS;
@@ -47,7 +47,7 @@ const UsageQuery = z
       }),
     raw: z.enum(["0", "1", "true", "false"]).optional().openapi({ description: "1 = one row per attempt, newest first, paginated." }),
     format: z.enum(["json", "table", "csv"]).default("json"),
-    limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: "Raw rows per page." }),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(100).openapi({ description: "Raw rows per page." }),
     cursor: z.string().max(200).optional().openapi({ description: "next_cursor from the previous raw page." }),
   })
   .refine((q) => !q.since || !q.until || q.since < q.until, { message: "since must be before until", path: ["until"] });

@@ -79,7 +79,7 @@ describe("GET /v1/usage", () => {
     ["/v1/usage?since=2026-05-10&until=2026-05-01", "until"],
     ["/v1/usage?group=week,planet", "group"],
     ["/v1/usage?format=xml", "format"],
-    ["/v1/usage?raw=1&limit=5000", "limit"],
+    ["/v1/usage?raw=1&limit=501", "limit"],
     ["/v1/usage?raw=1&cursor=not-a-cursor", "cursor"],
     ["/v1/usage?colour=red", "colour"],
   ])("%s → 400 naming %s", async (path, field) => {
