@@ -23,12 +23,7 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {
-  const { valid, invalid } = splitValid(batch.messages);
-  // A message that is not a usage event cannot become valid by retrying: keep it for a human.
-  for (const { message, problem } of invalid) {
-    await keepDeadLetter(deadLetters, message, `invalid usage event: ${problem}`, log);
-    message.ack();
-  }
+  const valid = await validEvents(batch, deadLetters, log);
   if (valid.length === 0) return;
   try {
     await ledger.recordBatch(valid.map((v) => v.event));
@@ -73,11 +68,7 @@ function messageOf(error: unknown): string {
 }
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {
-  const { valid, invalid } = splitValid(batch.messages);
-  for (const { message, problem } of invalid) {
-    await keepDeadLetter(deadLetters, message, `invalid usage event: ${problem}`, log);
-    message.ack();
-  }
+  const valid = await validEvents(batch, deadLetters, log);
   if (valid.length === 0) return;
   try {
     await ledger.recordBatch(valid.map((v) => v.event));
@@ -89,15 +80,23 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, ledger: L
   for (const { message } of valid) message.ack();
 }
 
-function splitValid(messages: readonly Message<unknown>[]) {
+/**
+ * The batch's usage events. A message that is not one cannot become valid by retrying, so it is
+ * kept in R2 for a human and acknowledged.
+ */
+async function validEvents(batch: MessageBatch<unknown>, deadLetters: R2Bucket, log: Logger) {
   const valid: { message: Message<unknown>; event: UsageEvent }[] = [];
-  const invalid: { message: Message<unknown>; problem: string }[] = [];
-  for (const message of messages) {
+  for (const message of batch.messages) {
     const parsed = usageEventSchema.safeParse(message.body);
-    if (parsed.success) valid.push({ message, event: parsed.data });
-    else invalid.push({ message, problem: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
+    if (parsed.success) {
+      valid.push({ message, event: parsed.data });
+      continue;
+    }
+    const problem = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    await keepDeadLetter(deadLetters, message, `invalid usage event: ${problem}`, log);
+    message.ack();
   }
-  return { valid, invalid };
+  return valid;
 }
 
 async function keepDeadLetter(bucket: R2Bucket, message: Message<unknown>, reason: string, log: Logger): Promise<void> {
