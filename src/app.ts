@@ -10,9 +10,11 @@ import { requestId } from "hono/request-id";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes } from "./handlers/images";
+import { registerJobRoutes } from "./handlers/jobs";
 import { registerKeyRoutes } from "./handlers/keys";
 import { registerPricingRoutes } from "./handlers/pricing";
 import { registerUsageRoutes } from "./handlers/usage";
+import { registerWebhookRoutes } from "./handlers/webhooks";
 import { apiKeyAuth } from "./http/auth";
 import type { App, AppEnv } from "./http/context";
 import { errorToResponse } from "./http/errors";
@@ -53,6 +55,8 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
         c.get("requestId"),
       ),
   }));
+  // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
+  registerWebhookRoutes(app);
   app.use("/v1/*", apiKeyAuth());
   app.use("/v1/*", bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -65,6 +69,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);
+  registerJobRoutes(app);
   registerUsageRoutes(app);
   registerPricingRoutes(app);
 

@@ -1,4 +1,5 @@
 /** The Worker's bindings (wrangler.toml) plus secrets, which config names by env var. */
+import type { GenerationJob } from "./jobs/generation-job";
 import type { UsageEvent } from "./usage/event";
 
 export interface Env {
@@ -8,6 +9,8 @@ export interface Env {
   readonly LEDGER: D1Database;
   /** Usage events on their way to the ledger. */
   readonly USAGE_EVENTS: Queue<UsageEvent>;
+  /** One Durable Object per async generation job (docs/jobs.md). */
+  readonly JOBS: DurableObjectNamespace<GenerationJob>;
   /** The `[vars.IMAGEN_CONFIG]` table; validated by src/config. */
   readonly IMAGEN_CONFIG: unknown;
   /** Secrets (.dev.vars locally, `wrangler secret put` in production), read by name. */

@@ -1,12 +1,17 @@
 /**
- * The Worker: exports the fetch handler (and, as later issues land, scheduled, queue and the
- * Durable Object classes) and nothing else.
+ * The Worker: the fetch handler (Hono app), the usage queue consumers, the scheduled price
+ * refresh, and the Durable Object classes — nothing else.
  */
 import { createApp } from "./app";
 import type { Env } from "./env";
+import { handleQueue, handleScheduled } from "./worker-events";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  queue: handleQueue,
+  scheduled: handleScheduled,
+} satisfies ExportedHandler<Env, unknown>;
+
+export { GenerationJob } from "./jobs/generation-job";

@@ -16,6 +16,7 @@ type FakeStarter = () => Promise<RunningFake>;
 const fakes: Record<string, FakeStarter> = {
   replicate: () => import("./fakes/replicate/server").then((m) => m.start()),
   comfyui: () => import("./fakes/comfyui/server").then((m) => m.start()),
+  receiver: () => import("./fakes/receiver/server").then((m) => m.start()),
   postgrest: () => import("./fakes/postgrest/server").then((m) => m.start()),
 };
 

@@ -8,6 +8,7 @@ import type { Clock } from "../lib/clock";
 import type { Size } from "../config/size";
 import type { Usd } from "../lib/money";
 import type { Logger } from "../lib/log";
+import type { BackendError } from "./errors";
 
 export type ImageMimeType = "image/png" | "image/jpeg" | "image/webp";
 
@@ -97,6 +98,79 @@ export interface Backend {
   readonly defaultSize?: Size;
   status(): Promise<BackendStatus>;
   generate(spec: GenerationSpec, ctx: AttemptContext): Promise<BackendResult>;
+  /**
+   * Submit-now-finish-later, for backends whose provider keeps the job (Replicate predictions,
+   * ComfyUI's queue). Absent = the async job runs `generate()` itself, so every backend serves
+   * `Prefer: respond-async`.
+   */
+  readonly async?: AsyncGeneration;
+}
+
+/** What a job may store: plain JSON (it lives in Durable Object storage between steps). */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** A job handed to a provider; everything needed to look at it, accept its callbacks or cancel it. */
+export interface AsyncSubmission {
+  /** The provider's id (Replicate prediction id, ComfyUI prompt id). */
+  readonly externalId: string;
+  /** Clock time (ms) by which the attempt must have ended; past it (plus grace) the job cancels it. */
+  readonly deadline: number;
+  /** When to look again, in ms from now, while the job is pending. */
+  readonly pollAfterMs: number;
+  /** The provider will call back (signed webhooks): polling is then only the fallback at the deadline. */
+  readonly callbacks: boolean;
+  /** Backend-private state (JSON), handed back to poll / fromCallback / cancel / watch. */
+  readonly state: { readonly [key: string]: JsonValue };
+}
+
+/** Where a pending job stands, as far as the provider tells. */
+export interface AsyncProgress {
+  readonly state: "queued" | "running";
+  /** Jobs ahead of this one (0 = next). */
+  readonly queuePosition?: number;
+  /** Sampler step x of y, when the provider reports it. */
+  readonly step?: number;
+  readonly steps?: number;
+}
+
+export type AsyncOutcome =
+  | { readonly state: "pending"; readonly progress?: AsyncProgress }
+  | { readonly state: "succeeded"; readonly result: BackendResult }
+  | { readonly state: "failed"; readonly error: BackendError };
+
+export interface AsyncSubmitOptions {
+  /** Where the provider may POST updates (carries the job id); ignored by providers without webhooks. */
+  readonly webhookUrl?: string;
+}
+
+/** A callback delivery exactly as received (the raw body: re-serialised JSON would not verify). */
+export interface CallbackDelivery {
+  readonly headers: Headers;
+  readonly rawBody: string;
+}
+
+export type CallbackVerdict =
+  | { readonly ok: true; /** Same across the provider's retries: the dedupe key. */ readonly deliveryId: string; readonly payload: unknown }
+  | { readonly ok: false; readonly reason: string; readonly detail: string };
+
+export interface AsyncGeneration {
+  submit(spec: GenerationSpec, ctx: AttemptContext, options: AsyncSubmitOptions): Promise<AsyncSubmission>;
+  /** Ask the provider. Throws only when it cannot be asked (network, auth): the job tries again later. */
+  poll(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome>;
+  /** Best effort: stop paying for a job nobody waits for any more. */
+  cancel(submission: AsyncSubmission, ctx: AttemptContext): Promise<void>;
+  /**
+   * Check a callback's signature with this instance's secret (throws BackendError
+   * `not_configured` when the secret is not set). Only providers that call back have it.
+   */
+  verifyCallback?(delivery: CallbackDelivery): CallbackVerdict;
+  /** The same answer as `poll`, from a verified callback body; null when it is not about this submission. */
+  fromCallback?(payload: unknown, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome | null>;
+  /**
+   * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
+   * connect. Returns the function that stops watching.
+   */
+  watch?(submission: AsyncSubmission, ctx: AttemptContext, onProgress: (progress: AsyncProgress) => void): Promise<(() => void) | null>;
 }
 
 /** Everything a backend factory may read. Secrets come from `env` by the name config gives. */

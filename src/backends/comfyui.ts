@@ -6,6 +6,9 @@
  * Protocol: POST /prompt → poll GET /history/{id} (the source of truth; `{}` until done) and
  * GET /queue (to tell "waiting" from "lost after a restart") on the injected clock → GET /view
  * for each saved image. Timeouts interrupt the job on the box. See docs/comfyui.md.
+ *
+ * Async jobs (`async`, used by src/jobs): submit queues the prompt, each poll reads /history and
+ * /queue (progress: queue position), `watch` keeps the progress websocket open (sampler steps).
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
@@ -13,6 +16,9 @@ import { usd, type Usd } from "../lib/money";
 import {
   defineBackendType,
   readSecret,
+  type AsyncGeneration,
+  type AsyncOutcome,
+  type AsyncSubmission,
   type AttemptContext,
   type Backend,
   type BackendResult,
@@ -24,7 +30,8 @@ import { ComfyClient, type ComfyConnection } from "./comfyui/client";
 import { fetchImages, savedImages } from "./comfyui/outputs";
 import { ProgressReporter, type ProgressListener } from "./comfyui/progress";
 import { promptRejectionError } from "./comfyui/prompt-errors";
-import { executionErrorData, queueStateOf, type HistoryEntry, type QueueState } from "./comfyui/protocol";
+import { failureOf, predictSeconds } from "./comfyui/history";
+import { queueStateOf, type HistoryEntry, type QueueState } from "./comfyui/protocol";
 import {
   apiWorkflowSchema,
   checkInputMap,
@@ -141,6 +148,23 @@ class ComfyUIInstance implements ComfyUIBackend {
   readonly configuredPricePerImage: Usd;
   private readonly template: WorkflowTemplate;
   private readonly defaultSteps: number | undefined;
+  /** Async jobs: queue now, then poll /history + /queue; sampler steps from the websocket meanwhile. */
+  readonly async: AsyncGeneration = {
+    submit: (spec, ctx) => this.submitAsync(spec, ctx),
+    poll: (submission, ctx) => this.pollAsync(submission, ctx),
+    cancel: async (submission, ctx) => {
+      const { promptId } = asyncStateOf(submission);
+      await this.cancel(this.client(ctx.clock), promptId, { state: "pending", ahead: 0 }, ctx);
+    },
+    watch: async (submission, ctx, onProgress) => {
+      const { promptId, clientId } = asyncStateOf(submission);
+      const socket = await this.client(ctx.clock).openSocket(clientId, { signal: ctx.signal });
+      if (!socket) return null;
+      const reporter = new ProgressReporter(onProgress);
+      reporter.attach(socket, () => promptId);
+      return () => reporter.close();
+    },
+  };
 
   constructor(
     readonly name: string,
@@ -208,6 +232,74 @@ class ComfyUIInstance implements ComfyUIBackend {
     } finally {
       progress.close();
     }
+  }
+
+  /** Async job, step 1: queue the prompt (with a client id the progress socket can listen as). */
+  private async submitAsync(spec: GenerationSpec, ctx: AttemptContext): Promise<AsyncSubmission> {
+    const started = ctx.clock.now();
+    const workflow = patchWorkflow(this.template, this.valuesFor(spec));
+    const clientId = crypto.randomUUID();
+    const answer = await this.client(ctx.clock, started).submitPrompt(
+      { prompt: workflow, prompt_id: crypto.randomUUID(), client_id: clientId },
+      { signal: ctx.signal },
+    );
+    if (!answer.accepted) throw promptRejectionError(answer.rejection, this.template.workflow, this.template.inputs);
+    ctx.log.info("comfyui prompt queued for a job", { backend: this.name, prompt_id: answer.promptId });
+    return {
+      externalId: answer.promptId,
+      deadline: started + this.config.timeout_s * 1000,
+      pollAfterMs: this.config.poll_interval_ms,
+      callbacks: false,
+      state: { promptId: answer.promptId, clientId, seed: spec.seed, n: spec.n },
+    };
+  }
+
+  /** Async job, each poll: the history decides; the queue tells queued (and where) from running from lost. */
+  private async pollAsync(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome> {
+    const { promptId } = asyncStateOf(submission);
+    const client = this.client(ctx.clock);
+    const call = { signal: ctx.signal };
+    try {
+      const entry = await client.history(promptId, call);
+      if (entry) return await this.finishedOutcome(client, entry, submission, ctx);
+      const state = queueStateOf(await client.queue(call), promptId);
+      if (state.state === "running") return { state: "pending", progress: { state: "running" } };
+      if (state.state === "pending") return { state: "pending", progress: { state: "queued", queuePosition: state.ahead } };
+      const late = await client.history(promptId, call);
+      if (late) return await this.finishedOutcome(client, late, submission, ctx);
+      return {
+        state: "failed",
+        error: new BackendError("unavailable", "ComfyUI lost the job (restarted?): it is neither queued nor in the history", { externalId: promptId }),
+      };
+    } catch (error) {
+      // The box could not be asked (tunnel down…): the job asks again later; the error names the prompt.
+      if (error instanceof BackendError && error.extra.externalId === undefined) {
+        throw new BackendError(error.kind, error.detail, { ...error.extra, externalId: promptId });
+      }
+      throw error;
+    }
+  }
+
+  private async finishedOutcome(client: ComfyClient, entry: HistoryEntry, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome> {
+    const { promptId, seed, n } = asyncStateOf(submission);
+    const named = (error: BackendError) => new BackendError(error.kind, error.detail, { ...error.extra, externalId: promptId });
+    const failure = failureOf(entry);
+    if (failure) return { state: "failed", error: named(failure) };
+    const outputs = savedImages(entry).slice(0, n);
+    if (outputs.length === 0) {
+      return { state: "failed", error: named(new BackendError("failed", "ComfyUI finished without saving an image; the workflow must end in SaveImage")) };
+    }
+    try {
+      const images = await fetchImages(client, outputs, { signal: ctx.signal });
+      return { state: "succeeded", result: { images, model: this.model, seed, predictTimeSeconds: predictSeconds(entry), externalId: promptId } };
+    } catch (error) {
+      if (error instanceof BackendError) return { state: "failed", error: named(error) };
+      throw error;
+    }
+  }
+
+  private client(clock: Clock, started = clock.now()): ComfyClient {
+    return new ComfyClient(this.connect(), () => clock.now() - started);
   }
 
   /** Poll until the job is in the history, is lost, or the deadline passes (then cancel it). */
@@ -340,6 +432,15 @@ class ComfyUIInstance implements ComfyUIBackend {
   }
 }
 
+/** The state an async submission carries (see submitAsync); checked, since it comes back from storage. */
+function asyncStateOf(submission: AsyncSubmission): { promptId: string; clientId: string; seed: number; n: number } {
+  const { promptId, clientId, seed, n } = submission.state;
+  if (typeof promptId !== "string" || typeof clientId !== "string" || typeof seed !== "number" || typeof n !== "number") {
+    throw new BackendError("failed", "this ComfyUI job's stored state is unreadable; submit it again");
+  }
+  return { promptId, clientId, seed, n };
+}
+
 function isTemplateName(name: string): name is TemplateName {
   return (TEMPLATE_NAMES as readonly string[]).includes(name);
 }
@@ -351,38 +452,6 @@ function templateOf(config: Pick<ComfyUIConfig, "workflow" | "inputs">): Workflo
 
 function hasFetch(value: unknown): value is Fetcher {
   return typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function";
-}
-
-/** A history entry that ended in error, as a BackendError naming the node and the exception. */
-function failureOf(entry: HistoryEntry): BackendError | undefined {
-  const status = entry.status;
-  // Servers older than the status field only record finished jobs; outputs decide.
-  if (!status || status.status_str === "success") return undefined;
-  const error = status.messages.find(([event]) => event === "execution_error");
-  if (error) {
-    const data = executionErrorData.safeParse(error[1]);
-    const info = data.success ? data.data : {};
-    const exception = [info.exception_type, info.exception_message?.trim()].filter(Boolean).join(": ").slice(0, 500);
-    return new BackendError(
-      "failed",
-      `ComfyUI failed in node ${info.node_id ?? "?"} (${info.node_type ?? "unknown node"}): ${exception || "no exception message"}`,
-    );
-  }
-  if (status.messages.some(([event]) => event === "execution_interrupted")) {
-    return new BackendError("failed", "ComfyUI interrupted the job on the box (someone pressed cancel, or a restart)");
-  }
-  return new BackendError("failed", `ComfyUI reported status "${status.status_str}" without an error message`);
-}
-
-/** Execution time from the status messages' timestamps (ms), when the server records them. */
-function predictSeconds(entry: HistoryEntry): number | undefined {
-  const at = (event: string) => {
-    const data = entry.status?.messages.find(([name]) => name === event)?.[1] as { timestamp?: unknown } | undefined;
-    return typeof data?.timestamp === "number" ? data.timestamp : undefined;
-  };
-  const start = at("execution_start");
-  const end = at("execution_success");
-  return start !== undefined && end !== undefined && end >= start ? (end - start) / 1000 : undefined;
 }
 
 /** "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync" → "NVIDIA GeForce RTX 4090". */

@@ -53,3 +53,24 @@ export function httpStatusForBackendError(kind: BackendErrorKind): number {
       return 502;
   }
 }
+
+/** The problem `type` (its last URN segment) for a backend failure; shared by HTTP answers and async jobs. */
+export type BackendProblemType = "invalid-request" | "insufficient-credit" | "backend-timeout" | "backend-unavailable" | "backend-failed";
+
+export function problemTypeForBackendError(kind: BackendErrorKind): BackendProblemType {
+  switch (kind) {
+    case "invalid_request":
+      return "invalid-request";
+    case "insufficient_credit":
+      return "insufficient-credit";
+    case "timeout":
+      return "backend-timeout";
+    case "not_configured":
+    case "rate_limited":
+    case "unavailable":
+      return "backend-unavailable";
+    case "auth":
+    case "failed":
+      return "backend-failed";
+  }
+}

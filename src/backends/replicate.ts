@@ -8,16 +8,25 @@
  *   3. past our timeout: POST /cancel, fail with `timeout` and the prediction id;
  *   4. download the outputs at once (Replicate deletes them after an hour).
  * The protocol calls live in ./replicate/api.ts, the FLUX input mapping in ./replicate/flux-inputs.ts,
- * the downloads in ./replicate/outputs.ts; the async job reuses all three (exported below).
+ * the downloads in ./replicate/outputs.ts (all three exported below).
+ *
+ * Async path (`backend.async`, used by src/jobs): create without `Prefer: wait`, with our webhook
+ * and `webhook_events_filter: ["start", "completed"]` when the instance has a signing secret;
+ * finish from the verified webhook or a poll, both through `asyncOutcome`.
  */
 import { z } from "zod";
 import type { Size } from "../config/size";
 import type { Logger } from "../lib/log";
+import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
   defineBackendType,
   readSecret,
+  type AsyncGeneration,
+  type AsyncOutcome,
+  type AsyncSubmission,
   type AttemptContext,
   type Backend,
+  type BackendResult,
   type BackendRuntime,
   type GenerationSpec,
 } from "./backend";
@@ -29,10 +38,12 @@ import {
   getPrediction,
   MODEL_REF,
   parseModelRef,
+  predictionSchema,
   terminalStatuses,
   type CreatedPrediction,
   type Prediction,
   type ReplicateApi,
+  type WebhookEvent,
 } from "./replicate/api";
 import {
   ASPECT_RATIO_SIZES,
@@ -73,6 +84,11 @@ export const replicateConfigSchema = z
     /** Which FLUX input schema the model speaks; inferred from the model name when it says. */
     family: z.enum(fluxFamilies).optional(),
     api_token_env: envVarName.default("REPLICATE_API_TOKEN"),
+    /**
+     * The env var holding this account's webhook signing secret (`whsec_…`, from
+     * GET /v1/webhooks/default/secret). Unset: async jobs poll instead of asking for webhooks.
+     */
+    webhook_secret_env: envVarName.default("REPLICATE_WEBHOOK_SECRET"),
     /** The ratio of the size this instance offers when a request names none (see defaultSize). */
     default_aspect_ratio: z.enum(aspectRatios).optional(),
     /** Whole-attempt budget; default 60 s for schnell, 120 s for the rest. */
@@ -138,6 +154,7 @@ export const replicateBackendType = defineBackendType({
           ? { state: "ok" }
           : { state: "not_configured", missingEnv: [config.api_token_env] };
       },
+      async: replicateAsync(name, config, runtime, timeoutMs),
       async generate(spec, ctx) {
         const api = replicateApi(config, runtime);
         if (!api) throw new BackendError("not_configured", `Replicate API token missing; set ${config.api_token_env}`);
@@ -168,6 +185,120 @@ export const replicateBackendType = defineBackendType({
     };
   },
 });
+
+/** Replicate's events we ask for: `start` (running) and `completed` (the only one it retries). */
+export const ASYNC_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["start", "completed"];
+
+/**
+ * Async jobs: create the prediction without waiting (with our webhook when this instance has a
+ * signing secret), then finish from the verified `completed` webhook or, failing that, a poll.
+ * Both turn the prediction into the same outcome through `asyncOutcome`.
+ */
+function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendRuntime, timeoutMs: number): AsyncGeneration {
+  const model = parseModelRef(config.model);
+  const apiOrFail = () => {
+    const api = replicateApi(config, runtime);
+    if (!api) throw new BackendError("not_configured", `Replicate API token missing; set ${config.api_token_env}`);
+    return api;
+  };
+  const predictionIdOf = (submission: AsyncSubmission) => String(submission.state.predictionId ?? submission.externalId);
+  const collect = (prediction: Prediction, ctx: AttemptContext) =>
+    collectOutputs(prediction, {
+      fetch: runtime.fetch,
+      clock: ctx.clock,
+      signal: ctx.signal,
+      deliveryHosts: config.delivery_hosts,
+      model: `${model.owner}/${model.name}`,
+    });
+  return {
+    async submit(spec, ctx, options) {
+      const api = apiOrFail();
+      const input = predictionInput(spec, config);
+      const deadline = ctx.clock.now() + timeoutMs;
+      // Webhooks need a secret to verify them and a URL Replicate can reach; otherwise poll.
+      const webhook =
+        options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackUrl(options.webhookUrl)
+          ? options.webhookUrl
+          : undefined;
+      const created = await createPrediction(
+        api,
+        {
+          model,
+          input,
+          cancelAfterSeconds: timeoutMs / 1000,
+          ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
+        },
+        { signal: ctx.signal, deadline },
+      );
+      const id = created.prediction.id;
+      ctx.log.info("replicate prediction created for a job", { backend: name, prediction_id: id, webhook: webhook !== undefined });
+      return { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
+    },
+    async poll(submission, ctx) {
+      const prediction = await getPrediction(apiOrFail(), predictionIdOf(submission), { signal: ctx.signal });
+      return asyncOutcome(prediction, submission, ctx, collect);
+    },
+    async cancel(submission) {
+      await cancelPrediction(apiOrFail(), predictionIdOf(submission), { signal: AbortSignal.timeout(10_000) });
+    },
+    verifyCallback(delivery) {
+      const secret = readSecret(runtime.env, config.webhook_secret_env);
+      if (!secret) throw new BackendError("not_configured", `Replicate webhook secret missing; set ${config.webhook_secret_env}`);
+      let verdict: ReturnType<typeof verifyReplicateWebhook>;
+      try {
+        verdict = verifyReplicateWebhook({ secret, headers: delivery.headers, rawBody: delivery.rawBody });
+      } catch (error) {
+        throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, { cause: error });
+      }
+      return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
+    },
+    async fromCallback(payload, submission, ctx) {
+      const parsed = predictionSchema.safeParse(payload);
+      if (!parsed.success || parsed.data.id !== predictionIdOf(submission)) return null;
+      return asyncOutcome(parsed.data, submission, ctx, collect);
+    },
+  };
+}
+
+/** `wrangler dev` on 127.0.0.1 without a tunnel: Replicate could never deliver there. */
+function isLoopbackUrl(url: string): boolean {
+  const host = URL.canParse(url) ? new URL(url).hostname : "";
+  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+}
+
+/** Where a prediction stands, as an async outcome; a succeeded one has its outputs copied at once. */
+async function asyncOutcome(
+  prediction: Prediction,
+  submission: AsyncSubmission,
+  ctx: AttemptContext,
+  collect: (prediction: Prediction, ctx: AttemptContext) => Promise<BackendResult>,
+): Promise<AsyncOutcome> {
+  switch (prediction.status) {
+    case "starting":
+      return { state: "pending", progress: { state: "queued" } };
+    case "processing":
+      return { state: "pending", progress: { state: "running" } };
+    case "succeeded":
+      try {
+        return { state: "succeeded", result: await collect(prediction, ctx) };
+      } catch (error) {
+        if (error instanceof BackendError) return { state: "failed", error };
+        throw error;
+      }
+    default: {
+      // Our Cancel-After is the attempt's deadline: a prediction stopped there timed out.
+      const timedOut = prediction.status !== "failed" && ctx.clock.now() >= submission.deadline;
+      return timedOut
+        ? {
+            state: "failed",
+            error: new BackendError("timeout", `Replicate prediction ${prediction.id} did not finish before its deadline (Cancel-After)`, {
+              externalId: prediction.id,
+            }),
+          }
+        : { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: prediction.id }) };
+    }
+  }
+}
 
 /** The API handle for an instance, or null when its token is not set. */
 export function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): ReplicateApi | null {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
+import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { sizeString } from "./size";
@@ -62,6 +63,7 @@ export const configSchema = z
     output: outputSchema.default({ naming: DEFAULT_NAMING, sidecar: true }),
     ledger: ledgerSchema.prefault({}),
     pricing: pricingConfigSchema.prefault({}),
+    jobs: jobsConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!(config.default_backend in config.backends)) {

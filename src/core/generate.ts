@@ -2,6 +2,10 @@
  * The generation pipeline: plain TypeScript, no HTTP (DESIGN principle 1). Plan the request, try
  * the backend chain (one usage event per attempt), store the images under the naming template,
  * write sidecars. Everything it touches is passed in.
+ *
+ * The steps are exported so the async job (src/jobs) finishes a job with the same code:
+ *   prepareGeneration → per attempt: settleSuccess | settleFailure (one usage event each)
+ *   → storeImages → outcomeOf.
  */
 import { type Backend, type BackendResult, EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
 import { BackendError } from "../backends/errors";
@@ -54,11 +58,20 @@ export interface GenerationOutcome {
   readonly failed_attempts: readonly FailedAttempt[];
 }
 
-interface SuccessfulAttempt {
+export interface SuccessfulAttempt {
   readonly backend: Backend;
   readonly result: BackendResult;
   readonly latencyMs: number;
   readonly cost: CostEstimate | null;
+}
+
+/** A planned request and what every attempt's usage event needs to know about it. */
+export interface PreparedGeneration {
+  readonly plan: GenerationPlan;
+  readonly request: GenerationRequest;
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly promptHash: string;
 }
 
 export async function generate(
@@ -67,11 +80,34 @@ export async function generate(
   requestId: string,
   deps: PipelineDeps,
 ): Promise<GenerationOutcome> {
+  const prepared = await prepareGeneration(request, caller, requestId, deps);
+  const attempt = await runChain(prepared, deps);
+  const images = await storeImages(prepared, attempt, deps);
+  return outcomeOf(attempt, images, attempt.failed, requestId);
+}
+
+/**
+ * Step 1: plan the request (unknown backend or style → InvalidRequestError) and make sure an
+ * explicit output key is free (→ OutputConflictError), before anything is spent.
+ */
+export async function prepareGeneration(
+  request: GenerationRequest,
+  caller: Caller,
+  requestId: string,
+  deps: Pick<PipelineDeps, "config" | "ids" | "backend" | "store">,
+): Promise<PreparedGeneration> {
   const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
   if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
-  const promptHash = await sha256Hex(request.prompt);
-  const attempt = await runChain(plan, { request, caller, requestId, promptHash }, deps);
-  const images = await storeImages(plan, attempt, { request, caller, requestId }, deps);
+  return { plan, request, caller, requestId, promptHash: await sha256Hex(request.prompt) };
+}
+
+/** The answer a finished generation gives (the body of the sync 201, before URLs are added). */
+export function outcomeOf(
+  attempt: SuccessfulAttempt,
+  images: readonly GeneratedImageRecord[],
+  failed: readonly FailedAttempt[],
+  requestId: string,
+): GenerationOutcome {
   return {
     request_id: requestId,
     backend: attempt.backend.name,
@@ -81,8 +117,13 @@ export async function generate(
     latency_ms: attempt.latencyMs,
     cost_usd_estimate: attempt.cost?.usd ?? null,
     images,
-    failed_attempts: attempt.failed,
+    failed_attempts: failed,
   };
+}
+
+/** A request the provider itself rejected would be rejected by the next backend too. */
+export function mayFallBack(error: BackendError): boolean {
+  return error.kind !== "invalid_request";
 }
 
 async function ensureOutputFree(output: string, n: number, store: ImageStore): Promise<void> {
@@ -92,57 +133,88 @@ async function ensureOutputFree(output: string, n: number, store: ImageStore): P
   }
 }
 
-interface AttemptContextData {
-  readonly request: GenerationRequest;
-  readonly caller: Caller;
-  readonly requestId: string;
-  readonly promptHash: string;
-}
-
 /** Try each backend in the chain; every attempt becomes exactly one usage event. */
 async function runChain(
-  plan: GenerationPlan,
-  data: AttemptContextData,
+  prepared: PreparedGeneration,
   deps: PipelineDeps,
 ): Promise<SuccessfulAttempt & { failed: FailedAttempt[] }> {
   const failed: FailedAttempt[] = [];
   let lastError: BackendError | undefined;
-  for (const [index, name] of plan.chain.entries()) {
+  for (const [index, name] of prepared.plan.chain.entries()) {
     const backend = deps.backend(name);
     const started = deps.clock.now();
-    const log = deps.log.child({ request_id: data.requestId, backend: name, attempt: index + 1 });
+    const log = attemptLog(prepared, name, index, deps);
     try {
-      const result = await backend.generate(plan.spec, {
+      const result = await backend.generate(prepared.plan.spec, {
         signal: new AbortController().signal,
         clock: deps.clock,
-        requestId: data.requestId,
+        requestId: prepared.requestId,
         log,
       });
-      const latencyMs = deps.clock.now() - started;
-      const cost = await estimateCost(backend, result, deps.pricing, log);
-      await emit(usageEvent(data, plan, backend, index, latencyMs, { result, cost }, deps), deps);
-      return { backend, result, latencyMs, cost, failed };
+      const success = await settleSuccess(prepared, backend, index, result, deps.clock.now() - started, deps, log);
+      return { ...success, failed };
     } catch (error) {
-      const latencyMs = deps.clock.now() - started;
-      const backendError =
-        error instanceof BackendError
-          ? error
-          : new BackendError("failed", `backend "${name}" crashed: ${errorMessage(error)}`, { cause: error });
-      await emit(usageEvent(data, plan, backend, index, latencyMs, { error: backendError }, deps), deps);
-      log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
-      failed.push({
-        backend: name,
-        kind: backendError.kind,
-        detail: backendError.detail,
-        latency_ms: latencyMs,
-        ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
-      });
-      lastError = backendError;
-      // A request the provider itself rejected would be rejected by the next one too.
-      if (backendError.kind === "invalid_request") break;
+      const settled = await settleFailure(prepared, backend, index, error, deps.clock.now() - started, deps, log);
+      failed.push(settled.failed);
+      lastError = settled.error;
+      if (!mayFallBack(settled.error)) break;
     }
   }
   throw new GenerationFailedError(lastError!, failed);
+}
+
+/** The logger of one attempt: request id, backend and 1-based attempt number on every line. */
+export function attemptLog(prepared: PreparedGeneration, backend: string, index: number, deps: Pick<PipelineDeps, "log">): Logger {
+  return deps.log.child({ request_id: prepared.requestId, backend, attempt: index + 1 });
+}
+
+/**
+ * Step 2, an attempt that produced images: estimate its cost and record its one usage event.
+ * `eventId` lets a caller that may repeat this step (a job resumed after a restart) keep the
+ * event's id, so the ledger still holds one row.
+ */
+export async function settleSuccess(
+  prepared: PreparedGeneration,
+  backend: Backend,
+  index: number,
+  result: BackendResult,
+  latencyMs: number,
+  deps: PipelineDeps,
+  log: Logger = attemptLog(prepared, backend.name, index, deps),
+  eventId?: string,
+): Promise<SuccessfulAttempt> {
+  const cost = await estimateCost(backend, result, deps.pricing, log);
+  await emit(usageEvent(prepared, backend, index, latencyMs, { result, cost }, deps, eventId), deps);
+  return { backend, result, latencyMs, cost };
+}
+
+/** Step 2, an attempt that failed (any error; non-backend ones count as crashes): its one usage event. */
+export async function settleFailure(
+  prepared: PreparedGeneration,
+  backend: Backend,
+  index: number,
+  error: unknown,
+  latencyMs: number,
+  deps: PipelineDeps,
+  log: Logger = attemptLog(prepared, backend.name, index, deps),
+  eventId?: string,
+): Promise<{ error: BackendError; failed: FailedAttempt }> {
+  const backendError =
+    error instanceof BackendError
+      ? error
+      : new BackendError("failed", `backend "${backend.name}" crashed: ${errorMessage(error)}`, { cause: error });
+  await emit(usageEvent(prepared, backend, index, latencyMs, { error: backendError }, deps, eventId), deps);
+  log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
+  return {
+    error: backendError,
+    failed: {
+      backend: backend.name,
+      kind: backendError.kind,
+      detail: backendError.detail,
+      latency_ms: latencyMs,
+      ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
+    },
+  };
 }
 
 async function estimateCost(
@@ -172,18 +244,19 @@ async function estimateCost(
 }
 
 function usageEvent(
-  data: AttemptContextData,
-  plan: GenerationPlan,
+  data: PreparedGeneration,
   backend: Backend,
   index: number,
   latencyMs: number,
   outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError },
   deps: PipelineDeps,
+  eventId: string = deps.ids.newId(),
 ): UsageEvent {
+  const { plan } = data;
   const ok = "result" in outcome;
   const first = ok ? outcome.result.images[0] : undefined;
   return {
-    event_id: deps.ids.newId(),
+    event_id: eventId,
     occurred_at: new Date(deps.clock.now()).toISOString(),
     request_id: data.requestId,
     caller: data.caller.name,
@@ -223,12 +296,13 @@ async function emit(event: UsageEvent, deps: PipelineDeps): Promise<void> {
   }
 }
 
-async function storeImages(
-  plan: GenerationPlan,
+/** Step 3: the images under the naming template (and their sidecars); all or nothing. */
+export async function storeImages(
+  data: PreparedGeneration,
   attempt: SuccessfulAttempt,
-  data: Omit<AttemptContextData, "promptHash">,
-  deps: PipelineDeps,
+  deps: Pick<PipelineDeps, "config" | "store" | "clock" | "ids" | "log">,
 ): Promise<GeneratedImageRecord[]> {
+  const { plan } = data;
   const now = new Date(deps.clock.now());
   const records: GeneratedImageRecord[] = [];
   try {
@@ -253,8 +327,8 @@ async function storeOne(
   now: Date,
   plan: GenerationPlan,
   attempt: SuccessfulAttempt,
-  data: Omit<AttemptContextData, "promptHash">,
-  deps: PipelineDeps,
+  data: PreparedGeneration,
+  deps: Pick<PipelineDeps, "config" | "store" | "ids">,
 ): Promise<GeneratedImageRecord> {
   const id = deps.ids.newId();
   const explicit = data.request.output;
@@ -304,7 +378,7 @@ function sidecarBody(
   index: number,
   plan: GenerationPlan,
   attempt: SuccessfulAttempt,
-  data: Omit<AttemptContextData, "promptHash">,
+  data: PreparedGeneration,
   now: Date,
 ) {
   // The sidecar is the owner's private record next to the image, so unlike usage rows and object

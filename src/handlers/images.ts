@@ -1,23 +1,33 @@
-/** POST /v1/images (generate) and GET /v1/images/{key} (serve to its owner). */
-import { createRoute } from "@hono/zod-openapi";
+/** POST /v1/images (generate, or start an async job) and GET /v1/images/{key} (serve to its owner). */
+import { createRoute, z } from "@hono/zod-openapi";
 import { generate } from "../core/generate";
+import { outcomeBody } from "../core/outcome-body";
 import { parseSize } from "../config/size";
 import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
+import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
 import { contentRange, isSatisfiable, parseRangeHeader } from "../http/range";
 import { pipelineDeps } from "../services";
+import { JobDocumentSchema } from "./job-schemas";
+import { acceptJob } from "./jobs";
 import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
 
 const generateRoute = createRoute({
   method: "post",
   path: "/v1/images",
-  summary: "Generate images",
+  summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
   middleware: [requireJsonBody()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } } },
+  request: {
+    headers: z.object({
+      prefer: z.string().optional().openapi({ description: "`respond-async`: answer 202 with a job at once (docs/jobs.md); the status URL is in `Location`." }),
+    }),
+    body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } },
+  },
   responses: {
     201: { description: "Images generated and stored", content: { "application/json": { schema: GenerateImagesResponse } } },
+    202: { description: "Accepted as an async job (`Prefer: respond-async`)", content: { "application/json": { schema: JobDocumentSchema } } },
     ...problemResponses(400, 401, 402, 409, 413, 415, 500, 502, 503, 504),
   },
 });
@@ -38,26 +48,15 @@ const serveRoute = createRoute({
 
 export function registerImageRoutes(app: App): void {
   app.openapi(generateRoute, async (c) => {
-    const body = c.req.valid("json");
-    const outcome = await generate(
-      { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! },
-      c.get("caller"),
-      c.get("requestId"),
-      pipelineDeps(c.env, c.get("log")),
-    );
-    const urlFor = (key: string) => new URL(`/v1/images/${encodeURIComponent(key)}`, c.req.url).toString();
-    return c.json(
-      {
-        ...outcome,
-        failed_attempts: [...outcome.failed_attempts],
-        images: outcome.images.map(({ sidecar_key, ...image }) => ({
-          ...image,
-          url: urlFor(image.key),
-          sidecar_url: sidecar_key === null ? null : urlFor(sidecar_key),
-        })),
-      },
-      201,
-    );
+    const { callback_url: callbackUrl, ...body } = c.req.valid("json");
+    const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };
+    if (prefers(c.req.header("prefer"), "respond-async")) return acceptJob(c, request, callbackUrl);
+    if (callbackUrl !== undefined) {
+      const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
+      throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
+    }
+    const outcome = await generate(request, c.get("caller"), c.get("requestId"), pipelineDeps(c.env, c.get("log")));
+    return c.json(outcomeBody(outcome, c.req.url), 201);
   });
 
   app.openapi(serveRoute, async (c) => {

@@ -35,6 +35,11 @@ export const GenerateImagesRequest = z
       .regex(/^[A-Za-z0-9._:-]{1,64}$/, "source is a short label: letters, digits, '.', '_', ':' or '-'")
       .optional()
       .openapi({ description: "Attribution label kept for usage reports, e.g. webhook, admin, script.", example: "script" }),
+    callback_url: z
+      .string()
+      .max(2048)
+      .optional()
+      .openapi({ description: "With `Prefer: respond-async`: the finished job is POSTed here, signed (Standard Webhooks). https only." }),
   })
   .openapi("GenerateImagesRequest");
 

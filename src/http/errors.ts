@@ -3,7 +3,7 @@
  * backend failures, misconfiguration, and anything unexpected (logged, never leaked).
  */
 import { HTTPException } from "hono/http-exception";
-import { type BackendErrorKind, httpStatusForBackendError } from "../backends/errors";
+import { httpStatusForBackendError, problemTypeForBackendError } from "../backends/errors";
 import { ConfigError } from "../config/load";
 import { GenerationFailedError, InvalidRequestError, OutputConflictError } from "../core/errors";
 import type { Logger } from "../lib/log";
@@ -27,7 +27,7 @@ function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof GenerationFailedError) {
     const last = error.attempts[error.attempts.length - 1];
     return {
-      type: problemTypeForBackend(error.last.kind),
+      type: problemTypeForBackendError(error.last.kind),
       status: httpStatusForBackendError(error.last.kind),
       detail: error.last.detail,
       extra: {
@@ -53,22 +53,4 @@ function toProblem(error: unknown, log: Logger): Problem {
     stack: error instanceof Error ? (error.stack ?? null) : null,
   });
   return { type: "internal", status: 500, detail: "internal error; the request id identifies it in the logs" };
-}
-
-function problemTypeForBackend(kind: BackendErrorKind): ProblemType {
-  switch (kind) {
-    case "invalid_request":
-      return "invalid-request";
-    case "insufficient_credit":
-      return "insufficient-credit";
-    case "timeout":
-      return "backend-timeout";
-    case "not_configured":
-    case "rate_limited":
-    case "unavailable":
-      return "backend-unavailable";
-    case "auth":
-    case "failed":
-      return "backend-failed";
-  }
 }

@@ -16,6 +16,7 @@ describe("replicate instance config", () => {
       type: "replicate",
       model: "black-forest-labs/flux-schnell",
       api_token_env: "REPLICATE_API_TOKEN",
+      webhook_secret_env: "REPLICATE_WEBHOOK_SECRET",
       poll_interval_ms: 500,
       wait_s: 60,
       output_format: "png",

@@ -49,13 +49,11 @@ async function fetchImage(client: ComfyClient, image: OutputImage, mayStream: bo
   }
   const { head, rest } = await peek(body, PNG_HEADER_BYTES);
   const size = sizeOf(head, image);
-  // FixedLengthStream both tells R2 the length and fails the upload if the tunnel cuts the
-  // body short, instead of storing a truncated image.
-  const fixed = new FixedLengthStream(length);
-  void rest.pipeTo(fixed.writable).catch(() => {
-    // The reader of fixed.readable sees the same error; nothing else to do here.
-  });
-  return { mimeType: "image/png", ...size, stream: fixed.readable as ReadableStream<Uint8Array>, byteLength: length };
+  // The declared length travels with the stream; the image store pipes it through a
+  // FixedLengthStream, which tells R2 the length and fails the upload if the tunnel cuts the body
+  // short. (Wrapping it in a FixedLengthStream here as well made that a pipe between two native
+  // transform streams, which workerd refuses: "Inter-TransformStream pipeTo() is not implemented".)
+  return { mimeType: "image/png", ...size, stream: rest, byteLength: length };
 }
 
 function sizeOf(bytes: Uint8Array, image: OutputImage): { width: number; height: number } {

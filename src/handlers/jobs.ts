@@ -1,0 +1,103 @@
+/**
+ * Async generation jobs over HTTP: `POST /v1/images` with `Prefer: respond-async` lands in
+ * `acceptJob` (called by ./images.ts), `GET /v1/jobs/{id}` reads a job, `DELETE /v1/jobs/{id}`
+ * cancels it. Owners and admins only; to anyone else a job does not exist (404). The job itself
+ * lives in its Durable Object (src/jobs/generation-job.ts).
+ */
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { prepareGeneration } from "../core/generate";
+import type { Caller, GenerationRequest } from "../core/request";
+import type { Env } from "../env";
+import type { App, AppEnv } from "../http/context";
+import { problem } from "../http/problem";
+import { CALLBACK_SECRET_ENV, callbackSecretProblem, callbackUrlProblem } from "../jobs/callbacks";
+import { isActive } from "../jobs/job-record";
+import { pipelineDeps } from "../services";
+import { JobDocumentSchema, JobIdParam } from "./job-schemas";
+import { problemResponses } from "./schemas";
+
+const getJob = createRoute({
+  method: "get",
+  path: "/v1/jobs/{id}",
+  summary: "An async job: state, timestamps, progress, result or error (its owner or an admin)",
+  security: [{ bearer: [] }],
+  request: { params: JobIdParam },
+  responses: {
+    200: { description: "The job", content: { "application/json": { schema: JobDocumentSchema } } },
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+const cancelJob = createRoute({
+  method: "delete",
+  path: "/v1/jobs/{id}",
+  summary: "Cancel an async job that has not finished (its owner or an admin)",
+  security: [{ bearer: [] }],
+  request: { params: JobIdParam },
+  responses: {
+    200: { description: "Canceled", content: { "application/json": { schema: JobDocumentSchema } } },
+    ...problemResponses(400, 401, 404, 409),
+  },
+});
+
+export function registerJobRoutes(app: App): void {
+  app.openapi(getJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const view = await jobStub(c.env, id).view();
+    if (!view || !mayAccess(view.caller, c.get("caller"))) throw notFound(id);
+    return c.json(view.document, 200);
+  });
+
+  app.openapi(cancelJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const stub = jobStub(c.env, id);
+    const view = await stub.view();
+    if (!view || !mayAccess(view.caller, c.get("caller"))) throw notFound(id);
+    if (!isActive(view.document.status)) throw problem("conflict", 409, `job ${id} has already ${view.document.status}; nothing to cancel`);
+    const canceled = await stub.cancel();
+    if (!canceled) throw notFound(id);
+    c.get("log").info("job cancel requested", { job_id: id, status: canceled.document.status });
+    return c.json(canceled.document, 200);
+  });
+}
+
+/**
+ * `POST /v1/images` + `Prefer: respond-async`: check the request as the sync path would (400,
+ * 409 answered here, before anything is spent), hand it to a new job, answer 202 with the job
+ * document, `Location` (the status URL) and `Preference-Applied: respond-async`.
+ */
+export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, callbackUrl: string | undefined) {
+  if (callbackUrl !== undefined) {
+    const refused = callbackUrlProblem(callbackUrl) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
+    if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
+  }
+  const deps = pipelineDeps(c.env, c.get("log"));
+  const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
+  const id = deps.ids.newId();
+  const origin = (deps.config.jobs.public_base_url ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+  const view = await jobStub(c.env, id).submit({
+    id,
+    prepared,
+    config: c.env.IMAGEN_CONFIG,
+    origin,
+    ...(callbackUrl !== undefined && { callbackUrl }),
+  });
+  c.get("log").info("job accepted", { job_id: id, backend: prepared.plan.chain[0] ?? null });
+  c.header("Location", view.document.status_url);
+  c.header("Preference-Applied", "respond-async");
+  return c.json(view.document, 202);
+}
+
+export function jobStub(env: Env, id: string) {
+  if (!env.JOBS) throw new Error("async jobs need the JOBS Durable Object binding (wrangler.toml)");
+  return env.JOBS.get(env.JOBS.idFromName(id));
+}
+
+function mayAccess(owner: Caller, caller: Caller): boolean {
+  return caller.role === "admin" || owner.name === caller.name;
+}
+
+function notFound(id: string) {
+  return problem("not-found", 404, `no job ${id} for this caller`);
+}

@@ -1,0 +1,84 @@
+/**
+ * `POST /v1/webhooks/{type}?job=<id>&backend=<instance>`: provider webhooks for async jobs
+ * (Replicate: `/v1/webhooks/replicate`). No API key — the signature is the authentication, so
+ * this route is registered before the `/v1/*` key check (src/app.ts).
+ *
+ * The raw body is verified by the instance's backend (Standard Webhooks for Replicate: HMAC over
+ * id.timestamp.body with the `whsec_` secret its config names, constant-time compare, 5-minute
+ * tolerance). A bad or stale signature → 401, and the job is never touched. A verified delivery
+ * is handed to the job's Durable Object, which dedupes it by its `webhook-id` and applies it in
+ * its own time; we answer 200 at once (Replicate wants a 2xx within seconds).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { BackendError } from "../backends/errors";
+import { loadConfig } from "../config/load";
+import type { App } from "../http/context";
+import { problem } from "../http/problem";
+import { backendResolver } from "../services";
+import { jobStub } from "./jobs";
+import { jobId } from "./job-schemas";
+import { problemResponses } from "./schemas";
+
+/** Prediction objects are small; this leaves room for data: URI outputs without inviting abuse. */
+const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/webhooks/{type}",
+  summary: "Provider webhook for an async job (signed; no API key)",
+  middleware: [
+    bodyLimit({
+      maxSize: MAX_WEBHOOK_BYTES,
+      onError: () => {
+        throw problem("payload-too-large", 413, `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+      },
+    }),
+  ] as const,
+  request: {
+    params: z.object({ type: z.string().regex(/^[a-z0-9-]{1,32}$/).openapi({ param: { name: "type", in: "path" }, example: "replicate" }) }),
+    query: z.object({
+      job: jobId().openapi({ param: { name: "job", in: "query" }, description: "The job the webhook is about (we put it in the URL we gave the provider)." }),
+      backend: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "an instance name")
+        .openapi({ param: { name: "backend", in: "query" }, description: "The instance whose secret signs it." }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Taken (also for duplicates and late deliveries, which change nothing)",
+      content: { "application/json": { schema: z.object({ received: z.literal(true), outcome: z.enum(["accepted", "duplicate", "ignored"]) }) } },
+    },
+    ...problemResponses(400, 401, 404, 413, 500),
+  },
+});
+
+export function registerWebhookRoutes(app: App): void {
+  app.openapi(route, async (c) => {
+    const { type } = c.req.valid("param");
+    const { job, backend: name } = c.req.valid("query");
+    const config = loadConfig(c.env.IMAGEN_CONFIG);
+    const backend = config.backends[name]?.type === type ? backendResolver(config, c.env)(name) : undefined;
+    const verify = backend?.async?.verifyCallback;
+    if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);
+
+    const rawBody = await c.req.text();
+    let verdict: ReturnType<typeof verify>;
+    try {
+      verdict = verify({ headers: c.req.raw.headers, rawBody });
+    } catch (error) {
+      if (error instanceof BackendError && error.kind === "not_configured") throw problem("misconfigured", 500, error.detail);
+      throw error;
+    }
+    const log = c.get("log").child({ job_id: job, backend: name });
+    if (!verdict.ok) {
+      log.warn("webhook refused", { reason: verdict.reason });
+      throw problem("unauthorized", 401, `webhook refused: ${verdict.detail}`);
+    }
+    const outcome = await jobStub(c.env, job).deliver({ deliveryId: verdict.deliveryId, backend: name, payload: verdict.payload });
+    log.info("webhook received", { delivery_id: verdict.deliveryId, outcome });
+    if (outcome === "unknown_job") throw problem("not-found", 404, `no job ${job}`);
+    return c.json({ received: true as const, outcome }, 200);
+  });
+}

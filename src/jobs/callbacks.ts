@@ -1,0 +1,85 @@
+/**
+ * Delivering a finished job to the caller's `callback_url`: a POST of the job document, signed
+ * the Standard Webhooks way (the scheme Replicate signs ours with), so receivers verify it with
+ * any standardwebhooks library: `new Webhook(secret).verify(body, headers)`.
+ * https://www.standardwebhooks.com/
+ *
+ *   webhook-id:        job_<job id>   (the same on every retry: the receiver's dedupe key)
+ *   webhook-timestamp: unix seconds of this try
+ *   webhook-signature: v1,<base64 HMAC-SHA256 over "id.timestamp.body">
+ *
+ * Retries (exponential backoff) are the job's alarm; this module makes one try and says when the next is due.
+ */
+import { Webhook } from "standardwebhooks";
+import type { Clock } from "../lib/clock";
+
+/** The env var holding our signing secret (`whsec_<base64>`). */
+export const CALLBACK_SECRET_ENV = "IMAGEN_CALLBACK_SECRET";
+const ATTEMPT_TIMEOUT_MS = 10_000;
+
+/** Why a callback URL is refused, or null when it is fine. https only; http for loopback hosts (local dev). */
+export function callbackUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "callback_url is not a URL";
+  }
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    return "callback_url must be https (plain http only for 127.0.0.1 / localhost)";
+  }
+  if (url.username || url.password) return "callback_url must not carry credentials";
+  return null;
+}
+
+/** Why the signing secret cannot be used, or null when it can. */
+export function callbackSecretProblem(secret: unknown): string | null {
+  if (typeof secret !== "string" || secret.trim() === "") {
+    return `callback_url needs ${CALLBACK_SECRET_ENV} (a whsec_<base64> secret) to sign deliveries; it is not set`;
+  }
+  if (!secret.startsWith("whsec_")) return `${CALLBACK_SECRET_ENV} must look like whsec_<base64>`;
+  try {
+    new Webhook(secret);
+  } catch {
+    return `${CALLBACK_SECRET_ENV} is not valid base64 after whsec_`;
+  }
+  return null;
+}
+
+export type CallbackTry = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly status: number | null; readonly error: string };
+
+/** One signed POST. Redirects are not followed (a 3xx counts as a failure, like Replicate does). */
+export async function postCallback(
+  url: string,
+  body: string,
+  options: { readonly secret: string; readonly messageId: string; readonly fetch: typeof fetch; readonly clock: Clock },
+): Promise<CallbackTry> {
+  const timestamp = new Date(options.clock.now());
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "imagen-edge-callbacks/1",
+    "webhook-id": options.messageId,
+    "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+    "webhook-signature": new Webhook(options.secret).sign(options.messageId, timestamp, body),
+  };
+  try {
+    const response = await options.fetch(url, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
+    return { ok: false, status: response.status, error: `the receiver answered HTTP ${response.status}` };
+  } catch (error) {
+    return { ok: false, status: null, error: `not delivered: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** Wait before try `n + 1` after `n` failed tries: base, 2×base, 4×base… */
+export function callbackRetryDelayMs(failedTries: number, baseSeconds: number): number {
+  return Math.round(baseSeconds * 1000 * 2 ** Math.max(0, failedTries - 1));
+}

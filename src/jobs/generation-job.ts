@@ -1,0 +1,320 @@
+/**
+ * One async generation job = one Durable Object (SQLite-backed), addressed by
+ * `JOBS.idFromName(jobId)`. It survives restarts: everything it knows is in its storage, and its
+ * single alarm is the next thing to do — start (or resume) an attempt, read waiting webhooks,
+ * poll the provider (the fallback when a webhook never comes), retry the caller's callback, and
+ * finally forget the job after its retention.
+ *
+ * RPC surface (called by the Hono handlers; this file imports no Hono):
+ *   submit(JobSubmission) → JobView       the 202 of `POST /v1/images` with `Prefer: respond-async`
+ *   view() → JobView | null              `GET /v1/jobs/{id}`
+ *   cancel() → JobView | null            `DELETE /v1/jobs/{id}`
+ *   deliver(InboxEntry) → DeliveryAnswer a verified provider webhook (`POST /v1/webhooks/{type}`)
+ *
+ * One step at a time: every transition runs under an in-memory lock, so a webhook, a poll and a
+ * cancel never finish the same attempt twice (the step re-reads the record and finds it moved
+ * on). Webhooks are only queued (dedupe by delivery id, then the inbox) and answered at once;
+ * the alarm processes them. Reads never wait for the lock.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { AsyncProgress } from "../backends/backend";
+import { parseConfig } from "../config/load";
+import type { Caller } from "../core/request";
+import type { Env } from "../env";
+import { type Clock, systemClock } from "../lib/clock";
+import { cryptoIdSource } from "../lib/ids";
+import { jsonLogger, type Logger } from "../lib/log";
+import { backendResolver, pipelineDeps } from "../services";
+import type { UsageSink } from "../usage/event";
+import { jobDocument, type JobDocument } from "./job-document";
+import { isActive, KEYS, mergeProgress, type InboxEntry, type JobRecord, type JobSubmission, type StoredProgress } from "./job-record";
+import {
+  abandonJob,
+  applyCallback,
+  beginAttempt,
+  cancelJob,
+  deliverCallback,
+  newJob,
+  nextAlarmAt,
+  pollAttempt,
+  runAttempt,
+  type JobServices,
+} from "./job-steps";
+
+/** What the handlers get back: the document, and its owner for the authorization check. */
+export interface JobView {
+  readonly caller: Caller;
+  readonly document: JobDocument;
+}
+
+/** How a webhook delivery was taken (the handler answers 2xx for all but `unknown_job`). */
+export type DeliveryAnswer = "accepted" | "duplicate" | "ignored" | "unknown_job";
+
+/**
+ * The seam tests use (through `runInDurableObject`) to count usage events, drive time or give
+ * the job secrets; production never sets it.
+ */
+export interface JobOverrides {
+  readonly usage?: UsageSink;
+  readonly clock?: Clock;
+  /** Merged over the Worker's env (secrets such as REPLICATE_API_TOKEN, IMAGEN_CALLBACK_SECRET). */
+  readonly env?: Readonly<Record<string, unknown>>;
+}
+
+/** The runtime retries a throwing alarm (exponential backoff); after this many the job is failed. */
+const ALARM_RETRIES_BEFORE_GIVING_UP = 5;
+
+export class GenerationJob extends DurableObject<Env> {
+  private overrides: JobOverrides = {};
+  private cachedServices: JobServices | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The running inline `generate()`, so a cancel can stop it at once. */
+  private inlineAbort: AbortController | null = null;
+  private canceling = false;
+  /** The live progress feed of the current attempt (ComfyUI's websocket), if any. */
+  private watcher: { readonly eventId: string; readonly stop: () => void } | null = null;
+  private readonly log: Logger = jsonLogger({ service: "imagen-edge", component: "generation-job" });
+
+  /** See JobOverrides. Call before `submit`. */
+  useOverrides(overrides: JobOverrides): void {
+    this.overrides = overrides;
+    this.cachedServices = null;
+  }
+
+  async submit(submission: JobSubmission): Promise<JobView> {
+    return this.serial(async () => {
+      const existing = await this.record();
+      if (existing) return this.viewOf(existing);
+      const services = this.services(submission.config);
+      const record = newJob(submission, services.deps.clock.now());
+      await this.save(record);
+      await this.reschedule(record, services);
+      this.log.info("job submitted", { job_id: record.id, request_id: record.requestId, callback: record.callback !== null });
+      return this.viewOf(record);
+    });
+  }
+
+  async view(): Promise<JobView | null> {
+    const record = await this.record();
+    return record ? this.viewOf(record) : null;
+  }
+
+  async cancel(): Promise<JobView | null> {
+    this.canceling = true;
+    this.inlineAbort?.abort(new Error("canceled by its owner"));
+    try {
+      return await this.serial(async () => {
+        let record = await this.record();
+        if (!record) return null;
+        const services = this.services(record.config);
+        if (isActive(record.status)) {
+          record = await cancelJob(record, services);
+          await this.save(record);
+          await this.forgetActiveState();
+        }
+        await this.reschedule(record, services);
+        return this.viewOf(record);
+      });
+    } finally {
+      this.canceling = false;
+    }
+  }
+
+  /**
+   * Take a verified webhook: remember its id (a repeat is a duplicate), queue it for the alarm.
+   * Quick by design: providers want a 2xx within seconds, and the downloads happen in the alarm.
+   */
+  async deliver(entry: InboxEntry): Promise<DeliveryAnswer> {
+    const record = await this.record();
+    if (!record) return "unknown_job";
+    const storage = this.ctx.storage;
+    const seen = KEYS.seen(entry.deliveryId);
+    if ((await storage.get(seen)) !== undefined) return "duplicate";
+    await storage.put(seen, Date.now());
+    if (!isActive(record.status) || record.attempt?.backend !== entry.backend) return "ignored";
+    await storage.put(KEYS.inbox, [...(await this.inbox()), entry]);
+    await storage.setAlarm(Date.now());
+    return "accepted";
+  }
+
+  /**
+   * A step that throws is retried by the runtime (with backoff, `retryCount` counting); once
+   * those retries are spent the job is failed instead of being left running forever.
+   */
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    await this.serial(async () => {
+      try {
+        await this.step();
+      } catch (error) {
+        const retry = info?.retryCount ?? 0;
+        const detail = error instanceof Error ? error.message : String(error);
+        this.log.error("job step failed", { retry, error: detail });
+        if (retry < ALARM_RETRIES_BEFORE_GIVING_UP) throw error;
+        const record = await this.record();
+        if (!record) return;
+        const abandoned = abandonJob(record, `the job could not continue: ${detail}`, Date.now());
+        await this.save(abandoned);
+        await this.forgetActiveState();
+        // Its callback and retention still run (they need no backend).
+        await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      }
+    });
+  }
+
+  // ---- one alarm = one step ------------------------------------------------------------------
+
+  private async step(): Promise<void> {
+    let record = await this.record();
+    if (!record) return void (await this.ctx.storage.deleteAlarm());
+    const services = this.services(record.config);
+    const now = services.deps.clock.now();
+    if (!isActive(record.status) && record.callback?.status !== "pending" && now >= nextAlarmAt(record, false, now, services.settings)) {
+      this.log.info("job retention over; deleted", { job_id: record.id });
+      await this.ctx.storage.deleteAlarm();
+      return void (await this.ctx.storage.deleteAll());
+    }
+    if (isActive(record.status) && !this.canceling) {
+      const inbox = await this.inbox();
+      record = record.attempt?.submission && inbox.length > 0 ? await this.processInbox(record, inbox, services) : await this.advance(record, services);
+    }
+    if (!isActive(record.status)) {
+      await this.forgetActiveState();
+      if (record.callback?.status === "pending") {
+        record = await deliverCallback(record, services);
+        await this.save(record);
+      }
+    }
+    await this.reschedule(record, services);
+  }
+
+  /** Start the next attempt, run one that has not reached its provider yet, or poll. */
+  private async advance(record: JobRecord, services: JobServices): Promise<JobRecord> {
+    if (!record.attempt) {
+      record = beginAttempt(record, services);
+      await this.save(record);
+      await this.ctx.storage.delete(KEYS.progress);
+    }
+    if (!record.attempt?.submission) {
+      const controller = new AbortController();
+      this.inlineAbort = controller;
+      try {
+        record = await runAttempt(record, services, controller.signal, () => this.canceling);
+      } finally {
+        this.inlineAbort = null;
+      }
+      await this.save(record);
+    } else {
+      const polled = await pollAttempt(record, services, new AbortController().signal);
+      record = polled.record;
+      await this.save(record);
+      if (polled.progress && isActive(record.status)) await this.saveProgress(polled.progress);
+    }
+    await this.watch(record, services);
+    return record;
+  }
+
+  private async processInbox(record: JobRecord, inbox: readonly InboxEntry[], services: JobServices): Promise<JobRecord> {
+    for (const entry of inbox) {
+      if (!isActive(record.status)) break;
+      const applied = await applyCallback(record, entry, services, new AbortController().signal);
+      record = applied.record;
+      await this.save(record);
+      if (applied.progress && isActive(record.status)) await this.saveProgress(applied.progress);
+      // Removed only once applied: a crash in between replays it, and a replay changes nothing.
+      await this.ctx.storage.put(KEYS.inbox, (await this.inbox()).filter((e) => e.deliveryId !== entry.deliveryId));
+    }
+    await this.watch(record, services);
+    return record;
+  }
+
+  /** Keep a live progress feed for the current attempt when its backend offers one. */
+  private async watch(record: JobRecord, services: JobServices): Promise<void> {
+    const attempt = record.attempt;
+    if (!isActive(record.status) || !attempt?.submission) return this.stopWatching();
+    if (this.watcher?.eventId === attempt.eventId) return;
+    this.stopWatching();
+    const watch = services.deps.backend(attempt.backend).async?.watch;
+    if (!watch) return;
+    const ctx = { signal: new AbortController().signal, clock: services.deps.clock, requestId: record.requestId, log: this.log.child({ job_id: record.id }) };
+    try {
+      const stop = await watch(attempt.submission, ctx, (progress) => {
+        if (this.watcher?.eventId === attempt.eventId) void this.saveProgress(progress).catch(() => {});
+      });
+      if (stop) this.watcher = { eventId: attempt.eventId, stop };
+    } catch (error) {
+      this.log.warn("job progress feed unavailable", { job_id: record.id, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private stopWatching(): void {
+    this.watcher?.stop();
+    this.watcher = null;
+  }
+
+  /** The job ended: no more progress, inbox or feed. */
+  private async forgetActiveState(): Promise<void> {
+    this.stopWatching();
+    await this.ctx.storage.delete([KEYS.progress, KEYS.inbox]);
+  }
+
+  /** Alarms run on real time; the job's clock may be a test's, so only its distances count. */
+  private async reschedule(record: JobRecord, services: JobServices): Promise<void> {
+    const inboxWaiting = isActive(record.status) && (await this.inbox()).length > 0;
+    const now = services.deps.clock.now();
+    const at = nextAlarmAt(record, inboxWaiting, now, services.settings);
+    await this.ctx.storage.setAlarm(Date.now() + Math.max(0, at - now));
+  }
+
+  // ---- storage and services ------------------------------------------------------------------
+
+  private record(): Promise<JobRecord | undefined> {
+    return this.ctx.storage.get<JobRecord>(KEYS.record);
+  }
+
+  private save(record: JobRecord): Promise<void> {
+    return this.ctx.storage.put(KEYS.record, record);
+  }
+
+  private async inbox(): Promise<InboxEntry[]> {
+    return (await this.ctx.storage.get<InboxEntry[]>(KEYS.inbox)) ?? [];
+  }
+
+  private async saveProgress(progress: AsyncProgress): Promise<void> {
+    const previous = await this.ctx.storage.get<StoredProgress>(KEYS.progress);
+    const now = (this.overrides.clock ?? systemClock).now();
+    await this.ctx.storage.put(KEYS.progress, { ...mergeProgress(previous, progress), updatedAt: now } satisfies StoredProgress);
+  }
+
+  private async viewOf(record: JobRecord): Promise<JobView> {
+    return { caller: record.caller, document: jobDocument(record, await this.ctx.storage.get<StoredProgress>(KEYS.progress)) };
+  }
+
+  /**
+   * The pipeline's dependencies with the job's own config snapshot (one job per object, so built
+   * once per instance): store, usage sink and pricing come from the Worker's env as for a sync
+   * request; backends are made from the snapshot.
+   */
+  private services(config: unknown): JobServices {
+    if (this.cachedServices) return this.cachedServices;
+    const env = { ...this.env, ...this.overrides.env } as Env;
+    const clock = this.overrides.clock ?? systemClock;
+    const parsed = parseConfig(config);
+    const base = pipelineDeps(env, this.log);
+    const deps = {
+      ...base,
+      config: parsed,
+      backend: backendResolver(parsed, env, clock),
+      clock,
+      ids: cryptoIdSource(() => clock.now()),
+      ...(this.overrides.usage && { usage: this.overrides.usage }),
+    };
+    this.cachedServices = { deps, settings: parsed.jobs, env, fetch: (input, init) => fetch(input, init), log: this.log };
+    return this.cachedServices;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * What one async generation job keeps in its Durable Object's storage, as types. The record is
+ * rewritten whole on every transition (it is small); progress, the webhook inbox and the ids of
+ * deliveries already seen live under their own keys so they can be written without the job lock.
+ */
+import type { AsyncProgress, AsyncSubmission } from "../backends/backend";
+import type { FailedAttempt } from "../core/errors";
+import type { PreparedGeneration } from "../core/generate";
+import type { OutcomeBody } from "../core/outcome-body";
+import type { Caller } from "../core/request";
+
+export const JOB_STATUSES = ["submitted", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export type ActiveStatus = Extract<JobStatus, "submitted" | "running">;
+export type FinalStatus = Exclude<JobStatus, ActiveStatus>;
+
+export function isActive(status: JobStatus): status is ActiveStatus {
+  return status === "submitted" || status === "running";
+}
+
+/** What the submitting request hands the job; everything after this happens inside the job. */
+export interface JobSubmission {
+  /** A ulid; the Durable Object is addressed by `idFromName(id)`. */
+  readonly id: string;
+  /** Planned and checked by the handler (unknown backend, taken output key → answered there). */
+  readonly prepared: PreparedGeneration;
+  /** The IMAGEN_CONFIG the request was accepted under: a job finishes with the config it started with. */
+  readonly config: unknown;
+  /** Origin of our public URLs (status, images, the webhook given to providers), no trailing slash. */
+  readonly origin: string;
+  readonly callbackUrl?: string;
+}
+
+/** One backend attempt in flight. */
+export interface AttemptRecord {
+  /** Position in the plan's chain (0-based); equals the number of attempts that failed before it. */
+  readonly index: number;
+  readonly backend: string;
+  /** Fixed when the attempt starts, so a step repeated after a restart still makes one ledger row. */
+  readonly eventId: string;
+  /** Clock time (ms) the attempt started: its usage event's latency runs from here. */
+  readonly startedAt: number;
+  /** The provider's job; null while `generate()` runs inside the job or before the provider accepted it. */
+  readonly submission: AsyncSubmission | null;
+  /** Failed polls in a row (the provider could not be asked); reset by an answer. */
+  readonly pollErrors: number;
+}
+
+/** problem+json-like, as the sync path would have answered. */
+export interface JobError {
+  readonly type: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly backend: string | null;
+  readonly latency_ms: number | null;
+  readonly external_id?: string;
+  readonly attempts: FailedAttempt[];
+}
+
+export type CallbackStatus = "pending" | "delivered" | "failed";
+
+/** Delivery of the finished job to the caller's `callback_url`. */
+export interface CallbackRecord {
+  readonly url: string;
+  readonly status: CallbackStatus;
+  readonly attempts: number;
+  /** Clock time (ms) of the next try while pending. */
+  readonly nextAttemptAt: number | null;
+  readonly lastAttemptAt: number | null;
+  /** The receiver's HTTP status on the last try, when it answered. */
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly submittedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** Who may read or cancel it (the owner; admins too). */
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly origin: string;
+  readonly config: unknown;
+  /**
+   * The planned request. It holds the prompt, which the sidecar needs when the images are
+   * stored; it is dropped the moment the job ends and is never logged.
+   */
+  readonly work: PreparedGeneration | null;
+  readonly attempt: AttemptRecord | null;
+  readonly failedAttempts: readonly FailedAttempt[];
+  /** While an attempt waits on its provider: when the job looks next (ms). */
+  readonly nextPollAt: number | null;
+  readonly result: OutcomeBody | null;
+  readonly error: JobError | null;
+  readonly callback: CallbackRecord | null;
+}
+
+/** Progress as stored (its own key: the progress socket writes it between polls). */
+export interface StoredProgress extends AsyncProgress {
+  readonly updatedAt: number;
+}
+
+/** A verified provider callback waiting for the job to process it (in arrival order). */
+export interface InboxEntry {
+  readonly deliveryId: string;
+  readonly backend: string;
+  readonly payload: unknown;
+}
+
+/** Storage keys of one job object. */
+export const KEYS = {
+  record: "job",
+  progress: "progress",
+  inbox: "inbox",
+  seen: (deliveryId: string) => `seen:${deliveryId}`,
+} as const;
+
+/**
+ * The next progress to show. A poll only knows "running"; it must not wipe the sampler step the
+ * websocket reported a moment ago.
+ */
+export function mergeProgress(previous: AsyncProgress | undefined, next: AsyncProgress): AsyncProgress {
+  if (previous?.state === "running" && next.state === "running" && next.step === undefined && previous.step !== undefined) {
+    return previous;
+  }
+  return next;
+}
