@@ -7,8 +7,8 @@ import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
-import { contentRange, isSatisfiable, parseRangeHeader } from "../http/range";
 import { pipelineDeps } from "../services";
+import { serveOwnedObject } from "../storage/serve-object";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
 import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
@@ -61,44 +61,16 @@ export function registerImageRoutes(app: App): void {
 
   app.openapi(serveRoute, async (c) => {
     const { key } = c.req.valid("param");
-    const caller = c.get("caller");
-    const notFound = () => problem("not-found", 404, `no image "${key}" for this caller`);
-    const range = parseRangeHeader(c.req.header("range"));
-    const unsatisfiable = (size: number) =>
-      problem("invalid-request", 416, "requested range not satisfiable", { headers: { "content-range": `bytes */${size}` } });
-    let object: R2Object | R2ObjectBody | null;
-    try {
-      object = await c.env.IMAGES.get(key, { ...(range && { range }), onlyIf: c.req.raw.headers });
-    } catch {
-      // R2 refuses ranges past the end of the object.
-      const head = await c.env.IMAGES.head(key);
-      if (!head || !ownedBy(head, caller)) throw notFound();
-      throw unsatisfiable(head.size);
+    const served = await serveOwnedObject(c.env.IMAGES, key, c.get("caller"), c.req.raw.headers);
+    switch (served.kind) {
+      case "response":
+        return served.response;
+      case "not_found":
+        throw problem("not-found", 404, `no image "${key}" for this caller`);
+      case "unsatisfiable":
+        throw problem("invalid-request", 416, "requested range not satisfiable", {
+          headers: { "content-range": `bytes */${served.size}` },
+        });
     }
-    // Someone else's object is indistinguishable from a missing one.
-    if (!object || !ownedBy(object, caller)) throw notFound();
-    const headers = new Headers();
-    object.writeHttpMetadata(headers);
-    headers.set("etag", object.httpEtag);
-    headers.set("accept-ranges", "bytes");
-    headers.set("cache-control", "private, max-age=31536000, immutable");
-    if (!("body" in object)) return new Response(null, { status: 304, headers });
-    if (range) {
-      if (!isSatisfiable(range, object.size)) {
-        // Local R2 ignores such ranges instead of refusing them.
-        await object.body.cancel();
-        throw unsatisfiable(object.size);
-      }
-      const served = object.range as { offset: number; length: number };
-      headers.set("content-range", contentRange(served.offset, served.length, object.size));
-      headers.set("content-length", String(served.length));
-      return new Response(object.body, { status: 206, headers });
-    }
-    headers.set("content-length", String(object.size));
-    return new Response(object.body, { status: 200, headers });
   });
-}
-
-function ownedBy(object: R2Object, caller: { name: string; role: string }): boolean {
-  return caller.role === "admin" || object.customMetadata?.caller === caller.name;
 }

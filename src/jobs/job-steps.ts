@@ -21,10 +21,10 @@ import {
   outcomeOf,
   settleFailure,
   settleSuccess,
-  storeImages,
   type PipelineDeps,
   type PreparedGeneration,
 } from "../core/generate";
+import { storeImages } from "../core/store-images";
 import { outcomeBody } from "../core/outcome-body";
 import type { Logger } from "../lib/log";
 import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, postCallback } from "./callbacks";

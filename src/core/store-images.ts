@@ -1,0 +1,136 @@
+/**
+ * Step 3 of the pipeline: the produced images go to the image store under the naming template
+ * (or the request's explicit key), each with its JSON sidecar. All or nothing: if one image
+ * cannot be stored, what this request wrote is removed again.
+ */
+import { EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
+import { renderNamingTemplate, withSuffix } from "../storage/naming";
+import { OutputConflictError } from "./errors";
+import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./generate";
+import type { GenerationPlan } from "./plan";
+
+/** Step 3: the images under the naming template (and their sidecars); all or nothing. */
+export async function storeImages(
+  data: PreparedGeneration,
+  attempt: SuccessfulAttempt,
+  deps: Pick<PipelineDeps, "config" | "store" | "clock" | "ids" | "log">,
+): Promise<GeneratedImageRecord[]> {
+  const { plan } = data;
+  const now = new Date(deps.clock.now());
+  const records: GeneratedImageRecord[] = [];
+  try {
+    // One after another, so image i of a batch gets the i-th free key deterministically.
+    for (const [index, image] of attempt.result.images.entries()) {
+      records.push(await storeOne(image, index, now, plan, attempt, data, deps));
+    }
+    return records;
+  } catch (error) {
+    // Half a result is worse than none: remove what this request wrote, then report.
+    const written = records.flatMap((r) => (r.sidecar_key ? [r.key, r.sidecar_key] : [r.key]));
+    await deps.store.delete(written).catch((cleanup: unknown) =>
+      deps.log.error("cleanup after failed store left objects behind", { error: errorMessage(cleanup) }),
+    );
+    throw error;
+  }
+}
+
+async function storeOne(
+  image: GeneratedImage,
+  index: number,
+  now: Date,
+  plan: GenerationPlan,
+  attempt: SuccessfulAttempt,
+  data: PreparedGeneration,
+  deps: Pick<PipelineDeps, "config" | "store" | "ids">,
+): Promise<GeneratedImageRecord> {
+  const id = deps.ids.newId();
+  const explicit = data.request.output;
+  const key =
+    explicit === undefined
+      ? renderNamingTemplate(deps.config.output.naming, {
+          now,
+          prompt: data.request.prompt,
+          seed: attempt.result.seed,
+          backend: attempt.backend.name,
+          ext: EXTENSION_BY_MIME[image.mimeType],
+          caller: data.caller.name,
+          id,
+        })
+      : index === 0
+        ? explicit
+        : withSuffix(explicit, index + 1);
+  const wantSidecar = data.request.sidecar ?? deps.config.output.sidecar;
+  const saved = await deps.store.putImage(key, image, {
+    metadata: {
+      caller: data.caller.name,
+      backend: attempt.backend.name,
+      seed: String(attempt.result.seed),
+      image_id: id,
+      request_id: data.requestId,
+    },
+    allowSuffix: explicit === undefined,
+    sidecar: wantSidecar
+      ? (finalKey, size) => sidecarBody({ id, key: finalKey, size }, image, index, plan, attempt, data, now)
+      : null,
+  });
+  if (!saved) throw new OutputConflictError(key);
+  return {
+    id,
+    key: saved.key,
+    sidecar_key: saved.sidecarKey,
+    width: image.width,
+    height: image.height,
+    mime_type: image.mimeType,
+    bytes: saved.size,
+  };
+}
+
+function sidecarBody(
+  saved: { readonly id: string; readonly key: string; readonly size: number },
+  image: GeneratedImage,
+  index: number,
+  plan: GenerationPlan,
+  attempt: SuccessfulAttempt,
+  data: PreparedGeneration,
+  now: Date,
+) {
+  // The sidecar is the owner's private record next to the image, so unlike usage rows and object
+  // metadata it keeps the prompt: it is what makes an image reproducible.
+  return {
+    id: saved.id,
+    key: saved.key,
+    created_at: now.toISOString(),
+    request_id: data.requestId,
+    caller: data.caller.name,
+    source: data.request.source ?? null,
+    request: {
+      prompt: data.request.prompt,
+      style: plan.style,
+      styled_prompt: plan.spec.prompt,
+      negative: plan.spec.negative ?? null,
+      size: `${plan.spec.width}x${plan.spec.height}`,
+      seed: data.request.seed ?? null,
+      steps: plan.spec.steps ?? null,
+      n: plan.spec.n,
+    },
+    image: { index, width: image.width, height: image.height, mime_type: image.mimeType, bytes: saved.size },
+    backend: {
+      instance: attempt.backend.name,
+      type: attempt.backend.type,
+      model: attempt.result.model,
+      model_version: attempt.result.modelVersion ?? null,
+      seed: attempt.result.seed,
+      external_id: attempt.result.externalId ?? null,
+      predict_time_s: attempt.result.predictTimeSeconds ?? null,
+    },
+    cost: {
+      usd_estimate: attempt.cost?.usd ?? null,
+      price_id: attempt.cost?.priceId ?? null,
+    },
+    timings: { backend_ms: attempt.latencyMs },
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

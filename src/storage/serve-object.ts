@@ -1,0 +1,51 @@
+/**
+ * Reading a stored image or sidecar back for its owner: conditional requests (If-None-Match →
+ * 304), single byte ranges (206 / 416) and the caching headers. Another caller's object is
+ * reported exactly like a missing one, so existence is never revealed.
+ */
+import type { Caller } from "../core/request";
+import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "../http/range";
+import { IMAGE_CACHE_CONTROL } from "./image-store";
+
+export type ServedObject =
+  | { readonly kind: "response"; readonly response: Response }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "unsatisfiable"; readonly size: number };
+
+export async function serveOwnedObject(bucket: R2Bucket, key: string, caller: Caller, request: Headers): Promise<ServedObject> {
+  const range = parseRangeHeader(request.get("range") ?? undefined);
+  let object: R2Object | R2ObjectBody | null;
+  try {
+    object = await bucket.get(key, { ...(range && { range }), onlyIf: request });
+  } catch {
+    // R2 refuses ranges past the end of the object.
+    const head = await bucket.head(key);
+    return head && ownedBy(head, caller) ? { kind: "unsatisfiable", size: head.size } : { kind: "not_found" };
+  }
+  if (!object || !ownedBy(object, caller)) return { kind: "not_found" };
+  const headers = new Headers();
+  object.writeHttpMetadata(headers);
+  headers.set("etag", object.httpEtag);
+  headers.set("accept-ranges", "bytes");
+  headers.set("cache-control", IMAGE_CACHE_CONTROL);
+  if (!("body" in object)) return { kind: "response", response: new Response(null, { status: 304, headers }) };
+  if (range) return rangeResponse(object, range, headers);
+  headers.set("content-length", String(object.size));
+  return { kind: "response", response: new Response(object.body, { status: 200, headers }) };
+}
+
+async function rangeResponse(object: R2ObjectBody, range: ByteRange, headers: Headers): Promise<ServedObject> {
+  if (!isSatisfiable(range, object.size)) {
+    // Local R2 ignores such ranges instead of refusing them.
+    await object.body.cancel();
+    return { kind: "unsatisfiable", size: object.size };
+  }
+  const served = object.range as { offset: number; length: number };
+  headers.set("content-range", contentRange(served.offset, served.length, object.size));
+  headers.set("content-length", String(served.length));
+  return { kind: "response", response: new Response(object.body, { status: 206, headers }) };
+}
+
+function ownedBy(object: R2Object, caller: Caller): boolean {
+  return caller.role === "admin" || object.customMetadata?.caller === caller.name;
+}
