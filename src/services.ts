@@ -20,6 +20,7 @@ import type { PriceStore } from "./pricing/store";
 import { SupabasePriceStore } from "./pricing/supabase-price-store";
 import { R2ImageStore } from "./storage/image-store";
 import { D1Ledger } from "./usage/d1-ledger";
+import { deferredUsageSink } from "./usage/deferred-sink";
 import type { Ledger } from "./usage/ledger";
 import { queueUsageSink } from "./usage/queue-sink";
 import { SupabaseLedger } from "./usage/supabase-ledger";
@@ -108,13 +109,18 @@ function unavailablePriceStore(error: unknown): PriceStore {
   return { current: fail, apply: fail, hold: fail, held: fail, recordRun: fail, lastRun: fail };
 }
 
-export function pipelineDeps(env: Env, log: Logger): PipelineDeps {
+/**
+ * The pipeline's dependencies. With a `waitUntil` (a request's execution context), usage events
+ * are delivered after the response instead of before it.
+ */
+export function pipelineDeps(env: Env, log: Logger, waitUntil?: (work: Promise<unknown>) => void): PipelineDeps {
   const config = loadConfig(env.IMAGEN_CONFIG);
+  const usage = queueUsageSink(env.USAGE_EVENTS, () => ledgerFor(env, config), log);
   return {
     config,
     backend: backendResolver(config, env),
     store: new R2ImageStore(env.IMAGES),
-    usage: queueUsageSink(env.USAGE_EVENTS, () => ledgerFor(env, config), log),
+    usage: waitUntil ? deferredUsageSink(usage, waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     clock: systemClock,
     ids: cryptoIdSource(),

@@ -18,6 +18,7 @@ import { type Usd, usd, ZERO_USD } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { ImageStore } from "../storage/image-store";
 import { withSuffix } from "../storage/naming";
+import { logLostUsageEvent } from "../usage/deferred-sink";
 import type { UsageEvent, UsageSink } from "../usage/event";
 import { type FailedAttempt, GenerationFailedError, OutputConflictError } from "./errors";
 import { storeImages } from "./store-images";
@@ -288,12 +289,7 @@ async function emit(event: UsageEvent, deps: PipelineDeps): Promise<void> {
   try {
     await deps.usage.record(event);
   } catch (error) {
-    deps.log.error("USAGE EVENT NOT RECORDED", {
-      event_id: event.event_id,
-      request_id: event.request_id,
-      event: JSON.stringify(event),
-      error: errorMessage(error),
-    });
+    logLostUsageEvent(deps.log, event, error);
   }
 }
 

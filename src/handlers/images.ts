@@ -55,7 +55,8 @@ export function registerImageRoutes(app: App): void {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
-    const outcome = await generate(request, c.get("caller"), c.get("requestId"), pipelineDeps(c.env, c.get("log")));
+    const deps = pipelineDeps(c.env, c.get("log"), (work) => c.executionCtx.waitUntil(work));
+    const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps);
     return c.json(outcomeBody(outcome, c.req.url), 201);
   });
 

@@ -6,6 +6,7 @@ import { DEAD_LETTER_PREFIX, consumeDeadLetters, consumeUsageBatch, retryDelaySe
 import { D1Ledger } from "../../src/usage/d1-ledger";
 import type { UsageEvent } from "../../src/usage/event";
 import type { Ledger } from "../../src/usage/ledger";
+import { deferredUsageSink } from "../../src/usage/deferred-sink";
 import { queueUsageSink } from "../../src/usage/queue-sink";
 import { handleQueue } from "../../src/worker-events";
 import { usageEvent } from "./fixtures";
@@ -148,3 +149,32 @@ describe("queue usage sink", () => {
     await expect(queueUsageSink(queue, () => brokenLedger("ledger down"), log).record(event)).rejects.toThrow("ledger down");
   });
 });
+
+describe("deferred usage sink", () => {
+  it("returns before delivery finishes and hands the delivery to waitUntil", async () => {
+    let release!: () => void;
+    const delivered: string[] = [];
+    const slow = { record: (e: UsageEvent) => new Promise<void>((r) => (release = () => { delivered.push(e.event_id); r(); })) };
+    const pending: Promise<unknown>[] = [];
+    await deferredUsageSink(slow, (work) => pending.push(work), log).record(usageEvent({ event_id: "late-1" }));
+    expect(delivered).toEqual([]);
+    expect(pending).toHaveLength(1);
+    release();
+    await Promise.all(pending);
+    expect(delivered).toEqual(["late-1"]);
+  });
+
+  it("logs an event nothing would take, whole and as an error", async () => {
+    const pending: Promise<unknown>[] = [];
+    const before = logs.length;
+    await deferredUsageSink(brokenLedgerSink(), (work) => pending.push(work), log).record(usageEvent({ event_id: "lost-1" }));
+    await Promise.all(pending);
+    const line = logs.slice(before).find((l) => l.includes("USAGE EVENT NOT RECORDED"));
+    expect(JSON.parse(line!)).toMatchObject({ level: "error", event_id: "lost-1", error: "queue and ledger down" });
+    expect(JSON.parse(JSON.parse(line!).event)).toMatchObject({ event_id: "lost-1", prompt_hash: expect.any(String) });
+  });
+});
+
+function brokenLedgerSink() {
+  return { record: async () => { throw new Error("queue and ledger down"); } };
+}
