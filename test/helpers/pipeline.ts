@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { parseConfig } from "../../src/config/load";
 import type { PipelineDeps } from "../../src/core/generate";
-import type { Clock } from "../../src/lib/clock";
+import { manualClock } from "./clock";
 import { ulid } from "../../src/lib/ids";
 import { jsonLogger } from "../../src/lib/log";
 import { createCostEstimator } from "../../src/pricing/estimate";
@@ -13,19 +13,7 @@ import { R2ImageStore } from "../../src/storage/image-store";
 import type { UsageEvent, UsageSink } from "../../src/usage/event";
 import { testConfig } from "./config";
 
-/** A clock that only moves when something sleeps or the test advances it. */
-export function manualClock(start = Date.parse("2026-05-08T14:30:15Z")): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-    },
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
+export { manualClock } from "./clock";
 
 export function pipelineWorld(config: unknown = testConfig(), usage?: UsageSink) {
   const events: UsageEvent[] = [];

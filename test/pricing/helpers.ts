@@ -6,9 +6,11 @@
 import openaiPricing from "../fixtures/pricing/portkey/openai.json?raw";
 import togetherPricing from "../fixtures/pricing/portkey/together-ai.json?raw";
 import fluxSchnellPage from "../fixtures/pricing/replicate/flux-schnell.html?raw";
-import type { Clock } from "../../src/lib/clock";
 import { jsonLogger, type Logger } from "../../src/lib/log";
 import type { FetchLike } from "../../src/pricing/sources/source";
+import { manualClock as baseManualClock, type ManualClock } from "../helpers/clock";
+
+export type { ManualClock };
 
 export const fixtures = {
   portkeyOpenai: openaiPricing,
@@ -19,23 +21,12 @@ export const fixtures = {
 export const PORTKEY = "https://configs.portkey.ai/pricing";
 export const REPLICATE = "https://replicate.com";
 
-export interface ManualClock extends Clock {
-  advance(ms: number): void;
-}
 
+
+/** The pricing tests' default moment. */
 export function manualClock(startIso = "2026-11-23T04:00:00.000Z"): ManualClock {
-  let now = Date.parse(startIso);
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-    },
-    advance: (ms) => {
-      now += ms;
-    },
-  };
+  return baseManualClock(startIso);
 }
-
 
 export interface FakeFetch extends FetchLike {
   readonly calls: string[];
