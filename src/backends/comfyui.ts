@@ -10,7 +10,6 @@
  * Async jobs (`async`, used by src/jobs): submit queues the prompt, each poll reads /history and
  * /queue (progress: queue position), `watch` keeps the progress websocket open (sampler steps).
  */
-import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { usd, type Usd } from "../lib/money";
 import {
@@ -32,21 +31,9 @@ import { ProgressReporter, type ProgressListener } from "./comfyui/progress";
 import { promptRejectionError } from "./comfyui/prompt-errors";
 import { failureOf, predictSeconds } from "./comfyui/history";
 import { queueStateOf, type HistoryEntry, type QueueState } from "./comfyui/protocol";
-import {
-  apiWorkflowSchema,
-  checkInputMap,
-  DEFAULT_TEMPLATE,
-  modelOf,
-  patchWorkflow,
-  resolveWorkflow,
-  TEMPLATE_NAMES,
-  templateSteps,
-  type ApiWorkflow,
-  type TemplateName,
-  type WorkflowTemplate,
-} from "./comfyui/workflow";
+import { type ComfyUIConfig, comfyuiConfigSchema, templateOf } from "./comfyui/config";
+import { modelOf, patchWorkflow, templateSteps, type WorkflowTemplate } from "./comfyui/workflow";
 import { BackendError } from "./errors";
-import { baseInstanceFields, envVarName } from "./instance-base";
 
 export type { ComfyProgress, ProgressListener } from "./comfyui/progress";
 
@@ -59,62 +46,7 @@ const STATUS_CACHE_MS = 30_000;
 const STATUS_PROBE_TIMEOUT_MS = 10_000;
 const CANCEL_TIMEOUT_MS = 10_000;
 
-const inputTarget = z.strictObject({ node: z.string().min(1).max(64), input: z.string().min(1).max(200) });
-/** `false`: this workflow has no such input (e.g. no negative prompt). */
-const optionalTarget = z.union([inputTarget, z.literal(false)]);
 
-const configSchema = z
-  .strictObject({
-    type: z.literal("comfyui"),
-    ...baseInstanceFields,
-    /** The tunnel hostname, e.g. https://comfy.example.com. */
-    base_url: z.url({ protocol: /^https?$/ }).optional(),
-    /** Name of a Workers VPC service / service binding in env (an object with .fetch). */
-    service_binding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name like COMFYUI_VPC").optional(),
-    access_client_id_env: envVarName.optional(),
-    access_client_secret_env: envVarName.optional(),
-    /** A template shipped in src/backends/workflows/, or an inline API-format workflow. */
-    workflow: z.union([z.string(), apiWorkflowSchema]).default(DEFAULT_TEMPLATE),
-    /** Where prompt, negative, seed, steps, width, height and batch_size go; defaults follow the template. */
-    inputs: z
-      .strictObject({
-        prompt: optionalTarget.optional(),
-        negative: optionalTarget.optional(),
-        seed: optionalTarget.optional(),
-        steps: optionalTarget.optional(),
-        width: inputTarget.optional(),
-        height: inputTarget.optional(),
-        batch_size: optionalTarget.optional(),
-      })
-      .default({}),
-    timeout_s: z.number().positive().max(3600).default(120),
-    poll_interval_ms: z.int().min(10).max(60_000).default(500),
-    /** Local power is free unless you say otherwise. */
-    cost_per_image_usd: z.number().min(0).max(100).optional(),
-  })
-  .superRefine((config, ctx) => {
-    if ((config.base_url === undefined) === (config.service_binding === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["base_url"], message: "set exactly one of base_url or service_binding" });
-    }
-    if ((config.access_client_id_env === undefined) !== (config.access_client_secret_env === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [config.access_client_id_env === undefined ? "access_client_id_env" : "access_client_secret_env"],
-        message: "set both access_client_id_env and access_client_secret_env, or neither",
-      });
-    }
-    if (typeof config.workflow === "string" && !isTemplateName(config.workflow)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["workflow"],
-        message: `no workflow template "${config.workflow}"; shipped templates: ${TEMPLATE_NAMES.join(", ")} (or give an API-format workflow object)`,
-      });
-      return;
-    }
-    for (const issue of checkInputMap(templateOf(config))) ctx.addIssue({ code: "custom", path: [...issue.path], message: issue.message });
-  });
-
-type ComfyUIConfig = z.infer<typeof configSchema>;
 
 export interface ComfyUIGenerateOptions {
   /** Queue position on every poll; sampler steps too when the progress websocket connects. */
@@ -134,7 +66,7 @@ export function isComfyUIBackend(backend: Backend): backend is ComfyUIBackend {
 
 export const comfyuiBackendType = defineBackendType({
   type: "comfyui",
-  configSchema,
+  configSchema: comfyuiConfigSchema,
   create: (name, config, runtime): ComfyUIBackend => new ComfyUIInstance(name, config, runtime),
 });
 
@@ -439,15 +371,6 @@ function asyncStateOf(submission: AsyncSubmission): { promptId: string; clientId
     throw new BackendError("failed", "this ComfyUI job's stored state is unreadable; submit it again");
   }
   return { promptId, clientId, seed, n };
-}
-
-function isTemplateName(name: string): name is TemplateName {
-  return (TEMPLATE_NAMES as readonly string[]).includes(name);
-}
-
-function templateOf(config: Pick<ComfyUIConfig, "workflow" | "inputs">): WorkflowTemplate {
-  const workflow = typeof config.workflow === "string" ? (config.workflow as TemplateName) : (config.workflow as ApiWorkflow);
-  return resolveWorkflow(workflow, config.inputs);
 }
 
 function hasFetch(value: unknown): value is Fetcher {
