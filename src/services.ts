@@ -82,20 +82,18 @@ const estimators = new WeakMap<ImagenConfig, Map<string, CostEstimator>>();
 function estimatorFor(env: Env, config: ImagenConfig, log: Logger): CostEstimator {
   let byTarget = estimators.get(config);
   if (!byTarget) estimators.set(config, (byTarget = new Map()));
-  let store: PriceStore;
-  let id: string;
+  let target: LedgerTarget | Error;
   try {
-    const target = ledgerTarget(config, env);
-    store = priceStoreFor(env, config);
-    id = target.kind === "d1" ? "d1" : target.settings.url;
+    target = ledgerTarget(config, env);
   } catch (error) {
-    // A misconfigured ledger must not fail generations: estimate from the bundled snapshot
-    // (the estimator's own fallback) while /healthz reports the problem.
-    store = unavailablePriceStore(error);
-    id = "unavailable";
+    target = error instanceof Error ? error : new Error(String(error));
   }
+  const id = target instanceof Error ? "unavailable" : target.kind === "d1" ? "d1" : target.settings.url;
   let estimator = byTarget.get(id);
   if (!estimator) {
+    // A misconfigured ledger must not fail generations: estimate from the bundled snapshot
+    // (the estimator's own fallback) while /healthz reports the problem.
+    const store = target instanceof Error ? unavailablePriceStore(target) : priceStoreFor(env, config);
     estimator = createCostEstimator({ store, clock: systemClock, log, cacheMs: config.pricing.cache_seconds * 1000 });
     byTarget.set(id, estimator);
   }

@@ -27,7 +27,10 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   const config = loadConfig(env.IMAGEN_CONFIG);
   const refreshLog = log.child({ cron: controller.cron });
   const resolve = backendResolver(config, env);
-  const wanted = Object.keys(config.backends).map((name) => ({ provider: resolve(name).provider, model: resolve(name).model }));
+  const wanted = Object.keys(config.backends).map((name) => {
+    const { provider, model } = resolve(name);
+    return { provider, model };
+  });
   const report = await runConfiguredRefresh(config.pricing, {
     store: priceStoreFor(env, config),
     fetch: (input, init) => fetch(input, init),

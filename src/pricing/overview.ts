@@ -5,15 +5,12 @@
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
+import { priceKeyFields } from "./price-rows";
 import type { PriceStore } from "./store";
 
 const rateSchema = z.object({
   id: z.number().int(),
-  provider: z.string(),
-  model: z.string(),
-  unit: z.enum(["image", "megapixel", "second"]),
-  quality: z.string().nullable(),
-  size: z.string().nullable(),
+  ...priceKeyFields,
   usd_rate: z.number(),
   source: z.string(),
   fetched_at: z.string(),
@@ -24,11 +21,7 @@ const rateSchema = z.object({
 
 const heldSchema = z.object({
   id: z.number().int(),
-  provider: z.string(),
-  model: z.string(),
-  unit: z.enum(["image", "megapixel", "second"]),
-  quality: z.string().nullable(),
-  size: z.string().nullable(),
+  ...priceKeyFields,
   old_rate: z.number().nullable(),
   new_rate: z.number(),
   source: z.string(),

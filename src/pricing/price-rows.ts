@@ -12,13 +12,18 @@ const id = z.coerce.number().int().positive();
 const rate = z.coerce.number().nonnegative();
 const unit = z.enum(["image", "megapixel", "second"]);
 
-const priceRowSchema = z.object({
-  id,
+/** The fields that name one price line (a PriceKey); shared with the /v1/pricing schema. */
+export const priceKeyFields = {
   provider: z.string(),
   model: z.string(),
   unit,
   quality: z.string().nullable(),
   size: z.string().nullable(),
+};
+
+const priceRowSchema = z.object({
+  id,
+  ...priceKeyFields,
   usd_rate: rate,
   source: z.string(),
   fetched_at: time,
@@ -28,11 +33,7 @@ const priceRowSchema = z.object({
 
 const heldChangeSchema = z.object({
   id,
-  provider: z.string(),
-  model: z.string(),
-  unit,
-  quality: z.string().nullable(),
-  size: z.string().nullable(),
+  ...priceKeyFields,
   old_rate: rate.nullable(),
   new_rate: rate,
   source: z.string(),

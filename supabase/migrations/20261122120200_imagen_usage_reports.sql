@@ -23,6 +23,18 @@ begin
 end;
 $$;
 
+-- The rows a filter selects; shared by the three report functions. Plain SQL, so the planner
+-- inlines it into each caller and the created_at/caller indexes still apply.
+create or replace function mai.imagen_usage_filtered(p_since date, p_until date, p_caller text)
+returns setof mai.imagen_usage
+language sql stable security invoker set search_path = ''
+as $$
+  select u.* from mai.imagen_usage u
+  where (p_since is null or u.occurred_at >= p_since::timestamp at time zone 'UTC')
+    and (p_until is null or u.occurred_at <  p_until::timestamp at time zone 'UTC')
+    and (p_caller is null or u.caller = p_caller)
+$$;
+
 -- Grouped totals plus grand totals, as one JSON document:
 --   {"groups": [{"group": {"week": "2026-05-04", "backend": "mock"}, "calls": 3, ...}],
 --    "totals": {"calls": .., "succeeded": .., "failed": .., "images": .., "cost_usd": ..}}
@@ -57,10 +69,7 @@ begin
   end if;
 
   with filtered as (
-    select u.* from mai.imagen_usage u
-    where (p_since is null or u.occurred_at >= p_since::timestamp at time zone 'UTC')
-      and (p_until is null or u.occurred_at <  p_until::timestamp at time zone 'UTC')
-      and (p_caller is null or u.caller = p_caller)
+    select * from mai.imagen_usage_filtered(p_since, p_until, p_caller)
   ),
   keyed as (
     select
@@ -138,11 +147,8 @@ begin
     raise exception using errcode = '22023', message = 'usage page cursor needs both occurred_at and id';
   end if;
   return query
-    select u.* from mai.imagen_usage u
-    where (p_since is null or u.occurred_at >= p_since::timestamp at time zone 'UTC')
-      and (p_until is null or u.occurred_at <  p_until::timestamp at time zone 'UTC')
-      and (p_caller is null or u.caller = p_caller)
-      and (p_before_id is null or (u.occurred_at, u.id) < (p_before_occurred_at, p_before_id))
+    select u.* from mai.imagen_usage_filtered(p_since, p_until, p_caller) u
+    where p_before_id is null or (u.occurred_at, u.id) < (p_before_occurred_at, p_before_id)
     order by u.occurred_at desc, u.id desc
     limit p_limit;
 end;
@@ -169,10 +175,7 @@ begin
   end if;
 
   with filtered as (
-    select u.* from mai.imagen_usage u
-    where (p_since is null or u.occurred_at >= p_since::timestamp at time zone 'UTC')
-      and (p_until is null or u.occurred_at <  p_until::timestamp at time zone 'UTC')
-      and (p_caller is null or u.caller = p_caller)
+    select * from mai.imagen_usage_filtered(p_since, p_until, p_caller)
   ),
   by_source as (
     select f.source, count(*) as calls,

@@ -30,6 +30,7 @@ grant usage, select on sequence
 -- Functions are executable by PUBLIC by default in Postgres; these are for the Worker only.
 revoke execute on function
   mai.imagen_usage_check_filter(date, date),
+  mai.imagen_usage_filtered(date, date, text),
   mai.imagen_usage_report(date, date, text, text[]),
   mai.imagen_usage_raw(date, date, text, integer, timestamptz, bigint),
   mai.imagen_usage_summary(date, date, text, integer),
@@ -37,6 +38,7 @@ revoke execute on function
   from public, anon, authenticated;
 grant execute on function
   mai.imagen_usage_check_filter(date, date),
+  mai.imagen_usage_filtered(date, date, text),
   mai.imagen_usage_report(date, date, text, text[]),
   mai.imagen_usage_raw(date, date, text, integer, timestamptz, bigint),
   mai.imagen_usage_summary(date, date, text, integer),

@@ -367,6 +367,16 @@ describe("who may touch the ledger", () => {
     }
   });
 
+  it("no function in mai is executable by anon or authenticated (each revokes PUBLIC itself)", async () => {
+    const { rows } = await sql.query(
+      `select p.proname, r.role from pg_proc p
+         join pg_namespace n on n.oid = p.pronamespace
+         cross join (values ('anon'), ('authenticated')) as r(role)
+        where n.nspname = 'mai' and has_function_privilege(r.role, p.oid, 'execute')`,
+    );
+    expect(rows).toEqual([]);
+  });
+
   it("row level security hides every row even from a role granted select by mistake", async () => {
     const visible = await asRole("postgres", async () => {
       await sql.query("grant select on mai.imagen_usage to authenticated");

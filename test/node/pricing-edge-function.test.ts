@@ -11,6 +11,9 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { fakeSupabaseKey } from "../helpers/keys";
+
+const edgeKey = fakeSupabaseKey("secret", "edge");
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url).href);
@@ -94,7 +97,7 @@ describe("pricing-refresh Edge Function (Deno)", () => {
     const fnServer = await bootFunction({
       PRICING_REFRESH_SECRET: "edge-test-secret",
       SUPABASE_URL: api.url,
-      SUPABASE_SERVICE_ROLE_KEY: "sb_secret_edge_test",
+      SUPABASE_SERVICE_ROLE_KEY: edgeKey,
       // No network sources: this test is about the wiring, not Portkey.
       PRICING_CONFIG: '{"sources": []}',
     });
@@ -109,13 +112,13 @@ describe("pricing-refresh Edge Function (Deno)", () => {
     expect(response.status, fnServer.output()).toBe(503);
     expect(report.ok).toBe(false);
     expect(report.error).toMatch(/^price store unreachable: Supabase price store current failed: HTTP 401 PGRST301/);
-    expect(report.error).not.toContain("sb_secret_edge_test");
+    expect(report.error).not.toContain(edgeKey);
 
     const read = api.seen[0];
     expect(read?.method).toBe("GET");
     expect(read?.url).toMatch(/^\/rest\/v1\/imagen_pricing\?select=\*&effective_to=is\.null/);
     expect(read?.headers["accept-profile"]).toBe("mai");
-    expect(read?.headers.apikey).toBe("sb_secret_edge_test");
+    expect(read?.headers.apikey).toBe(edgeKey);
     // Then it tried to record the failed run.
     expect(api.seen.some((r) => r.method === "POST" && r.url.startsWith("/rest/v1/imagen_pricing_runs"))).toBe(true);
   });

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageEvent } from "./fixtures";
+import { fakeSupabaseKey } from "../helpers/keys";
 import { newSupabaseProject, type FakeSupabaseProject } from "./ledger-world";
 
 let project: FakeSupabaseProject;
@@ -39,7 +40,7 @@ describe("fake Supabase Data API", () => {
       status: 401,
       body: JSON.stringify({ message: "No API key found in request", hint: "No `apikey` request header or url param was found." }),
     });
-    expect((await api("imagen_usage", { key: "sb_secret_unknown" })).status).toBe(401);
+    expect((await api("imagen_usage", { key: fakeSupabaseKey("secret", "unknown") })).status).toBe(401);
   });
 
   it("refuses a schema that is not exposed with PGRST106 (406)", async () => {

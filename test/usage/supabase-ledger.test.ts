@@ -6,8 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMaiClient, supabaseSettingsFromEnv } from "../../src/lib/supabase";
 import { SupabaseLedger } from "../../src/usage/supabase-ledger";
+import { fakeSupabaseKey } from "../helpers/keys";
 import { usageEvent } from "./fixtures";
 import { newSupabaseProject, type FakeSupabaseProject } from "./ledger-world";
+const secretA = fakeSupabaseKey("secret");
 
 let project: FakeSupabaseProject;
 
@@ -87,7 +89,7 @@ describe("SupabaseLedger errors say what to do, never the key", () => {
   });
 
   it("reports an unknown key as 401 without repeating it", async () => {
-    const wrongKey = "sb_secret_not_a_real_key_123";
+    const wrongKey = fakeSupabaseKey("secret", "unknown");
     const error = await new SupabaseLedger(createMaiClient({ url: project.url, key: wrongKey })).report({}, []).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/^Supabase ledger report failed: HTTP 401: Invalid API key .*check SUPABASE_URL and SUPABASE_SECRET_KEY$/);
     expect((error as Error).message).not.toContain(wrongKey);
@@ -123,16 +125,16 @@ describe("supabaseSettingsFromEnv", () => {
   });
 
   it("takes the secret key, or the legacy service_role key", () => {
-    expect(supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co", SUPABASE_SECRET_KEY: "sb_secret_a" })).toEqual({
+    expect(supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co", SUPABASE_SECRET_KEY: secretA })).toEqual({
       url: "https://x.supabase.co",
-      key: "sb_secret_a",
+      key: secretA,
     });
     expect(supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co", SUPABASE_SERVICE_ROLE_KEY: "eyJ.legacy" })?.key).toBe("eyJ.legacy");
   });
 
   it("refuses a URL without a key, and a publishable key, naming the variable but not the value", () => {
     expect(() => supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co" })).toThrow(/set the secret SUPABASE_SECRET_KEY/);
-    expect(() => supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co", SUPABASE_SECRET_KEY: "sb_publishable_zzz" })).toThrow(
+    expect(() => supabaseSettingsFromEnv({ SUPABASE_URL: "https://x.supabase.co", SUPABASE_SECRET_KEY: fakeSupabaseKey("publishable") })).toThrow(
       /^SUPABASE_SECRET_KEY holds a publishable key; the ledger needs the secret key \(sb_secret_…\)$/,
     );
   });
