@@ -7,7 +7,8 @@ import type { Backend } from "./backends/backend";
 import { createBackend } from "./backends/registry";
 import { loadConfig } from "./config/load";
 import type { ImagenConfig } from "./config/schema";
-import type { PipelineDeps } from "./core/generate";
+import { NO_GUARD } from "./core/attempt-guard";
+import type { PipelineDeps } from "./core/pipeline";
 import type { Env } from "./env";
 import { type Clock, systemClock } from "./lib/clock";
 import { cryptoIdSource } from "./lib/ids";
@@ -108,20 +109,30 @@ function unavailablePriceStore(error: unknown): PriceStore {
 }
 
 /**
- * The pipeline's dependencies. With a `waitUntil` (a request's execution context), usage events
- * are delivered after the response instead of before it.
+ * The pipeline's dependencies for a config. With a `waitUntil` (a request's execution context),
+ * usage events are delivered after the response instead of before it.
  */
-export function pipelineDeps(env: Env, log: Logger, waitUntil?: (work: Promise<unknown>) => void): PipelineDeps {
-  const config = loadConfig(env.IMAGEN_CONFIG);
+export function pipelineDepsFor(
+  config: ImagenConfig,
+  env: Env,
+  log: Logger,
+  options: { readonly clock?: Clock; readonly waitUntil?: (work: Promise<unknown>) => void } = {},
+): PipelineDeps {
+  const clock = options.clock ?? systemClock;
   const usage = queueUsageSink(env.USAGE_EVENTS, () => ledgerFor(env, config), log);
   return {
     config,
-    backend: backendResolver(config, env),
+    backend: backendResolver(config, env, clock),
     store: new R2ImageStore(env.IMAGES),
-    usage: waitUntil ? deferredUsageSink(usage, waitUntil, log) : usage,
+    usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
-    clock: systemClock,
-    ids: cryptoIdSource(),
+    guard: NO_GUARD,
+    clock,
+    ids: cryptoIdSource(() => clock.now()),
     log,
   };
+}
+
+export function pipelineDeps(env: Env, log: Logger, waitUntil?: (work: Promise<unknown>) => void): PipelineDeps {
+  return pipelineDepsFor(loadConfig(env.IMAGEN_CONFIG), env, log, waitUntil ? { waitUntil } : {});
 }

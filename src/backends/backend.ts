@@ -1,7 +1,13 @@
 /**
- * The one interface every backend implements (DESIGN principle 2). A backend turns a resolved
- * generation spec into images plus metadata and reports its own status; everything else
- * (naming, storage, usage events, HTTP) belongs to the pipeline and the handlers.
+ * The one interface every backend implements. A backend speaks its provider's protocol for one
+ * attempt and reports its own status; everything around the attempt (waiting, deadlines,
+ * cancellation, fallback, usage events, spend, storage, HTTP) belongs to the runner
+ * (src/core/runner.ts), so sync requests and async jobs drive every backend the same way.
+ *
+ * Two protocol shapes:
+ *   - one-shot: one call returns the images (the mock, Together, OpenAI images);
+ *   - job: the provider keeps the work (Replicate predictions, ComfyUI's queue): submit, then
+ *     poll or take callbacks, cancel when nobody waits any more.
  */
 import type { z } from "zod";
 import type { Clock } from "../lib/clock";
@@ -34,7 +40,7 @@ export interface GenerationSpec {
 
 /**
  * One produced image. A stream must come with its byte length: R2 only accepts streams of known
- * length (DESIGN principle 8), so a backend that cannot know it buffers instead.
+ * length, so a backend that cannot know it buffers instead.
  */
 export type GeneratedImage = {
   readonly mimeType: ImageMimeType;
@@ -97,13 +103,69 @@ export interface Backend {
   /** The size this instance makes when neither the request nor its style names one. */
   readonly defaultSize?: Size;
   status(): Promise<BackendStatus>;
+  /** How one attempt talks to the provider; the runner drives it. */
+  readonly protocol: BackendProtocol;
+}
+
+export type BackendProtocol = OneShotProtocol | JobProtocol;
+
+/**
+ * One call returns the images. Throw BackendError for every failure; honour `ctx.signal`
+ * (the runner aborts it when the caller hangs up).
+ *
+ * @example
+ * protocol: oneShot(async (spec, ctx) => ({ images: await callProvider(spec, ctx.signal), model, seed: spec.seed }))
+ */
+export interface OneShotProtocol {
+  readonly kind: "one-shot";
   generate(spec: GenerationSpec, ctx: AttemptContext): Promise<BackendResult>;
+}
+
+export function oneShot(generate: OneShotProtocol["generate"]): OneShotProtocol {
+  return { kind: "one-shot", generate };
+}
+
+/**
+ * The provider keeps the job. The runner calls `submit` once, then `poll` (on its clock) or
+ * `fromCallback` (jobs with webhooks) until the outcome is final, and `cancel` at the deadline
+ * or when the caller is gone. Backends never loop or sleep themselves.
+ */
+export interface JobProtocol {
+  readonly kind: "job";
   /**
-   * Submit-now-finish-later, for backends whose provider keeps the job (Replicate predictions,
-   * ComfyUI's queue). Absent = the async job runs `generate()` itself, so every backend serves
-   * `Prefer: respond-async`.
+   * Hand the work to the provider. A provider that can hold the call until it is done (Replicate
+   * `Prefer: wait`) may return the final outcome at once when `options.hold` allows it.
    */
-  readonly async?: AsyncGeneration;
+  submit(spec: GenerationSpec, ctx: AttemptContext, options: SubmitOptions): Promise<Submitted>;
+  /** Ask the provider. Throws only when it cannot be asked (network, auth): the runner asks again later. */
+  poll(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome>;
+  /** Best effort: stop paying for a job nobody waits for any more. */
+  cancel(submission: AsyncSubmission, ctx: AttemptContext): Promise<void>;
+  /**
+   * Check a callback's signature with this instance's secret (throws BackendError
+   * `not_configured` when the secret is not set). Only providers that call back have it.
+   */
+  verifyCallback?(delivery: CallbackDelivery): CallbackVerdict;
+  /** The same answer as `poll`, from a verified callback body; null when it is not about this submission. */
+  fromCallback?(payload: unknown, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome | null>;
+  /**
+   * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
+   * connect. Returns the function that stops watching.
+   */
+  watch?(submission: AsyncSubmission, ctx: AttemptContext, onProgress: (progress: AsyncProgress) => void): Promise<(() => void) | null>;
+}
+
+export interface SubmitOptions {
+  /** Where the provider may POST updates (carries the job id); ignored by providers without webhooks. */
+  readonly webhookUrl?: string;
+  /** The caller is waiting on this call: the provider may hold it until the outputs exist. */
+  readonly hold: boolean;
+}
+
+export interface Submitted {
+  readonly submission: AsyncSubmission;
+  /** Set when the provider already finished (a held call); otherwise the runner polls. */
+  readonly outcome?: AsyncOutcome;
 }
 
 /** What a job may store: plain JSON (it lives in Durable Object storage between steps). */
@@ -113,13 +175,13 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
 export interface AsyncSubmission {
   /** The provider's id (Replicate prediction id, ComfyUI prompt id). */
   readonly externalId: string;
-  /** Clock time (ms) by which the attempt must have ended; past it (plus grace) the job cancels it. */
+  /** Clock time (ms) by which the attempt must have ended; past it (plus a job's grace) the runner cancels it. */
   readonly deadline: number;
   /** When to look again, in ms from now, while the job is pending. */
   readonly pollAfterMs: number;
   /** The provider will call back (signed webhooks): polling is then only the fallback at the deadline. */
   readonly callbacks: boolean;
-  /** Backend-private state (JSON), handed back to poll / fromCallback / cancel / watch. */
+  /** Backend-private state (JSON: a job stores it between steps), handed back to poll / fromCallback / cancel / watch. */
   readonly state: { readonly [key: string]: JsonValue };
 }
 
@@ -138,11 +200,6 @@ export type AsyncOutcome =
   | { readonly state: "succeeded"; readonly result: BackendResult }
   | { readonly state: "failed"; readonly error: BackendError };
 
-export interface AsyncSubmitOptions {
-  /** Where the provider may POST updates (carries the job id); ignored by providers without webhooks. */
-  readonly webhookUrl?: string;
-}
-
 /** A callback delivery exactly as received (the raw body: re-serialised JSON would not verify). */
 export interface CallbackDelivery {
   readonly headers: Headers;
@@ -152,26 +209,6 @@ export interface CallbackDelivery {
 export type CallbackVerdict =
   | { readonly ok: true; /** Same across the provider's retries: the dedupe key. */ readonly deliveryId: string; readonly payload: unknown }
   | { readonly ok: false; readonly reason: string; readonly detail: string };
-
-export interface AsyncGeneration {
-  submit(spec: GenerationSpec, ctx: AttemptContext, options: AsyncSubmitOptions): Promise<AsyncSubmission>;
-  /** Ask the provider. Throws only when it cannot be asked (network, auth): the job tries again later. */
-  poll(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome>;
-  /** Best effort: stop paying for a job nobody waits for any more. */
-  cancel(submission: AsyncSubmission, ctx: AttemptContext): Promise<void>;
-  /**
-   * Check a callback's signature with this instance's secret (throws BackendError
-   * `not_configured` when the secret is not set). Only providers that call back have it.
-   */
-  verifyCallback?(delivery: CallbackDelivery): CallbackVerdict;
-  /** The same answer as `poll`, from a verified callback body; null when it is not about this submission. */
-  fromCallback?(payload: unknown, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome | null>;
-  /**
-   * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
-   * connect. Returns the function that stops watching.
-   */
-  watch?(submission: AsyncSubmission, ctx: AttemptContext, onProgress: (progress: AsyncProgress) => void): Promise<(() => void) | null>;
-}
 
 /** Everything a backend factory may read. Secrets come from `env` by the name config gives. */
 export interface BackendRuntime {

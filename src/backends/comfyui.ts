@@ -3,34 +3,36 @@
  * Access (or a Workers VPC service binding), running an API-format workflow template with our
  * prompt, seed, steps and size patched in.
  *
- * Protocol: POST /prompt → poll GET /history/{id} (the source of truth; `{}` until done) and
- * GET /queue (to tell "waiting" from "lost after a restart") on the injected clock → GET /view
- * for each saved image. Timeouts interrupt the job on the box. See docs/comfyui.md.
- *
- * Async jobs (`async`, used by src/jobs): submit queues the prompt, each poll reads /history and
- * /queue (progress: queue position), `watch` keeps the progress websocket open (sampler steps).
+ * Job protocol, driven by the runner (src/core/runner.ts) for sync requests and async jobs alike:
+ *   submit — POST /prompt (with our prompt_id and a client id the progress socket listens as);
+ *   poll   — GET /history/{id} (the source of truth; `{}` until done) and GET /queue (to tell
+ *            "waiting", and where, from "running" from "lost after a restart"); a finished job's
+ *            images come from GET /view;
+ *   watch  — the progress websocket (sampler step x of y), best effort;
+ *   cancel — drop it from the queue, interrupt it once it runs.
+ * See docs/comfyui.md.
  */
 import type { Clock } from "../lib/clock";
 import { usd, type Usd } from "../lib/money";
 import {
   defineBackendType,
   readSecret,
-  type AsyncGeneration,
   type AsyncOutcome,
   type AsyncSubmission,
   type AttemptContext,
   type Backend,
-  type BackendResult,
   type BackendRuntime,
   type BackendStatus,
   type GenerationSpec,
+  type JobProtocol,
+  type Submitted,
 } from "./backend";
 import { ComfyClient, type ComfyConnection } from "./comfyui/client";
 import { fetchImages, savedImages } from "./comfyui/outputs";
-import { ProgressReporter, type ProgressListener } from "./comfyui/progress";
+import { ProgressReporter } from "./comfyui/progress";
 import { promptRejectionError } from "./comfyui/prompt-errors";
 import { failureOf, predictSeconds } from "./comfyui/history";
-import { queueStateOf, type HistoryEntry, type QueueState } from "./comfyui/protocol";
+import { queueStateOf, type HistoryEntry } from "./comfyui/protocol";
 import { type ComfyUIConfig, comfyuiConfigSchema, templateOf } from "./comfyui/config";
 import { modelOf, patchWorkflow, templateSteps, type WorkflowTemplate } from "./comfyui/workflow";
 import { BackendError } from "./errors";
@@ -46,18 +48,10 @@ const STATUS_CACHE_MS = 30_000;
 const STATUS_PROBE_TIMEOUT_MS = 10_000;
 const CANCEL_TIMEOUT_MS = 10_000;
 
-
-
-export interface ComfyUIGenerateOptions {
-  /** Queue position on every poll; sampler steps too when the progress websocket connects. */
-  readonly onProgress?: ProgressListener;
-}
-
 export interface ComfyUIBackend extends Backend {
   readonly type: "comfyui";
   /** From `cost_per_image_usd`; 0 by default (the box's power is not billed per image). */
   readonly configuredPricePerImage: Usd;
-  generate(spec: GenerationSpec, ctx: AttemptContext, options?: ComfyUIGenerateOptions): Promise<BackendResult>;
 }
 
 export function isComfyUIBackend(backend: Backend): backend is ComfyUIBackend {
@@ -80,14 +74,11 @@ class ComfyUIInstance implements ComfyUIBackend {
   readonly configuredPricePerImage: Usd;
   private readonly template: WorkflowTemplate;
   private readonly defaultSteps: number | undefined;
-  /** Async jobs: queue now, then poll /history + /queue; sampler steps from the websocket meanwhile. */
-  readonly async: AsyncGeneration = {
-    submit: (spec, ctx) => this.submitAsync(spec, ctx),
-    poll: (submission, ctx) => this.pollAsync(submission, ctx),
-    cancel: async (submission, ctx) => {
-      const { promptId } = asyncStateOf(submission);
-      await this.cancel(this.client(ctx.clock), promptId, { state: "pending", ahead: 0 }, ctx);
-    },
+  readonly protocol: JobProtocol = {
+    kind: "job",
+    submit: (spec, ctx) => this.submit(spec, ctx),
+    poll: (submission, ctx) => this.poll(submission, ctx),
+    cancel: (submission, ctx) => this.cancel(this.client(ctx.clock), asyncStateOf(submission).promptId, ctx),
     watch: async (submission, ctx, onProgress) => {
       const { promptId, clientId } = asyncStateOf(submission);
       const socket = await this.client(ctx.clock).openSocket(clientId, { signal: ctx.signal });
@@ -121,73 +112,37 @@ class ComfyUIInstance implements ComfyUIBackend {
     return status;
   }
 
-  async generate(spec: GenerationSpec, ctx: AttemptContext, options: ComfyUIGenerateOptions = {}): Promise<BackendResult> {
+  /** Queue the prompt (with a client id the progress socket can listen as). */
+  private async submit(spec: GenerationSpec, ctx: AttemptContext): Promise<Submitted> {
     const started = ctx.clock.now();
-    const elapsed = () => ctx.clock.now() - started;
-    const client = new ComfyClient(this.connect(), elapsed);
     const workflow = patchWorkflow(this.template, this.valuesFor(spec));
     const clientId = crypto.randomUUID();
-    let promptId = crypto.randomUUID();
-    let queued = false;
-    const progress = new ProgressReporter(options.onProgress);
+    const ourPromptId = crypto.randomUUID();
+    const client = this.client(ctx.clock, started);
+    let answer: Awaited<ReturnType<ComfyClient["submitPrompt"]>>;
     try {
-      if (progress.wanted) {
-        const socket = await client.openSocket(clientId, { signal: ctx.signal });
-        if (socket) progress.attach(socket, () => promptId);
-      }
-      const answer = await client.submitPrompt({ prompt: workflow, prompt_id: promptId, client_id: clientId }, { signal: ctx.signal });
-      if (!answer.accepted) throw promptRejectionError(answer.rejection, this.template.workflow, this.template.inputs);
-      promptId = answer.promptId;
-      queued = true;
-      ctx.log.info("comfyui prompt queued", { backend: this.name, prompt_id: promptId });
-
-      const entry = await this.waitForHistory(client, promptId, progress, ctx, started);
-      // Free the socket's connection before the image downloads need theirs.
-      progress.close();
-      const failure = failureOf(entry);
-      if (failure) throw failure;
-      const outputs = savedImages(entry).slice(0, spec.n);
-      if (outputs.length === 0) {
-        throw new BackendError("failed", "ComfyUI finished without saving an image; the workflow must end in SaveImage");
-      }
-      const images = await fetchImages(client, outputs, { signal: ctx.signal });
-      return { images, model: this.model, seed: spec.seed, predictTimeSeconds: predictSeconds(entry), externalId: promptId };
+      answer = await client.submitPrompt({ prompt: workflow, prompt_id: ourPromptId, client_id: clientId }, { signal: ctx.signal });
     } catch (error) {
       // Aborted while POST /prompt was in flight: ComfyUI may have the job without us knowing.
-      // Our prompt_id is the job's id on current servers, so try to cancel it anyway.
-      if (!queued && ctx.signal.aborted) await this.cancel(client, promptId, { state: "pending", ahead: 0 }, ctx);
-      // Once ComfyUI has the job, every failure names it, so the usage row can point at it.
-      if (queued && error instanceof BackendError && error.extra.externalId === undefined) {
-        throw new BackendError(error.kind, error.detail, { ...error.extra, externalId: promptId, cause: error.extra.cause });
-      }
+      // Our prompt_id is the job's id on current servers, so cancel it anyway.
+      if (ctx.signal.aborted) await this.cancel(client, ourPromptId, ctx);
       throw error;
-    } finally {
-      progress.close();
     }
-  }
-
-  /** Async job, step 1: queue the prompt (with a client id the progress socket can listen as). */
-  private async submitAsync(spec: GenerationSpec, ctx: AttemptContext): Promise<AsyncSubmission> {
-    const started = ctx.clock.now();
-    const workflow = patchWorkflow(this.template, this.valuesFor(spec));
-    const clientId = crypto.randomUUID();
-    const answer = await this.client(ctx.clock, started).submitPrompt(
-      { prompt: workflow, prompt_id: crypto.randomUUID(), client_id: clientId },
-      { signal: ctx.signal },
-    );
     if (!answer.accepted) throw promptRejectionError(answer.rejection, this.template.workflow, this.template.inputs);
-    ctx.log.info("comfyui prompt queued for a job", { backend: this.name, prompt_id: answer.promptId });
+    ctx.log.info("comfyui prompt queued", { backend: this.name, prompt_id: answer.promptId });
     return {
-      externalId: answer.promptId,
-      deadline: started + this.config.timeout_s * 1000,
-      pollAfterMs: this.config.poll_interval_ms,
-      callbacks: false,
-      state: { promptId: answer.promptId, clientId, seed: spec.seed, n: spec.n },
+      submission: {
+        externalId: answer.promptId,
+        deadline: started + this.config.timeout_s * 1000,
+        pollAfterMs: this.config.poll_interval_ms,
+        callbacks: false,
+        state: { promptId: answer.promptId, clientId, seed: spec.seed, n: spec.n },
+      },
     };
   }
 
-  /** Async job, each poll: the history decides; the queue tells queued (and where) from running from lost. */
-  private async pollAsync(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome> {
+  /** The history decides; the queue tells queued (and where) from running from lost. */
+  private async poll(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome> {
     const { promptId } = asyncStateOf(submission);
     const client = this.client(ctx.clock);
     const call = { signal: ctx.signal };
@@ -234,63 +189,16 @@ class ComfyUIInstance implements ComfyUIBackend {
     return new ComfyClient(this.connect(), () => clock.now() - started);
   }
 
-  /** Poll until the job is in the history, is lost, or the deadline passes (then cancel it). */
-  private async waitForHistory(
-    client: ComfyClient,
-    promptId: string,
-    progress: ProgressReporter,
-    ctx: AttemptContext,
-    started: number,
-  ): Promise<HistoryEntry> {
-    const deadline = started + this.config.timeout_s * 1000;
-    const call = { signal: ctx.signal };
-    let last: QueueState = { state: "pending", ahead: 0 };
-    try {
-      for (;;) {
-        const entry = await client.history(promptId, call);
-        if (entry) return entry;
-        const state = queueStateOf(await client.queue(call), promptId);
-        if (state.state === "absent") {
-          // It may have finished between the two reads; only then is "nowhere" final.
-          const late = await client.history(promptId, call);
-          if (late) return late;
-          throw new BackendError("unavailable", "ComfyUI lost the job (restarted?): it is neither queued nor in the history", {
-            externalId: promptId,
-          });
-        }
-        last = state;
-        progress.fromQueue(state);
-        const remaining = deadline - ctx.clock.now();
-        if (remaining <= 0) {
-          await this.cancel(client, promptId, last, ctx);
-          const where = last.state === "running" ? "still running" : `still queued behind ${last.ahead} job(s)`;
-          throw new BackendError(
-            "timeout",
-            `ComfyUI did not finish within ${this.config.timeout_s} s (${where}, after ${ctx.clock.now() - started} ms); the job was cancelled on the box`,
-            { externalId: promptId },
-          );
-        }
-        await ctx.clock.sleep(Math.min(this.config.poll_interval_ms, remaining), ctx.signal);
-      }
-    } catch (error) {
-      // The caller gave up (its own deadline, a client disconnect): do not leave the GPU busy.
-      if (ctx.signal.aborted) await this.cancel(client, promptId, last, ctx);
-      throw error;
-    }
-  }
-
   /**
    * Best effort: drop a queued job, interrupt a running one. The interrupt names our prompt_id;
    * servers older than targeted interrupts stop whatever runs, so we only interrupt once our
    * job is the one running.
    */
-  private async cancel(client: ComfyClient, promptId: string, last: QueueState, ctx: AttemptContext): Promise<void> {
+  private async cancel(client: ComfyClient, promptId: string, ctx: AttemptContext): Promise<void> {
     const call = { timeoutMs: CANCEL_TIMEOUT_MS };
     try {
-      if (last.state === "pending") {
-        await client.deleteFromQueue(promptId, call);
-        if (queueStateOf(await client.queue(call), promptId).state !== "running") return;
-      }
+      await client.deleteFromQueue(promptId, call);
+      if (queueStateOf(await client.queue(call), promptId).state !== "running") return;
       await client.interrupt(promptId, call);
     } catch (error) {
       ctx.log.warn("comfyui cancel failed", { backend: this.name, prompt_id: promptId, error: String(error) });
@@ -364,7 +272,7 @@ class ComfyUIInstance implements ComfyUIBackend {
   }
 }
 
-/** The state an async submission carries (see submitAsync); checked, since it comes back from storage. */
+/** The state a submission carries (see submit); checked, since it comes back from storage. */
 function asyncStateOf(submission: AsyncSubmission): { promptId: string; clientId: string; seed: number; n: number } {
   const { promptId, clientId, seed, n } = submission.state;
   if (typeof promptId !== "string" || typeof clientId !== "string" || typeof seed !== "number" || typeof n !== "number") {

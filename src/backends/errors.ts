@@ -1,6 +1,7 @@
 /**
- * Backend failures, classified once. The kind decides the HTTP answer and whether a fallback
- * chain may move on; `detail` is the human sentence that says what to do.
+ * Backend failures, classified once. The kind decides whether a fallback chain may move on and
+ * (through src/core/problem.ts) the answer the caller gets; `detail` is the human sentence that
+ * says what to do.
  */
 export type BackendErrorKind =
   /** The instance lacks a secret it needs. */
@@ -15,7 +16,12 @@ export type BackendErrorKind =
   | "unavailable"
   | "timeout"
   /** The provider ran the job and it failed. */
-  | "failed";
+  | "failed"
+  /** Nobody waits any more (the client hung up, the job's owner canceled it); the provider's work was stopped. */
+  | "canceled";
+
+/** One field-level complaint from a provider (Replicate's `invalid_fields` entries, ComfyUI's node errors). */
+export type InvalidField = { readonly [member: string]: string | number | boolean | null };
 
 export class BackendError extends Error {
   override readonly name = "BackendError";
@@ -26,51 +32,10 @@ export class BackendError extends Error {
       /** Provider job id, when one was created. */
       readonly externalId?: string;
       /** Field-level problems to pass on to the caller (e.g. Replicate's invalid_fields). */
-      readonly invalidFields?: readonly unknown[];
+      readonly invalidFields?: readonly InvalidField[];
       readonly cause?: unknown;
     } = {},
   ) {
     super(detail, { cause: extra.cause });
-  }
-}
-
-/** HTTP status for a backend failure that reached the caller. */
-export function httpStatusForBackendError(kind: BackendErrorKind): number {
-  switch (kind) {
-    case "invalid_request":
-      return 400;
-    case "insufficient_credit":
-      return 402;
-    case "not_configured":
-      return 503;
-    case "rate_limited":
-      return 503;
-    case "timeout":
-      return 504;
-    case "auth":
-    case "unavailable":
-    case "failed":
-      return 502;
-  }
-}
-
-/** The problem `type` (its last URN segment) for a backend failure; shared by HTTP answers and async jobs. */
-export type BackendProblemType = "invalid-request" | "insufficient-credit" | "backend-timeout" | "backend-unavailable" | "backend-failed";
-
-export function problemTypeForBackendError(kind: BackendErrorKind): BackendProblemType {
-  switch (kind) {
-    case "invalid_request":
-      return "invalid-request";
-    case "insufficient_credit":
-      return "insufficient-credit";
-    case "timeout":
-      return "backend-timeout";
-    case "not_configured":
-    case "rate_limited":
-    case "unavailable":
-      return "backend-unavailable";
-    case "auth":
-    case "failed":
-      return "backend-failed";
   }
 }

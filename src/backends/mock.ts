@@ -2,10 +2,14 @@
  * The in-tree mock backend: real PNGs whose pixels depend only on prompt, seed and image index
  * (same inputs → identical bytes), with configurable latency and failure injection for tests,
  * local runs and benchmarks. Free: it has no price row and costs 0.
+ *
+ * It is also the example of a one-shot provider (one call returns the images, like Together or
+ * OpenAI images): `protocol: oneShot(generate)`, throwing BackendError for every failure and
+ * honouring `ctx.signal`. The runner does the rest (spend, usage event, fallback, cancellation).
  */
 import { z } from "zod";
 import { encodeCellPng, type Rgb } from "../lib/png";
-import { defineBackendType, type GeneratedImage } from "./backend";
+import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
 import { baseInstanceFields } from "./instance-base";
 
@@ -33,7 +37,7 @@ export const mockBackendType = defineBackendType({
       model,
       provider: "mock",
       status: async () => ({ state: "ok" }),
-      async generate(spec, ctx) {
+      protocol: oneShot(async (spec, ctx) => {
         const started = runtime.clock.now();
         if (config.latency_ms > 0) await ctx.clock.sleep(config.latency_ms, ctx.signal);
         const base = mix(hashString(spec.prompt), spec.seed);
@@ -51,7 +55,7 @@ export const mockBackendType = defineBackendType({
           seed: spec.seed,
           predictTimeSeconds: (runtime.clock.now() - started) / 1000,
         };
-      },
+      }),
     };
   },
 });

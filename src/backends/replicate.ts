@@ -1,34 +1,31 @@
 /**
- * The Replicate backend: hosted FLUX (schnell, dev, 1.1-pro, pro) through Replicate's HTTP API.
- *
- * Sync path, in order:
- *   1. POST the prediction with `Prefer: wait=N` (usually answered once the images exist) and
- *      `Cancel-After` = the instance timeout (Replicate stops it there even if we vanish);
- *   2. while it is not finished: wait poll_interval_ms, GET /v1/predictions/{id};
- *   3. past our timeout: POST /cancel, fail with `timeout` and the prediction id;
- *   4. download the outputs at once (Replicate deletes them after an hour).
- * The protocol calls live in ./replicate/api.ts, the FLUX input mapping in ./replicate/flux-inputs.ts,
- * the downloads in ./replicate/outputs.ts (all three exported below).
- *
- * Async path (`backend.async`, used by src/jobs): create without `Prefer: wait`, with our webhook
- * and `webhook_events_filter: ["start", "completed"]` when the instance has a signing secret;
- * finish from the verified webhook or a poll, both through `asyncOutcome`.
+ * The Replicate backend: hosted FLUX (schnell, dev, 1.1-pro, pro) through Replicate's HTTP API,
+ * as a job protocol the runner (src/core/runner.ts) drives:
+ *   submit — POST the prediction with `Cancel-After` = the instance timeout (Replicate stops it
+ *            there even if we vanish). A caller that waits (`hold`) also sends `Prefer: wait=N`,
+ *            which usually answers once the images exist: the fast path. A job instead sends our
+ *            webhook and `webhook_events_filter: ["start", "completed"]` when the instance has a
+ *            signing secret.
+ *   poll / fromCallback — GET /v1/predictions/{id} or a verified webhook body, both read by
+ *            `outcomeOf`; a succeeded prediction's outputs are downloaded at once (Replicate
+ *            deletes them after an hour).
+ *   cancel — POST /v1/predictions/{id}/cancel.
+ * The HTTP calls live in ./replicate/api.ts, the FLUX input mapping in ./replicate/flux-inputs.ts,
+ * the downloads in ./replicate/outputs.ts.
  */
 import { z } from "zod";
 import type { Size } from "../config/size";
-import type { Logger } from "../lib/log";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
   defineBackendType,
   readSecret,
-  type AsyncGeneration,
   type AsyncOutcome,
   type AsyncSubmission,
   type AttemptContext,
   type Backend,
-  type BackendResult,
   type BackendRuntime,
   type GenerationSpec,
+  type JobProtocol,
 } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
@@ -39,8 +36,6 @@ import {
   MODEL_REF,
   parseModelRef,
   predictionSchema,
-  terminalStatuses,
-  type CreatedPrediction,
   type Prediction,
   type ReplicateApi,
   type WebhookEvent,
@@ -154,34 +149,7 @@ export const replicateBackendType = defineBackendType({
           ? { state: "ok" }
           : { state: "not_configured", missingEnv: [config.api_token_env] };
       },
-      async: replicateAsync(name, config, runtime, timeoutMs),
-      async generate(spec, ctx) {
-        const api = replicateApi(config, runtime);
-        if (!api) throw new BackendError("not_configured", `Replicate API token missing; set ${config.api_token_env}`);
-        const input = predictionInput(spec, config);
-        const started = ctx.clock.now();
-        const deadline = started + timeoutMs;
-        const created = await createPrediction(
-          api,
-          {
-            model,
-            input,
-            waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))),
-            cancelAfterSeconds: timeoutMs / 1000,
-          },
-          { signal: ctx.signal, deadline },
-        );
-        const log = ctx.log.child({ backend: name, prediction_id: created.prediction.id });
-        log.info("replicate prediction created", { status: created.prediction.status });
-        const prediction = await untilFinished(api, created, { ctx, log, started, deadline, pollIntervalMs: config.poll_interval_ms });
-        return collectOutputs(prediction, {
-          fetch: runtime.fetch,
-          clock: ctx.clock,
-          signal: ctx.signal,
-          deliveryHosts: config.delivery_hosts,
-          model: `${model.owner}/${model.name}`,
-        });
-      },
+      protocol: replicateProtocol(name, config, runtime, timeoutMs),
     };
   },
 });
@@ -189,12 +157,7 @@ export const replicateBackendType = defineBackendType({
 /** Replicate's events we ask for: `start` (running) and `completed` (the only one it retries). */
 export const ASYNC_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["start", "completed"];
 
-/**
- * Async jobs: create the prediction without waiting (with our webhook when this instance has a
- * signing secret), then finish from the verified `completed` webhook or, failing that, a poll.
- * Both turn the prediction into the same outcome through `asyncOutcome`.
- */
-function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendRuntime, timeoutMs: number): AsyncGeneration {
+function replicateProtocol(name: string, config: ReplicateConfig, runtime: BackendRuntime, timeoutMs: number): JobProtocol {
   const model = parseModelRef(config.model);
   const apiOrFail = () => {
     const api = replicateApi(config, runtime);
@@ -211,6 +174,7 @@ function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendR
       model: `${model.owner}/${model.name}`,
     });
   return {
+    kind: "job",
     async submit(spec, ctx, options) {
       const api = apiOrFail();
       const input = predictionInput(spec, config);
@@ -226,20 +190,25 @@ function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendR
           model,
           input,
           cancelAfterSeconds: timeoutMs / 1000,
+          ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
           ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
         },
         { signal: ctx.signal, deadline },
       );
       const id = created.prediction.id;
-      ctx.log.info("replicate prediction created for a job", { backend: name, prediction_id: id, webhook: webhook !== undefined });
-      return { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
+      ctx.log.info("replicate prediction created", { backend: name, prediction_id: id, status: created.prediction.status, webhook: webhook !== undefined });
+      const submission: AsyncSubmission = { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
+      // Under `Prefer: wait` a 201 with outputs means they exist, even while the status still says processing.
+      const prediction = created.outputsReady ? { ...created.prediction, status: "succeeded" as const } : created.prediction;
+      const outcome = await outcomeOf(prediction, submission, ctx, collect);
+      return outcome.state === "pending" ? { submission } : { submission, outcome };
     },
     async poll(submission, ctx) {
       const prediction = await getPrediction(apiOrFail(), predictionIdOf(submission), { signal: ctx.signal });
-      return asyncOutcome(prediction, submission, ctx, collect);
+      return outcomeOf(prediction, submission, ctx, collect);
     },
-    async cancel(submission) {
-      await cancelPrediction(apiOrFail(), predictionIdOf(submission), { signal: AbortSignal.timeout(10_000) });
+    async cancel(submission, ctx) {
+      await cancelPrediction(apiOrFail(), predictionIdOf(submission), { signal: ctx.signal });
     },
     verifyCallback(delivery) {
       const secret = readSecret(runtime.env, config.webhook_secret_env);
@@ -255,7 +224,7 @@ function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendR
     async fromCallback(payload, submission, ctx) {
       const parsed = predictionSchema.safeParse(payload);
       if (!parsed.success || parsed.data.id !== predictionIdOf(submission)) return null;
-      return asyncOutcome(parsed.data, submission, ctx, collect);
+      return outcomeOf(parsed.data, submission, ctx, collect);
     },
   };
 }
@@ -266,13 +235,14 @@ function isLoopbackUrl(url: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127\./.test(host);
 }
 
-/** Where a prediction stands, as an async outcome; a succeeded one has its outputs copied at once. */
-async function asyncOutcome(
+/** Where a prediction stands; a succeeded one has its outputs copied at once. */
+async function outcomeOf(
   prediction: Prediction,
   submission: AsyncSubmission,
   ctx: AttemptContext,
-  collect: (prediction: Prediction, ctx: AttemptContext) => Promise<BackendResult>,
+  collect: (prediction: Prediction, ctx: AttemptContext) => ReturnType<typeof collectOutputs>,
 ): Promise<AsyncOutcome> {
+  const id = prediction.id;
   switch (prediction.status) {
     case "starting":
       return { state: "pending", progress: { state: "queued" } };
@@ -282,21 +252,16 @@ async function asyncOutcome(
       try {
         return { state: "succeeded", result: await collect(prediction, ctx) };
       } catch (error) {
-        if (error instanceof BackendError) return { state: "failed", error };
+        if (error instanceof BackendError) return { state: "failed", error: new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id }) };
         throw error;
       }
-    default: {
-      // Our Cancel-After is the attempt's deadline: a prediction stopped there timed out.
-      const timedOut = prediction.status !== "failed" && ctx.clock.now() >= submission.deadline;
-      return timedOut
-        ? {
-            state: "failed",
-            error: new BackendError("timeout", `Replicate prediction ${prediction.id} did not finish before its deadline (Cancel-After)`, {
-              externalId: prediction.id,
-            }),
-          }
-        : { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: prediction.id }) };
-    }
+    default:
+      // Replicate aborts only at Cancel-After, and our Cancel-After is the attempt's deadline:
+      // a prediction stopped there timed out, whoever noticed the deadline first.
+      if (prediction.status === "aborted" || (prediction.status === "canceled" && ctx.clock.now() >= submission.deadline)) {
+        return { state: "failed", error: new BackendError("timeout", `${endedWithout(prediction)}: it did not finish before its deadline`, { externalId: id }) };
+      }
+      return { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: id }) };
   }
 }
 
@@ -331,47 +296,6 @@ function familyOf(config: ReplicateConfig): FluxFamily {
   return family;
 }
 
-/**
- * Polls until the prediction finishes, or cancels it at the deadline. Returns a succeeded
- * prediction (or one whose outputs sync mode reported ready); any other end is a BackendError.
- */
-async function untilFinished(
-  api: ReplicateApi,
-  created: CreatedPrediction,
-  run: { ctx: AttemptContext; log: Logger; started: number; deadline: number; pollIntervalMs: number },
-): Promise<Prediction> {
-  const { ctx, log } = run;
-  let prediction = created.prediction;
-  const id = prediction.id;
-  if (created.outputsReady) return prediction;
-  try {
-    while (!terminalStatuses.has(prediction.status)) {
-      const now = ctx.clock.now();
-      if (now >= run.deadline) {
-        await cancelQuietly(api, id, log);
-        throw new BackendError(
-          "timeout",
-          `Replicate prediction did not finish in time; canceled after ${now - run.started} ms (prediction ${id})`,
-          { externalId: id },
-        );
-      }
-      await ctx.clock.sleep(Math.min(run.pollIntervalMs, run.deadline - now), ctx.signal);
-      prediction = await getPrediction(api, id, { signal: ctx.signal, deadline: run.deadline });
-    }
-  } catch (error) {
-    // We stop watching, so stop paying: a prediction we no longer follow is canceled.
-    const timedOut = error instanceof BackendError && error.kind === "timeout";
-    if (!timedOut) await cancelQuietly(api, id, log);
-    if (error instanceof BackendError && !error.extra.externalId) {
-      throw new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id });
-    }
-    throw error;
-  }
-  log.info("replicate prediction finished", { status: prediction.status });
-  if (prediction.status === "succeeded") return prediction;
-  throw new BackendError("failed", endedWithout(prediction), { externalId: id });
-}
-
 function endedWithout(prediction: Prediction): string {
   const said = typeof prediction.error === "string" ? prediction.error : prediction.error ? JSON.stringify(prediction.error) : "";
   const because = said ? `: ${said}` : "";
@@ -382,16 +306,5 @@ function endedWithout(prediction: Prediction): string {
       return `Replicate prediction ${prediction.id} was canceled${because}`;
     default:
       return `Replicate prediction ${prediction.id} failed${because}`;
-  }
-}
-
-/** Best effort: the caller is already failing for a better reason. */
-async function cancelQuietly(api: ReplicateApi, id: string, log: Logger): Promise<void> {
-  try {
-    // A fresh signal: the attempt's own may be the reason we are here.
-    await cancelPrediction(api, id, { signal: AbortSignal.timeout(10_000) });
-    log.info("replicate prediction canceled");
-  } catch (error) {
-    log.warn("replicate cancel failed", { error: error instanceof Error ? error.message : String(error) });
   }
 }

@@ -3,7 +3,7 @@
  * finished async job carries as its `result`. One function, so the two can never drift apart.
  * Hono-free: the job's Durable Object builds it too.
  */
-import type { GenerationOutcome } from "./generate";
+import type { GenerationOutcome } from "./pipeline";
 
 export interface OutcomeImageBody {
   readonly id: string;

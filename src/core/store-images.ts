@@ -1,15 +1,16 @@
 /**
- * Step 3 of the pipeline: the produced images go to the image store under the naming template
+ * After a successful attempt: the produced images go to the image store under the naming template
  * (or the request's explicit key), each with its JSON sidecar. All or nothing: if one image
  * cannot be stored, what this request wrote is removed again.
  */
 import { EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
 import { renderNamingTemplate, withSuffix } from "../storage/naming";
 import { OutputConflictError } from "./errors";
-import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./generate";
+import type { SuccessfulAttempt } from "./attempt";
+import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration } from "./pipeline";
 import type { GenerationPlan } from "./plan";
 
-/** Step 3: the images under the naming template (and their sidecars); all or nothing. */
+/** The images under the naming template (and their sidecars); all or nothing. */
 export async function storeImages(
   data: PreparedGeneration,
   attempt: SuccessfulAttempt,

@@ -56,7 +56,8 @@ export function registerImageRoutes(app: App): void {
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
     const deps = pipelineDeps(c.env, c.get("log"), (work) => c.executionCtx.waitUntil(work));
-    const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps);
+    // A client that hangs up cancels the provider's work: its signal reaches the backend.
+    const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
     return c.json(outcomeBody(outcome, c.req.url), 201);
   });
 

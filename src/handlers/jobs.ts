@@ -6,7 +6,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { prepareGeneration } from "../core/generate";
+import { prepareGeneration } from "../core/pipeline";
 import type { Caller, GenerationRequest } from "../core/request";
 import type { Env } from "../env";
 import type { App, AppEnv } from "../http/context";

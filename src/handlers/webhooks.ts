@@ -60,7 +60,8 @@ export function registerWebhookRoutes(app: App): void {
     const { job, backend: name } = c.req.valid("query");
     const config = loadConfig(c.env.IMAGEN_CONFIG);
     const backend = config.backends[name]?.type === type ? backendResolver(config, c.env)(name) : undefined;
-    const verify = backend?.async?.verifyCallback;
+    const protocol = backend?.protocol;
+    const verify = protocol?.kind === "job" ? protocol.verifyCallback?.bind(protocol) : undefined;
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);
 
     const rawBody = await c.req.text();

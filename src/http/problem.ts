@@ -1,63 +1,16 @@
 /**
- * RFC 9457 problem details: every error answer is application/problem+json with a stable `type`,
- * a human `detail` that says what to do, and the request id.
+ * problem+json over HTTP (RFC 9457): the answer for a Problem (src/core/problem.ts), and the
+ * exception handlers and middleware throw to answer with one.
  */
 import { HTTPException } from "hono/http-exception";
+import { type Problem, problemDocument, type ProblemType } from "../core/problem";
+
+export type { Problem, ProblemType } from "../core/problem";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export type ProblemType =
-  | "invalid-request"
-  | "unauthorized"
-  | "forbidden"
-  | "not-found"
-  | "method-not-allowed"
-  | "conflict"
-  | "payload-too-large"
-  | "unsupported-media-type"
-  | "backend-failed"
-  | "backend-timeout"
-  | "backend-unavailable"
-  | "insufficient-credit"
-  | "misconfigured"
-  | "internal";
-
-const TITLES: Record<ProblemType, string> = {
-  "invalid-request": "Invalid request",
-  unauthorized: "Unauthorized",
-  forbidden: "Forbidden",
-  "not-found": "Not found",
-  "method-not-allowed": "Method not allowed",
-  conflict: "Conflict",
-  "payload-too-large": "Payload too large",
-  "unsupported-media-type": "Unsupported media type",
-  "backend-failed": "Backend failed",
-  "backend-timeout": "Backend timed out",
-  "backend-unavailable": "Backend unavailable",
-  "insufficient-credit": "Insufficient credit",
-  misconfigured: "Service misconfigured",
-  internal: "Internal error",
-};
-
-export interface Problem {
-  readonly type: ProblemType;
-  readonly status: number;
-  readonly detail: string;
-  /** Extension members (RFC 9457 §3.2), e.g. `errors`, `latency_ms`, `attempts`. */
-  readonly extra?: Record<string, unknown>;
-  readonly headers?: Record<string, string>;
-}
-
 export function problemResponse(problem: Problem, requestId: string | undefined): Response {
-  const body = {
-    type: `urn:imagen-edge:problem:${problem.type}`,
-    title: TITLES[problem.type],
-    status: problem.status,
-    detail: problem.detail,
-    ...(requestId && { request_id: requestId }),
-    ...problem.extra,
-  };
-  return new Response(JSON.stringify(body), {
+  return new Response(JSON.stringify(problemDocument(problem, requestId)), {
     status: problem.status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE, ...problem.headers },
   });

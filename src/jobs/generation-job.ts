@@ -17,29 +17,18 @@
  * the alarm processes them. Reads never wait for the lock.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { AsyncProgress } from "../backends/backend";
+import type { AsyncProgress, Backend } from "../backends/backend";
 import { parseConfig } from "../config/load";
 import type { Caller } from "../core/request";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
-import { cryptoIdSource } from "../lib/ids";
 import { jsonLogger, type Logger } from "../lib/log";
-import { backendResolver, pipelineDeps } from "../services";
+import { Cancellation, GenerationRunner } from "../core/runner";
+import { pipelineDepsFor } from "../services";
 import type { UsageSink } from "../usage/event";
 import { jobDocument, type JobDocument } from "./job-document";
 import { isActive, KEYS, mergeProgress, type InboxEntry, type JobRecord, type JobSubmission, type StoredProgress } from "./job-record";
-import {
-  abandonJob,
-  applyCallback,
-  beginAttempt,
-  cancelJob,
-  deliverCallback,
-  newJob,
-  nextAlarmAt,
-  pollAttempt,
-  runAttempt,
-  type JobServices,
-} from "./job-steps";
+import { abandonJob, advanceJob, applyCallback, cancelJob, deliverCallback, newJob, nextAlarmAt, OWNER_CANCELED, type JobServices } from "./job-steps";
 
 /** What the handlers get back: the document, and its owner for the authorization check. */
 export interface JobView {
@@ -68,8 +57,8 @@ export class GenerationJob extends DurableObject<Env> {
   private overrides: JobOverrides = {};
   private cachedServices: JobServices | null = null;
   private tail: Promise<unknown> = Promise.resolve();
-  /** The running inline `generate()`, so a cancel can stop it at once. */
-  private inlineAbort: AbortController | null = null;
+  /** The step in progress, so a cancel can stop a provider call at once. */
+  private stepAbort: AbortController | null = null;
   private canceling = false;
   /** The live progress feed of the current attempt (ComfyUI's websocket), if any. */
   private watcher: { readonly eventId: string; readonly stop: () => void } | null = null;
@@ -85,8 +74,8 @@ export class GenerationJob extends DurableObject<Env> {
     return this.serial(async () => {
       const existing = await this.record();
       if (existing) return this.viewOf(existing);
-      const services = this.services(submission.config);
-      const record = newJob(submission, services.deps.clock.now());
+      const record = newJob(submission, (this.overrides.clock ?? systemClock).now());
+      const services = this.services(record);
       await this.save(record);
       await this.reschedule(record, services);
       this.log.info("job submitted", { job_id: record.id, request_id: record.requestId, callback: record.callback !== null });
@@ -101,12 +90,12 @@ export class GenerationJob extends DurableObject<Env> {
 
   async cancel(): Promise<JobView | null> {
     this.canceling = true;
-    this.inlineAbort?.abort(new Error("canceled by its owner"));
+    this.stepAbort?.abort(new Cancellation(OWNER_CANCELED));
     try {
       return await this.serial(async () => {
         let record = await this.record();
         if (!record) return null;
-        const services = this.services(record.config);
+        const services = this.services(record);
         if (isActive(record.status)) {
           record = await cancelJob(record, services);
           await this.save(record);
@@ -131,7 +120,7 @@ export class GenerationJob extends DurableObject<Env> {
     const seen = KEYS.seen(entry.deliveryId);
     if ((await storage.get(seen)) !== undefined) return "duplicate";
     await storage.put(seen, Date.now());
-    if (!isActive(record.status) || record.attempt?.backend !== entry.backend) return "ignored";
+    if (!isActive(record.status) || record.chain.attempt?.backend !== entry.backend) return "ignored";
     await storage.put(KEYS.inbox, [...(await this.inbox()), entry]);
     await storage.setAlarm(Date.now());
     return "accepted";
@@ -166,7 +155,7 @@ export class GenerationJob extends DurableObject<Env> {
   private async step(): Promise<void> {
     let record = await this.record();
     if (!record) return void (await this.ctx.storage.deleteAlarm());
-    const services = this.services(record.config);
+    const services = this.services(record);
     const now = services.deps.clock.now();
     if (!isActive(record.status) && record.callback?.status !== "pending" && now >= nextAlarmAt(record, false, now, services.settings)) {
       this.log.info("job retention over; deleted", { job_id: record.id });
@@ -175,7 +164,7 @@ export class GenerationJob extends DurableObject<Env> {
     }
     if (isActive(record.status) && !this.canceling) {
       const inbox = await this.inbox();
-      record = record.attempt?.submission && inbox.length > 0 ? await this.processInbox(record, inbox, services) : await this.advance(record, services);
+      record = record.chain.attempt?.submission && inbox.length > 0 ? await this.processInbox(record, inbox, services) : await this.advance(record, services);
     }
     if (!isActive(record.status)) {
       await this.forgetActiveState();
@@ -187,27 +176,21 @@ export class GenerationJob extends DurableObject<Env> {
     await this.reschedule(record, services);
   }
 
-  /** Start the next attempt, run one that has not reached its provider yet, or poll. */
+  /** Runner steps until it waits for something: the provider, a callback, the next poll. */
   private async advance(record: JobRecord, services: JobServices): Promise<JobRecord> {
-    if (!record.attempt) {
-      record = beginAttempt(record, services);
-      await this.save(record);
-      await this.ctx.storage.delete(KEYS.progress);
-    }
-    if (!record.attempt?.submission) {
-      const controller = new AbortController();
-      this.inlineAbort = controller;
-      try {
-        record = await runAttempt(record, services, controller.signal, () => this.canceling);
-      } finally {
-        this.inlineAbort = null;
-      }
-      await this.save(record);
-    } else {
-      const polled = await pollAttempt(record, services, new AbortController().signal);
-      record = polled.record;
-      await this.save(record);
-      if (polled.progress && isActive(record.status)) await this.saveProgress(polled.progress);
+    const controller = new AbortController();
+    this.stepAbort = controller;
+    try {
+      do {
+        const previous = record.chain.attempt?.eventId;
+        const step = await advanceJob(record, services, controller.signal);
+        record = step.record;
+        await this.save(record);
+        if (record.chain.attempt?.eventId !== previous) await this.ctx.storage.delete(KEYS.progress);
+        if (step.progress && isActive(record.status)) await this.saveProgress(step.progress);
+      } while (isActive(record.status) && !this.canceling && (record.chain.nextStepAt ?? 0) <= services.deps.clock.now());
+    } finally {
+      this.stepAbort = null;
     }
     await this.watch(record, services);
     return record;
@@ -229,21 +212,14 @@ export class GenerationJob extends DurableObject<Env> {
 
   /** Keep a live progress feed for the current attempt when its backend offers one. */
   private async watch(record: JobRecord, services: JobServices): Promise<void> {
-    const attempt = record.attempt;
+    const attempt = record.chain.attempt;
     if (!isActive(record.status) || !attempt?.submission) return this.stopWatching();
     if (this.watcher?.eventId === attempt.eventId) return;
     this.stopWatching();
-    const watch = services.deps.backend(attempt.backend).async?.watch;
-    if (!watch) return;
-    const ctx = { signal: new AbortController().signal, clock: services.deps.clock, requestId: record.requestId, log: this.log.child({ job_id: record.id }) };
-    try {
-      const stop = await watch(attempt.submission, ctx, (progress) => {
-        if (this.watcher?.eventId === attempt.eventId) void this.saveProgress(progress).catch(() => {});
-      });
-      if (stop) this.watcher = { eventId: attempt.eventId, stop };
-    } catch (error) {
-      this.log.warn("job progress feed unavailable", { job_id: record.id, error: error instanceof Error ? error.message : String(error) });
-    }
+    const stop = await services.runner.watch(attempt, new AbortController().signal, (progress) => {
+      if (this.watcher?.eventId === attempt.eventId) void this.saveProgress(progress).catch(() => {});
+    });
+    if (stop) this.watcher = { eventId: attempt.eventId, stop };
   }
 
   private stopWatching(): void {
@@ -291,24 +267,24 @@ export class GenerationJob extends DurableObject<Env> {
 
   /**
    * The pipeline's dependencies with the job's own config snapshot (one job per object, so built
-   * once per instance): store, usage sink and pricing come from the Worker's env as for a sync
-   * request; backends are made from the snapshot.
+   * once per instance), never the Worker's live config: a job finishes with the config it was
+   * accepted under. Store, usage sink and pricing come from the Worker's env as for a sync request.
    */
-  private services(config: unknown): JobServices {
+  private services(record: JobRecord): JobServices {
     if (this.cachedServices) return this.cachedServices;
     const env = { ...this.env, ...this.overrides.env } as Env;
-    const clock = this.overrides.clock ?? systemClock;
-    const parsed = parseConfig(config);
-    const base = pipelineDeps(env, this.log);
-    const deps = {
-      ...base,
-      config: parsed,
-      backend: backendResolver(parsed, env, clock),
-      clock,
-      ids: cryptoIdSource(() => clock.now()),
-      ...(this.overrides.usage && { usage: this.overrides.usage }),
-    };
-    this.cachedServices = { deps, settings: parsed.jobs, env, fetch: (input, init) => fetch(input, init), log: this.log };
+    const config = parseConfig(record.config);
+    const log = this.log.child({ job_id: record.id });
+    const base = pipelineDepsFor(config, env, log, this.overrides.clock ? { clock: this.overrides.clock } : {});
+    const deps = { ...base, ...(this.overrides.usage && { usage: this.overrides.usage }) };
+    const settings = config.jobs;
+    const runner = new GenerationRunner(record.work!, deps, {
+      deadlineGraceMs: settings.deadline_grace_s * 1000,
+      holdSubmit: false,
+      webhookUrl: (backend) => webhookUrl(record, backend),
+      log,
+    });
+    this.cachedServices = { deps, settings, runner, env, fetch: (input, init) => fetch(input, init), log };
     return this.cachedServices;
   }
 
@@ -317,4 +293,10 @@ export class GenerationJob extends DurableObject<Env> {
     this.tail = run.catch(() => undefined);
     return run;
   }
+}
+
+/** `/v1/webhooks/{type}?job=…&backend=…`: providers hand query parameters back unchanged. */
+function webhookUrl(record: JobRecord, backend: Backend): string {
+  const query = new URLSearchParams({ job: record.id, backend: backend.name });
+  return `${record.origin}/v1/webhooks/${encodeURIComponent(backend.type)}?${query}`;
 }

@@ -52,7 +52,7 @@ export function jobDocument(record: JobRecord, progress: StoredProgress | undefi
     status: record.status,
     status_url: jobStatusUrl(record.origin, record.id),
     request_id: record.requestId,
-    backend: record.attempt?.backend ?? record.result?.backend ?? record.failedAttempts.at(-1)?.backend ?? null,
+    backend: record.chain.attempt?.backend ?? record.result?.backend ?? record.chain.failed.at(-1)?.backend ?? null,
     submitted_at: new Date(record.submittedAt).toISOString(),
     started_at: iso(record.startedAt),
     finished_at: iso(record.finishedAt),

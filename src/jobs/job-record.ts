@@ -3,11 +3,13 @@
  * rewritten whole on every transition (it is small); progress, the webhook inbox and the ids of
  * deliveries already seen live under their own keys so they can be written without the job lock.
  */
-import type { AsyncProgress, AsyncSubmission } from "../backends/backend";
+import type { AsyncProgress } from "../backends/backend";
+import type { InvalidField } from "../backends/errors";
 import type { FailedAttempt } from "../core/errors";
-import type { PreparedGeneration } from "../core/generate";
 import type { OutcomeBody } from "../core/outcome-body";
+import type { PreparedGeneration } from "../core/pipeline";
 import type { Caller } from "../core/request";
+import type { ChainState } from "../core/runner";
 
 export const JOB_STATUSES = ["submitted", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -31,29 +33,17 @@ export interface JobSubmission {
   readonly callbackUrl?: string;
 }
 
-/** One backend attempt in flight. */
-export interface AttemptRecord {
-  /** Position in the plan's chain (0-based); equals the number of attempts that failed before it. */
-  readonly index: number;
-  readonly backend: string;
-  /** Fixed when the attempt starts, so a step repeated after a restart still makes one ledger row. */
-  readonly eventId: string;
-  /** Clock time (ms) the attempt started: its usage event's latency runs from here. */
-  readonly startedAt: number;
-  /** The provider's job; null while `generate()` runs inside the job or before the provider accepted it. */
-  readonly submission: AsyncSubmission | null;
-  /** Failed polls in a row (the provider could not be asked); reset by an answer. */
-  readonly pollErrors: number;
-}
-
-/** problem+json-like, as the sync path would have answered. */
+/** The problem+json body the sync path would have answered with (src/core/problem.ts). */
 export interface JobError {
   readonly type: string;
+  readonly title: string;
   readonly status: number;
   readonly detail: string;
   readonly backend: string | null;
   readonly latency_ms: number | null;
   readonly external_id?: string;
+  /** The provider's field-level complaints (e.g. Replicate's 422), as on the sync answer. */
+  readonly invalid_fields?: InvalidField[];
   readonly attempts: FailedAttempt[];
 }
 
@@ -88,10 +78,8 @@ export interface JobRecord {
    * stored; it is dropped the moment the job ends and is never logged.
    */
   readonly work: PreparedGeneration | null;
-  readonly attempt: AttemptRecord | null;
-  readonly failedAttempts: readonly FailedAttempt[];
-  /** While an attempt waits on its provider: when the job looks next (ms). */
-  readonly nextPollAt: number | null;
+  /** The runner's state between steps: the attempt in flight, the failed ones, when to look next. */
+  readonly chain: ChainState;
   readonly result: OutcomeBody | null;
   readonly error: JobError | null;
   readonly callback: CallbackRecord | null;

@@ -10,6 +10,7 @@ import type { Clock } from "../../src/lib/clock";
 import { jsonLogger } from "../../src/lib/log";
 import { readPngSize } from "../../src/lib/png";
 import { createBox, type FakeComfyBox } from "../fakes/comfyui/control";
+import { runAttempt } from "../helpers/attempt";
 import type { BoxOptions } from "../fakes/comfyui/types";
 
 const FAKE = inject("fakes").comfyui!;
@@ -104,7 +105,7 @@ describe("comfyui backend: generating", () => {
   it("returns a PNG of the requested size, names the workflow's model and keeps the seed", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const result = await backend.generate(spec(), ctx);
+    const result = await runAttempt(backend, spec(), ctx);
 
     expect(result.images).toHaveLength(1);
     const image = result.images[0]!;
@@ -129,7 +130,7 @@ describe("comfyui backend: generating", () => {
   it("streams an image with its byte length when ComfyUI sends Content-Length", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const [image] = (await backend.generate(spec(), ctx)).images;
+    const [image] = (await runAttempt(backend, spec(), ctx)).images;
 
     expect(image && "stream" in image).toBe(true);
     const bytes = await bytesOf(image!);
@@ -139,7 +140,7 @@ describe("comfyui backend: generating", () => {
   it("buffers the image when /view answers without Content-Length", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS, viewContentLength: false } });
 
-    const [image] = (await backend.generate(spec(), ctx)).images;
+    const [image] = (await runAttempt(backend, spec(), ctx)).images;
 
     expect(image && "bytes" in image).toBe(true);
     expect(readPngSize(await bytesOf(image!))).toEqual({ width: 512, height: 384 });
@@ -148,7 +149,7 @@ describe("comfyui backend: generating", () => {
   it("puts the negative prompt, steps and n into the template and returns n images", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const result = await backend.generate(spec({ negative: "blurry", steps: 6, n: 2 }), ctx);
+    const result = await runAttempt(backend, spec({ negative: "blurry", steps: 6, n: 2 }), ctx);
 
     expect(result.images).toHaveLength(2);
     const { body } = await submitted(box);
@@ -160,7 +161,7 @@ describe("comfyui backend: generating", () => {
   it("submits the largest allowed seed (2^53-1) as an exact JSON number", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const result = await backend.generate(spec({ seed: Number.MAX_SAFE_INTEGER }), ctx);
+    const result = await runAttempt(backend, spec({ seed: Number.MAX_SAFE_INTEGER }), ctx);
 
     expect(result.seed).toBe(9007199254740991);
     const { raw } = await submitted(box);
@@ -170,7 +171,7 @@ describe("comfyui backend: generating", () => {
   it("refuses a seed above 2^53-1 before contacting the box", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const error = await failure(backend.generate(spec({ seed: 2 ** 53 }), ctx));
+    const error = await failure(runAttempt(backend, spec({ seed: 2 ** 53 }), ctx));
 
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("9007199254740991");
@@ -202,7 +203,7 @@ describe("comfyui backend: generating", () => {
     };
     const { box, backend, ctx } = await world({ box: { access: ACCESS }, config: { workflow, inputs } });
 
-    const result = await backend.generate(spec({ width: 640, height: 448, seed: 7, negative: "ignored here" }), ctx);
+    const result = await runAttempt(backend, spec({ width: 640, height: 448, seed: 7, negative: "ignored here" }), ctx);
 
     expect(result.model).toBe("flux1-schnell.safetensors");
     expect(readPngSize(await bytesOf(result.images[0]!))).toEqual({ width: 640, height: 448 });
@@ -215,7 +216,7 @@ describe("comfyui backend: generating", () => {
   it("runs the weights-free smoke workflow end to end", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS }, config: { workflow: "smoke-empty-image" } });
 
-    const result = await backend.generate(spec({ width: 64, height: 48 }), ctx);
+    const result = await runAttempt(backend, spec({ width: 64, height: 48 }), ctx);
 
     expect(readPngSize(await bytesOf(result.images[0]!))).toEqual({ width: 64, height: 48 });
   });
@@ -236,7 +237,7 @@ describe("comfyui backend: generating", () => {
       { env: { COMFYUI_VPC: binding }, fetch: () => Promise.reject(new Error("global fetch must not be used")), clock },
     );
 
-    const result = await backend.generate(spec(), { signal: new AbortController().signal, clock, requestId: "r", log: jsonLogger({}, () => {}) });
+    const result = await runAttempt(backend, spec(), { signal: new AbortController().signal, clock, requestId: "r", log: jsonLogger({}, () => {}) });
 
     expect(result.images).toHaveLength(1);
     expect(seen[0]).toBe("http://comfyui/prompt");
@@ -245,7 +246,7 @@ describe("comfyui backend: generating", () => {
   it("uses the prompt id ComfyUI answers with when the server makes its own", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS, legacyPromptIds: true } });
 
-    const result = await backend.generate(spec(), ctx);
+    const result = await runAttempt(backend, spec(), ctx);
 
     const { body } = await submitted(box);
     expect((await box.state()).history).toEqual([result.externalId]);
@@ -255,7 +256,7 @@ describe("comfyui backend: generating", () => {
   it("sends the Access service token on every request and never an Origin header", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
 
-    await backend.generate(spec(), ctx);
+    await runAttempt(backend, spec(), ctx);
 
     const requests = await box.requests();
     expect(requests.map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual(
@@ -287,7 +288,7 @@ describe("comfyui backend: generating", () => {
   it("never logs the prompt text", async () => {
     const { backend, ctx, logs } = await world({ box: { access: ACCESS } });
 
-    await backend.generate(spec({ prompt: "secret-plan-for-a-surprise-party" }), ctx);
+    await runAttempt(backend, spec({ prompt: "secret-plan-for-a-surprise-party" }), ctx);
 
     expect(logs.length).toBeGreaterThan(0);
     expect(logs.join("\n")).not.toContain("secret-plan");
@@ -299,7 +300,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
     it(`turns an Access refusal (${mode}) into an auth error naming the token env vars, never an image`, async () => {
       const { box, backend, ctx } = await world({ box: { access: { ...ACCESS, clientSecret: "rotated", mode } } });
 
-      const error = await failure(backend.generate(spec(), ctx));
+      const error = await failure(runAttempt(backend, spec(), ctx));
 
       expect(error.kind).toBe("auth");
       expect(error.detail).toContain("ComfyUI tunnel refused the service token; check ACCESS_CLIENT_ID / ACCESS_CLIENT_SECRET");
@@ -314,7 +315,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
       env: {},
     });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("auth");
     expect(error.detail).toContain("set access_client_id_env / access_client_secret_env");
@@ -323,7 +324,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
   it("is not configured when the token env vars are named but unset", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS }, env: { ACCESS_CLIENT_ID: "id" } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("not_configured");
     expect(error.detail).toContain("ACCESS_CLIENT_SECRET");
@@ -333,7 +334,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
   it("reports a tunnel that is down (Cloudflare 530) as unreachable with the time spent", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS, tunnel: "down" } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toMatch(/^home ComfyUI unreachable \(HTTP 530 from Cloudflare: .*, after \d+ ms\)$/);
@@ -342,7 +343,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
   it("reports ComfyUI not running behind a live tunnel (502) as unreachable", async () => {
     const { backend, ctx } = await world({ box: { tunnel: "bad_gateway" }, config: { access_client_id_env: undefined, access_client_secret_env: undefined } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toContain("HTTP 502");
@@ -351,7 +352,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
   it("reports a connection that dies without an answer as unreachable", async () => {
     const { backend, ctx } = await world({ box: { tunnel: "reset" } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toMatch(/^home ComfyUI unreachable \(network error: .*, after \d+ ms\)$/);
@@ -360,7 +361,7 @@ describe("comfyui backend: Cloudflare Access and the tunnel", () => {
   it("reports a closed port as unreachable", async () => {
     const { backend, ctx } = await world({ config: { base_url: "http://127.0.0.1:1" } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toContain("home ComfyUI unreachable (network error");
@@ -371,7 +372,7 @@ describe("comfyui backend: failures on the box", () => {
   it("names the missing model file when the checkpoint is not installed", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS, models: { checkpoints: ["sd_xl_base_1.0.safetensors"] } } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("failed");
     expect(error.detail).toBe(
@@ -383,7 +384,7 @@ describe("comfyui backend: failures on the box", () => {
   it("blames the request, naming the field, when ComfyUI rejects a value we patched in", async () => {
     const { backend, ctx } = await world({ box: { access: ACCESS } });
 
-    const error = await failure(backend.generate(spec({ width: 20_000 }), ctx));
+    const error = await failure(runAttempt(backend, spec({ width: 20_000 }), ctx));
 
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("width: Value 20000 bigger than max of 16384 (node 27 EmptySD3LatentImage, input width)");
@@ -398,7 +399,7 @@ describe("comfyui backend: failures on the box", () => {
     const inputs = { prompt: false, negative: false, seed: false, steps: false, width: { node: "1", input: "width" }, height: { node: "1", input: "height" }, batch_size: false };
     const { backend, ctx } = await world({ box: { access: ACCESS }, config: { workflow, inputs } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("failed");
     expect(error.detail).toContain("node 2 (SaveImage) input filename_prefix: Required input is missing");
@@ -408,7 +409,7 @@ describe("comfyui backend: failures on the box", () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS } });
     await box.failNext({ exception_type: "torch.OutOfMemoryError", exception_message: "CUDA out of memory. Tried to allocate 2.00 GiB" });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("failed");
     expect(error.detail).toBe("ComfyUI failed in node 31 (KSampler): torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB");
@@ -420,7 +421,7 @@ describe("comfyui backend: failures on the box", () => {
     let restarted: Promise<void> | undefined;
 
     const error = await failure(
-      backend.generate(spec(), ctx, {
+      runAttempt(backend, spec(), ctx, {
         onProgress: () => {
           restarted ??= box.restart();
         },
@@ -435,7 +436,7 @@ describe("comfyui backend: failures on the box", () => {
   it("interrupts a running job on the box when it times out, and reports the time spent", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS, stepMs: 60_000 }, config: { timeout_s: 5 } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("timeout");
     expect(error.detail).toMatch(/^ComfyUI did not finish within 5 s \(still running, after \d+ ms\)/);
@@ -447,8 +448,7 @@ describe("comfyui backend: failures on the box", () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS, stepMs: 60_000 } });
     const controller = new AbortController();
 
-    const error = await backend
-      .generate(spec(), { ...ctx, signal: controller.signal }, { onProgress: () => controller.abort(new Error("client went away")) })
+    const error = await runAttempt(backend, spec(), { ...ctx, signal: controller.signal }, { onProgress: () => controller.abort(new Error("client went away")) })
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -462,7 +462,7 @@ describe("comfyui backend: failures on the box", () => {
   it("removes a job still waiting in the queue when it times out, without interrupting others", async () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS, paused: true }, config: { timeout_s: 3 } });
 
-    const error = await failure(backend.generate(spec(), ctx));
+    const error = await failure(runAttempt(backend, spec(), ctx));
 
     expect(error.kind).toBe("timeout");
     expect(error.detail).toContain("still queued");
@@ -483,7 +483,7 @@ describe("comfyui backend: failures on the box", () => {
     const seen: ComfyProgress[] = [];
     let resumed: Promise<void> | undefined;
 
-    await backend.generate(spec(), ctx, {
+    await runAttempt(backend, spec(), ctx, {
       onProgress: (progress) => {
         seen.push(progress);
         if (progress.state === "queued") resumed ??= box.configure({ paused: false });

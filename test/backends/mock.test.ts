@@ -3,6 +3,7 @@ import { imageSeed, mockBackendType, mockPixel } from "../../src/backends/mock";
 import { BackendError } from "../../src/backends/errors";
 import { silentLogger } from "../../src/lib/log";
 import { readPngSize } from "../../src/lib/png";
+import { runAttempt } from "../helpers/attempt";
 import { manualClock } from "../helpers/pipeline";
 import { decodePng } from "../helpers/png-decode";
 
@@ -19,7 +20,7 @@ const spec = { prompt: "a", width: 64, height: 48, seed: 1, n: 1 };
 describe("mock backend", () => {
   it("returns valid PNGs of the requested size", async () => {
     const { backend, ctx } = mock();
-    const result = await backend.generate({ ...spec, n: 2 }, ctx);
+    const result = await runAttempt(backend, { ...spec, n: 2 }, ctx);
     expect(result.images).toHaveLength(2);
     for (const image of result.images) {
       expect("bytes" in image && readPngSize(image.bytes)).toEqual({ width: 64, height: 48 });
@@ -33,7 +34,7 @@ describe("mock backend", () => {
     [72, 200],
   ])("encodes %ix%i so a real inflate decodes every cell to its colour", async (width, height) => {
     const { backend, ctx } = mock();
-    const image = (await backend.generate({ ...spec, width, height, seed: 99 }, ctx)).images[0]!;
+    const image = (await runAttempt(backend, { ...spec, width, height, seed: 99 }, ctx)).images[0]!;
     const decoded = await decodePng("bytes" in image ? image.bytes : new Uint8Array());
     expect([decoded.width, decoded.height]).toEqual([width, height]);
     const seed = imageSeed(spec.prompt, 99, 0);
@@ -44,7 +45,7 @@ describe("mock backend", () => {
   it("depends on prompt and seed only", async () => {
     const { backend, ctx } = mock();
     const bytes = async (s: typeof spec) => {
-      const image = (await backend.generate(s, ctx)).images[0]!;
+      const image = (await runAttempt(backend, s, ctx)).images[0]!;
       return "bytes" in image ? image.bytes : new Uint8Array();
     };
     expect(await bytes(spec)).toEqual(await bytes(spec));
@@ -55,7 +56,7 @@ describe("mock backend", () => {
   it("waits the configured latency on the injected clock", async () => {
     const { backend, clock, ctx } = mock({ latency_ms: 1500 });
     const before = clock.now();
-    const result = await backend.generate(spec, ctx);
+    const result = await runAttempt(backend, spec, ctx);
     expect(clock.now() - before).toBe(1500);
     expect(result.predictTimeSeconds).toBe(1.5);
   });
@@ -64,7 +65,7 @@ describe("mock backend", () => {
     const { backend, ctx } = mock({ failure_rate: 0.5, failure_kind: "rate_limited" });
     const outcomes: boolean[] = [];
     for (let seed = 1; seed <= 200; seed++) {
-      outcomes.push(await backend.generate({ ...spec, seed }, ctx).then(() => true, (e) => {
+      outcomes.push(await runAttempt(backend, { ...spec, seed }, ctx).then(() => true, (e) => {
         expect(e).toBeInstanceOf(BackendError);
         expect((e as BackendError).kind).toBe("rate_limited");
         return false;
@@ -73,7 +74,7 @@ describe("mock backend", () => {
     const failures = outcomes.filter((ok) => !ok).length;
     expect(failures).toBeGreaterThan(60);
     expect(failures).toBeLessThan(140);
-    const again = await backend.generate({ ...spec, seed: outcomes.indexOf(false) + 1 }, ctx).then(() => true, () => false);
+    const again = await runAttempt(backend, { ...spec, seed: outcomes.indexOf(false) + 1 }, ctx).then(() => true, () => false);
     expect(again).toBe(false);
   });
 

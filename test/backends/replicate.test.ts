@@ -10,6 +10,7 @@ import { replicateBackendType, replicateConfigSchema } from "../../src/backends/
 import { sniffImage } from "../../src/lib/image-size";
 import { silentLogger } from "../../src/lib/log";
 import type { Scenario } from "../fakes/replicate/control";
+import { runAttempt } from "../helpers/attempt";
 import { imageBytes, newToken, requestsOf, setScenario, steppedClock, versionOf } from "../fakes/replicate/kit";
 
 const fake = inject("fakes").replicate!;
@@ -31,7 +32,7 @@ async function setup(config: Record<string, unknown> = {}, scenario: Scenario = 
   const backend = replicateBackendType.create("flux-replicate", parsed, { env, fetch: (...a) => fetch(...a), clock });
   const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "req-test", log: silentLogger };
   const requests = () => requestsOf(fake, token);
-  return { backend, ctx, clock, token, requests, generate: (s: GenerationSpec = spec) => backend.generate(s, ctx) };
+  return { backend, ctx, clock, token, requests, generate: (s: GenerationSpec = spec) => runAttempt(backend, s, ctx) };
 }
 
 async function failure(promise: Promise<unknown>): Promise<BackendError> {

@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { parseConfig } from "../../src/config/load";
-import { prepareGeneration } from "../../src/core/generate";
+import { prepareGeneration } from "../../src/core/pipeline";
 import type { Caller, GenerationRequest } from "../../src/core/request";
 import type { Clock } from "../../src/lib/clock";
 import { cryptoIdSource } from "../../src/lib/ids";

@@ -1,7 +1,8 @@
 /** Pipeline dependencies for driving generate() directly: real R2, fake clock, in-memory usage. */
 import { env } from "cloudflare:workers";
 import { parseConfig } from "../../src/config/load";
-import type { PipelineDeps } from "../../src/core/generate";
+import { NO_GUARD } from "../../src/core/attempt-guard";
+import type { PipelineDeps } from "../../src/core/pipeline";
 import { manualClock } from "./clock";
 import { ulid } from "../../src/lib/ids";
 import { jsonLogger } from "../../src/lib/log";
@@ -27,6 +28,7 @@ export function pipelineWorld(config: unknown = testConfig(), usage?: UsageSink)
     store: new R2ImageStore(env.IMAGES),
     usage: usage ?? { record: async (event) => void events.push(event) },
     pricing: createCostEstimator({ store: new MemoryPriceStore(clock, BUNDLED_PRICES), clock }),
+    guard: NO_GUARD,
     clock,
     ids: { newId: () => ulid(clock.now() + n++), randomSeed: () => 777 },
     log: jsonLogger({}, (line) => logs.push(line)),

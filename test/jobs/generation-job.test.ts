@@ -64,6 +64,7 @@ describe("generation job: a backend without async support runs inside the job", 
 
     expect(failed.error).toEqual({
       type: "urn:imagen-edge:problem:invalid-request",
+      title: "Invalid request",
       status: 400,
       detail: 'mock backend "mock-refuses" injected a invalid_request failure',
       backend: "mock-refuses",

@@ -90,7 +90,7 @@ async function runKeys(job: SubmittedJob): Promise<string[]> {
 }
 
 const submitted = (job: SubmittedJob) =>
-  eventually(async () => ((await job.record()).attempt?.submission ? true : undefined));
+  eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
 
 describe("replicate async jobs: submission", () => {
   it("creates the prediction without waiting, with our webhook URL (job id in it) and events start + completed", async () => {

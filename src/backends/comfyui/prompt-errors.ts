@@ -43,7 +43,7 @@ export function promptRejectionError(rejection: PromptRejected, workflow: ApiWor
       field,
       node: problem.nodeId,
       class_type: problem.classType,
-      input: problem.input,
+      input: problem.input ?? null,
       type: problem.error.type,
       message: problem.error.message,
     }));

@@ -172,7 +172,7 @@ async function send(
 const problemSchema = z.looseObject({
   title: z.string().optional(),
   detail: z.string().optional(),
-  invalid_fields: z.array(z.unknown()).optional(),
+  invalid_fields: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))).optional().catch(undefined),
 });
 
 async function errorFor(api: ReplicateApi, response: Response, call: string): Promise<BackendError> {

@@ -1,0 +1,167 @@
+/**
+ * One attempt of a generation on one backend, and its one usage event. The runner
+ * (./runner.ts) decides when an attempt starts and ends; this module says what an attempt is
+ * (plain JSON, so a job can store it between steps) and what its ledger row holds.
+ */
+import type { AsyncSubmission, Backend, BackendResult } from "../backends/backend";
+import { BackendError } from "../backends/errors";
+import type { Logger } from "../lib/log";
+import { usd, ZERO_USD } from "../lib/money";
+import type { CostEstimate, CostEstimator } from "../pricing/estimator";
+import { logLostUsageEvent } from "../usage/deferred-sink";
+import type { UsageEvent } from "../usage/event";
+import type { FailedAttempt } from "./errors";
+import type { PipelineDeps, PreparedGeneration } from "./pipeline";
+
+/** One backend attempt in flight. */
+export interface AttemptState {
+  /** Position in the plan's chain (0-based); equals the number of attempts that failed before it. */
+  readonly index: number;
+  readonly backend: string;
+  /** Fixed when the attempt starts, so a step repeated after a restart still makes one ledger row. */
+  readonly eventId: string;
+  /** Clock time (ms) the attempt started: its usage event's latency runs from here. */
+  readonly startedAt: number;
+  /** The provider's job once it accepted one (job protocols); null before, and for one-shot calls. */
+  readonly submission: AsyncSubmission | null;
+  /** Failed polls in a row (the provider could not be asked); reset by an answer. */
+  readonly pollErrors: number;
+}
+
+export interface SuccessfulAttempt {
+  readonly backend: Backend;
+  readonly result: BackendResult;
+  readonly latencyMs: number;
+  readonly cost: CostEstimate | null;
+}
+
+/** The logger of one attempt: request id, backend and 1-based attempt number on every line. */
+export function attemptLog(prepared: PreparedGeneration, attempt: Pick<AttemptState, "backend" | "index">, log: Logger): Logger {
+  return log.child({ request_id: prepared.requestId, backend: attempt.backend, attempt: attempt.index + 1 });
+}
+
+/** An attempt that produced images: its cost estimate and its usage event. */
+export async function recordSuccess(
+  prepared: PreparedGeneration,
+  backend: Backend,
+  attempt: AttemptState,
+  result: BackendResult,
+  deps: PipelineDeps,
+  log: Logger,
+): Promise<SuccessfulAttempt> {
+  const latencyMs = deps.clock.now() - attempt.startedAt;
+  const cost = await estimateCost(backend, result, deps.pricing, log);
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, { result, cost }, deps), deps);
+  return { backend, result, latencyMs, cost };
+}
+
+/** An attempt that failed (any error; non-backend ones count as crashes): its usage event. */
+export async function recordFailure(
+  prepared: PreparedGeneration,
+  backend: Backend,
+  attempt: AttemptState,
+  error: unknown,
+  deps: PipelineDeps,
+  log: Logger,
+): Promise<{ error: BackendError; failed: FailedAttempt }> {
+  const latencyMs = deps.clock.now() - attempt.startedAt;
+  const backendError =
+    error instanceof BackendError ? error : new BackendError("failed", `backend "${backend.name}" crashed: ${messageOf(error)}`, { cause: error });
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError }, deps), deps);
+  log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
+  return {
+    error: backendError,
+    failed: {
+      backend: backend.name,
+      kind: backendError.kind,
+      detail: backendError.detail,
+      latency_ms: latencyMs,
+      ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
+    },
+  };
+}
+
+/** What `n` images of this spec cost on `backend` at most; null when free or unpriced. */
+export async function worstCase(backend: Backend, spec: { n: number; width: number; height: number }, pricing: CostEstimator) {
+  if (backend.configuredPricePerImage !== undefined) {
+    return backend.configuredPricePerImage > 0 ? usd(backend.configuredPricePerImage * spec.n) : null;
+  }
+  try {
+    const estimate = await pricing.estimate({ provider: backend.provider, model: backend.model, imagesProduced: spec.n, width: spec.width, height: spec.height });
+    return estimate && estimate.usd > 0 ? estimate.usd : null;
+  } catch {
+    return null;
+  }
+}
+
+async function estimateCost(backend: Backend, result: BackendResult, pricing: CostEstimator, log: Logger): Promise<CostEstimate | null> {
+  const first = result.images[0];
+  if (!first) return { usd: ZERO_USD, priceId: null };
+  if (backend.configuredPricePerImage !== undefined) {
+    return { usd: usd(backend.configuredPricePerImage * result.images.length), priceId: null };
+  }
+  try {
+    return await pricing.estimate({
+      provider: backend.provider,
+      model: result.model,
+      imagesProduced: result.images.length,
+      width: first.width,
+      height: first.height,
+    });
+  } catch (error) {
+    // An unknown price is recorded as NULL, never guessed; the image still lands.
+    log.error("cost estimate failed", { error: messageOf(error) });
+    return null;
+  }
+}
+
+function usageEvent(
+  prepared: PreparedGeneration,
+  backend: Backend,
+  attempt: AttemptState,
+  latencyMs: number,
+  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError },
+  deps: PipelineDeps,
+): UsageEvent {
+  const { spec } = prepared.plan;
+  const ok = "result" in outcome;
+  const first = ok ? outcome.result.images[0] : undefined;
+  return {
+    event_id: attempt.eventId,
+    occurred_at: new Date(deps.clock.now()).toISOString(),
+    request_id: prepared.requestId,
+    caller: prepared.caller.name,
+    source: prepared.request.source ?? null,
+    backend: backend.name,
+    backend_type: backend.type,
+    model: ok ? outcome.result.model : backend.model,
+    model_version: ok ? (outcome.result.modelVersion ?? null) : null,
+    seed: ok ? outcome.result.seed : spec.seed,
+    prompt_hash: prepared.promptHash,
+    width: first?.width ?? spec.width,
+    height: first?.height ?? spec.height,
+    images_requested: spec.n,
+    images_produced: ok ? outcome.result.images.length : 0,
+    latency_ms: Math.round(latencyMs),
+    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : ZERO_USD,
+    price_id: ok ? (outcome.cost?.priceId ?? null) : null,
+    success: ok,
+    error_code: ok ? null : outcome.error.kind,
+    error_message: ok ? null : outcome.error.detail,
+    external_id: ok ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null) : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
+    attempt: attempt.index + 1,
+  };
+}
+
+/** The ledger never fails a generation; a sink that cannot take the event is logged loudly. */
+async function emit(event: UsageEvent, deps: PipelineDeps): Promise<void> {
+  try {
+    await deps.usage.record(event);
+  } catch (error) {
+    logLostUsageEvent(deps.log, event, error);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,109 @@
+/**
+ * The generation pipeline's shapes and its first and last steps, plain TypeScript with no HTTP:
+ * what it depends on, how a request is prepared before anything is spent, and the answer a
+ * finished generation gives. The attempts in between belong to the runner (./runner.ts).
+ */
+import type { Backend } from "../backends/backend";
+import type { ImagenConfig } from "../config/schema";
+import type { Clock } from "../lib/clock";
+import { sha256Hex } from "../lib/hash";
+import type { IdSource } from "../lib/ids";
+import type { Logger } from "../lib/log";
+import type { Usd } from "../lib/money";
+import type { CostEstimator } from "../pricing/estimator";
+import type { ImageStore } from "../storage/image-store";
+import { withSuffix } from "../storage/naming";
+import type { UsageSink } from "../usage/event";
+import type { SuccessfulAttempt } from "./attempt";
+import type { AttemptGuard } from "./attempt-guard";
+import { type FailedAttempt, OutputConflictError } from "./errors";
+import { type GenerationPlan, planGeneration } from "./plan";
+import type { Caller, GenerationRequest } from "./request";
+
+export interface PipelineDeps {
+  readonly config: ImagenConfig;
+  /** Resolves an instance name to its backend (instances are built lazily). */
+  readonly backend: (name: string) => Backend;
+  readonly store: ImageStore;
+  readonly usage: UsageSink;
+  readonly pricing: CostEstimator;
+  /** Asked before every attempt; NO_GUARD when spend is not limited. */
+  readonly guard: AttemptGuard;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly log: Logger;
+}
+
+/** A planned request and what every attempt's usage event needs to know about it. */
+export interface PreparedGeneration {
+  readonly plan: GenerationPlan;
+  readonly request: GenerationRequest;
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly promptHash: string;
+}
+
+export interface GeneratedImageRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly sidecar_key: string | null;
+  readonly width: number;
+  readonly height: number;
+  readonly mime_type: string;
+  readonly bytes: number;
+}
+
+export interface GenerationOutcome {
+  readonly request_id: string;
+  readonly backend: string;
+  readonly model: string;
+  readonly model_version: string | null;
+  readonly seed: number;
+  readonly latency_ms: number;
+  readonly cost_usd_estimate: Usd | null;
+  readonly images: readonly GeneratedImageRecord[];
+  /** Backends that failed before the one that succeeded (empty without fallback). */
+  readonly failed_attempts: readonly FailedAttempt[];
+}
+
+/**
+ * Plan the request (unknown backend or style → InvalidRequestError) and make sure an explicit
+ * output key is free (→ OutputConflictError), before anything is spent.
+ */
+export async function prepareGeneration(
+  request: GenerationRequest,
+  caller: Caller,
+  requestId: string,
+  deps: Pick<PipelineDeps, "config" | "ids" | "backend" | "store">,
+): Promise<PreparedGeneration> {
+  const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
+  if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
+  return { plan, request, caller, requestId, promptHash: await sha256Hex(request.prompt) };
+}
+
+/** The answer a finished generation gives (the body of the sync 201, before URLs are added). */
+export function outcomeOf(
+  attempt: SuccessfulAttempt,
+  images: readonly GeneratedImageRecord[],
+  failed: readonly FailedAttempt[],
+  requestId: string,
+): GenerationOutcome {
+  return {
+    request_id: requestId,
+    backend: attempt.backend.name,
+    model: attempt.result.model,
+    model_version: attempt.result.modelVersion ?? null,
+    seed: attempt.result.seed,
+    latency_ms: attempt.latencyMs,
+    cost_usd_estimate: attempt.cost?.usd ?? null,
+    images,
+    failed_attempts: failed,
+  };
+}
+
+async function ensureOutputFree(output: string, n: number, store: ImageStore): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const key = i === 0 ? output : withSuffix(output, i + 1);
+    if (await store.exists(key)) throw new OutputConflictError(key);
+  }
+}

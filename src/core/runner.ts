@@ -1,0 +1,385 @@
+/**
+ * The one execution path of a generation: walk the backend chain, one attempt at a time, each
+ * through its backend's protocol — reserve spend → submit (or the one-shot call) → wait by
+ * callback or by polling on the injected clock, tolerating a provider that cannot be asked
+ * until the deadline → cancel at the deadline or when nobody waits any more → outputs — with
+ * exactly one usage event per attempt.
+ *
+ * A sync request runs the chain to its end (`run`). An async job takes one `step` per alarm and
+ * stores the `ChainState` between steps (plain JSON); everything else is the same code.
+ *
+ *   step: no attempt ──► begin ──► submit ──► pending ──poll/callback──► succeeded
+ *                          ▲                     │  deadline passed: cancel ─► timeout
+ *                          └── next backend ◄── failed (unless the provider rejected the request)
+ */
+import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol } from "../backends/backend";
+import { BackendError, type BackendErrorKind } from "../backends/errors";
+import type { Logger } from "../lib/log";
+import { type Usd, ZERO_USD } from "../lib/money";
+import type { SpendTicket } from "./attempt-guard";
+import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess, type SuccessfulAttempt, worstCase } from "./attempt";
+import { type FailedAttempt, GenerationFailedError } from "./errors";
+import type { PipelineDeps, PreparedGeneration } from "./pipeline";
+
+/** Where a generation stands between steps. */
+export interface ChainState {
+  readonly attempt: AttemptState | null;
+  readonly failed: readonly FailedAttempt[];
+  /** Clock time (ms) the runner wants its next step; null = at once. */
+  readonly nextStepAt: number | null;
+}
+
+export const CHAIN_START: ChainState = { attempt: null, failed: [], nextStepAt: null };
+
+export type StepResult =
+  | { readonly status: "running"; readonly chain: ChainState; readonly progress?: AsyncProgress }
+  | { readonly status: "succeeded"; readonly success: SuccessfulAttempt; readonly failed: readonly FailedAttempt[] }
+  /** `error` is a GenerationFailedError, or the spend guard's refusal. */
+  | { readonly status: "failed"; readonly error: unknown; readonly failed: readonly FailedAttempt[] };
+
+export type FinishedStep = Exclude<StepResult, { status: "running" }>;
+export type FailedStep = Extract<StepResult, { status: "failed" }>;
+
+export interface RunnerOptions {
+  /** How long past an attempt's deadline a provider callback may still arrive (jobs); 0 = none. */
+  readonly deadlineGraceMs: number;
+  /** The caller waits on the submit call, so a provider may hold it until done (Replicate `Prefer: wait`). */
+  readonly holdSubmit: boolean;
+  /** Where providers may call back about an attempt (jobs; sync requests have no address to be called at). */
+  readonly webhookUrl?: (backend: Backend) => string;
+  /** Extra context for every line the runner logs (e.g. the job id). */
+  readonly log?: Logger;
+}
+
+/** The caller hung up: the detail its canceled attempt is ledgered with. */
+export const CLIENT_GONE = "the caller went away before the images were made; the provider's work was stopped";
+
+/** Abort a run's signal with one of these to say who stopped it; any other reason means the caller hung up. */
+export class Cancellation extends Error {
+  override readonly name = "Cancellation";
+}
+
+function whyCanceled(signal: AbortSignal): string {
+  return signal.reason instanceof Cancellation ? signal.reason.message : CLIENT_GONE;
+}
+
+/** Providers that could not be asked are asked again after at least this long, doubling up to a minute. */
+const MIN_POLL_RETRY_MS = 1000;
+const MAX_POLL_RETRY_MS = 60_000;
+/** Canceling at a provider must not hang on a signal that already fired. */
+const CANCEL_TIMEOUT_MS = 15_000;
+
+export class GenerationRunner {
+  /** Spend reservations of attempts in flight, by event id (held in memory: a ticket is not data). */
+  private readonly tickets = new Map<string, SpendTicket>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly prepared: PreparedGeneration,
+    private readonly deps: PipelineDeps,
+    private readonly options: RunnerOptions,
+  ) {
+    this.log = options.log ?? deps.log;
+  }
+
+  /**
+   * Run the chain to its end, sleeping between polls on the clock. When `signal` aborts, the
+   * attempt in flight is canceled at its provider and ledgered as canceled; no fallback runs.
+   * Throws the failure (GenerationFailedError, or the guard's refusal).
+   */
+  async run(signal: AbortSignal, onProgress?: (progress: AsyncProgress) => void): Promise<SuccessfulAttempt & { failed: readonly FailedAttempt[] }> {
+    let chain = CHAIN_START;
+    const watcher = new ProgressWatch(this, onProgress);
+    try {
+      for (;;) {
+        const step = await this.step(chain, signal);
+        if (step.status === "succeeded") return { ...step.success, failed: step.failed };
+        if (step.status === "failed") throw step.error;
+        chain = step.chain;
+        if (step.progress) onProgress?.(step.progress);
+        await watcher.follow(chain, signal);
+        const waitMs = (chain.nextStepAt ?? 0) - this.deps.clock.now();
+        if (waitMs <= 0) continue;
+        try {
+          await this.deps.clock.sleep(waitMs, signal);
+        } catch (error) {
+          if (!signal.aborted) throw error;
+          throw (await this.cancel(chain, whyCanceled(signal))).error;
+        }
+      }
+    } finally {
+      watcher.stop();
+    }
+  }
+
+  /** One step: start the next attempt, hand it to its provider, or look at it again. */
+  async step(chain: ChainState, signal: AbortSignal): Promise<StepResult> {
+    const attempt = chain.attempt;
+    if (!attempt) return this.begin(chain);
+    if (!attempt.submission) return this.submit(chain, attempt, signal);
+    return this.poll(chain, attempt, signal);
+  }
+
+  /** A verified provider callback; null when it is not about the attempt in flight. */
+  async callback(chain: ChainState, backendName: string, payload: unknown, signal: AbortSignal): Promise<StepResult | null> {
+    const attempt = chain.attempt;
+    if (!attempt?.submission || attempt.backend !== backendName) return null;
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    if (protocol.kind !== "job" || !protocol.fromCallback) return null;
+    const outcome = await protocol.fromCallback(payload, attempt.submission, this.context(attempt, signal));
+    if (!outcome) return null;
+    if (outcome.state === "pending") {
+      // Polling is only the fallback while callbacks come: the next poll stays where it was.
+      return { status: "running", chain: { ...chain, attempt: { ...attempt, pollErrors: 0 } }, ...(outcome.progress && { progress: outcome.progress }) };
+    }
+    return this.settle(chain, attempt, outcome, signal);
+  }
+
+  /**
+   * Nobody waits any more (the client hung up, the job's owner canceled): stop the provider's
+   * work, ledger the attempt as canceled with its latency, and end without falling back.
+   */
+  async cancel(chain: ChainState, reason: string): Promise<FailedStep> {
+    const attempt = chain.attempt;
+    const error = new BackendError("canceled", reason, attempt?.submission ? { externalId: attempt.submission.externalId } : {});
+    if (!attempt) return { status: "failed", error: new GenerationFailedError(error, chain.failed), failed: chain.failed };
+    await this.cancelAtProvider(attempt);
+    return this.end(chain, attempt, error);
+  }
+
+  /** Live progress of the attempt in flight, when its provider offers a feed; returns the stop function. */
+  async watch(attempt: AttemptState, signal: AbortSignal, onProgress: (progress: AsyncProgress) => void): Promise<(() => void) | null> {
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    if (protocol.kind !== "job" || !protocol.watch || !attempt.submission) return null;
+    try {
+      return await protocol.watch(attempt.submission, this.context(attempt, signal), onProgress);
+    } catch (error) {
+      this.attemptLog(attempt).warn("progress feed unavailable", { error: messageOf(error) });
+      return null;
+    }
+  }
+
+  // ---- the steps ------------------------------------------------------------------------------
+
+  private begin(chain: ChainState): StepResult {
+    const index = chain.failed.length;
+    const backend = this.prepared.plan.chain[index];
+    if (backend === undefined) throw new Error(`request ${this.prepared.requestId} has no backend left to try`);
+    const now = this.deps.clock.now();
+    const attempt: AttemptState = { index, backend, eventId: this.deps.ids.newId(), startedAt: now, submission: null, pollErrors: 0 };
+    return { status: "running", chain: { ...chain, attempt, nextStepAt: now } };
+  }
+
+  private async submit(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
+    const backend = this.deps.backend(attempt.backend);
+    const { spec } = this.prepared.plan;
+    try {
+      await this.reserve(backend, attempt);
+    } catch (refusal) {
+      // Nothing was attempted, so nothing is ledgered; the refusal is the answer.
+      this.attemptLog(attempt).warn("attempt refused by the spend guard", { error: messageOf(refusal) });
+      return { status: "failed", error: refusal, failed: chain.failed };
+    }
+    const ctx = this.context(attempt, signal);
+    try {
+      const protocol = backend.protocol;
+      if (protocol.kind === "one-shot") return await this.succeed(attempt, backend, await protocol.generate(spec, ctx), chain.failed);
+      const webhookUrl = this.options.webhookUrl?.(backend);
+      const submitted = await protocol.submit(spec, ctx, { hold: this.options.holdSubmit, ...(webhookUrl !== undefined && { webhookUrl }) });
+      const accepted: AttemptState = { ...attempt, submission: submitted.submission };
+      this.attemptLog(accepted).info("provider accepted the attempt", { external_id: submitted.submission.externalId });
+      if (submitted.outcome) return await this.settle(chain, accepted, submitted.outcome, signal);
+      return this.pending(chain, accepted);
+    } catch (error) {
+      if (signal.aborted) return this.end(chain, attempt, new BackendError("canceled", whyCanceled(signal)));
+      return this.fail(chain, attempt, error);
+    }
+  }
+
+  private async poll(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
+    const protocol = this.jobProtocol(attempt);
+    let outcome: AsyncOutcome;
+    try {
+      outcome = await protocol.poll(attempt.submission!, this.context(attempt, signal));
+    } catch (error) {
+      if (signal.aborted) return this.cancel(chain, whyCanceled(signal));
+      return this.pollFailed(chain, attempt, error);
+    }
+    return this.settle(chain, attempt, outcome, signal);
+  }
+
+  /** What the provider said, applied: success, failure, or wait on (until the deadline). */
+  private async settle(chain: ChainState, attempt: AttemptState, outcome: AsyncOutcome, signal: AbortSignal): Promise<StepResult> {
+    const backend = this.deps.backend(attempt.backend);
+    switch (outcome.state) {
+      case "succeeded":
+        return this.succeed(attempt, backend, outcome.result, chain.failed);
+      case "failed":
+        if (signal.aborted) return this.cancel(chain, whyCanceled(signal));
+        return this.fail(chain, attempt, outcome.error);
+      case "pending":
+        if (this.deps.clock.now() >= this.giveUpAt(attempt)) return this.timeOut(chain, attempt, "still running");
+        return this.pending(chain, { ...attempt, pollErrors: 0 }, outcome.progress);
+    }
+  }
+
+  /** The provider could not be asked: ask again later (with backoff) until the deadline has passed. */
+  private async pollFailed(chain: ChainState, attempt: AttemptState, error: unknown): Promise<StepResult> {
+    const pollErrors = attempt.pollErrors + 1;
+    const now = this.deps.clock.now();
+    this.attemptLog(attempt).warn("provider could not be asked", { error: messageOf(error), poll_errors: pollErrors });
+    const giveUpAt = this.giveUpAt(attempt);
+    if (now >= giveUpAt) return this.timeOut(chain, attempt, `it could not be asked: ${messageOf(error)}`);
+    const backoff = Math.min(MAX_POLL_RETRY_MS, Math.max(attempt.submission!.pollAfterMs, MIN_POLL_RETRY_MS) * 2 ** (pollErrors - 1));
+    return { status: "running", chain: { ...chain, attempt: { ...attempt, pollErrors }, nextStepAt: Math.min(now + backoff, giveUpAt) } };
+  }
+
+  private pending(chain: ChainState, attempt: AttemptState, progress?: AsyncProgress): StepResult {
+    const submission = attempt.submission!;
+    const now = this.deps.clock.now();
+    const giveUpAt = this.giveUpAt(attempt);
+    // With callbacks coming, polling is only the fallback: once, when they should all have arrived.
+    const nextStepAt = submission.callbacks ? Math.max(now + submission.pollAfterMs, giveUpAt) : Math.min(now + submission.pollAfterMs, giveUpAt);
+    return { status: "running", chain: { ...chain, attempt, nextStepAt }, ...(progress && { progress }) };
+  }
+
+  /** Past the deadline: stop the provider's work and fail the attempt as `timeout`. */
+  private async timeOut(chain: ChainState, attempt: AttemptState, why: string): Promise<StepResult> {
+    await this.cancelAtProvider(attempt);
+    const latency = this.deps.clock.now() - attempt.startedAt;
+    const externalId = attempt.submission?.externalId;
+    const error = new BackendError(
+      "timeout",
+      `${attempt.backend} did not finish before its deadline (${why}); canceled ${externalId ?? "its work"} after ${latency} ms`,
+      externalId !== undefined ? { externalId } : {},
+    );
+    return this.fail(chain, attempt, error);
+  }
+
+  private async succeed(attempt: AttemptState, backend: Backend, result: Parameters<typeof recordSuccess>[3], failed: readonly FailedAttempt[]): Promise<FinishedStep> {
+    const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt));
+    // An unpriced success is charged what was reserved for it: the guard's worst case stands.
+    await this.settleSpend(attempt, success.cost?.usd ?? null);
+    return { status: "succeeded", success, failed };
+  }
+
+  /** A failed attempt: its usage event; the next backend gets a turn unless none may. */
+  private async fail(chain: ChainState, attempt: AttemptState, error: unknown): Promise<StepResult> {
+    const recorded = await this.recordFailure(chain, attempt, error);
+    if (mayFallBack(recorded.error.kind) && recorded.failed.length < this.prepared.plan.chain.length) {
+      return { status: "running", chain: { attempt: null, failed: recorded.failed, nextStepAt: this.deps.clock.now() } };
+    }
+    return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
+  }
+
+  /** A canceled attempt: its usage event, and the end of the chain. */
+  private async end(chain: ChainState, attempt: AttemptState, error: BackendError): Promise<FailedStep> {
+    const recorded = await this.recordFailure(chain, attempt, error);
+    return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
+  }
+
+  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown) {
+    const backend = this.deps.backend(attempt.backend);
+    const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt));
+    // What a failed attempt still costs: nothing before the provider accepted work, and nothing
+    // after either — every provider we speak bills per produced image (Replicate's FLUX models,
+    // Together, OpenAI) or not at all (ComfyUI at home), and a failed job produced none we take.
+    await this.settleSpend(attempt, ZERO_USD);
+    return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
+  }
+
+  // ---- parts ---------------------------------------------------------------------------------
+
+  private async reserve(backend: Backend, attempt: AttemptState): Promise<void> {
+    const { spec } = this.prepared.plan;
+    const ticket = await this.deps.guard.reserve({
+      requestId: this.prepared.requestId,
+      attemptId: attempt.eventId,
+      caller: this.prepared.caller,
+      instance: backend.name,
+      provider: backend.provider,
+      model: backend.model,
+      width: spec.width,
+      height: spec.height,
+      n: spec.n,
+      worstCaseUsd: await worstCase(backend, spec, this.deps.pricing),
+    });
+    this.tickets.set(attempt.eventId, ticket);
+  }
+
+  /** `null` = unknown charge: what was reserved stands. */
+  private async settleSpend(attempt: AttemptState, chargedUsd: Usd | null): Promise<void> {
+    const ticket = this.tickets.get(attempt.eventId);
+    this.tickets.delete(attempt.eventId);
+    if (!ticket) {
+      // A job resumed in a fresh instance: the reservation stayed with the old one.
+      if (chargedUsd !== null && chargedUsd > 0) this.attemptLog(attempt).warn("spend reservation lost; not settled", { charged_usd: chargedUsd });
+      return;
+    }
+    try {
+      await ticket.settle(chargedUsd ?? ticket.reservedUsd);
+    } catch (error) {
+      this.attemptLog(attempt).error("settling the spend reservation failed", { error: messageOf(error) });
+    }
+  }
+
+  /** Best effort, on a fresh signal: the attempt's own may be why we are here. */
+  private async cancelAtProvider(attempt: AttemptState): Promise<void> {
+    if (!attempt.submission) return;
+    const protocol = this.jobProtocol(attempt);
+    const log = this.attemptLog(attempt);
+    try {
+      await protocol.cancel(attempt.submission, this.context(attempt, AbortSignal.timeout(CANCEL_TIMEOUT_MS)));
+      log.info("provider's work canceled", { external_id: attempt.submission.externalId });
+    } catch (error) {
+      log.warn("canceling the provider's work failed", { external_id: attempt.submission.externalId, error: messageOf(error) });
+    }
+  }
+
+  private giveUpAt(attempt: AttemptState): number {
+    return attempt.submission!.deadline + this.options.deadlineGraceMs;
+  }
+
+  private jobProtocol(attempt: AttemptState): JobProtocol {
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    if (protocol.kind !== "job") throw new Error(`backend "${attempt.backend}" keeps no jobs at its provider`);
+    return protocol;
+  }
+
+  private context(attempt: AttemptState, signal: AbortSignal): AttemptContext {
+    return { signal, clock: this.deps.clock, requestId: this.prepared.requestId, log: this.attemptLog(attempt) };
+  }
+
+  private attemptLog(attempt: AttemptState): Logger {
+    return attemptLog(this.prepared, attempt, this.log);
+  }
+}
+
+/** A request the provider itself rejected would be rejected by the next backend too; a canceled one has nobody to serve. */
+export function mayFallBack(kind: BackendErrorKind): boolean {
+  return kind !== "invalid_request" && kind !== "canceled";
+}
+
+
+/** The sync path's progress feed: follows the attempt in flight, stops when it changes or ends. */
+class ProgressWatch {
+  private current: { readonly eventId: string; stop: (() => void) | null } | null = null;
+
+  constructor(
+    private readonly runner: GenerationRunner,
+    private readonly onProgress: ((progress: AsyncProgress) => void) | undefined,
+  ) {}
+
+  async follow(chain: ChainState, signal: AbortSignal): Promise<void> {
+    const attempt = chain.attempt;
+    if (!this.onProgress || this.current?.eventId === attempt?.eventId) return;
+    if (!attempt?.submission) return this.stop();
+    this.stop();
+    this.current = { eventId: attempt.eventId, stop: await this.runner.watch(attempt, signal, this.onProgress) };
+  }
+
+  stop(): void {
+    this.current?.stop?.();
+    this.current = null;
+  }
+}
