@@ -16,6 +16,7 @@ import { registerPricingRoutes } from "./handlers/pricing";
 import { registerUsageRoutes } from "./handlers/usage";
 import { registerWebhookRoutes } from "./handlers/webhooks";
 import { apiKeyAuth } from "./http/auth";
+import { deps } from "./http/deps";
 import type { App, AppEnv } from "./http/context";
 import { errorToResponse } from "./http/errors";
 import { problem, problemResponse } from "./http/problem";
@@ -55,6 +56,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
         c.get("requestId"),
       ),
   }));
+  app.use(deps());
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
   registerWebhookRoutes(app);
   app.use("/v1/*", apiKeyAuth());

@@ -2,12 +2,11 @@
  * The Worker's non-HTTP entry points: the usage queues and the scheduled price refresh. Each is a
  * few lines that resolve dependencies from the environment and call plain functions.
  */
-import { loadConfig } from "./config/load";
 import type { Env } from "./env";
 import { systemClock } from "./lib/clock";
 import { jsonLogger } from "./lib/log";
 import { runConfiguredRefresh } from "./pricing/run";
-import { backendResolver, ledgerFor, priceStoreFor } from "./services";
+import { appDeps } from "./deps";
 import { consumeDeadLetters, consumeUsageBatch } from "./usage/consumer";
 
 /** Queue names as in wrangler.toml; a dead-letter queue is recognised by its suffix. */
@@ -16,23 +15,21 @@ export const DEAD_LETTER_SUFFIX = "-dlq";
 const log = jsonLogger({ service: "imagen-edge" });
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = loadConfig(env.IMAGEN_CONFIG);
-  const ledger = ledgerFor(env, config);
+  const ledger = appDeps(env).ledger();
   const queueLog = log.child({ queue: batch.queue });
   if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, ledger, env.IMAGES, queueLog);
   else await consumeUsageBatch(batch, ledger, env.IMAGES, queueLog);
 }
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
-  const config = loadConfig(env.IMAGEN_CONFIG);
+  const { config, backend: resolve, priceStore } = appDeps(env);
   const refreshLog = log.child({ cron: controller.cron });
-  const resolve = backendResolver(config, env);
   const wanted = Object.keys(config.backends).map((name) => {
     const { provider, model } = resolve(name);
     return { provider, model };
   });
   const report = await runConfiguredRefresh(config.pricing, {
-    store: priceStoreFor(env, config),
+    store: priceStore(),
     fetch: (input, init) => fetch(input, init),
     clock: systemClock,
     log: refreshLog,

@@ -218,7 +218,7 @@ export class GenerationRunner {
         if (signal.aborted) return this.cancel(chain, whyCanceled(signal));
         return this.fail(chain, attempt, outcome.error);
       case "pending":
-        if (this.deps.clock.now() >= this.giveUpAt(attempt)) return this.timeOut(chain, attempt, "still running");
+        if (this.deps.clock.now() >= this.giveUpAt(attempt)) return this.timeOut(chain, attempt, whereItStood(outcome.progress));
         return this.pending(chain, { ...attempt, pollErrors: 0 }, outcome.progress);
     }
   }
@@ -353,6 +353,11 @@ export class GenerationRunner {
   private attemptLog(attempt: AttemptState): Logger {
     return attemptLog(this.prepared, attempt, this.log);
   }
+}
+
+function whereItStood(progress: AsyncProgress | undefined): string {
+  if (progress?.state !== "queued") return "still running";
+  return progress.queuePosition === undefined ? "still queued" : `still queued behind ${progress.queuePosition} job(s)`;
 }
 
 /** A request the provider itself rejected would be rejected by the next backend too; a canceled one has nobody to serve. */

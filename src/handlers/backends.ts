@@ -1,9 +1,7 @@
 /** GET /v1/backends: every configured instance with its type, model, default flag and status. */
 import { createRoute } from "@hono/zod-openapi";
 import { type BackendStatus, describeStatus } from "../backends/backend";
-import { loadConfig } from "../config/load";
 import type { App } from "../http/context";
-import { backendResolver } from "../services";
 import { BackendsResponse, problemResponses } from "./schemas";
 
 /** A status probe that hangs must not hang the listing. */
@@ -22,8 +20,7 @@ const route = createRoute({
 
 export function registerBackendRoutes(app: App): void {
   app.openapi(route, async (c) => {
-    const config = loadConfig(c.env.IMAGEN_CONFIG);
-    const resolve = backendResolver(config, c.env);
+    const { config, backend: resolve } = c.var.deps;
     const backends = await Promise.all(
       Object.entries(config.backends).map(async ([name, instance]) => {
         const backend = resolve(name);

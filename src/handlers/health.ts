@@ -1,8 +1,7 @@
 /** GET /healthz: no key needed; says whether config and ledger settings are valid, without revealing them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { ConfigError, loadConfig } from "../config/load";
+import { ConfigError } from "../config/load";
 import type { App } from "../http/context";
-import { ledgerTarget } from "../services";
 
 const Health = z.object({ status: z.enum(["ok", "misconfigured"]), problems: z.array(z.string()).optional() }).openapi("Health");
 
@@ -18,15 +17,14 @@ const route = createRoute({
 
 export function registerHealthRoutes(app: App): void {
   app.openapi(route, (c) => {
-    let config;
     try {
-      config = loadConfig(c.env.IMAGEN_CONFIG);
+      void c.var.deps.config;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       return c.json({ status: "misconfigured" as const, problems: [...error.problems] }, 503);
     }
     try {
-      ledgerTarget(config, c.env);
+      c.var.deps.ledgerTarget();
     } catch (error) {
       return c.json({ status: "misconfigured" as const, problems: [`ledger: ${error instanceof Error ? error.message : String(error)}`] }, 503);
     }

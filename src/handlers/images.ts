@@ -7,7 +7,6 @@ import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
-import { pipelineDeps } from "../services";
 import { serveOwnedObject } from "../storage/serve-object";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
@@ -55,7 +54,7 @@ export function registerImageRoutes(app: App): void {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
-    const deps = pipelineDeps(c.env, c.get("log"), (work) => c.executionCtx.waitUntil(work));
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work) });
     // A client that hangs up cancels the provider's work: its signal reaches the backend.
     const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
     return c.json(outcomeBody(outcome, c.req.url), 201);

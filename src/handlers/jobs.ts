@@ -13,7 +13,6 @@ import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";
 import { CALLBACK_SECRET_ENV, callbackSecretProblem, callbackUrlProblem } from "../jobs/callbacks";
 import { isActive } from "../jobs/job-record";
-import { pipelineDeps } from "../services";
 import { JobDocumentSchema, JobIdParam } from "./job-schemas";
 import { problemResponses } from "./schemas";
 
@@ -72,7 +71,7 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     const refused = callbackUrlProblem(callbackUrl) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
-  const deps = pipelineDeps(c.env, c.get("log"));
+  const deps = c.var.deps.pipeline(c.var.log);
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
   const id = deps.ids.newId();
   const origin = (deps.config.jobs.public_base_url ?? new URL(c.req.url).origin).replace(/\/+$/, "");

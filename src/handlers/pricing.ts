@@ -1,10 +1,8 @@
 /** GET /v1/pricing: the current price table with each rate's age and source, held changes, last refresh. */
 import { createRoute } from "@hono/zod-openapi";
-import { loadConfig } from "../config/load";
 import type { App } from "../http/context";
 import { systemClock } from "../lib/clock";
 import { buildPricingOverview, pricingOverviewSchema } from "../pricing/overview";
-import { priceStoreFor } from "../services";
 import { problemResponses } from "./schemas";
 
 const route = createRoute({
@@ -20,7 +18,7 @@ const route = createRoute({
 
 export function registerPricingRoutes(app: App): void {
   app.openapi(route, async (c) => {
-    const store = priceStoreFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
+    const store = c.var.deps.priceStore();
     return c.json(await buildPricingOverview(store, systemClock), 200);
   });
 }

@@ -5,10 +5,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { loadConfig } from "../config/load";
 import type { AppEnv, App } from "../http/context";
 import { problem } from "../http/problem";
-import { ledgerFor } from "../services";
 import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
 import type { UsageFilter, UsageGroupKey } from "../usage/ledger";
 import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
@@ -92,7 +90,7 @@ export function registerUsageRoutes(app: App): void {
   app.openapi(usageRoute, async (c) => {
     const query = c.req.valid("query");
     const filter = scopedFilter(c, query);
-    const ledger = ledgerFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
+    const ledger = c.var.deps.ledger();
     if (query.raw === "1" || query.raw === "true") {
       const page = await ledger
         .raw(filter, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) })
@@ -112,7 +110,7 @@ export function registerUsageRoutes(app: App): void {
 
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid("query");
-    const ledger = ledgerFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
+    const ledger = c.var.deps.ledger();
     const summary = await ledger.summary(scopedFilter(c, query), query.recent);
     return c.json(
       {

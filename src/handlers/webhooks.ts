@@ -12,10 +12,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
-import { loadConfig } from "../config/load";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
-import { backendResolver } from "../services";
 import { jobStub } from "./jobs";
 import { jobId } from "./job-schemas";
 import { problemResponses } from "./schemas";
@@ -58,8 +56,8 @@ export function registerWebhookRoutes(app: App): void {
   app.openapi(route, async (c) => {
     const { type } = c.req.valid("param");
     const { job, backend: name } = c.req.valid("query");
-    const config = loadConfig(c.env.IMAGEN_CONFIG);
-    const backend = config.backends[name]?.type === type ? backendResolver(config, c.env)(name) : undefined;
+    const { config, backend: resolve } = c.var.deps;
+    const backend = config.backends[name]?.type === type ? resolve(name) : undefined;
     const protocol = backend?.protocol;
     const verify = protocol?.kind === "job" ? protocol.verifyCallback?.bind(protocol) : undefined;
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);

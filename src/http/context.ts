@@ -1,6 +1,7 @@
 /** The Hono environment shared by the app, middleware and handlers. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Caller } from "../core/request";
+import type { AppDeps } from "../deps";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";
 
@@ -10,6 +11,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     caller: Caller;
+    deps: AppDeps;
   };
 }
 

@@ -24,7 +24,7 @@ import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
 import { jsonLogger, type Logger } from "../lib/log";
 import { Cancellation, GenerationRunner } from "../core/runner";
-import { pipelineDepsFor } from "../services";
+import { pipelineDepsFor } from "../deps";
 import type { UsageSink } from "../usage/event";
 import { jobDocument, type JobDocument } from "./job-document";
 import { isActive, KEYS, mergeProgress, type InboxEntry, type JobRecord, type JobSubmission, type StoredProgress } from "./job-record";

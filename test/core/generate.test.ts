@@ -83,7 +83,7 @@ describe("generate()", () => {
   });
 
   it("still delivers the image when the usage sink fails, and logs the lost event loudly", async () => {
-    const world = pipelineWorld(testConfig(), { record: async () => { throw new Error("queue down"); } });
+    const world = pipelineWorld(testConfig(), { usage: { record: async () => { throw new Error("queue down"); } } });
     const outcome = await generate({ prompt: "p", n: 1 }, alice, "r", world.deps);
     expect(outcome.images).toHaveLength(1);
     const line = world.logs.find((l) => l.includes("USAGE EVENT NOT RECORDED"));

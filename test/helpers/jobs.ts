@@ -13,7 +13,7 @@ import { cryptoIdSource } from "../../src/lib/ids";
 import type { GenerationJob } from "../../src/jobs/generation-job";
 import type { JobDocument } from "../../src/jobs/job-document";
 import type { JobRecord, JobSubmission } from "../../src/jobs/job-record";
-import { backendResolver } from "../../src/services";
+import { backendResolver } from "../../src/deps";
 import { R2ImageStore } from "../../src/storage/image-store";
 import type { UsageEvent } from "../../src/usage/event";
 import { eventually } from "../fakes/replicate/kit";

@@ -13,7 +13,7 @@ import { eventually, newToken, requestsOf, setScenario, webhooksOf } from "../fa
 import { testConfig } from "../helpers/config";
 import { submitJob, type SubmittedJob } from "../helpers/jobs";
 import { manualClock } from "../helpers/pipeline";
-import { allKeys, appWithConfig } from "../helpers/world";
+import { allKeys, appWithConfig, postJson, seedKey } from "../helpers/world";
 
 const fake = inject("fakes").replicate!;
 const SMALL = { width: 512, height: 512 };
@@ -70,6 +70,9 @@ async function replicateWorld(
       return app.call(url.pathname + url.search, { method: "POST", headers: { ...delivery.headers, ...headers }, body: delivery.body });
     },
     requests: () => requestsOf(fake, token),
+    /** A sync `POST /v1/images` on the same config and account. */
+    generateNow: async (prompt = "a lighthouse at dusk") =>
+      app.call("/v1/images", postJson("/v1/images", await seedKey("alice"), { prompt, seed: 42, size: "512x512" })),
   };
 }
 
@@ -91,6 +94,39 @@ async function runKeys(job: SubmittedJob): Promise<string[]> {
 
 const submitted = (job: SubmittedJob) =>
   eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
+
+describe("replicate: the same failure, the same answer, sync or async", () => {
+  // Cancel-After 5 s (the minimum) passes in 25 ms at this time scale, while the model still boots.
+  const stoppedByCancelAfter = { starting_ms: 10_000, time_scale: 0.005 };
+
+  it("a prediction its Cancel-After stopped is a timeout (504) on the sync path", async () => {
+    const world = await replicateWorld(stoppedByCancelAfter, { webhookSecret: false, instance: { timeout_s: 5 } });
+    const response = await world.generateNow();
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ type: "urn:imagen-edge:problem:backend-timeout", attempts: [{ backend: "flux", kind: "timeout" }] });
+  });
+
+  it("a prediction its Cancel-After stopped is a timeout (504) on the async path", async () => {
+    const world = await replicateWorld(stoppedByCancelAfter, { webhookSecret: false, instance: { timeout_s: 5 } });
+    const job = await world.submit();
+    const failed = await job.until((d) => d.status === "failed", "failed");
+    expect(failed.error).toMatchObject({ type: "urn:imagen-edge:problem:backend-timeout", status: 504, attempts: [{ backend: "flux", kind: "timeout" }] });
+    expect(job.events.map((e) => e.error_code)).toEqual(["timeout"]);
+  });
+
+  it("a rejected input keeps Replicate's invalid_fields on the job's error, as on the sync answer", async () => {
+    const world = await replicateWorld({}, { webhookSecret: false, instance: { extra_input: { output_quality: 150 } } });
+    const invalidFields = [{ type: "number_lte", field: "input.output_quality", description: "Must be less than or equal to 100" }];
+
+    const sync = await world.generateNow();
+    expect(sync.status).toBe(400);
+    expect(await sync.json()).toMatchObject({ invalid_fields: invalidFields });
+
+    const job = await world.submit();
+    const failed = await job.until((d) => d.status === "failed", "failed");
+    expect(failed.error).toMatchObject({ type: "urn:imagen-edge:problem:invalid-request", status: 400, invalid_fields: invalidFields });
+  });
+});
 
 describe("replicate async jobs: submission", () => {
   it("creates the prediction without waiting, with our webhook URL (job id in it) and events start + completed", async () => {

@@ -1,0 +1,27 @@
+/**
+ * Backend instances for a config, built lazily and kept per isolate for the life of the config
+ * object (a ComfyUI instance caches its status probe; building one parses its workflow).
+ */
+import type { Backend } from "../backends/backend";
+import { createBackend } from "../backends/registry";
+import type { ImagenConfig } from "../config/schema";
+import type { Env } from "../env";
+import { type Clock, systemClock } from "../lib/clock";
+
+const backendCache = new WeakMap<ImagenConfig, Map<string, Backend>>();
+
+export function backendResolver(config: ImagenConfig, env: Readonly<Record<string, unknown>> | Env, clock: Clock = systemClock): (name: string) => Backend {
+  let cache = backendCache.get(config);
+  if (!cache) backendCache.set(config, (cache = new Map()));
+  return (name) => {
+    let backend = cache.get(name);
+    if (!backend) {
+      const instance = config.backends[name];
+      if (!instance) throw new Error(`backend "${name}" is not configured`);
+      backend = createBackend(name, instance, { env, fetch: (input, init) => fetch(input, init), clock });
+      cache.set(name, backend);
+    }
+    return backend;
+  };
+}
+

@@ -1,0 +1,36 @@
+/** The pipeline's dependencies for one config: what a sync request and a job hand the runner. */
+import { NO_GUARD } from "../core/attempt-guard";
+import type { PipelineDeps } from "../core/pipeline";
+import type { ImagenConfig } from "../config/schema";
+import type { Env } from "../env";
+import { type Clock, systemClock } from "../lib/clock";
+import { cryptoIdSource } from "../lib/ids";
+import type { Logger } from "../lib/log";
+import { R2ImageStore } from "../storage/image-store";
+import { deferredUsageSink } from "../usage/deferred-sink";
+import { queueUsageSink } from "../usage/queue-sink";
+import { backendResolver } from "./backends";
+import { estimatorFor } from "./estimator";
+import { ledgerFor } from "./ledger";
+
+export interface PipelineOptions {
+  readonly clock?: Clock;
+  /** A request's execution context: usage events are then delivered after the response. */
+  readonly waitUntil?: (work: Promise<unknown>) => void;
+}
+
+export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, options: PipelineOptions = {}): PipelineDeps {
+  const clock = options.clock ?? systemClock;
+  const usage = queueUsageSink(env.USAGE_EVENTS, () => ledgerFor(env, config), log);
+  return {
+    config,
+    backend: backendResolver(config, env, clock),
+    store: new R2ImageStore(env.IMAGES),
+    usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
+    pricing: estimatorFor(env, config, log),
+    guard: NO_GUARD,
+    clock,
+    ids: cryptoIdSource(() => clock.now()),
+    log,
+  };
+}
