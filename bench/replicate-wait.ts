@@ -1,8 +1,8 @@
 /**
  * `npm run bench:replicate`: how soon after a Replicate prediction completes does the Replicate
- * backend (sync path) return its images — with `Prefer: wait` (the default) versus plain 500 ms
+ * backend (through the runner, as a sync request) return its images — with `Prefer: wait` (the default) versus plain 500 ms
  * polling? Drives the real backend against the fake Replicate started in this process, and
- * measures from the fake's `completed_at` to `generate()` resolving. Rewrites the results block
+ * measures from the fake's `completed_at` to the attempt resolving. Rewrites the results block
  * in BENCHMARKS.md.
  *
  * Each run uses a fresh fake account whose prediction takes a random 300–1500 ms, so completion
@@ -14,7 +14,13 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import type { Backend, BackendResult, GenerationSpec } from "../src/backends/backend";
 import { replicateBackendType, replicateConfigSchema } from "../src/backends/replicate";
+import { parseConfig } from "../src/config/load";
+import { NO_GUARD } from "../src/core/attempt-guard";
+import type { PipelineDeps } from "../src/core/pipeline";
+import { GenerationRunner } from "../src/core/runner";
+import { cryptoIdSource } from "../src/lib/ids";
 import { systemClock } from "../src/lib/clock";
 import { silentLogger } from "../src/lib/log";
 import type { Scenario } from "../test/fakes/replicate/control";
@@ -50,10 +56,7 @@ async function runOnce(fakeUrl: string, mode: Mode, index: number): Promise<numb
     ...mode.config,
   });
   const backend = replicateBackendType.create("bench", config, { env: { REPLICATE_API_TOKEN: token }, fetch: (input, init) => fetch(input, init), clock: systemClock });
-  const result = await backend.generate(
-    { prompt: "benchmark lighthouse", width: 512, height: 512, seed: index + 1, n: 1 },
-    { signal: new AbortController().signal, clock: systemClock, requestId: `bench-${index}`, log: silentLogger },
-  );
+  const result = await throughRunner(backend, { prompt: "benchmark lighthouse", width: 512, height: 512, seed: index + 1, n: 1 }, `bench-${index}`);
   const returned = Date.now();
   // Drain the image (not timed) so the connection is released and the run is a complete one.
   for (const image of result.images) if ("stream" in image) await new Response(image.stream).arrayBuffer();
@@ -62,6 +65,29 @@ async function runOnce(fakeUrl: string, mode: Mode, index: number): Promise<numb
   };
   if (!prediction.completed_at) throw new Error(`prediction ${result.externalId} has no completed_at`);
   return returned - Date.parse(prediction.completed_at);
+}
+
+/** One attempt through the runner every request uses; nothing is stored or ledgered. */
+async function throughRunner(backend: Backend, spec: GenerationSpec, requestId: string): Promise<BackendResult> {
+  const prepared = {
+    plan: { chain: [backend.name], spec, style: null },
+    request: { prompt: spec.prompt, n: spec.n },
+    caller: { name: "bench", role: "user" as const },
+    requestId,
+    promptHash: "",
+  };
+  const deps: PipelineDeps = {
+    config: parseConfig({ default_backend: backend.name, backends: { [backend.name]: { type: "mock" } } }),
+    backend: () => backend,
+    store: { exists: async () => false, putImage: async () => null, delete: async () => {} },
+    usage: { record: async () => {} },
+    pricing: { estimate: async () => null },
+    guard: NO_GUARD,
+    clock: systemClock,
+    ids: cryptoIdSource(),
+    log: silentLogger,
+  };
+  return (await new GenerationRunner(prepared, deps, { deadlineGraceMs: 0, holdSubmit: true }).run(new AbortController().signal)).result;
 }
 
 async function measure(fakeUrl: string, mode: Mode): Promise<number[]> {

@@ -4,7 +4,7 @@ import type { Size } from "../config/size";
 export type Role = "admin" | "user";
 
 export interface Caller {
-  /** What usage rows and sidecars record (replaces the seed's MAI_FROM_ID / tmux identity). */
+  /** What usage rows and sidecars record (replaces the old Go CLI's MAI_FROM_ID / tmux identity). */
   readonly name: string;
   readonly role: Role;
 }
@@ -13,7 +13,7 @@ export interface GenerationRequest {
   readonly prompt: string;
   readonly backend?: string;
   readonly size?: Size;
-  /** 0 or absent = a fresh random seed (the seed CLI's "0 = backend default"). */
+  /** 0 or absent = a fresh random seed (the old Go CLI's "0 = backend default"). */
   readonly seed?: number;
   readonly steps?: number;
   readonly style?: string;

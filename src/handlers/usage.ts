@@ -1,5 +1,5 @@
 /**
- * GET /v1/usage (the seed's `imagen usage`, over HTTPS) and GET /v1/usage/summary (the tracker
+ * GET /v1/usage (the old Go CLI's `imagen usage`, over HTTPS) and GET /v1/usage/summary (the tracker
  * doc's admin endpoint). Aggregation runs in the ledger's SQL; this only parses and formats.
  * Users see their own rows; admins see everyone's and may filter by caller.
  */

@@ -1,6 +1,6 @@
 /**
  * Time, injected. Polling, backoff and timeouts take a Clock so fault tests run fast and
- * deterministically (DESIGN principle 10).
+ * deterministically.
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */

@@ -1,5 +1,5 @@
 /**
- * Identifiers and randomness, injected (DESIGN principle 10): tests pass a deterministic source.
+ * Identifiers and randomness, injected: tests pass a deterministic source.
  */
 export interface IdSource {
   /** A new unique, URL-safe, time-sortable id (e.g. for images and usage events). */

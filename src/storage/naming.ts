@@ -1,5 +1,5 @@
 /**
- * Object keys from the output naming template. Placeholders are the seed CLI's ({date}, {time},
+ * Object keys from the output naming template. Placeholders are the old Go CLI's ({date}, {time},
  * {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
  * typo shows up in the key instead of vanishing.
  */

@@ -6,8 +6,8 @@
  * max_retries it moves to the dead-letter queue.
  *
  * `imagen-usage-dlq`: one more write attempt; what still fails is kept in R2 under
- * `_dead-letters/usage/` (replayable with POST /v1/usage/replay) and logged as an error. Nothing is
- * acknowledged before it is stored somewhere durable.
+ * `_dead-letters/usage/` and logged as an error. Nothing is acknowledged before it is stored
+ * somewhere durable.
  */
 import type { Logger } from "../lib/log";
 import type { UsageEvent } from "./event";

@@ -1,6 +1,6 @@
 /**
  * The usage ledger on Cloudflare D1: the embedded default, so `wrangler dev` and the tests need
- * no account (DESIGN principle 5). Tables come from migrations/d1; aggregation runs in SQLite
+ * no account. Tables come from migrations/d1; aggregation runs in SQLite
  * (GROUP BY, the ISO week's Monday computed in SQL), never in a loop here.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * One usage event per backend attempt, success or failure (DESIGN principle 4). Field names are
+ * One usage event per backend attempt, success or failure. Field names are
  * the ledger's column names. The prompt itself never appears: only its sha256.
  */
 import type { Usd } from "../lib/money";

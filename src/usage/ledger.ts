@@ -1,5 +1,5 @@
 /**
- * The ledger port (DESIGN principle 5): Supabase in production, D1 as the embedded default.
+ * The ledger port: Supabase in production, D1 as the embedded default.
  * Both implement this contract and pass the same contract suite; aggregation runs in SQL.
  */
 import type { UsageEvent } from "./event";

@@ -1,5 +1,5 @@
 /**
- * The usage ledger on Supabase (production; DESIGN principle 5), through the Data API with
+ * The usage ledger on Supabase (production), through the Data API with
  * supabase-js. Rows go to `mai.imagen_usage` as one upsert that ignores duplicate event ids;
  * reports are SQL functions in supabase/migrations called with `.rpc()`, so aggregation runs in
  * Postgres.
