@@ -8,7 +8,7 @@
  * honouring `ctx.signal`. The runner does the rest (spend, usage event, fallback, cancellation).
  */
 import { z } from "zod";
-import { encodeCellPng, type Rgb } from "../lib/png";
+import { encodeCellPng, type Rgb } from "./mock/png";
 import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
 import { baseInstanceFields } from "./instance-base";

@@ -3,6 +3,7 @@
  * finished async job carries as its `result`. One function, so the two can never drift apart.
  * Hono-free: the job's Durable Object builds it too.
  */
+import { imageUrl } from "../routes";
 import type { GenerationOutcome } from "./pipeline";
 
 export interface OutcomeImageBody {
@@ -20,11 +21,6 @@ export type OutcomeBody = Omit<GenerationOutcome, "images" | "failed_attempts"> 
   readonly images: OutcomeImageBody[];
   readonly failed_attempts: GenerationOutcome["failed_attempts"][number][];
 };
-
-/** Where the owner fetches a stored object: `<origin>/v1/images/<url-encoded key>`. */
-export function imageUrl(origin: string, key: string): string {
-  return new URL(`/v1/images/${encodeURIComponent(key)}`, origin).toString();
-}
 
 export function outcomeBody(outcome: GenerationOutcome, origin: string): OutcomeBody {
   return {

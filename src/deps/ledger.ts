@@ -4,7 +4,7 @@
  */
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
-import { createMaiClient, type MaiClient, type SupabaseSettings, supabaseSettingsFromEnv } from "../lib/supabase";
+import { createMaiClient, type MaiClient, type SupabaseSettings, supabaseSettingsFromEnv } from "../supabase/client";
 import { D1PriceStore } from "../pricing/d1-price-store";
 import type { PriceStore } from "../pricing/store";
 import { SupabasePriceStore } from "../pricing/supabase-price-store";

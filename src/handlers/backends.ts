@@ -3,13 +3,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { type BackendStatus, describeStatus } from "../backends/backend";
 import type { App } from "../http/context";
 import { BackendsResponse, problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 /** A status probe that hangs must not hang the listing. */
 const STATUS_TIMEOUT_MS = 5_000;
 
 const route = createRoute({
   method: "get",
-  path: "/v1/backends",
+  path: ROUTES.backends,
   summary: "List configured backend instances and their status",
   security: [{ bearer: [] }],
   responses: {

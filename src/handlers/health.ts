@@ -2,12 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ConfigError } from "../config/load";
 import type { App } from "../http/context";
+import { ROUTES } from "../routes";
 
 const Health = z.object({ status: z.enum(["ok", "misconfigured"]), problems: z.array(z.string()).optional() }).openapi("Health");
 
 const route = createRoute({
   method: "get",
-  path: "/healthz",
+  path: ROUTES.health,
   summary: "Liveness and configuration check (no API key)",
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: Health } } },

@@ -7,14 +7,15 @@ import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
-import { serveOwnedObject } from "../storage/serve-object";
+import { serveOwnedObject } from "../http/serve-object";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
 import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 const generateRoute = createRoute({
   method: "post",
-  path: "/v1/images",
+  path: ROUTES.images,
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
   middleware: [requireJsonBody()] as const,
@@ -33,7 +34,7 @@ const generateRoute = createRoute({
 
 const serveRoute = createRoute({
   method: "get",
-  path: "/v1/images/{key}",
+  path: ROUTES.image,
   summary: "Fetch a stored image or sidecar (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: ImageKeyParam },

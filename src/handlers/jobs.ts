@@ -15,10 +15,11 @@ import { CALLBACK_SECRET_ENV, callbackSecretProblem, callbackUrlProblem } from "
 import { isActive } from "../jobs/job-record";
 import { JobDocumentSchema, JobIdParam } from "./job-schemas";
 import { problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 const getJob = createRoute({
   method: "get",
-  path: "/v1/jobs/{id}",
+  path: ROUTES.jobs,
   summary: "An async job: state, timestamps, progress, result or error (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },
@@ -30,7 +31,7 @@ const getJob = createRoute({
 
 const cancelJob = createRoute({
   method: "delete",
-  path: "/v1/jobs/{id}",
+  path: ROUTES.jobs,
   summary: "Cancel an async job that has not finished (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },

@@ -6,10 +6,11 @@ import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { problem } from "../http/problem";
 import { CreatedKey, CreateKeyRequest, KeyInfo, problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 const createKey = createRoute({
   method: "post",
-  path: "/v1/keys",
+  path: ROUTES.keys,
   summary: "Create an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin(), requireJsonBody()] as const,
@@ -22,7 +23,7 @@ const createKey = createRoute({
 
 const listKeys = createRoute({
   method: "get",
-  path: "/v1/keys",
+  path: ROUTES.keys,
   summary: "List API keys (admin; hashes and secrets are never shown)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,
@@ -34,7 +35,7 @@ const listKeys = createRoute({
 
 const revokeKey = createRoute({
   method: "delete",
-  path: "/v1/keys/{id}",
+  path: ROUTES.key,
   summary: "Revoke an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,

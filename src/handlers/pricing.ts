@@ -4,10 +4,11 @@ import type { App } from "../http/context";
 import { systemClock } from "../lib/clock";
 import { buildPricingOverview, pricingOverviewSchema } from "../pricing/overview";
 import { problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 const route = createRoute({
   method: "get",
-  path: "/v1/pricing",
+  path: ROUTES.pricing,
   summary: "Current prices (age, source), changes held for review, and the last refresh result",
   security: [{ bearer: [] }],
   responses: {

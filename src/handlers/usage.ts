@@ -11,6 +11,7 @@ import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
 import type { UsageFilter, UsageGroupKey } from "../usage/ledger";
 import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
 import { problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 const GROUP_KEYS = USAGE_GROUP_KEYS;
 export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
@@ -54,7 +55,7 @@ const Totals = z.object({ calls: z.int(), succeeded: z.int(), failed: z.int(), i
 
 const usageRoute = createRoute({
   method: "get",
-  path: "/v1/usage",
+  path: ROUTES.usage,
   summary: "Usage grouped by week/backend/model/caller (or raw attempts), as JSON, an aligned table or CSV",
   security: [{ bearer: [] }],
   request: { query: UsageQuery },
@@ -73,7 +74,7 @@ const usageRoute = createRoute({
 
 const summaryRoute = createRoute({
   method: "get",
-  path: "/v1/usage/summary",
+  path: ROUTES.usageSummary,
   summary: "Totals, by source, by day, and recent failed attempts",
   security: [{ bearer: [] }],
   request: { query: z.strictObject({ ...filterFields, recent: z.coerce.number().int().min(1).max(100).default(20) }) },

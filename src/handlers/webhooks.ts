@@ -17,13 +17,14 @@ import { problem } from "../http/problem";
 import { jobStub } from "./jobs";
 import { jobId } from "./job-schemas";
 import { problemResponses } from "./schemas";
+import { ROUTES } from "../routes";
 
 /** Prediction objects are small; this leaves room for data: URI outputs without inviting abuse. */
 const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
 
 const route = createRoute({
   method: "post",
-  path: "/v1/webhooks/{type}",
+  path: ROUTES.webhooks,
   summary: "Provider webhook for an async job (signed; no API key)",
   middleware: [
     bodyLimit({

@@ -17,7 +17,8 @@
  * the alarm processes them. Reads never wait for the lock.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { AsyncProgress, Backend } from "../backends/backend";
+import type { AsyncProgress } from "../backends/backend";
+import { providerWebhookUrl } from "../routes";
 import { parseConfig } from "../config/load";
 import type { Caller } from "../core/request";
 import type { Env } from "../env";
@@ -281,7 +282,7 @@ export class GenerationJob extends DurableObject<Env> {
     const runner = new GenerationRunner(record.work!, deps, {
       deadlineGraceMs: settings.deadline_grace_s * 1000,
       holdSubmit: false,
-      webhookUrl: (backend) => webhookUrl(record, backend),
+      webhookUrl: (backend) => providerWebhookUrl(record.origin, backend.type, record.id, backend.name),
       log,
     });
     this.cachedServices = { deps, settings, runner, env, fetch: (input, init) => fetch(input, init), log };
@@ -293,10 +294,4 @@ export class GenerationJob extends DurableObject<Env> {
     this.tail = run.catch(() => undefined);
     return run;
   }
-}
-
-/** `/v1/webhooks/{type}?job=…&backend=…`: providers hand query parameters back unchanged. */
-function webhookUrl(record: JobRecord, backend: Backend): string {
-  const query = new URLSearchParams({ job: record.id, backend: backend.name });
-  return `${record.origin}/v1/webhooks/${encodeURIComponent(backend.type)}?${query}`;
 }

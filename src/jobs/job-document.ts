@@ -6,6 +6,7 @@
 import type { OutcomeBody } from "../core/outcome-body";
 import type { CallbackStatus, JobError, JobRecord, JobStatus, StoredProgress } from "./job-record";
 import { isActive } from "./job-record";
+import { jobStatusUrl } from "../routes";
 
 export interface JobProgressDocument {
   readonly state: "queued" | "running";
@@ -80,8 +81,4 @@ export function jobDocument(record: JobRecord, progress: StoredProgress | undefi
         }
       : null,
   };
-}
-
-export function jobStatusUrl(origin: string, id: string): string {
-  return `${origin}/v1/jobs/${id}`;
 }

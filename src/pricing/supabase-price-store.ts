@@ -15,7 +15,7 @@
  */
 import { type Clock, systemClock } from "../lib/clock";
 import { canonicalTime } from "../lib/iso-time";
-import { dataApiError, type MaiClient } from "../lib/supabase";
+import { dataApiError, type MaiClient } from "../supabase/client";
 import { toHeldChange, toPriceRow, toRefreshRun } from "./price-rows";
 import type { HeldChange, NewPrice, PriceRow, PriceStore, RefreshRun } from "./store";
 

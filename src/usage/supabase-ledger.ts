@@ -13,7 +13,7 @@
  *   const ledger = new SupabaseLedger(createMaiClient({ url, key }));
  */
 import { z } from "zod";
-import { dataApiError, type MaiClient } from "../lib/supabase";
+import { dataApiError, type MaiClient } from "../supabase/client";
 import type { UsageEvent } from "./event";
 import type { Ledger, RawPage, UsageFilter, UsageGroupKey, UsageReport, UsageSummary } from "./ledger";
 import {

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { generate } from "../../src/core/generate";
-import { readPngSize } from "../../src/lib/png";
+import { readPngSize } from "../../src/backends/image-size";
 import { createBox } from "../fakes/comfyui/control";
 import { testConfig } from "../helpers/config";
 import { pipelineWorld } from "../helpers/pipeline";

@@ -8,7 +8,7 @@ import { comfyuiBackendType, type ComfyProgress, type ComfyUIBackend } from "../
 import { BackendError } from "../../src/backends/errors";
 import type { Clock } from "../../src/lib/clock";
 import { jsonLogger } from "../../src/lib/log";
-import { readPngSize } from "../../src/lib/png";
+import { readPngSize } from "../../src/backends/image-size";
 import { createBox, type FakeComfyBox } from "../fakes/comfyui/control";
 import { runAttempt } from "../helpers/attempt";
 import type { BoxOptions } from "../fakes/comfyui/types";

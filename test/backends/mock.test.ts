@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { imageSeed, mockBackendType, mockPixel } from "../../src/backends/mock";
 import { BackendError } from "../../src/backends/errors";
 import { silentLogger } from "../../src/lib/log";
-import { readPngSize } from "../../src/lib/png";
+import { readPngSize } from "../../src/backends/image-size";
 import { runAttempt } from "../helpers/attempt";
 import { manualClock } from "../helpers/pipeline";
 import { decodePng } from "../helpers/png-decode";

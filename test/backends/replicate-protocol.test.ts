@@ -15,7 +15,7 @@ import {
 } from "../../src/backends/replicate";
 import { isDeliveryUrl, seedUsed } from "../../src/backends/replicate/outputs";
 import { systemClock } from "../../src/lib/clock";
-import { sniffImage } from "../../src/lib/image-size";
+import { sniffImage } from "../../src/backends/image-size";
 import type { Scenario } from "../fakes/replicate/control";
 import { eventually, imageBytes, newToken, requestsOf, setScenario, versionOf, webhooksOf } from "../fakes/replicate/kit";
 

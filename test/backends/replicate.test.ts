@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, BackendResult, GenerationSpec } from "../../src/backends/backend";
 import { BackendError } from "../../src/backends/errors";
 import { replicateBackendType, replicateConfigSchema } from "../../src/backends/replicate";
-import { sniffImage } from "../../src/lib/image-size";
+import { sniffImage } from "../../src/backends/image-size";
 import { silentLogger } from "../../src/lib/log";
 import type { Scenario } from "../fakes/replicate/control";
 import { runAttempt } from "../helpers/attempt";

@@ -4,7 +4,7 @@ import { GenerationFailedError, InvalidRequestError, OutputConflictError } from 
 import { generate } from "../../src/core/generate";
 import { sha256Hex } from "../../src/lib/hash";
 import { usd } from "../../src/lib/money";
-import { readPngSize } from "../../src/lib/png";
+import { readPngSize } from "../../src/backends/image-size";
 import { testConfig } from "../helpers/config";
 import { pipelineWorld } from "../helpers/pipeline";
 import { allKeys } from "../helpers/world";

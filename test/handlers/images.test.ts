@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readPngSize } from "../../src/lib/png";
+import { readPngSize } from "../../src/backends/image-size";
 import { allKeys, bearer, callWorker, postJson, seedKey } from "../helpers/world";
 
 describe("POST /v1/images with the mock backend", () => {

@@ -5,7 +5,7 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import { createMaiClient, type MaiClient } from "../../src/lib/supabase";
+import { createMaiClient, type MaiClient } from "../../src/supabase/client";
 
 interface LedgerTestEnv {
   readonly LEDGER: D1Database;

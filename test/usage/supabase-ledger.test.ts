@@ -4,7 +4,7 @@
  * and answers as Supabase does, with a real Postgres behind it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMaiClient, supabaseSettingsFromEnv } from "../../src/lib/supabase";
+import { createMaiClient, supabaseSettingsFromEnv } from "../../src/supabase/client";
 import { SupabaseLedger } from "../../src/usage/supabase-ledger";
 import { fakeSupabaseKey } from "../helpers/keys";
 import { usageEvent } from "./fixtures";

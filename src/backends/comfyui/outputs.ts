@@ -3,7 +3,7 @@
  * GET /view and read its size from the PNG header. An image streams when ComfyUI told us its
  * length (R2 needs a known length); otherwise it is buffered.
  */
-import { readPngSize } from "../../lib/png";
+import { readPngSize } from "../image-size";
 import type { GeneratedImage } from "../backend";
 import { BackendError } from "../errors";
 import type { CallOptions, ComfyClient } from "./client";

@@ -6,7 +6,7 @@
  * one of unknown length is buffered (R2 needs the length up front).
  */
 import type { Clock } from "../../lib/clock";
-import { sniffImage, sniffMimeType } from "../../lib/image-size";
+import { sniffImage, sniffMimeType } from "../image-size";
 import type { BackendResult, GeneratedImage, ImageMimeType } from "../backend";
 import { BackendError } from "../errors";
 import { fetchWithRetry } from "../http-retry";

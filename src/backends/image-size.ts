@@ -4,8 +4,9 @@
  * the formats image providers return.
  * Specs: PNG https://www.w3.org/TR/png-3/ · JPEG ITU T.81 (B.2) · WebP RFC 9649.
  */
-import type { ImageMimeType } from "../backends/backend";
-import { readPngSize } from "./png";
+import type { ImageMimeType } from "./backend";
+
+const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
 export interface SniffedImage {
   readonly mimeType: ImageMimeType;
@@ -90,4 +91,11 @@ function sniffWebp(bytes: Uint8Array): SniffedImage | null {
 function ascii(bytes: Uint8Array, offset: number, length: number): string {
   if (bytes.length < offset + length) return "";
   return String.fromCharCode(...bytes.subarray(offset, offset + length));
+}
+
+/** Width and height from a PNG's IHDR, or null when the bytes are not a PNG. */
+export function readPngSize(bytes: Uint8Array): { width: number; height: number } | null {
+  if (bytes.length < 24 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }

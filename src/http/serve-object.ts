@@ -4,8 +4,8 @@
  * reported exactly like a missing one, so existence is never revealed.
  */
 import type { Caller } from "../core/request";
-import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "../http/range";
-import { IMAGE_CACHE_CONTROL } from "./image-store";
+import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "./range";
+import { IMAGE_CACHE_CONTROL } from "../storage/image-store";
 
 export type ServedObject =
   | { readonly kind: "response"; readonly response: Response }

@@ -181,10 +181,3 @@ export function encodeCellPng(width: number, height: number, cell: number, color
   }
   return png;
 }
-
-/** Width and height from a PNG's IHDR, or null when the bytes are not a PNG. */
-export function readPngSize(bytes: Uint8Array): { width: number; height: number } | null {
-  if (bytes.length < 24 || !SIGNATURE.every((b, i) => bytes[i] === b)) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}

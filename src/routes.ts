@@ -1,0 +1,33 @@
+/**
+ * Every public path of the service, spelled once: the handlers register these patterns, and the
+ * URLs we hand out (image links, job status, the webhook URL given to providers) are built here.
+ * No Hono: the pipeline and the job Durable Object build URLs too.
+ */
+export const ROUTES = {
+  health: "/healthz",
+  images: "/v1/images",
+  image: "/v1/images/{key}",
+  jobs: "/v1/jobs/{id}",
+  backends: "/v1/backends",
+  keys: "/v1/keys",
+  key: "/v1/keys/{id}",
+  usage: "/v1/usage",
+  usageSummary: "/v1/usage/summary",
+  pricing: "/v1/pricing",
+  webhooks: "/v1/webhooks/{type}",
+} as const;
+
+/** Where the owner fetches a stored object: `<origin>/v1/images/<url-encoded key>`. */
+export function imageUrl(origin: string, key: string): string {
+  return new URL(ROUTES.image.replace("{key}", encodeURIComponent(key)), origin).toString();
+}
+
+export function jobStatusUrl(origin: string, id: string): string {
+  return `${origin}${ROUTES.jobs.replace("{id}", id)}`;
+}
+
+/** `/v1/webhooks/{type}?job=…&backend=…`: providers hand query parameters back unchanged. */
+export function providerWebhookUrl(origin: string, backendType: string, job: string, backend: string): string {
+  const query = new URLSearchParams({ job, backend });
+  return `${origin}${ROUTES.webhooks.replace("{type}", encodeURIComponent(backendType))}?${query}`;
+}
