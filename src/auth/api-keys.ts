@@ -37,12 +37,21 @@ export function newApiKey(): string {
   return `imk_${[...bytes].map((b) => alphabet[b & 31]).join("")}`;
 }
 
+/**
+ * Key records this isolate has read, by hash. KV takes up to 60 s to show a change in every
+ * location, so keeping a record that long adds no staleness KV does not already have; a
+ * revocation made through this isolate drops the record at once. Unknown keys are not kept.
+ */
+const RECORD_TTL_MS = 60_000;
+const MAX_KEPT_RECORDS = 1000;
+const keptRecords = new Map<string, { readonly record: ApiKeyRecord; readonly until: number }>();
+
 export class ApiKeyStore {
   constructor(private readonly kv: KVNamespace) {}
 
   async check(presented: string): Promise<KeyCheck> {
     const hash = await hashApiKey(presented);
-    const record = await this.kv.get<ApiKeyRecord>(PREFIX + hash, "json");
+    const record = await this.recordFor(hash);
     // The lookup is by hash, so its timing says nothing about any stored key; the final
     // comparison is constant-time anyway so no code path compares secrets byte by byte.
     if (!record || !timingSafeEqualHex(record.hash, hash)) return { ok: false, reason: "unknown" };
@@ -88,7 +97,19 @@ export class ApiKeyStore {
     if (!record) return null;
     const revoked = { ...record, revoked_at: record.revoked_at ?? now.toISOString() };
     await this.kv.put(name, JSON.stringify(revoked));
+    keptRecords.delete(record.hash);
     return revoked;
+  }
+
+  private async recordFor(hash: string): Promise<ApiKeyRecord | null> {
+    const kept = keptRecords.get(hash);
+    if (kept && Date.now() < kept.until) return kept.record;
+    const record = await this.kv.get<ApiKeyRecord>(PREFIX + hash, "json");
+    if (record) {
+      if (keptRecords.size >= MAX_KEPT_RECORDS) keptRecords.delete(keptRecords.keys().next().value!);
+      keptRecords.set(hash, { record, until: Date.now() + RECORD_TTL_MS });
+    } else keptRecords.delete(hash);
+    return record;
   }
 }
 

@@ -10,6 +10,7 @@
  * const response = await fetchWithRetry(() => fetch(url, init), { clock, signal });
  */
 import type { Clock } from "../lib/clock";
+import { backoffDelay } from "../lib/backoff";
 
 export interface RetryOptions {
   readonly clock: Clock;
@@ -107,8 +108,7 @@ export async function retryAfterMs(response: Response, now: number): Promise<num
 }
 
 function backoffMs(retry: number, options: RetryOptions): number {
-  const base = options.baseDelayMs ?? 500;
-  return Math.min(options.maxDelayMs ?? 10_000, base * 2 ** (retry - 1));
+  return backoffDelay(retry, options.baseDelayMs ?? 500, options.maxDelayMs ?? 10_000);
 }
 
 /** Sleeps unless that would run past the deadline; false = do not retry. */

@@ -46,6 +46,7 @@ import {
   fluxFamilies,
   fluxInput,
   inferFamily,
+  MAX_STEPS,
   REQUEST_DERIVED_INPUTS,
   type FluxFamily,
 } from "./replicate/flux-inputs";
@@ -64,6 +65,7 @@ export {
   type ReplicateApi,
   type WebhookEvent,
 } from "./replicate/api";
+import { isLoopbackHost } from "../lib/loopback";
 export { collectOutputs, type CollectOptions } from "./replicate/outputs";
 
 const hostPattern = z
@@ -107,7 +109,7 @@ export const replicateConfigSchema = z
         message: `cannot tell the FLUX family from "${config.model}"; set family to one of ${fluxFamilies.join(", ")}`,
       });
     }
-    const maxSteps = family === "schnell" ? 4 : family === "1.1-pro" ? undefined : 50;
+    const maxSteps = family ? MAX_STEPS[family] : undefined;
     if (config.default_steps !== undefined && maxSteps !== undefined && config.default_steps > maxSteps) {
       ctx.addIssue({
         code: "custom",
@@ -179,9 +181,10 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       const api = apiOrFail();
       const input = predictionInput(spec, config);
       const deadline = ctx.clock.now() + timeoutMs;
-      // Webhooks need a secret to verify them and a URL Replicate can reach; otherwise poll.
+      // Webhooks need a secret to verify them and a URL Replicate can reach (not `wrangler dev`
+      // on 127.0.0.1 without a tunnel); otherwise poll.
       const webhook =
-        options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackUrl(options.webhookUrl)
+        options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
       const created = await createPrediction(
@@ -227,12 +230,6 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return outcomeOf(parsed.data, submission, ctx, collect);
     },
   };
-}
-
-/** `wrangler dev` on 127.0.0.1 without a tunnel: Replicate could never deliver there. */
-function isLoopbackUrl(url: string): boolean {
-  const host = URL.canParse(url) ? new URL(url).hostname : "";
-  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
 }
 
 /** Where a prediction stands; a succeeded one has its outputs copied at once. */

@@ -20,6 +20,7 @@ import type { SpendTicket } from "./attempt-guard";
 import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess, type SuccessfulAttempt, worstCase } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration } from "./pipeline";
+import { backoffDelay } from "../lib/backoff";
 
 /** Where a generation stands between steps. */
 export interface ChainState {
@@ -230,7 +231,7 @@ export class GenerationRunner {
     this.attemptLog(attempt).warn("provider could not be asked", { error: messageOf(error), poll_errors: pollErrors });
     const giveUpAt = this.giveUpAt(attempt);
     if (now >= giveUpAt) return this.timeOut(chain, attempt, `it could not be asked: ${messageOf(error)}`);
-    const backoff = Math.min(MAX_POLL_RETRY_MS, Math.max(attempt.submission!.pollAfterMs, MIN_POLL_RETRY_MS) * 2 ** (pollErrors - 1));
+    const backoff = backoffDelay(pollErrors, Math.max(attempt.submission!.pollAfterMs, MIN_POLL_RETRY_MS), MAX_POLL_RETRY_MS);
     return { status: "running", chain: { ...chain, attempt: { ...attempt, pollErrors }, nextStepAt: Math.min(now + backoff, giveUpAt) } };
   }
 

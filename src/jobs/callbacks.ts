@@ -12,6 +12,8 @@
  */
 import { Webhook } from "standardwebhooks";
 import type { Clock } from "../lib/clock";
+import { backoffDelay } from "../lib/backoff";
+import { isLoopbackHost } from "../lib/loopback";
 
 /** The env var holding our signing secret (`whsec_<base64>`). */
 export const CALLBACK_SECRET_ENV = "IMAGEN_CALLBACK_SECRET";
@@ -25,7 +27,7 @@ export function callbackUrlProblem(raw: string): string | null {
   } catch {
     return "callback_url is not a URL";
   }
-  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     return "callback_url must be https (plain http only for 127.0.0.1 / localhost)";
   }
@@ -81,5 +83,5 @@ export async function postCallback(
 
 /** Wait before try `n + 1` after `n` failed tries: base, 2×base, 4×base… */
 export function callbackRetryDelayMs(failedTries: number, baseSeconds: number): number {
-  return Math.round(baseSeconds * 1000 * 2 ** Math.max(0, failedTries - 1));
+  return Math.round(backoffDelay(failedTries, baseSeconds * 1000));
 }

@@ -217,7 +217,7 @@ export class GenerationJob extends DurableObject<Env> {
     if (!isActive(record.status) || !attempt?.submission) return this.stopWatching();
     if (this.watcher?.eventId === attempt.eventId) return;
     this.stopWatching();
-    const stop = await services.runner.watch(attempt, new AbortController().signal, (progress) => {
+    const stop = await services.runner?.watch(attempt, new AbortController().signal, (progress) => {
       if (this.watcher?.eventId === attempt.eventId) void this.saveProgress(progress).catch(() => {});
     });
     if (stop) this.watcher = { eventId: attempt.eventId, stop };
@@ -279,12 +279,15 @@ export class GenerationJob extends DurableObject<Env> {
     const base = pipelineDepsFor(config, env, log, this.overrides.clock ? { clock: this.overrides.clock } : {});
     const deps = { ...base, ...(this.overrides.usage && { usage: this.overrides.usage }) };
     const settings = config.jobs;
-    const runner = new GenerationRunner(record.work!, deps, {
-      deadlineGraceMs: settings.deadline_grace_s * 1000,
-      holdSubmit: false,
-      webhookUrl: (backend) => providerWebhookUrl(record.origin, backend.type, record.id, backend.name),
-      log,
-    });
+    // An ended job keeps no work: its services only deliver the callback and forget it.
+    const runner = record.work
+      ? new GenerationRunner(record.work, deps, {
+          deadlineGraceMs: settings.deadline_grace_s * 1000,
+          holdSubmit: false,
+          webhookUrl: (backend) => providerWebhookUrl(record.origin, backend.type, record.id, backend.name),
+          log,
+        })
+      : null;
     this.cachedServices = { deps, settings, runner, env, fetch: (input, init) => fetch(input, init), log };
     return this.cachedServices;
   }

@@ -25,8 +25,8 @@ import { isActive, type FinalStatus, type InboxEntry, type JobError, type JobRec
 export interface JobServices {
   readonly deps: PipelineDeps;
   readonly settings: JobsConfig;
-  /** The runner of this job's generation (built once per job instance: it holds spend reservations). */
-  readonly runner: GenerationRunner;
+  /** The runner of this job's generation (built once per job instance: it holds spend reservations); null once the job ended. */
+  readonly runner: GenerationRunner | null;
   /** For secrets the job itself needs (the callback signing secret). */
   readonly env: Readonly<Record<string, unknown>>;
   /** Outbound HTTP for callbacks. */
@@ -68,13 +68,13 @@ export function newJob(submission: JobSubmission, now: number): JobRecord {
 /** The runner's next step: start an attempt, hand it to its provider, or poll it. */
 export async function advanceJob(record: JobRecord, services: JobServices, signal: AbortSignal): Promise<JobStep> {
   if (!isActive(record.status)) return { record };
-  return applyStep(record, await services.runner.step(record.chain, signal), services);
+  return applyStep(record, await runnerOf(services).step(record.chain, signal), services);
 }
 
 /** A verified provider callback: the same answer as a poll, from its body. */
 export async function applyCallback(record: JobRecord, entry: InboxEntry, services: JobServices, signal: AbortSignal): Promise<JobStep> {
   if (!isActive(record.status)) return { record };
-  const step = await services.runner.callback(record.chain, entry.backend, entry.payload, signal);
+  const step = await runnerOf(services).callback(record.chain, entry.backend, entry.payload, signal);
   if (!step) {
     services.log.info("callback not about the attempt in flight; ignored", { job_id: record.id, delivery_id: entry.deliveryId });
     return { record };
@@ -85,7 +85,7 @@ export async function applyCallback(record: JobRecord, entry: InboxEntry, servic
 /** The owner's cancel: the runner stops the provider's work and accounts for the attempt. */
 export async function cancelJob(record: JobRecord, services: JobServices): Promise<JobRecord> {
   if (!isActive(record.status)) return record;
-  const step = await services.runner.cancel(record.chain, OWNER_CANCELED);
+  const step = await runnerOf(services).cancel(record.chain, OWNER_CANCELED);
   services.log.info("job canceled", { job_id: record.id });
   return ended({ ...record, chain: { ...record.chain, failed: step.failed } }, "canceled", services.deps.clock.now(), {});
 }
@@ -136,6 +136,11 @@ export function nextAlarmAt(record: JobRecord, inboxWaiting: boolean, now: numbe
 }
 
 // ---- the steps' own parts ------------------------------------------------------------------
+
+function runnerOf(services: JobServices): GenerationRunner {
+  if (!services.runner) throw new Error("this job has ended; nothing to run");
+  return services.runner;
+}
 
 async function applyStep(record: JobRecord, step: StepResult, services: JobServices): Promise<JobStep> {
   const now = services.deps.clock.now();

@@ -13,13 +13,14 @@ import type { Logger } from "../lib/log";
 import type { UsageEvent } from "./event";
 import { usageEventSchema } from "./event-schema";
 import type { Ledger } from "./ledger";
+import { backoffDelay } from "../lib/backoff";
 
 export const DEAD_LETTER_PREFIX = "_dead-letters/usage/";
 const MAX_BACKOFF_S = 300;
 
 /** 10 s, 20 s, 40 s … capped at 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(MAX_BACKOFF_S, 10 * 2 ** Math.max(0, attempts - 1));
+  return backoffDelay(attempts, 10, MAX_BACKOFF_S);
 }
 
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, ledger: Ledger, deadLetters: R2Bucket, log: Logger): Promise<void> {

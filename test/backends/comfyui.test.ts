@@ -5,41 +5,21 @@
 import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, GeneratedImage, GenerationSpec } from "../../src/backends/backend";
 import { comfyuiBackendType, type ComfyProgress, type ComfyUIBackend } from "../../src/backends/comfyui";
-import { BackendError } from "../../src/backends/errors";
-import type { Clock } from "../../src/lib/clock";
 import { jsonLogger } from "../../src/lib/log";
 import { readPngSize } from "../../src/backends/image-size";
 import { createBox, type FakeComfyBox } from "../fakes/comfyui/control";
-import { runAttempt } from "../helpers/attempt";
+import { backendFailure as failure, runAttempt } from "../helpers/attempt";
+import { steppedClock } from "../helpers/clock";
 import type { BoxOptions } from "../fakes/comfyui/types";
 
 const FAKE = inject("fakes").comfyui!;
 const TOKEN = { ACCESS_CLIENT_ID: "id-4f2a.access", ACCESS_CLIENT_SECRET: "s3cr3t-value" };
 const ACCESS = { clientId: TOKEN.ACCESS_CLIENT_ID, clientSecret: TOKEN.ACCESS_CLIENT_SECRET };
 
-/**
- * Virtual time that moves by what is slept, while yielding a hundredth of it in real time so the
- * fake box (real timers) gets to run: a 120 s job timeout passes in about a second.
- */
-function virtualClock(): Clock & { advance(ms: number): void } {
-  let now = Date.parse("2026-05-08T14:30:15Z");
-  return {
-    now: () => now,
-    sleep: async (ms, signal) => {
-      if (signal?.aborted) throw signal.reason;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, ms / 100)));
-      now += ms;
-    },
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
-
 interface World {
   readonly box: FakeComfyBox;
   readonly backend: ComfyUIBackend;
-  readonly clock: ReturnType<typeof virtualClock>;
+  readonly clock: ReturnType<typeof steppedClock>;
   readonly logs: string[];
   readonly ctx: AttemptContext;
 }
@@ -48,7 +28,7 @@ async function world(
   options: { box?: BoxOptions; config?: Record<string, unknown>; env?: Record<string, unknown>; name?: string } = {},
 ): Promise<World> {
   const box = await createBox(FAKE, options.box ?? {});
-  const clock = virtualClock();
+  const clock = steppedClock(0.01);
   const logs: string[] = [];
   const config = comfyuiBackendType.configSchema.parse({
     type: "comfyui",
@@ -85,14 +65,6 @@ async function bytesOf(image: GeneratedImage): Promise<Uint8Array> {
   return new Uint8Array(await new Response(image.stream).arrayBuffer());
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 /** The workflow the backend POSTed to /prompt, and the raw body text (to check number literals). */
 async function submitted(box: FakeComfyBox): Promise<{ raw: string; body: { prompt: Record<string, { inputs: Record<string, unknown> }>; prompt_id: string; client_id: string } }> {
@@ -230,7 +202,7 @@ describe("comfyui backend: generating", () => {
         return fetch(url.replace("http://comfyui", box.url), init);
       },
     };
-    const clock = virtualClock();
+    const clock = steppedClock(0.01);
     const backend = comfyuiBackendType.create(
       "flux-vpc",
       comfyuiBackendType.configSchema.parse({ type: "comfyui", service_binding: "COMFYUI_VPC" }),

@@ -3,21 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { fetchWithRetry, retryAfterMs } from "../../src/backends/http-retry";
-import type { Clock } from "../../src/lib/clock";
-
-function recordingClock(start = 1_000_000): Clock & { sleeps: number[] } {
-  let now = start;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    async sleep(ms, signal) {
-      if (signal?.aborted) throw signal.reason;
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-}
+import { steppedClock } from "../helpers/clock";
 
 /** Answers in order, then 200s; counts calls. */
 function script(...answers: Array<Response | Error>) {
@@ -34,7 +20,7 @@ const status = (code: number, init: ResponseInit & { body?: string } = {}) => ne
 
 describe("fetchWithRetry", () => {
   it("hands back the first success untouched", async () => {
-    const clock = recordingClock();
+    const clock = steppedClock(0, 1_000_000);
     const { send, calls } = script(new Response("hello"));
     expect(await (await fetchWithRetry(send, { clock })).text()).toBe("hello");
     expect(calls.count).toBe(1);
@@ -42,21 +28,21 @@ describe("fetchWithRetry", () => {
   });
 
   it("honours an HTTP-date Retry-After", async () => {
-    const clock = recordingClock(Date.parse("2026-05-08T12:00:00Z"));
+    const clock = steppedClock(0, Date.parse("2026-05-08T12:00:00Z"));
     const { send } = script(status(429, { headers: { "Retry-After": "Fri, 08 May 2026 12:00:04 GMT" } }));
     await fetchWithRetry(send, { clock });
     expect(clock.sleeps).toEqual([4000]);
   });
 
   it("prefers the Retry-After header over a retry_after body", async () => {
-    const clock = recordingClock();
+    const clock = steppedClock(0, 1_000_000);
     const { send } = script(status(429, { headers: { "Retry-After": "2" }, body: JSON.stringify({ retry_after: 9 }) }));
     await fetchWithRetry(send, { clock });
     expect(clock.sleeps).toEqual([2000]);
   });
 
   it("hands back the 429 instead of waiting past the deadline", async () => {
-    const clock = recordingClock();
+    const clock = steppedClock(0, 1_000_000);
     const { send, calls } = script(status(429, { body: JSON.stringify({ retry_after: 30 }) }));
     const response = await fetchWithRetry(send, { clock, deadline: clock.now() + 10_000 });
     expect(response.status).toBe(429);
@@ -66,7 +52,7 @@ describe("fetchWithRetry", () => {
   });
 
   it("retries a 5xx once, then hands back the second 5xx", async () => {
-    const clock = recordingClock();
+    const clock = steppedClock(0, 1_000_000);
     const { send, calls } = script(status(500), status(503));
     expect((await fetchWithRetry(send, { clock })).status).toBe(503);
     expect(calls.count).toBe(2);
@@ -75,13 +61,13 @@ describe("fetchWithRetry", () => {
 
   it("does not retry a 4xx other than 429", async () => {
     const { send, calls } = script(status(404));
-    expect((await fetchWithRetry(send, { clock: recordingClock() })).status).toBe(404);
+    expect((await fetchWithRetry(send, { clock: steppedClock(0, 1_000_000) })).status).toBe(404);
     expect(calls.count).toBe(1);
   });
 
   it("rethrows a network error that happens again after its retry", async () => {
     const { send, calls } = script(new TypeError("connection reset"), new TypeError("connection reset again"));
-    await expect(fetchWithRetry(send, { clock: recordingClock() })).rejects.toThrow("connection reset again");
+    await expect(fetchWithRetry(send, { clock: steppedClock(0, 1_000_000) })).rejects.toThrow("connection reset again");
     expect(calls.count).toBe(2);
   });
 
@@ -89,14 +75,14 @@ describe("fetchWithRetry", () => {
     const controller = new AbortController();
     const { send, calls } = script(new DOMException("aborted", "AbortError"));
     controller.abort();
-    await expect(fetchWithRetry(send, { clock: recordingClock(), signal: controller.signal })).rejects.toThrow();
+    await expect(fetchWithRetry(send, { clock: steppedClock(0, 1_000_000), signal: controller.signal })).rejects.toThrow();
     expect(calls.count).toBe(1);
   });
 
   it("tells onRetry about each retry", async () => {
     const events: unknown[] = [];
     const { send } = script(status(429, { body: JSON.stringify({ retry_after: 1 }) }), status(500));
-    await fetchWithRetry(send, { clock: recordingClock(), onRetry: (e) => events.push(e) });
+    await fetchWithRetry(send, { clock: steppedClock(0, 1_000_000), onRetry: (e) => events.push(e) });
     expect(events).toEqual([
       { reason: "rate_limited", retry: 1, delayMs: 1000, status: 429 },
       { reason: "server_error", retry: 1, delayMs: 500, status: 500 },

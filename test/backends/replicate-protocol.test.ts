@@ -2,8 +2,8 @@
  * The lower-level Replicate functions the async job reuses (createPrediction, getPrediction,
  * cancelPrediction, collectOutputs), and the fake's own fidelity to Replicate's protocol.
  */
+import { backendFailure as failure } from "../helpers/attempt";
 import { describe, expect, inject, it } from "vitest";
-import { BackendError } from "../../src/backends/errors";
 import {
   cancelPrediction,
   collectOutputs,
@@ -31,14 +31,6 @@ async function account(scenario: Scenario = {}) {
   return { token, api, collect };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 describe("createPrediction / getPrediction / cancelPrediction", () => {
   it("sends the webhook URL and events filter in the create body", async () => {

@@ -5,13 +5,14 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, BackendResult, GenerationSpec } from "../../src/backends/backend";
-import { BackendError } from "../../src/backends/errors";
 import { replicateBackendType, replicateConfigSchema } from "../../src/backends/replicate";
 import { sniffImage } from "../../src/backends/image-size";
 import { silentLogger } from "../../src/lib/log";
 import type { Scenario } from "../fakes/replicate/control";
 import { runAttempt } from "../helpers/attempt";
-import { imageBytes, newToken, requestsOf, setScenario, steppedClock, versionOf } from "../fakes/replicate/kit";
+import { imageBytes, newToken, requestsOf, setScenario, versionOf } from "../fakes/replicate/kit";
+import { steppedClock } from "../helpers/clock";
+import { backendFailure as failure } from "../helpers/attempt";
 
 const fake = inject("fakes").replicate!;
 
@@ -35,14 +36,6 @@ async function setup(config: Record<string, unknown> = {}, scenario: Scenario = 
   return { backend, ctx, clock, token, requests, generate: (s: GenerationSpec = spec) => runAttempt(backend, s, ctx) };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 async function onlyImage(result: BackendResult) {
   expect(result.images).toHaveLength(1);

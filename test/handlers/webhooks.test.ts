@@ -7,6 +7,7 @@ import { describe, expect, inject, it } from "vitest";
 import { newToken } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { appWithConfig } from "../helpers/world";
+import { signV1 } from "../helpers/webhook-signing";
 
 const fake = inject("fakes").replicate!;
 const SECRET = `whsec_${btoa("replicate-webhook-secret-for-tests")}`;
@@ -21,14 +22,11 @@ const config = () => testConfig({
 });
 
 async function signed(body: string, id = "msg_route_test", timestamp = Math.floor(Date.now() / 1000)) {
-  const raw = Uint8Array.from(atob(SECRET.slice("whsec_".length)), (c) => c.charCodeAt(0));
-  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
   return {
     "content-type": "application/json",
     "webhook-id": id,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": `v1,${btoa(String.fromCharCode(...mac))}`,
+    "webhook-signature": await signV1(SECRET, id, timestamp, body),
   };
 }
 

@@ -4,6 +4,8 @@
  * rejects with the attempt's BackendError.
  */
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { BackendError } from "../../src/backends/errors";
 import type { AsyncProgress, AttemptContext, Backend, BackendResult, GenerationSpec } from "../../src/backends/backend";
 import { parseConfig } from "../../src/config/load";
 import { NO_GUARD } from "../../src/core/attempt-guard";
@@ -49,4 +51,14 @@ export async function runAttempt(backend: Backend, spec: GenerationSpec, ctx: At
   } catch (error) {
     throw error instanceof GenerationFailedError ? error.last : error;
   }
+}
+
+/** The BackendError a promise rejects with (the test fails if it resolves or rejects otherwise). */
+export async function backendFailure(promise: Promise<unknown>): Promise<BackendError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(BackendError);
+  return error as BackendError;
 }

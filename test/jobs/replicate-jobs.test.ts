@@ -14,6 +14,7 @@ import { testConfig } from "../helpers/config";
 import { submitJob, type SubmittedJob } from "../helpers/jobs";
 import { manualClock } from "../helpers/pipeline";
 import { allKeys, appWithConfig, postJson, seedKey } from "../helpers/world";
+import { signV1 } from "../helpers/webhook-signing";
 
 const fake = inject("fakes").replicate!;
 const SMALL = { width: 512, height: 512 };
@@ -392,10 +393,3 @@ async function objectsOf(requestId: string): Promise<string[]> {
   return listed.objects.filter((o) => o.customMetadata?.request_id === requestId).map((o) => o.key).sort();
 }
 
-/** Standard Webhooks v1 signature with WebCrypto (independent of the code under test). */
-async function signV1(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const raw = Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (c) => c.charCodeAt(0));
-  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
-  return `v1,${btoa(String.fromCharCode(...mac))}`;
-}

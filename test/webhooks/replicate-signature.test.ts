@@ -8,6 +8,7 @@ import { createPrediction, getDefaultWebhookSecret, parseModelRef, type Replicat
 import { systemClock } from "../../src/lib/clock";
 import { verifyReplicateWebhook, WEBHOOK_TOLERANCE_SECONDS } from "../../src/webhooks/replicate-signature";
 import { eventually, newToken, setScenario, webhooksOf } from "../fakes/replicate/kit";
+import { signV1 } from "../helpers/webhook-signing";
 
 const fake = inject("fakes").replicate!;
 
@@ -15,12 +16,6 @@ function randomSecret(): string {
   return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
 }
 
-async function signV1(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const raw = Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0));
-  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
-  return `v1,${btoa(String.fromCharCode(...new Uint8Array(mac)))}`;
-}
 
 const body = JSON.stringify({ id: "gm3qorzdhgbfurvjtvhg6dckhu", status: "succeeded", output: ["https://replicate.delivery/xezq/a/out-0.png"] });
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -12,6 +12,9 @@ import { BackendError } from "../errors";
 export const fluxFamilies = ["schnell", "dev", "pro", "1.1-pro"] as const;
 export type FluxFamily = (typeof fluxFamilies)[number];
 
+/** Most sampler steps a family takes; undefined = it has no steps setting (flux-1.1-pro). */
+export const MAX_STEPS: Readonly<Record<FluxFamily, number | undefined>> = { schnell: 4, dev: 50, pro: 50, "1.1-pro": undefined };
+
 /** The family from a model name, or null when the name does not say (set `family` in config). */
 export function inferFamily(modelName: string): FluxFamily | null {
   if (/(^|-)flux-schnell(-|$)/.test(modelName)) return "schnell";
@@ -105,7 +108,7 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
     if (spec.n < 1 || spec.n > MAX_OUTPUTS) {
       throw invalid(`${modelName} makes 1..${MAX_OUTPUTS} images per request (num_outputs); asked for ${spec.n}`, "num_outputs");
     }
-    const maxSteps = family === "schnell" ? 4 : 50;
+    const maxSteps = MAX_STEPS[family]!;
     if (options.steps !== undefined && (options.steps < 1 || options.steps > maxSteps)) {
       throw invalid(
         `${modelName} takes 1..${maxSteps} steps (num_inference_steps); asked for ${options.steps}`,
@@ -127,8 +130,8 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
   }
   const stepsInput: Record<string, number> = {};
   if (family === "pro" && options.steps !== undefined) {
-    if (options.steps < 1 || options.steps > 50) {
-      throw invalid(`${modelName} takes 1..50 steps; asked for ${options.steps}`, "steps");
+    if (options.steps < 1 || options.steps > MAX_STEPS.pro!) {
+      throw invalid(`${modelName} takes 1..${MAX_STEPS.pro} steps; asked for ${options.steps}`, "steps");
     }
     stepsInput.steps = options.steps;
   }

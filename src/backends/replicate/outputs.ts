@@ -12,6 +12,7 @@ import { BackendError } from "../errors";
 import { fetchWithRetry } from "../http-retry";
 import { describe, type Prediction } from "./api";
 import { expectedSize } from "./flux-inputs";
+import { isLoopbackHost } from "../../lib/loopback";
 
 export const DEFAULT_DELIVERY_HOSTS = ["replicate.delivery", "*.replicate.delivery"] as const;
 
@@ -101,7 +102,7 @@ export function isDeliveryUrl(url: string, hosts: readonly string[]): boolean {
   }
   const host = parsed.hostname.toLowerCase();
   // Plain http only for loopback hosts, which exist for local fakes.
-  const loopback = host === "127.0.0.1" || host === "localhost" || host === "[::1]";
+  const loopback = isLoopbackHost(host);
   if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) return false;
   return hosts.some((pattern) => {
     const p = pattern.toLowerCase();

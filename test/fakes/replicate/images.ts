@@ -1,10 +1,10 @@
 /**
  * Real, decodable images for the fake's delivery URLs, built without image libraries:
- *  - PNG: RGB, one IDAT (node:zlib), a colour band per image so outputs differ;
+ *  - PNG: RGB (../png.ts), a colour band per image so outputs differ;
  *  - WebP: lossless (VP8L) of one colour — every prefix code has a single symbol, so pixels cost 0 bits;
  *  - JPEG: baseline greyscale of one grey — every 8x8 block is "DC diff 0, end of block".
  */
-import { deflateSync } from "node:zlib";
+import { encodePng, type Rgb } from "../png";
 
 export type Format = "png" | "webp" | "jpg";
 
@@ -21,51 +21,10 @@ export function encodeImage(format: Format, width: number, height: number, colou
   }
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, "ascii");
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-function png(width: number, height: number, [r, g, b]: readonly [number, number, number]): Buffer {
-  const stride = width * 3 + 1;
-  const raw = Buffer.alloc(stride * height);
-  for (let y = 0; y < height; y++) {
-    // Darker band across the middle third: the image is not one flat colour.
-    const shade = y > height / 3 && y < (2 * height) / 3 ? 0.6 : 1;
-    const row = y * stride;
-    for (let x = 0; x < width; x++) {
-      raw[row + 1 + x * 3] = r * shade;
-      raw[row + 2 + x * 3] = g * shade;
-      raw[row + 3 + x * 3] = b * shade;
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // truecolour
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk("IHDR", ihdr),
-    pngChunk("IDAT", deflateSync(raw)),
-    pngChunk("IEND", Buffer.alloc(0)),
-  ]);
+function png(width: number, height: number, [r, g, b]: Rgb): Buffer {
+  // Darker band across the middle third: the image is not one flat colour.
+  const shaded: Rgb = [Math.floor(r * 0.6), Math.floor(g * 0.6), Math.floor(b * 0.6)];
+  return encodePng(width, height, (y) => (y > height / 3 && y < (2 * height) / 3 ? shaded : [r, g, b]));
 }
 
 /** LSB-first bit packing, as VP8L reads it. */

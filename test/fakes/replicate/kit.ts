@@ -2,7 +2,6 @@
  * Test-side helpers for the fake Replicate (they run inside workerd, so they speak HTTP to the
  * fake and import nothing from node:*).
  */
-import type { Clock } from "../../../src/lib/clock";
 import type { DeliveryRecord, RequestRecord, Scenario } from "./control";
 
 /** A fresh account on the fake: accounts are isolated, so each test takes its own. */
@@ -32,27 +31,6 @@ export async function versionOf(fakeUrl: string, model: string): Promise<string>
   const found = models.find((m) => m.name === model);
   if (!found) throw new Error(`the fake does not know ${model}`);
   return found.version;
-}
-
-/**
- * A clock whose time moves only by what it is asked to sleep, while really sleeping a small
- * fraction of it (so the fake, which runs on real time, can make progress meanwhile). Records
- * every sleep so tests can see the waits a backend chose (poll interval, Retry-After, backoff).
- */
-export function steppedClock(realFraction = 0.02, start = Date.parse("2026-05-08T12:00:00Z")): Clock & { sleeps: number[] } {
-  let now = start;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    async sleep(ms, signal) {
-      if (signal?.aborted) throw signal.reason;
-      sleeps.push(ms);
-      now += ms;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, ms * realFraction)));
-      if (signal?.aborted) throw signal.reason;
-    },
-  };
 }
 
 /** Polls `check` (really waiting `everyMs` between tries) until it returns a value. */
