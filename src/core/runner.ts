@@ -93,6 +93,8 @@ export class GenerationRunner {
     const watcher = new ProgressWatch(this, onProgress);
     try {
       for (;;) {
+        // Gone between two steps: no new attempt starts for a caller nobody can answer.
+        if (signal.aborted) throw (await this.cancel(chain, whyCanceled(signal))).error;
         const step = await this.step(chain, signal);
         if (step.status === "succeeded") return { ...step.success, failed: step.failed };
         if (step.status === "failed") throw step.error;
