@@ -54,10 +54,6 @@ export interface ComfyUIBackend extends Backend {
   readonly configuredPricePerImage: Usd;
 }
 
-export function isComfyUIBackend(backend: Backend): backend is ComfyUIBackend {
-  return backend.type === "comfyui";
-}
-
 export const comfyuiBackendType = defineBackendType({
   type: "comfyui",
   configSchema: comfyuiConfigSchema,

@@ -19,7 +19,7 @@ const route = createRoute({
 export function registerHealthRoutes(app: App): void {
   app.openapi(route, (c) => {
     try {
-      void c.var.deps.config;
+      void c.var.deps.config; // validated on first read, once per isolate
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       return c.json({ status: "misconfigured" as const, problems: [...error.problems] }, 503);
