@@ -100,7 +100,7 @@ export class GenerationRunner {
         if (step.status === "failed") throw step.error;
         chain = step.chain;
         if (step.progress) onProgress?.(step.progress);
-        await watcher.follow(chain, signal);
+        await watcher.follow(chain);
         const waitMs = (chain.nextStepAt ?? 0) - this.deps.clock.now();
         if (waitMs <= 0) continue;
         try {
@@ -378,12 +378,13 @@ class ProgressWatch {
     private readonly onProgress: ((progress: AsyncProgress) => void) | undefined,
   ) {}
 
-  async follow(chain: ChainState, signal: AbortSignal): Promise<void> {
+  async follow(chain: ChainState): Promise<void> {
     const attempt = chain.attempt;
     if (!this.onProgress || this.current?.eventId === attempt?.eventId) return;
     if (!attempt?.submission) return this.stop();
     this.stop();
-    this.current = { eventId: attempt.eventId, stop: await this.runner.watch(attempt, signal, this.onProgress) };
+    // Its own signal: the feed ends by stop(), never by aborting a live socket mid-read.
+    this.current = { eventId: attempt.eventId, stop: await this.runner.watch(attempt, new AbortController().signal, this.onProgress) };
   }
 
   stop(): void {

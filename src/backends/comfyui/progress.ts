@@ -37,6 +37,8 @@ export class ProgressReporter {
   /** Listen to ComfyUI's `/ws` frames for this prompt. */
   attach(socket: WebSocket, promptId: () => string): void {
     this.socket = socket;
+    // The feed is advisory: a box that restarts or a tunnel that drops only ends it.
+    socket.addEventListener("error", () => this.close());
     socket.addEventListener("message", (event: MessageEvent) => {
       if (typeof event.data !== "string") return; // binary frames are preview images
       let frame: unknown;
