@@ -6,6 +6,7 @@
 import type { Backend } from "./backends/backend";
 import { createBackend } from "./backends/registry";
 import { loadConfig } from "./config/load";
+import { ownEntry } from "./config/lookup";
 import type { ImagenConfig } from "./config/schema";
 import type { PipelineDeps } from "./core/generate";
 import type { Env } from "./env";
@@ -33,7 +34,7 @@ export function backendResolver(config: ImagenConfig, env: Env, clock: Clock = s
   return (name) => {
     let backend = cache.get(name);
     if (!backend) {
-      const instance = config.backends[name];
+      const instance = ownEntry(config.backends, name);
       if (!instance) throw new Error(`backend "${name}" is not configured`);
       backend = createBackend(name, instance, { env, fetch: (input, init) => fetch(input, init), clock });
       cache.set(name, backend);
@@ -69,6 +70,11 @@ function supabaseClient(settings: SupabaseSettings): MaiClient {
 export function ledgerFor(env: Env, config: ImagenConfig): Ledger {
   const target = ledgerTarget(config, env);
   return target.kind === "d1" ? new D1Ledger(env.LEDGER) : new SupabaseLedger(supabaseClient(target.settings));
+}
+
+/** How an outage names the ledger and price store ("the usage ledger (D1)"). */
+export function ledgerDependency(env: Env, config: ImagenConfig, what: "usage ledger" | "price store"): string {
+  return `the ${what} (${ledgerTarget(config, env).kind === "d1" ? "D1" : "Supabase"})`;
 }
 
 export function priceStoreFor(env: Env, config: ImagenConfig): PriceStore {

@@ -17,11 +17,11 @@ import type { Logger } from "../lib/log";
 import { type Usd, usd, ZERO_USD } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { ImageStore } from "../storage/image-store";
-import { withSuffix } from "../storage/naming";
 import { logLostUsageEvent } from "../usage/deferred-sink";
 import type { UsageEvent, UsageSink } from "../usage/event";
-import { type FailedAttempt, GenerationFailedError, OutputConflictError } from "./errors";
+import { type FailedAttempt, GenerationFailedError } from "./errors";
 import { storeImages } from "./store-images";
+import { ensureOutputClaimable } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
 import type { Caller, GenerationRequest } from "./request";
 
@@ -99,7 +99,7 @@ export async function prepareGeneration(
   deps: Pick<PipelineDeps, "config" | "ids" | "backend" | "store">,
 ): Promise<PreparedGeneration> {
   const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
-  if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
+  if (request.output !== undefined) await ensureOutputClaimable({ ...request, output: request.output }, caller, deps);
   return { plan, request, caller, requestId, promptHash: await sha256Hex(request.prompt) };
 }
 
@@ -126,13 +126,6 @@ export function outcomeOf(
 /** A request the provider itself rejected would be rejected by the next backend too. */
 export function mayFallBack(error: BackendError): boolean {
   return error.kind !== "invalid_request";
-}
-
-async function ensureOutputFree(output: string, n: number, store: ImageStore): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const key = i === 0 ? output : withSuffix(output, i + 1);
-    if (await store.exists(key)) throw new OutputConflictError(key);
-  }
 }
 
 /** Try each backend in the chain; every attempt becomes exactly one usage event. */

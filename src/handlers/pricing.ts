@@ -2,9 +2,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { loadConfig } from "../config/load";
 import type { App } from "../http/context";
+import { fromDependency } from "../http/dependency";
 import { systemClock } from "../lib/clock";
 import { buildPricingOverview, pricingOverviewSchema } from "../pricing/overview";
-import { priceStoreFor } from "../services";
+import { ledgerDependency, priceStoreFor } from "../services";
 import { problemResponses } from "./schemas";
 
 const route = createRoute({
@@ -20,7 +21,9 @@ const route = createRoute({
 
 export function registerPricingRoutes(app: App): void {
   app.openapi(route, async (c) => {
-    const store = priceStoreFor(c.env, loadConfig(c.env.IMAGEN_CONFIG));
-    return c.json(await buildPricingOverview(store, systemClock), 200);
+    const config = loadConfig(c.env.IMAGEN_CONFIG);
+    const store = priceStoreFor(c.env, config);
+    const overview = await fromDependency(ledgerDependency(c.env, config, "price store"), c.get("log"), () => buildPricingOverview(store, systemClock));
+    return c.json(overview, 200);
   });
 }

@@ -13,6 +13,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
 import { loadConfig } from "../config/load";
+import { ownEntry } from "../config/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { backendResolver } from "../services";
@@ -59,7 +60,7 @@ export function registerWebhookRoutes(app: App): void {
     const { type } = c.req.valid("param");
     const { job, backend: name } = c.req.valid("query");
     const config = loadConfig(c.env.IMAGEN_CONFIG);
-    const backend = config.backends[name]?.type === type ? backendResolver(config, c.env)(name) : undefined;
+    const backend = ownEntry(config.backends, name)?.type === type ? backendResolver(config, c.env)(name) : undefined;
     const verify = backend?.async?.verifyCallback;
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);
 

@@ -20,6 +20,7 @@ export type ProblemType =
   | "backend-unavailable"
   | "insufficient-credit"
   | "misconfigured"
+  | "dependency-unavailable"
   | "internal";
 
 const TITLES: Record<ProblemType, string> = {
@@ -36,6 +37,7 @@ const TITLES: Record<ProblemType, string> = {
   "backend-unavailable": "Backend unavailable",
   "insufficient-credit": "Insufficient credit",
   misconfigured: "Service misconfigured",
+  "dependency-unavailable": "Dependency unavailable",
   internal: "Internal error",
 };
 
