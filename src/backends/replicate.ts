@@ -17,6 +17,7 @@
 import { z } from "zod";
 import type { Size } from "../config/size";
 import type { Logger } from "../lib/log";
+import { isLoopbackHost } from "../net/address-rules";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
   defineBackendType,
@@ -262,8 +263,7 @@ function replicateAsync(name: string, config: ReplicateConfig, runtime: BackendR
 
 /** `wrangler dev` on 127.0.0.1 without a tunnel: Replicate could never deliver there. */
 function isLoopbackUrl(url: string): boolean {
-  const host = URL.canParse(url) ? new URL(url).hostname : "";
-  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+  return URL.canParse(url) && isLoopbackHost(new URL(url).hostname);
 }
 
 /** Where a prediction stands, as an async outcome; a succeeded one has its outputs copied at once. */

@@ -68,11 +68,12 @@ export function registerJobRoutes(app: App): void {
  * document, `Location` (the status URL) and `Preference-Applied: respond-async`.
  */
 export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, callbackUrl: string | undefined) {
+  const deps = pipelineDeps(c.env, c.get("log"));
   if (callbackUrl !== undefined) {
-    const refused = callbackUrlProblem(callbackUrl) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
+    const rules = { allowLoopback: deps.config.jobs.allow_loopback_callbacks };
+    const refused = callbackUrlProblem(callbackUrl, rules) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
-  const deps = pipelineDeps(c.env, c.get("log"));
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
   const id = deps.ids.newId();
   const origin = (deps.config.jobs.public_base_url ?? new URL(c.req.url).origin).replace(/\/+$/, "");

@@ -4,6 +4,7 @@
  * sidecar keeps it next to the images).
  */
 import type { OutcomeBody } from "../core/outcome-body";
+import { callbackErrorForCaller } from "./callbacks";
 import type { CallbackStatus, JobError, JobRecord, JobStatus, StoredProgress } from "./job-record";
 import { isActive } from "./job-record";
 
@@ -20,7 +21,6 @@ export interface JobCallbackDocument {
   readonly status: CallbackStatus;
   readonly attempts: number;
   readonly last_attempt_at: string | null;
-  readonly last_status: number | null;
   readonly last_error: string | null;
   readonly next_attempt_at: string | null;
 }
@@ -74,8 +74,7 @@ export function jobDocument(record: JobRecord, progress: StoredProgress | undefi
           status: callback.status,
           attempts: callback.attempts,
           last_attempt_at: iso(callback.lastAttemptAt),
-          last_status: callback.lastStatus,
-          last_error: callback.lastError,
+          last_error: callbackErrorForCaller(callback.lastError),
           next_attempt_at: iso(callback.nextAttemptAt),
         }
       : null,

@@ -146,15 +146,19 @@ describe("callback_url checks", () => {
     expect(await response.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("Prefer: respond-async") }] });
   });
 
-  it("must be https (plain http only for loopback)", async () => {
+  it("must be https; loopback (plain http too) only with the local-development switch", async () => {
     const key = await seedKey("ivan");
-    const w = world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
+    const shipped = world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
+    const localDev = world(testConfig({ jobs: { allow_loopback_callbacks: true } }), { IMAGEN_CALLBACK_SECRET: SECRET });
 
-    const plain = await w.post(key, { prompt: "p", callback_url: "http://example.com/hook" });
-    const loopback = await w.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
+    const plain = await shipped.post(key, { prompt: "p", callback_url: "http://example.com/hook" });
+    const refusedLoopback = await shipped.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
+    const loopback = await localDev.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
 
     expect(plain.status).toBe(400);
     expect(await plain.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("https") }] });
+    expect(refusedLoopback.status).toBe(400);
+    expect(await refusedLoopback.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("allow_loopback_callbacks") }] });
     expect(loopback.status).toBe(202);
     expect((await loopback.json<JobDocument>()).callback).toMatchObject({ url: "http://127.0.0.1:9/hook", status: "pending", attempts: 0 });
   });

@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import { sniffImage, sniffMimeType } from "../../lib/image-size";
+import { isLoopbackHost } from "../../net/address-rules";
 import type { BackendResult, GeneratedImage, ImageMimeType } from "../backend";
 import { BackendError } from "../errors";
 import { fetchWithRetry } from "../http-retry";
@@ -101,8 +102,7 @@ export function isDeliveryUrl(url: string, hosts: readonly string[]): boolean {
   }
   const host = parsed.hostname.toLowerCase();
   // Plain http only for loopback hosts, which exist for local fakes.
-  const loopback = host === "127.0.0.1" || host === "localhost" || host === "[::1]";
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) return false;
+  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && isLoopbackHost(host))) return false;
   return hosts.some((pattern) => {
     const p = pattern.toLowerCase();
     return p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p;
