@@ -23,7 +23,11 @@ export const styleSchema = z.strictObject({
   negative: z.string().max(2000).optional(),
 });
 
-export const DEFAULT_NAMING = "{caller}/{date}/{time}-{slug}-{seed}.{ext}";
+/**
+ * Private by default: keys reach request logs (URLs), bucket listings, job documents and
+ * callbacks, so they carry no prompt text. `{slug}` (the prompt's first words) is opt-in.
+ */
+export const DEFAULT_NAMING = "{caller}/{date}/{time}-{id}-{seed}-{backend}.{ext}";
 
 export const outputSchema = z.strictObject({
   naming: z
