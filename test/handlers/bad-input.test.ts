@@ -99,9 +99,10 @@ describe("names a plain object inherits, sent as backend or style", () => {
 describe("bad input to GET /v1/images/{key}", () => {
   it("answers 404 for a key longer than any stored object's name (R2 refuses names over 1024 bytes)", async () => {
     const key = await seedKey("reader");
-    const response = await callWorker(`/v1/images/reader/${"k".repeat(1100)}.png`, { headers: bearer(key) });
+    const response = await callWorker(`/v1/images/${encodeURIComponent(`reader/${"k".repeat(1100)}.png`)}`, { headers: bearer(key) });
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect((await response.json<{ detail: string }>()).detail).toMatch(/^no image "reader\/k+\.png" for this caller$/);
   });
 });
 
