@@ -6,7 +6,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { requestId } from "hono/request-id";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes } from "./handlers/images";
@@ -18,6 +17,7 @@ import { registerWebhookRoutes } from "./handlers/webhooks";
 import { apiKeyAuth } from "./http/auth";
 import { deps } from "./http/deps";
 import type { App, AppEnv } from "./http/context";
+import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { errorToResponse } from "./http/errors";
 import { problem, problemResponse } from "./http/problem";
 import { jsonLogger, type Logger } from "./lib/log";
@@ -43,7 +43,8 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
     },
   });
 
-  app.use(requestId());
+  app.use(serverRequestId());
+  app.use(clientCorrelationId());
   app.use(accessLog(rootLog));
   app.use(methodNotAllowed({
     app,
@@ -105,7 +106,8 @@ function withRequestId(response: Response, id: string | undefined): Response {
 function accessLog(rootLog: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = Date.now();
-    const log = rootLog.child({ request_id: c.get("requestId") });
+    const correlation = c.get("correlationId");
+    const log = rootLog.child({ request_id: c.get("requestId"), ...(correlation && { correlation_id: correlation }) });
     c.set("log", log);
     await next();
     // Handlers that build a raw Response (image bytes) bypass c.header(); stamp it here.

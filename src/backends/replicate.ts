@@ -15,6 +15,7 @@
  */
 import { z } from "zod";
 import type { Size } from "../config/size";
+import { isLoopbackHost } from "../net/address-rules";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
   defineBackendType,
@@ -65,7 +66,6 @@ export {
   type ReplicateApi,
   type WebhookEvent,
 } from "./replicate/api";
-import { isLoopbackHost } from "../lib/loopback";
 export { collectOutputs, type CollectOptions } from "./replicate/outputs";
 
 const hostPattern = z

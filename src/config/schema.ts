@@ -8,6 +8,7 @@ import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
 import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
+import { hasOwnEntry } from "./lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { sizeString } from "./size";
 
@@ -22,7 +23,11 @@ export const styleSchema = z.strictObject({
   negative: z.string().max(2000).optional(),
 });
 
-export const DEFAULT_NAMING = "{caller}/{date}/{time}-{slug}-{seed}.{ext}";
+/**
+ * Private by default: keys reach request logs (URLs), bucket listings, job documents and
+ * callbacks, so they carry no prompt text. `{slug}` (the prompt's first words) is opt-in.
+ */
+export const DEFAULT_NAMING = "{caller}/{date}/{time}-{id}-{seed}-{backend}.{ext}";
 
 export const outputSchema = z.strictObject({
   naming: z
@@ -66,7 +71,7 @@ export const configSchema = z
     jobs: jobsConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
-    if (!(config.default_backend in config.backends)) {
+    if (!hasOwnEntry(config.backends, config.default_backend)) {
       ctx.addIssue({
         code: "custom",
         path: ["default_backend"],
@@ -75,7 +80,7 @@ export const configSchema = z
     }
     for (const [instance, backend] of Object.entries(config.backends)) {
       for (const [i, next] of (backend.fallback ?? []).entries()) {
-        if (!(next in config.backends) || next === instance) {
+        if (!hasOwnEntry(config.backends, next) || next === instance) {
           ctx.addIssue({
             code: "custom",
             path: ["backends", instance, "fallback", i],

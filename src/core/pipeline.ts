@@ -17,6 +17,7 @@ import type { UsageSink } from "../usage/event";
 import type { SuccessfulAttempt } from "./attempt";
 import type { AttemptGuard } from "./attempt-guard";
 import { type FailedAttempt, OutputConflictError } from "./errors";
+import { ensureOutputClaimable } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
 import type { Caller, GenerationRequest } from "./request";
 
@@ -68,7 +69,7 @@ export interface GenerationOutcome {
 
 /**
  * Plan the request (unknown backend or style → InvalidRequestError) and make sure an explicit
- * output key is free (→ OutputConflictError), before anything is spent.
+ * output key is the caller's to claim and free (→ OutputConflictError), before anything is spent.
  */
 export async function prepareGeneration(
   request: GenerationRequest,
@@ -77,7 +78,7 @@ export async function prepareGeneration(
   deps: Pick<PipelineDeps, "config" | "ids" | "backend" | "store">,
 ): Promise<PreparedGeneration> {
   const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
-  if (request.output !== undefined) await ensureOutputFree(request.output, request.n, deps.store);
+  if (request.output !== undefined) await ensureOutputClaimable({ ...request, output: request.output }, caller, deps);
   return { plan, request, caller, requestId, promptHash: await sha256Hex(request.prompt) };
 }
 
@@ -101,9 +102,3 @@ export function outcomeOf(
   };
 }
 
-async function ensureOutputFree(output: string, n: number, store: ImageStore): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const key = i === 0 ? output : withSuffix(output, i + 1);
-    if (await store.exists(key)) throw new OutputConflictError(key);
-  }
-}

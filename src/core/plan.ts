@@ -4,6 +4,7 @@
  */
 import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
+import { ownEntry } from "../config/lookup";
 import { DEFAULT_SIZE } from "../config/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";
@@ -24,14 +25,14 @@ export function planGeneration(
   backend: (name: string) => Backend,
 ): GenerationPlan {
   const first = request.backend ?? config.default_backend;
-  const instance = config.backends[first];
+  const instance = ownEntry(config.backends, first);
   if (!instance) {
     throw new InvalidRequestError(
       "backend",
       `unknown backend "${first}"; configured: ${Object.keys(config.backends).join(", ")}`,
     );
   }
-  const style = request.style === undefined ? undefined : config.styles[request.style];
+  const style = request.style === undefined ? undefined : ownEntry(config.styles, request.style);
   if (request.style !== undefined && !style) {
     const known = Object.keys(config.styles);
     throw new InvalidRequestError(

@@ -22,6 +22,7 @@ export type ProblemType =
   | "insufficient-credit"
   | "canceled"
   | "misconfigured"
+  | "dependency-unavailable"
   | "internal";
 
 export const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
@@ -39,6 +40,7 @@ export const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   "insufficient-credit": "Insufficient credit",
   canceled: "Canceled",
   misconfigured: "Service misconfigured",
+  "dependency-unavailable": "Dependency unavailable",
   internal: "Internal error",
 };
 

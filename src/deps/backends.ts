@@ -4,6 +4,7 @@
  */
 import type { Backend } from "../backends/backend";
 import { createBackend } from "../backends/registry";
+import { ownEntry } from "../config/lookup";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
@@ -16,7 +17,7 @@ export function backendResolver(config: ImagenConfig, env: Readonly<Record<strin
   return (name) => {
     let backend = cache.get(name);
     if (!backend) {
-      const instance = config.backends[name];
+      const instance = ownEntry(config.backends, name);
       if (!instance) throw new Error(`backend "${name}" is not configured`);
       backend = createBackend(name, instance, { env, fetch: (input, init) => fetch(input, init), clock });
       cache.set(name, backend);

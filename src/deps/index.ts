@@ -17,7 +17,7 @@ import { ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./led
 import { type PipelineOptions, pipelineDepsFor } from "./pipeline";
 
 export { backendResolver } from "./backends";
-export { ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
+export { ledgerDependency, ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
 export { pipelineDepsFor, type PipelineOptions } from "./pipeline";
 
 export interface AppDeps {

@@ -2,9 +2,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ConfigError } from "../config/load";
 import type { App } from "../http/context";
+import { PUBLIC_BASE_URL_MISSING } from "../http/public-origin";
 import { ROUTES } from "../routes";
 
-const Health = z.object({ status: z.enum(["ok", "misconfigured"]), problems: z.array(z.string()).optional() }).openapi("Health");
+const Health = z
+  .object({
+    status: z.enum(["ok", "misconfigured"]),
+    problems: z.array(z.string()).optional(),
+    /** Settings a production deployment needs that are missing; the service runs without them. */
+    warnings: z.array(z.string()).optional(),
+  })
+  .openapi("Health");
 
 const route = createRoute({
   method: "get",
@@ -29,6 +37,7 @@ export function registerHealthRoutes(app: App): void {
     } catch (error) {
       return c.json({ status: "misconfigured" as const, problems: [`ledger: ${error instanceof Error ? error.message : String(error)}`] }, 503);
     }
-    return c.json({ status: "ok" as const }, 200);
+    const warnings = c.var.deps.config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : [];
+    return c.json({ status: "ok" as const, ...(warnings.length > 0 && { warnings }) }, 200);
   });
 }

@@ -50,7 +50,6 @@ export const JobDocumentSchema = z
         status: z.enum(["pending", "delivered", "failed"]),
         attempts: z.int(),
         last_attempt_at: z.string().nullable(),
-        last_status: z.int().nullable(),
         last_error: z.string().nullable(),
         next_attempt_at: z.string().nullable(),
       })

@@ -11,6 +11,7 @@ import type { Caller, GenerationRequest } from "../core/request";
 import type { Env } from "../env";
 import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";
+import { PUBLIC_BASE_URL_MISSING, publicOrigin } from "../http/public-origin";
 import { CALLBACK_SECRET_ENV, callbackSecretProblem, callbackUrlProblem } from "../jobs/callbacks";
 import { isActive } from "../jobs/job-record";
 import { JobDocumentSchema, JobIdParam } from "./job-schemas";
@@ -68,14 +69,16 @@ export function registerJobRoutes(app: App): void {
  * document, `Location` (the status URL) and `Preference-Applied: respond-async`.
  */
 export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, callbackUrl: string | undefined) {
+  const deps = c.var.deps.pipeline(c.var.log);
   if (callbackUrl !== undefined) {
-    const refused = callbackUrlProblem(callbackUrl) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
+    const rules = { allowLoopback: deps.config.jobs.allow_loopback_callbacks };
+    const refused = callbackUrlProblem(callbackUrl, rules) ?? callbackSecretProblem(c.env[CALLBACK_SECRET_ENV]);
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
-  const deps = c.var.deps.pipeline(c.var.log);
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
   const id = deps.ids.newId();
-  const origin = (deps.config.jobs.public_base_url ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+  const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
+  if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
   const view = await jobStub(c.env, id).submit({
     id,
     prepared,

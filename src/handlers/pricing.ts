@@ -1,8 +1,10 @@
 /** GET /v1/pricing: the current price table with each rate's age and source, held changes, last refresh. */
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../http/context";
+import { fromDependency } from "../http/dependency";
 import { systemClock } from "../lib/clock";
 import { buildPricingOverview, pricingOverviewSchema } from "../pricing/overview";
+import { ledgerDependency } from "../deps";
 import { problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 
@@ -19,7 +21,9 @@ const route = createRoute({
 
 export function registerPricingRoutes(app: App): void {
   app.openapi(route, async (c) => {
+    const { env, config } = c.var.deps;
     const store = c.var.deps.priceStore();
-    return c.json(await buildPricingOverview(store, systemClock), 200);
+    const overview = await fromDependency(ledgerDependency(env, config, "price store"), c.get("log"), () => buildPricingOverview(store, systemClock));
+    return c.json(overview, 200);
   });
 }

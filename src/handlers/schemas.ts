@@ -28,7 +28,7 @@ export const GenerateImagesRequest = z
     style: z.string().max(64).optional().openapi({ description: "A style name from config; its template wraps the prompt." }),
     negative: z.string().max(2000).optional(),
     n: z.int().min(1).max(MAX_IMAGES).default(1).openapi({ description: `Images to generate, 1..${MAX_IMAGES}.` }),
-    output: z.string().max(512).optional().openapi({ description: "Explicit object key instead of the naming template; never overwrites.", example: "blog/header.png" }),
+    output: z.string().max(512).optional().openapi({ description: "Explicit object key instead of the naming template, in the caller's own folder (`<caller>/…`); never overwrites.", example: "alice/blog/header.png" }),
     sidecar: z.boolean().optional().openapi({ description: "Write the JSON sidecar; default: config output.sidecar." }),
     source: z
       .string()

@@ -6,9 +6,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, App } from "../http/context";
+import { fromDependency } from "../http/dependency";
 import { problem } from "../http/problem";
+import { ledgerDependency } from "../deps";
 import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
-import type { UsageFilter, UsageGroupKey } from "../usage/ledger";
+import type { Ledger, UsageFilter, UsageGroupKey } from "../usage/ledger";
 import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
 import { problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
@@ -24,7 +26,7 @@ const date = z
 const filterFields = {
   since: date.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
   until: date.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
-  caller: z.string().max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
+  caller: z.string().min(1).max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
 };
 
 const UsageQuery = z
@@ -68,7 +70,7 @@ const usageRoute = createRoute({
         "text/csv": { schema: z.string() },
       },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 503),
   },
 });
 
@@ -83,7 +85,7 @@ const summaryRoute = createRoute({
       description: "Summary",
       content: { "application/json": { schema: z.object({ totals: Totals, by_source: z.array(Totals.extend({ source: z.string().nullable() })), by_day: z.array(Totals.extend({ day: z.string() })), recent_errors: z.array(z.record(z.string(), z.unknown())) }) } },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 503),
   },
 });
 
@@ -91,19 +93,17 @@ export function registerUsageRoutes(app: App): void {
   app.openapi(usageRoute, async (c) => {
     const query = c.req.valid("query");
     const filter = scopedFilter(c, query);
-    const ledger = c.var.deps.ledger();
+    const read = ledgerReader(c);
     if (query.raw === "1" || query.raw === "true") {
-      const page = await ledger
-        .raw(filter, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) })
-        .catch((error: unknown) => {
-          // The ledgers validate cursors; a forged or stale one is the caller's error.
-          throw error instanceof RangeError ? problem("invalid-request", 400, `cursor: ${error.message}`) : error;
-        });
+      const page = await read((ledger) => ledger.raw(filter, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) })).catch((error: unknown) => {
+        // The ledgers validate cursors; a forged or stale one is the caller's error.
+        throw error instanceof RangeError ? problem("invalid-request", 400, `cursor: ${error.message}`) : error;
+      });
       if (query.format === "table") return c.text(alignedTable(rawRows(page.rows)), 200);
       if (query.format === "csv") return c.body(csv(rawRows(page.rows)), 200, { "content-type": "text/csv; charset=utf-8" });
       return c.json({ rows: [...page.rows], next_cursor: page.next_cursor }, 200);
     }
-    const report = await ledger.report(filter, query.group);
+    const report = await read((ledger) => ledger.report(filter, query.group));
     if (query.format === "table") return c.text(alignedTable(reportRows(report, query.group)), 200);
     if (query.format === "csv") return c.body(csv(reportRows(report, query.group)), 200, { "content-type": "text/csv; charset=utf-8" });
     return c.json({ groups: report.groups.map((g) => ({ ...g, group: { ...g.group } })), totals: report.totals }, 200);
@@ -111,8 +111,8 @@ export function registerUsageRoutes(app: App): void {
 
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid("query");
-    const ledger = c.var.deps.ledger();
-    const summary = await ledger.summary(scopedFilter(c, query), query.recent);
+    const filter = scopedFilter(c, query);
+    const summary = await ledgerReader(c)((ledger) => ledger.summary(filter, query.recent));
     return c.json(
       {
         totals: summary.totals,
@@ -123,6 +123,14 @@ export function registerUsageRoutes(app: App): void {
       200,
     );
   });
+}
+
+/** Runs a ledger read; a ledger outage answers 503 naming it. */
+function ledgerReader(c: Context<AppEnv>): <T>(read: (ledger: Ledger) => Promise<T>) => Promise<T> {
+  const { env, config } = c.var.deps;
+  const ledger = c.var.deps.ledger();
+  const name = ledgerDependency(env, config, "usage ledger");
+  return (read) => fromDependency(name, c.get("log"), () => read(ledger));
 }
 
 /** Users are confined to their own rows; naming someone else is refused, not silently narrowed. */

@@ -12,6 +12,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
+import { ownEntry } from "../config/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { jobStub } from "./jobs";
@@ -58,7 +59,7 @@ export function registerWebhookRoutes(app: App): void {
     const { type } = c.req.valid("param");
     const { job, backend: name } = c.req.valid("query");
     const { config, backend: resolve } = c.var.deps;
-    const backend = config.backends[name]?.type === type ? resolve(name) : undefined;
+    const backend = ownEntry(config.backends, name)?.type === type ? resolve(name) : undefined;
     const protocol = backend?.protocol;
     const verify = protocol?.kind === "job" ? protocol.verifyCallback?.bind(protocol) : undefined;
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);

@@ -9,6 +9,8 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
+    /** The client's own X-Request-Id (caller-scoped, not unique), or null. */
+    correlationId: string | null;
     log: Logger;
     caller: Caller;
     deps: AppDeps;

@@ -5,7 +5,7 @@
  */
 import type { Caller } from "../core/request";
 import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "./range";
-import { IMAGE_CACHE_CONTROL } from "../storage/image-store";
+import { IMAGE_CACHE_CONTROL, isStorableKey } from "../storage/image-store";
 
 export type ServedObject =
   | { readonly kind: "response"; readonly response: Response }
@@ -13,6 +13,8 @@ export type ServedObject =
   | { readonly kind: "unsatisfiable"; readonly size: number };
 
 export async function serveOwnedObject(bucket: R2Bucket, key: string, caller: Caller, request: Headers): Promise<ServedObject> {
+  // R2 throws on names it cannot hold; such an object cannot exist, so it is simply not found.
+  if (!isStorableKey(key)) return { kind: "not_found" };
   const range = parseRangeHeader(request.get("range") ?? undefined);
   let object: R2Object | R2ObjectBody | null;
   try {

@@ -13,26 +13,55 @@
 import { Webhook } from "standardwebhooks";
 import type { Clock } from "../lib/clock";
 import { backoffDelay } from "../lib/backoff";
-import { isLoopbackHost } from "../lib/loopback";
+import { classifyHost } from "../net/address-rules";
 
 /** The env var holding our signing secret (`whsec_<base64>`). */
 export const CALLBACK_SECRET_ENV = "IMAGEN_CALLBACK_SECRET";
 const ATTEMPT_TIMEOUT_MS = 10_000;
 
-/** Why a callback URL is refused, or null when it is fine. https only; http for loopback hosts (local dev). */
-export function callbackUrlProblem(raw: string): string | null {
+export interface CallbackUrlRules {
+  /** `jobs.allow_loopback_callbacks`: local development may deliver to this machine (http or https, any port). */
+  readonly allowLoopback: boolean;
+}
+
+/**
+ * Why a callback URL is refused, or null when it is fine. Checked when the job is submitted, so
+ * nothing is ever sent to a refused target: https on the default port to a public host only —
+ * never an internal address (private, link-local, metadata…) — and loopback only when the
+ * deployment allows it for local development.
+ */
+export function callbackUrlProblem(raw: string, rules: CallbackUrlRules): string | null {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return "callback_url is not a URL";
   }
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    return "callback_url must be https (plain http only for 127.0.0.1 / localhost)";
-  }
   if (url.username || url.password) return "callback_url must not carry credentials";
+  const host = classifyHost(url.hostname);
+  if (host.kind === "internal") return `callback_url must name a public host; ${url.hostname} is ${host.why}`;
+  if (url.port === "0") return "callback_url must not use port 0";
+  if (host.kind === "loopback") {
+    if (!rules.allowLoopback) {
+      return `callback_url must name a public host; ${url.hostname} is this machine (loopback), allowed only with jobs.allow_loopback_callbacks for local development`;
+    }
+    return url.protocol === "https:" || url.protocol === "http:" ? null : "callback_url must be http or https";
+  }
+  if (url.protocol !== "https:") return "callback_url must be https";
+  if (url.port !== "") return "callback_url must use the default https port (443)";
   return null;
+}
+
+/**
+ * What the job document says about a failed delivery. The receiver's status and error text stay
+ * in our logs: echoing them would make callbacks a port and status scanner. Our own
+ * refusals (a target not allowed, no signing secret — every such message starts with
+ * `callback_url` or the secret's name) are said as they are.
+ */
+export function callbackErrorForCaller(lastError: string | null): string | null {
+  if (lastError === null) return null;
+  const ours = lastError.startsWith("callback_url") || lastError.startsWith(CALLBACK_SECRET_ENV);
+  return ours ? lastError : "not delivered: the receiver did not accept it (no 2xx answer)";
 }
 
 /** Why the signing secret cannot be used, or null when it can. */

@@ -12,6 +12,11 @@ export const jobsConfigSchema = z.strictObject({
   public_base_url: z.url({ protocol: /^https?$/ }).optional(),
   /** How long past an attempt's deadline a webhook may still arrive before the job polls (and cancels). */
   deadline_grace_s: z.int().min(0).max(3600).default(30),
+  /**
+   * Local development only: let `callback_url` name this machine (127.0.0.1, ::1, localhost), over
+   * http and on any port. Off in the shipped config; production callbacks go to public https hosts.
+   */
+  allow_loopback_callbacks: z.boolean().default(false),
   /** Tries to POST a finished job to its `callback_url` (exponential backoff between them). */
   callback_max_attempts: z.int().min(1).max(20).default(6),
   /** Wait before the second try; doubles for every further one (10 s → 10, 20, 40, 80, 160 s). */

@@ -4,6 +4,7 @@
  * sidecar keeps it next to the images).
  */
 import type { OutcomeBody } from "../core/outcome-body";
+import { callbackErrorForCaller } from "./callbacks";
 import type { CallbackStatus, JobError, JobRecord, JobStatus, StoredProgress } from "./job-record";
 import { isActive } from "./job-record";
 import { jobStatusUrl } from "../routes";
@@ -21,7 +22,6 @@ export interface JobCallbackDocument {
   readonly status: CallbackStatus;
   readonly attempts: number;
   readonly last_attempt_at: string | null;
-  readonly last_status: number | null;
   readonly last_error: string | null;
   readonly next_attempt_at: string | null;
 }
@@ -75,8 +75,7 @@ export function jobDocument(record: JobRecord, progress: StoredProgress | undefi
           status: callback.status,
           attempts: callback.attempts,
           last_attempt_at: iso(callback.lastAttemptAt),
-          last_status: callback.lastStatus,
-          last_error: callback.lastError,
+          last_error: callbackErrorForCaller(callback.lastError),
           next_attempt_at: iso(callback.nextAttemptAt),
         }
       : null,

@@ -16,7 +16,7 @@ import { problemDocument, problemFor } from "../core/problem";
 import { CHAIN_START, type GenerationRunner, type StepResult } from "../core/runner";
 import { storeImages } from "../core/store-images";
 import type { Logger } from "../lib/log";
-import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, postCallback } from "./callbacks";
+import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, callbackUrlProblem, postCallback } from "./callbacks";
 import type { JobsConfig } from "./config";
 import { jobDocument } from "./job-document";
 import { isActive, type FinalStatus, type InboxEntry, type JobError, type JobRecord, type JobSubmission } from "./job-record";
@@ -96,7 +96,8 @@ export async function deliverCallback(record: JobRecord, services: JobServices):
   if (isActive(record.status) || !callback || callback.status !== "pending") return record;
   const { clock } = services.deps;
   const secret = services.env[CALLBACK_SECRET_ENV];
-  const problem = callbackSecretProblem(secret);
+  // Checked at submission too; again here because a job delivers under its own config snapshot.
+  const problem = callbackUrlProblem(callback.url, { allowLoopback: services.settings.allow_loopback_callbacks }) ?? callbackSecretProblem(secret);
   const { callback: _ownDelivery, ...document } = jobDocument(record, undefined);
   const tried = problem
     ? ({ ok: false, status: null, error: problem } as const)

@@ -39,6 +39,13 @@ export interface ImageStore {
 
 const MAX_SUFFIX = 1000;
 export const IMAGE_CACHE_CONTROL = "private, max-age=31536000, immutable";
+/** R2 refuses object names longer than this many UTF-8 bytes. */
+const R2_MAX_KEY_BYTES = 1024;
+
+/** Whether R2 could hold an object under `key` at all (it throws on longer names). */
+export function isStorableKey(key: string): boolean {
+  return new TextEncoder().encode(key).byteLength <= R2_MAX_KEY_BYTES;
+}
 
 export class R2ImageStore implements ImageStore {
   constructor(private readonly bucket: R2Bucket) {}

@@ -3,6 +3,8 @@
  * {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
  * typo shows up in the key instead of vanishing.
  */
+import { ownEntry } from "../config/lookup";
+
 export interface NamingValues {
   readonly now: Date;
   readonly prompt: string;
@@ -28,7 +30,7 @@ export function slugify(prompt: string): string {
 }
 
 /** A caller name made safe for a key segment. */
-function safeSegment(value: string): string {
+export function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "") || "unknown";
 }
 
@@ -44,7 +46,7 @@ export function renderNamingTemplate(template: string, values: NamingValues): st
     caller: safeSegment(values.caller),
     id: values.id,
   };
-  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => replacements[name] ?? whole);
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => ownEntry(replacements, name) ?? whole);
 }
 
 export const MAX_KEY_LENGTH = 512;

@@ -285,6 +285,15 @@ describe("replicate backend: Replicate's errors", () => {
     expect(creates(await requests())).toHaveLength(2);
   });
 
+  it("summarises a proxy's HTML error page as status and title, never passing markup on", async () => {
+    const page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+    const { generate } = await setup({}, { next_create: [{ status: 502, html: page }, { status: 502, html: page }] });
+    const error = await failure(generate());
+    expect(error.kind).toBe("unavailable");
+    expect(error.detail).toBe('Replicate answered 502 to POST /models/black-forest-labs/flux-schnell/predictions: an HTML page titled "502 Bad Gateway"');
+    expect(error.detail).not.toMatch(/[<>]/);
+  });
+
   it("retries a dropped connection once", async () => {
     const { generate, requests } = await setup({}, { next_create: [{ network_error: true }], finalize_ms: 0 });
     await generate();

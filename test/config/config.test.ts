@@ -15,7 +15,7 @@ function problems(config: unknown): string[] {
 describe("configuration", () => {
   it("accepts the test config and fills defaults", () => {
     const config = parseConfig({ default_backend: "mock", backends: { mock: { type: "mock" } } });
-    expect(config.output).toEqual({ naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true });
+    expect(config.output).toEqual({ naming: "{caller}/{date}/{time}-{id}-{seed}-{backend}.{ext}", sidecar: true });
     expect(config.styles).toEqual({});
     expect(config.backends.mock).toMatchObject({ type: "mock", latency_ms: 0, failure_rate: 0 });
   });
@@ -26,6 +26,8 @@ describe("configuration", () => {
 
   it.each([
     [{ ...testConfig(), default_backend: "ghost" }, "default_backend: default_backend \"ghost\" is not one of the configured backends"],
+    [{ ...testConfig(), default_backend: "constructor" }, "default_backend: default_backend \"constructor\" is not one of the configured backends"],
+    [testConfig({ backends: { ...testConfig().backends, mock: { type: "mock", fallback: ["constructor"] } } }), "backends.mock.fallback.0"],
     [testConfig({ backends: { mock: { type: "warp-drive" } } }), "backends.mock.type"],
     [testConfig({ backends: { mock: { type: "mock", latency_ms: -1 } } }), "backends.mock.latency_ms"],
     [testConfig({ backends: { mock: { type: "mock", fallback: ["ghost"] } } }), "backends.mock.fallback.0"],

@@ -176,12 +176,12 @@ describe("storage through the pipeline", () => {
 
   it("stores an explicit output key as given, and refuses (409) a taken one before spending anything", async () => {
     const world = pipelineWorld();
-    const outcome = await generate({ prompt: "p", n: 2, output: "explicit/header.png" }, alice, "r", world.deps);
-    expect(outcome.images.map((i) => i.key)).toEqual(["explicit/header.png", "explicit/header-2.png"]);
-    expect(readPngSize(new Uint8Array(await (await env.IMAGES.get("explicit/header.png"))!.arrayBuffer()))).toEqual({ width: 1024, height: 1024 });
+    const outcome = await generate({ prompt: "p", n: 2, output: "alice/explicit/header.png" }, alice, "r", world.deps);
+    expect(outcome.images.map((i) => i.key)).toEqual(["alice/explicit/header.png", "alice/explicit/header-2.png"]);
+    expect(readPngSize(new Uint8Array(await (await env.IMAGES.get("alice/explicit/header.png"))!.arrayBuffer()))).toEqual({ width: 1024, height: 1024 });
     world.events.length = 0;
     const before = await allKeys();
-    const conflict = await generate({ prompt: "again", n: 1, output: "explicit/header.png" }, alice, "r", world.deps).catch((e) => e);
+    const conflict = await generate({ prompt: "again", n: 1, output: "alice/explicit/header.png" }, alice, "r", world.deps).catch((e) => e);
     expect(conflict).toBeInstanceOf(OutputConflictError);
     expect(world.events).toHaveLength(0);
     expect(await allKeys()).toEqual(before);

@@ -4,6 +4,9 @@ import { allKeys, bearer, callWorker, postJson, seedKey } from "../helpers/world
 
 const ok = { prompt: "a lighthouse at dusk" };
 
+/** Names every plain object inherits: a config table must not find them. */
+const PROTOTYPE_NAMES = ["toString", "constructor", "__proto__", "valueOf", "hasOwnProperty"];
+
 /** [case, body (object or raw string), expected status, the field the answer must name] */
 const cases: [string, unknown, number, string][] = [
   ["invalid JSON", '{"prompt": "unterminated', 400, "JSON"],
@@ -34,6 +37,12 @@ const cases: [string, unknown, number, string][] = [
   ["unknown field", { ...ok, seeds: 3 }, 400, "seeds"],
   ["sidecar as a string", { ...ok, sidecar: "no" }, 400, "sidecar"],
   ["source with spaces", { ...ok, source: "my script" }, 400, "source"],
+  ["output in another caller's folder", { ...ok, output: "someone-else/x.png" }, 400, "output"],
+  ["output in the reserved _dead-letters folder", { ...ok, output: "_dead-letters/x.png" }, 400, "output"],
+  ...PROTOTYPE_NAMES.flatMap((name): [string, unknown, number, string][] => [
+    [`backend named like Object.prototype's "${name}"`, { ...ok, backend: name }, 400, "backend"],
+    [`style named like Object.prototype's "${name}"`, { ...ok, style: name }, 400, "style"],
+  ]),
 ];
 
 describe("bad input to POST /v1/images", () => {
@@ -70,5 +79,39 @@ describe("bad input to POST /v1/images", () => {
     });
     expect(response.status).toBe(415);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("names a plain object inherits, sent as backend or style", () => {
+  it.each(PROTOTYPE_NAMES.flatMap((name) => [["backend", name], ["style", name]]))(
+    "with Prefer: respond-async: %s %s → 400 naming the field at once, no job accepted",
+    async (field, name) => {
+      const key = await seedKey("validator");
+      const before = await allKeys();
+      const response = await callWorker("/v1/images", postJson("/v1/images", key, { ...ok, [field]: name }, { prefer: "respond-async" }));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ errors: [{ field }] });
+      expect(await allKeys()).toEqual(before);
+    },
+  );
+});
+
+describe("bad input to GET /v1/images/{key}", () => {
+  it("answers 404 for a key longer than any stored object's name (R2 refuses names over 1024 bytes)", async () => {
+    const key = await seedKey("reader");
+    const response = await callWorker(`/v1/images/${encodeURIComponent(`reader/${"k".repeat(1100)}.png`)}`, { headers: bearer(key) });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect((await response.json<{ detail: string }>()).detail).toMatch(/^no image "reader\/k+\.png" for this caller$/);
+  });
+});
+
+describe("bad input to the usage reports", () => {
+  it.each(["/v1/usage?caller=", "/v1/usage/summary?caller=", "/v1/usage?raw=1&caller="])("an admin's empty caller filter (%s) → 400 naming caller", async (path) => {
+    const key = await seedKey("auditor", "admin");
+    const response = await callWorker(path, { headers: bearer(key) });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect((await response.json<{ detail: string }>()).detail).toContain("caller");
   });
 });

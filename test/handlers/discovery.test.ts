@@ -1,5 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { appWithConfig, bearer, callWorker, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
 import { testConfig } from "../helpers/config";
 
 describe("GET /v1/backends", () => {
@@ -19,9 +20,14 @@ describe("GET /v1/backends", () => {
 });
 
 describe("GET /healthz", () => {
-  it("answers without a key", async () => {
+  it("answers without a key, warning that the shipped config lacks jobs.public_base_url", async () => {
     const res = await callWorker("/healthz");
     expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", warnings: [expect.stringContaining("jobs.public_base_url is not set")] });
+  });
+
+  it("has no warning once jobs.public_base_url is set", async () => {
+    const res = await appWithConfig(testConfig({ jobs: { public_base_url: "https://imagen.example.com" } })).call("/healthz");
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
@@ -92,10 +98,27 @@ describe("unknown routes and methods", () => {
     expect(health.headers.get("allow")).toBe("GET, HEAD");
   });
 
-  it("echoes a caller-supplied X-Request-Id and makes one up otherwise", async () => {
+  it("always makes its own request id; a client's X-Request-Id comes back as X-Client-Request-Id", async () => {
     const res = await callWorker("/healthz", { headers: { "x-request-id": "trace-abc-123" } });
-    expect(res.headers.get("x-request-id")).toBe("trace-abc-123");
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get("x-client-request-id")).toBe("trace-abc-123");
     const other = await callWorker("/healthz");
     expect(other.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(other.headers.get("x-client-request-id")).toBeNull();
+  });
+
+  it("gives two callers who send the same X-Request-Id different request ids, in the answer and the stored sidecar", async () => {
+    const shared = { "x-request-id": "same-id-1" };
+    const [a, b] = await Promise.all(
+      ["twin-a", "twin-b"].map(async (caller) => {
+        const res = await callWorker("/v1/images", postJson("/v1/images", await seedKey(caller), { prompt: "p", size: "64x64" }, shared));
+        expect(res.status).toBe(201);
+        return res.json<{ request_id: string; images: { key: string }[] }>();
+      }),
+    );
+    expect(a!.request_id).not.toBe(b!.request_id);
+    expect([a!.request_id, b!.request_id]).not.toContain("same-id-1");
+    const sidecar = await (await env.IMAGES.get(`${a!.images[0]!.key}.json`))!.json<{ request_id: string }>();
+    expect(sidecar.request_id).toBe(a!.request_id);
   });
 });

@@ -47,9 +47,9 @@ describe("backend failures over HTTP", () => {
   it("answers 409 for a taken explicit output key, leaving the existing object alone", async () => {
     const key = await seedKey("writer");
     const app = appWithConfig(testConfig());
-    expect((await app.call("/v1/images", postJson("/v1/images", key, { prompt: "first", output: "fixed/name.png", seed: 1 }))).status).toBe(201);
+    expect((await app.call("/v1/images", postJson("/v1/images", key, { prompt: "first", output: "writer/fixed/name.png", seed: 1 }))).status).toBe(201);
     const before = await allKeys();
-    const res = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "second", output: "fixed/name.png", seed: 2 }));
+    const res = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "second", output: "writer/fixed/name.png", seed: 2 }));
     expect(res.status).toBe(409);
     expect((await res.json<any>()).type).toBe("urn:imagen-edge:problem:conflict");
     expect(await allKeys()).toEqual(before);

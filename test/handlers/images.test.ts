@@ -15,7 +15,7 @@ describe("POST /v1/images with the mock backend", () => {
     expect(body.images).toHaveLength(1);
     const image = body.images[0];
     expect(image).toMatchObject({ width: 512, height: 256, mime_type: "image/png" });
-    expect(image.key).toMatch(/^otto-head\/\d{4}-\d{2}-\d{2}\/\d{6}-a-cat-in-a-fishbowl-42\.png$/);
+    expect(image.key).toMatch(/^otto-head\/\d{4}-\d{2}-\d{2}\/\d{6}-[0-9a-z]{26}-42-mock\.png$/);
 
     const object = await env.IMAGES.get(image.key);
     expect(object).not.toBeNull();

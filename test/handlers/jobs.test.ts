@@ -8,7 +8,7 @@ import { prefers } from "../../src/http/prefer";
 import type { JobDocument } from "../../src/jobs/job-document";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
-import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, callWorker, LOCAL_DEV_ORIGIN, postJson, seedKey } from "../helpers/world";
 
 const ASYNC = { prefer: "respond-async" };
 const SECRET = `whsec_${btoa("callback-signing-key-for-tests-32b")}`;
@@ -78,9 +78,9 @@ describe("POST /v1/images with Prefer: respond-async", () => {
     expect(rows[0]).toMatchObject({ caller: "ledgered", backend: "mock", seed: 5, success: 1, images_produced: 1 });
   });
 
-  it("works through the deployed Worker entry point too", async () => {
+  it("works through the deployed Worker entry point too (shipped config, local development)", async () => {
     const key = await seedKey("dora");
-    const accepted = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, ASYNC));
+    const accepted = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, ASYNC), LOCAL_DEV_ORIGIN);
     expect(accepted.status).toBe(202);
     const { id } = await accepted.json<JobDocument>();
 
@@ -146,15 +146,19 @@ describe("callback_url checks", () => {
     expect(await response.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("Prefer: respond-async") }] });
   });
 
-  it("must be https (plain http only for loopback)", async () => {
+  it("must be https; loopback (plain http too) only with the local-development switch", async () => {
     const key = await seedKey("ivan");
-    const w = world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
+    const shipped = world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
+    const localDev = world(testConfig({ jobs: { public_base_url: "http://imagen.test", allow_loopback_callbacks: true } }), { IMAGEN_CALLBACK_SECRET: SECRET });
 
-    const plain = await w.post(key, { prompt: "p", callback_url: "http://example.com/hook" });
-    const loopback = await w.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
+    const plain = await shipped.post(key, { prompt: "p", callback_url: "http://example.com/hook" });
+    const refusedLoopback = await shipped.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
+    const loopback = await localDev.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
 
     expect(plain.status).toBe(400);
     expect(await plain.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("https") }] });
+    expect(refusedLoopback.status).toBe(400);
+    expect(await refusedLoopback.json()).toMatchObject({ errors: [{ field: "callback_url", message: expect.stringContaining("allow_loopback_callbacks") }] });
     expect(loopback.status).toBe(202);
     expect((await loopback.json<JobDocument>()).callback).toMatchObject({ url: "http://127.0.0.1:9/hook", status: "pending", attempts: 0 });
   });
@@ -165,6 +169,51 @@ describe("callback_url checks", () => {
 
     expect(response.status).toBe(400);
     expect((await response.json<{ detail: string }>()).detail).toMatch(/IMAGEN_CALLBACK_SECRET/);
+  });
+});
+
+/** Waits for a job to end, so no job is still running when the test's environment goes away. */
+async function finished(app: ReturnType<typeof appWithConfig>, key: string, id: string): Promise<void> {
+  await eventually(async () => {
+    const document = await (await app.call(`/v1/jobs/${id}`, { headers: bearer(key) })).json<JobDocument>();
+    return document.status === "succeeded" ? document : undefined;
+  }, 400, 10);
+}
+
+/** In Workers the request URL is built from the Host header: a request "to" evil.example is one with that Host. */
+describe("URLs handed to third parties never come from the Host header", () => {
+  const { jobs: _withBaseUrl, ...noBaseUrl } = testConfig();
+
+  it("without jobs.public_base_url, a job submitted to a public Host is refused (503), naming the setting", async () => {
+    const key = await seedKey("host-spoofer");
+    const app = appWithConfig(noBaseUrl);
+    const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
+    expect(response.status).toBe(503);
+    const problem = await response.json<{ type: string; detail: string }>();
+    expect(problem.type).toBe("urn:imagen-edge:problem:misconfigured");
+    expect(problem.detail).toContain("jobs.public_base_url");
+    expect(JSON.stringify(problem)).not.toContain("evil.example");
+  });
+
+  it("uses jobs.public_base_url whatever Host says", async () => {
+    const key = await seedKey("host-spoofer");
+    const app = appWithConfig(testConfig({ jobs: { public_base_url: "https://imagen.example.com/" } }));
+    const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
+    expect(response.status).toBe(202);
+    const job = await response.json<JobDocument>();
+    expect(job.status_url).toBe(`https://imagen.example.com/v1/jobs/${job.id}`);
+    expect(response.headers.get("location")).toBe(job.status_url);
+    await finished(app, key, job.id);
+  });
+
+  it("in local development (a loopback origin) the request's own origin serves", async () => {
+    const key = await seedKey("local-dev");
+    const app = appWithConfig(noBaseUrl);
+    const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), LOCAL_DEV_ORIGIN);
+    expect(response.status).toBe(202);
+    const job = await response.json<JobDocument>();
+    expect(job.status_url).toBe(`${LOCAL_DEV_ORIGIN}/v1/jobs/${job.id}`);
+    await finished(app, key, job.id);
   });
 });
 

@@ -25,10 +25,13 @@ export function bearer(key: string): Record<string, string> {
   return { authorization: `Bearer ${key}` };
 }
 
-/** Through the deployed Worker entry point with the shipped wrangler.toml config. */
-export function callWorker(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(BASE + path, init));
+/** Through the deployed Worker entry point with the shipped wrangler.toml config (`origin`: where it was sent). */
+export function callWorker(path: string, init: RequestInit = {}, origin = BASE): Promise<Response> {
+  return exports.default.fetch(new Request(origin + path, init));
 }
+
+/** Where `wrangler dev` listens: a loopback origin, the only one the shipped config builds job URLs from. */
+export const LOCAL_DEV_ORIGIN = "http://127.0.0.1:8787";
 
 export function postJson(path: string, key: string | null, body: unknown, headers: Record<string, string> = {}): RequestInit {
   return {
@@ -50,9 +53,10 @@ export function appWithConfig(config: unknown, secrets: Record<string, string> =
   const testEnv = { ...env, ...secrets, IMAGEN_CONFIG: config } as Env;
   return {
     logs,
-    async call(path: string, init: RequestInit = {}): Promise<Response> {
+    /** `origin`: where the request was sent (`wrangler dev` listens on a loopback one). */
+    async call(path: string, init: RequestInit = {}, origin = BASE): Promise<Response> {
       const ctx = createExecutionContext();
-      const response = await app.fetch(new Request(BASE + path, init), testEnv, ctx);
+      const response = await app.fetch(new Request(origin + path, init), testEnv, ctx);
       await waitOnExecutionContext(ctx);
       return response;
     },

@@ -13,15 +13,22 @@ import { submitJob } from "../helpers/jobs";
 import { manualClock } from "../helpers/pipeline";
 
 const receiver = inject("fakes").receiver!;
+/** What the job document says about any failed delivery: never the receiver's status or error text. */
+const RECEIVER_REFUSED = "not delivered: the receiver did not accept it (no 2xx answer)";
 const SECRET = `whsec_${btoa("callback-signing-key-for-tests-32b")}`;
 const SMALL = { width: 64, height: 64 };
+
+/** The receiver listens on loopback: deliveries there need the local-development switch. */
+function localConfig(jobs: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}) {
+  return testConfig({ ...overrides, jobs: { allow_loopback_callbacks: true, ...jobs } });
+}
 
 describe("job callbacks", () => {
   it("POSTs the finished job, signed; retries failures with backoff until delivered; shows the outcome", async () => {
     const inbox = await newInbox(receiver, { fail_first: 2, fail_status: 503 });
     const clock = manualClock(Date.now());
     const job = await submitJob({
-      config: testConfig({ jobs: { callback_retry_base_s: 10 } }),
+      config: localConfig({ callback_retry_base_s: 10 }),
       request: { prompt: "p", size: SMALL },
       secrets: { IMAGEN_CALLBACK_SECRET: SECRET },
       callbackUrl: inbox.url,
@@ -29,19 +36,20 @@ describe("job callbacks", () => {
     });
 
     const first = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
-    expect(first).toMatchObject({ status: "succeeded", callback: { status: "pending", attempts: 1, last_status: 503 } });
+    expect(first).toMatchObject({ status: "succeeded", callback: { status: "pending", attempts: 1 } });
     expect(Date.parse(first.callback!.next_attempt_at!) - clock.now()).toBe(10_000);
 
     clock.advance(10_000);
     await job.forceAlarm();
     const second = await job.document();
-    expect(second.callback).toMatchObject({ status: "pending", attempts: 2, last_status: 503, last_error: "the receiver answered HTTP 503" });
+    expect(second.callback).toMatchObject({ status: "pending", attempts: 2, last_error: RECEIVER_REFUSED });
+    expect(JSON.stringify(second)).not.toContain("503");
     expect(Date.parse(second.callback!.next_attempt_at!) - clock.now()).toBe(20_000);
 
     clock.advance(20_000);
     await job.forceAlarm();
     const delivered = await job.document();
-    expect(delivered.callback).toMatchObject({ url: inbox.url, status: "delivered", attempts: 3, last_status: 204, last_error: null, next_attempt_at: null });
+    expect(delivered.callback).toMatchObject({ url: inbox.url, status: "delivered", attempts: 3, last_error: null, next_attempt_at: null });
 
     const deliveries = await inbox.deliveries();
     expect(deliveries.map((d) => d.status)).toEqual([503, 503, 204]);
@@ -59,7 +67,7 @@ describe("job callbacks", () => {
     const inbox = await newInbox(receiver, { fail_first: 99, fail_status: 500 });
     const clock = manualClock(Date.now());
     const job = await submitJob({
-      config: testConfig({ jobs: { callback_max_attempts: 2 } }),
+      config: localConfig({ callback_max_attempts: 2 }),
       request: { prompt: "p", size: SMALL },
       secrets: { IMAGEN_CALLBACK_SECRET: SECRET },
       callbackUrl: inbox.url,
@@ -70,23 +78,23 @@ describe("job callbacks", () => {
     clock.advance(60_000);
     await job.forceAlarm();
 
-    expect(await job.document()).toMatchObject({ status: "succeeded", callback: { status: "failed", attempts: 2, last_status: 500, next_attempt_at: null } });
+    expect(await job.document()).toMatchObject({ status: "succeeded", callback: { status: "failed", attempts: 2, last_error: RECEIVER_REFUSED, next_attempt_at: null } });
     expect(await inbox.deliveries()).toHaveLength(2);
   });
 
   it("does not follow a redirect: a 3xx is a failed try", async () => {
     const inbox = await newInbox(receiver, { fail_first: 1, fail_status: 302 });
-    const job = await submitJob({ config: testConfig(), request: { prompt: "p", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
+    const job = await submitJob({ config: localConfig(), request: { prompt: "p", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
 
     const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
 
-    expect(tried.callback).toMatchObject({ status: "pending", last_status: 302 });
+    expect(tried.callback).toMatchObject({ status: "pending", last_error: RECEIVER_REFUSED });
     expect(await inbox.deliveries()).toHaveLength(1);
   });
 
   it("reports a missing signing secret as the callback's error instead of sending unsigned", async () => {
     const inbox = await newInbox(receiver);
-    const job = await submitJob({ config: testConfig(), request: { prompt: "p", size: SMALL }, callbackUrl: inbox.url, secrets: { IMAGEN_CALLBACK_SECRET: "" } });
+    const job = await submitJob({ config: localConfig(), request: { prompt: "p", size: SMALL }, callbackUrl: inbox.url, secrets: { IMAGEN_CALLBACK_SECRET: "" } });
 
     const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
 
@@ -96,7 +104,7 @@ describe("job callbacks", () => {
 
   it("also reports a canceled job", async () => {
     const inbox = await newInbox(receiver);
-    const config = testConfig({ backends: { ...testConfig().backends, slow: { type: "mock", latency_ms: 600_000 } } });
+    const config = localConfig({}, { backends: { ...testConfig().backends, slow: { type: "mock", latency_ms: 600_000 } } });
     const job = await submitJob({ config, request: { prompt: "p", backend: "slow", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
     await job.until((d) => d.status === "running");
 
@@ -111,5 +119,17 @@ describe("job callbacks", () => {
 describe("callback backoff", () => {
   it("doubles from the base: 10, 20, 40, 80, 160 s", () => {
     expect([1, 2, 3, 4, 5].map((n) => callbackRetryDelayMs(n, 10))).toEqual([10_000, 20_000, 40_000, 80_000, 160_000]);
+  });
+});
+
+describe("job callbacks to a target the deployment does not allow", () => {
+  it("sends nothing to loopback without the local-development switch, and says so in the job", async () => {
+    const inbox = await newInbox(receiver);
+    const job = await submitJob({ config: testConfig(), request: { prompt: "p", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
+
+    const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
+
+    expect(tried.callback!.last_error).toMatch(/loopback.*allow_loopback_callbacks/);
+    expect(await inbox.deliveries()).toHaveLength(0);
   });
 });

@@ -22,6 +22,17 @@ describe("GET /v1/pricing", () => {
 });
 
 describe("the scheduled price refresh", () => {
+  it("with the shipped config reads no network source: offline it succeeds quietly and the bundled prices stay", async () => {
+    const fetched = vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError("offline"));
+    await handleScheduled(createScheduledController({ cron: "17 6 * * *", scheduledTime: Date.now() }), env);
+    expect(fetched).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+
+    const after = await (await callWorker("/v1/pricing", { headers: bearer(await seedKey("p0")) })).json<any>();
+    expect(after.last_refresh).toMatchObject({ ok: true });
+    expect(after.rates.find((r: any) => r.model === "black-forest-labs/flux-schnell")).toMatchObject({ usd_rate: 0.003 });
+  });
+
   it("reads the configured sources, keeps last known prices when one fails, and reports the run", async () => {
     vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
       const url = String(input instanceof Request ? input.url : input);
@@ -30,7 +41,8 @@ describe("the scheduled price refresh", () => {
       return new Response("upstream error", { status: 502 });
     });
     const before = await (await callWorker("/v1/pricing", { headers: bearer(await seedKey("p1")) })).json<any>();
-    await handleScheduled(createScheduledController({ cron: "17 6 * * *", scheduledTime: Date.now() }), env);
+    const online = { ...env, IMAGEN_CONFIG: { ...(env.IMAGEN_CONFIG as object), pricing: { sources: ["portkey:openai", "portkey:together-ai", "replicate"] } } };
+    await handleScheduled(createScheduledController({ cron: "17 6 * * *", scheduledTime: Date.now() }), online as typeof env);
     vi.restoreAllMocks();
 
     const after = await (await callWorker("/v1/pricing", { headers: bearer(await seedKey("p2")) })).json<any>();

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { Clock } from "../../lib/clock";
+import { upstreamTextSummary } from "../../lib/upstream-text";
 import { BackendError } from "../errors";
 import { fetchWithRetry, retryAfterMs } from "../http-retry";
 
@@ -180,7 +181,7 @@ async function errorFor(api: ReplicateApi, response: Response, call: string): Pr
   const text = await response.text().catch(() => "");
   const parsed = problemSchema.safeParse(safeJson(text));
   const problem = parsed.success ? parsed.data : {};
-  const said = (problem.detail ?? problem.title ?? text.slice(0, 200)).trim();
+  const said = upstreamTextSummary(problem.detail ?? problem.title ?? text, response.headers.get("content-type"));
   switch (response.status) {
     case 401:
       return new BackendError("auth", `Replicate API token missing or invalid; set ${api.tokenEnv}`);

@@ -7,12 +7,12 @@
  */
 import type { Clock } from "../../lib/clock";
 import { sniffImage, sniffMimeType } from "../image-size";
+import { isLoopbackHost } from "../../net/address-rules";
 import type { BackendResult, GeneratedImage, ImageMimeType } from "../backend";
 import { BackendError } from "../errors";
 import { fetchWithRetry } from "../http-retry";
 import { describe, type Prediction } from "./api";
 import { expectedSize } from "./flux-inputs";
-import { isLoopbackHost } from "../../lib/loopback";
 
 export const DEFAULT_DELIVERY_HOSTS = ["replicate.delivery", "*.replicate.delivery"] as const;
 

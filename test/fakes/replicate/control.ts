@@ -15,6 +15,8 @@ export interface Scripted {
   readonly retry_after_header?: string | number;
   /** Close the connection without answering. */
   readonly network_error?: boolean;
+  /** Answer this HTML page (text/html) instead of Replicate's JSON: what a proxy in front of the API sends. */
+  readonly html?: string;
 }
 
 export interface WebhookBehaviour {

@@ -505,6 +505,12 @@ function answerScripted(res: ServerResponse, scripted: Scripted): void {
   }
   const status = scripted.status ?? 500;
   if (scripted.retry_after_header !== undefined) res.setHeader("retry-after", String(scripted.retry_after_header));
+  if (scripted.html !== undefined) {
+    res.statusCode = status;
+    res.setHeader("content-type", "text/html");
+    res.end(scripted.html);
+    return;
+  }
   send(res, status, scripted.body ?? defaultErrorBody(status, scripted));
 }
 
