@@ -1,5 +1,6 @@
 /** The Hono environment shared by the app, middleware and handlers. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ApiKeyRecord } from "../auth/api-keys";
 import type { Caller } from "../core/request";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";
@@ -10,6 +11,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     caller: Caller;
+    /** The API key that authenticated the request (its id and per-key limits). */
+    apiKey: ApiKeyRecord;
   };
 }
 

@@ -5,6 +5,7 @@
 import { HTTPException } from "hono/http-exception";
 import { httpStatusForBackendError, problemTypeForBackendError } from "../backends/errors";
 import { ConfigError } from "../config/load";
+import { guardProblem } from "../guard/problem-mapping";
 import { GenerationFailedError, InvalidRequestError, OutputConflictError } from "../core/errors";
 import type { Logger } from "../lib/log";
 import { type Problem, ProblemException, type ProblemType, problemResponse } from "./problem";
@@ -15,6 +16,8 @@ export function errorToResponse(error: unknown, requestId: string | undefined, l
 
 function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof ProblemException) return error.problem;
+  const refused = guardProblem(error);
+  if (refused) return refused;
   if (error instanceof InvalidRequestError) {
     return {
       type: "invalid-request",

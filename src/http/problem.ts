@@ -19,6 +19,10 @@ export type ProblemType =
   | "backend-timeout"
   | "backend-unavailable"
   | "insufficient-credit"
+  | "budget-exceeded"
+  | "rate-limited"
+  | "idempotency-key-reused"
+  | "idempotency-key-in-use"
   | "misconfigured"
   | "internal";
 
@@ -35,6 +39,10 @@ const TITLES: Record<ProblemType, string> = {
   "backend-timeout": "Backend timed out",
   "backend-unavailable": "Backend unavailable",
   "insufficient-credit": "Insufficient credit",
+  "budget-exceeded": "Spend cap reached",
+  "rate-limited": "Too many requests",
+  "idempotency-key-reused": "Idempotency key reused with another request",
+  "idempotency-key-in-use": "Idempotency key in use",
   misconfigured: "Service misconfigured",
   internal: "Internal error",
 };
