@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { registerBackendRoutes } from "./handlers/backends";
+import { registerBudgetRoutes } from "./handlers/budget";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
@@ -66,6 +67,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   }));
 
   registerHealthRoutes(app);
+  registerBudgetRoutes(app);
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);
