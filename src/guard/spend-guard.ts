@@ -12,7 +12,7 @@
 import type { AttemptCharge, AttemptGuard, SpendTicket } from "../core/attempt-guard";
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { CallerGuard, SpendCaps } from "./caller-guard";
-import type { Limits } from "./config";
+import { effectiveLimits, type GuardConfig, type Limits } from "./config";
 import { BudgetExceededError } from "./errors";
 import { requestLimitViolation } from "./request-limits";
 
@@ -21,6 +21,19 @@ export interface DurableObjectAttemptGuardOptions {
   /** The request's effective limits (effectiveLimits() of config and API key). */
   readonly limits: Limits;
   readonly leaseSeconds: number;
+}
+
+/**
+ * The guard of one request: the caller's limits from config, overridden by its API key's. The
+ * async job's Durable Object has no API key at hand, so its submission must carry `keyLimits`.
+ */
+export function attemptGuardFor(
+  namespace: DurableObjectNamespace<CallerGuard>,
+  config: GuardConfig,
+  caller: string,
+  keyLimits: Limits | undefined,
+): DurableObjectAttemptGuard {
+  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(config, caller, keyLimits), leaseSeconds: config.lease_seconds });
 }
 
 export function callerGuard(namespace: DurableObjectNamespace<CallerGuard>, caller: string): DurableObjectStub<CallerGuard> {

@@ -114,3 +114,28 @@ describe("GET /v1/budget", () => {
     expect(body.limits).toEqual({});
   });
 });
+
+describe("a key's own limits, set by an admin", () => {
+  it("POST /v1/keys with limits: the key's budget and estimate use them over the caller's config", async () => {
+    const caller = freshCaller("limited");
+    const w = appWithConfig(testConfig({ backends: PAID_CHAIN, guard: { callers: { [caller]: { daily_usd: 5, max_images_per_request: 4 } } } }));
+    const admin = await seedKey(freshCaller("admin"), "admin");
+    const created = await w.call("/v1/keys", postJson("/v1/keys", admin, { caller, limits: { daily_usd: 0.02, max_images_per_request: 1 } }));
+    expect(created.status).toBe(201);
+    const { key, limits } = await created.json<{ key: string; limits: Limits }>();
+    expect(limits).toEqual({ daily_usd: 0.02, max_images_per_request: 1 });
+
+    const budget = await (await w.call("/v1/budget", { headers: bearer(key) })).json<any>();
+    expect(budget.daily).toMatchObject({ cap_usd: 0.02 });
+    expect(budget.limits).toEqual({ daily_usd: 0.02, max_images_per_request: 1 });
+    const estimate = await (await w.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { prompt: "a fox", backend: "flux-schnell", n: 2 }))).json<any>();
+    expect(estimate).toMatchObject({ fits_budget: false, limit_violations: [{ field: "n" }] });
+  });
+
+  it("limits that make no sense are refused with 400 naming the field", async () => {
+    const admin = await seedKey(freshCaller("admin"), "admin");
+    const res = await appWithConfig(testConfig()).call("/v1/keys", postJson("/v1/keys", admin, { caller: "someone", limits: { daily_usd: -1 } }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errors: [{ field: "limits.daily_usd" }] });
+  });
+});
