@@ -21,8 +21,8 @@ async function objectsOf(caller: string) {
   return (await allKeys()).filter((key) => key.startsWith(`${caller}/`));
 }
 
-function world(latencyMs = 0) {
-  const app = appWithConfig(testConfig({ backends: { mock: { type: "mock", model: "mock-png", latency_ms: latencyMs } } }));
+function world(latencyMs = 0, guard: unknown = {}) {
+  const app = appWithConfig(testConfig({ backends: { mock: { type: "mock", model: "mock-png", latency_ms: latencyMs } }, guard }));
   return {
     post: (key: string, body: unknown, headers: Record<string, string>) => app.call("/v1/images", postJson("/v1/images", key, body, headers)),
   };
@@ -69,6 +69,21 @@ describe("Idempotency-Key on POST /v1/images", () => {
     expect(new Set(bodies.map((b) => b.request_id)).size).toBe(1);
     expect(await objectsOf(caller)).toHaveLength(2);
     expect(await ledgerRowsOf(caller)).toEqual([{ request_id: bodies[0]!.request_id }]);
+  });
+
+  it("a repeat that may not wait (idempotency_wait_seconds = 0) while the first runs → 409 with Retry-After, nothing generated twice", async () => {
+    const caller = `idem-409-${crypto.randomUUID().slice(0, 8)}`;
+    const key = await seedKey(caller);
+    const w = world(500, { idempotency_wait_seconds: 0 });
+    const headers = { "idempotency-key": crypto.randomUUID() };
+
+    const answers = await Promise.all([w.post(key, BODY, headers), w.post(key, BODY, headers)]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    const busy = answers.find((a) => a.status === 409)!;
+    expect(busy.headers.get("retry-after")).toBe("10");
+    expect(await busy.json()).toMatchObject({ type: "urn:imagen-edge:problem:idempotency-key-in-use" });
+    expect(await objectsOf(caller)).toHaveLength(2);
   });
 
   it("the same key with a different body → 422, nothing generated; the key order of the JSON does not matter", async () => {
