@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { registerBackendRoutes } from "./handlers/backends";
+import { registerBudgetRoutes } from "./handlers/budget";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
@@ -69,6 +70,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   }));
 
   registerHealthRoutes(app);
+  registerBudgetRoutes(app);
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);

@@ -15,3 +15,4 @@ export default {
 } satisfies ExportedHandler<Env, unknown>;
 
 export { GenerationJob } from "./jobs/generation-job";
+export { CallerGuard } from "./guard/caller-guard";

@@ -4,6 +4,7 @@
  * revocation marks the record so a revoked key gets a precise 401.
  */
 import type { Role } from "../core/request";
+import type { Limits } from "../guard/config";
 import { sha256Hex } from "../lib/hash";
 
 export interface ApiKeyRecord {
@@ -15,6 +16,8 @@ export interface ApiKeyRecord {
   readonly created_at: string;
   readonly revoked_at: string | null;
   readonly label: string | null;
+  /** Overrides the caller's limits from config, field by field (src/guard/config.ts). */
+  readonly limits?: Limits;
 }
 
 export type KeyCheck =
@@ -59,7 +62,7 @@ export class ApiKeyStore {
     return { ok: true, record };
   }
 
-  async add(key: string, caller: string, role: Role, label: string | null, now: Date): Promise<ApiKeyRecord> {
+  async add(key: string, caller: string, role: Role, label: string | null, now: Date, limits?: Limits): Promise<ApiKeyRecord> {
     const hash = await hashApiKey(key);
     const record: ApiKeyRecord = {
       id: hash.slice(0, KEY_ID_LENGTH),
@@ -69,6 +72,7 @@ export class ApiKeyStore {
       created_at: now.toISOString(),
       revoked_at: null,
       label,
+      ...(limits && { limits }),
     };
     await this.kv.put(PREFIX + hash, JSON.stringify(record));
     return record;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
+import { guardConfigSchema } from "../guard/config";
 import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "./lookup";
@@ -69,6 +70,7 @@ export const configSchema = z
     ledger: ledgerSchema.prefault({}),
     pricing: pricingConfigSchema.prefault({}),
     jobs: jobsConfigSchema.prefault({}),
+    guard: guardConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!hasOwnEntry(config.backends, config.default_backend)) {

@@ -5,6 +5,7 @@
  */
 import { BackendError, type BackendErrorKind, type InvalidField } from "../backends/errors";
 import { ConfigError } from "../config/load";
+import { BudgetExceededError, RequestLimitError } from "../guard/errors";
 import { type FailedAttempt, GenerationFailedError, InvalidRequestError, OutputConflictError } from "./errors";
 
 export type ProblemType =
@@ -21,6 +22,10 @@ export type ProblemType =
   | "backend-unavailable"
   | "insufficient-credit"
   | "canceled"
+  | "budget-exceeded"
+  | "rate-limited"
+  | "idempotency-key-reused"
+  | "idempotency-key-in-use"
   | "misconfigured"
   | "dependency-unavailable"
   | "internal";
@@ -39,6 +44,10 @@ export const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   "backend-unavailable": "Backend unavailable",
   "insufficient-credit": "Insufficient credit",
   canceled: "Canceled",
+  "budget-exceeded": "Spend cap reached",
+  "rate-limited": "Too many requests",
+  "idempotency-key-reused": "Idempotency key reused with another request",
+  "idempotency-key-in-use": "Idempotency key in use",
   misconfigured: "Service misconfigured",
   "dependency-unavailable": "Dependency unavailable",
   internal: "Internal error",
@@ -97,6 +106,29 @@ const BY_BACKEND_KIND: Readonly<Record<BackendErrorKind, { readonly type: Proble
  * with a detail that leaks nothing; the caller logs them (`isUnexpected`).
  */
 export function problemFor(error: unknown): Problem {
+  if (error instanceof BudgetExceededError) {
+    return {
+      type: "budget-exceeded",
+      status: 402,
+      detail: `${error.message}. Ask the operator to raise the cap, or wait for the reset.`,
+      extra: {
+        cap: error.period,
+        cap_usd: error.capUsd,
+        spent_usd: error.spentUsd,
+        reserved_usd: error.reservedUsd,
+        requested_usd: error.requestedUsd,
+        resets_at: error.resetsAt,
+      },
+    };
+  }
+  if (error instanceof RequestLimitError) {
+    return {
+      type: "invalid-request",
+      status: 400,
+      detail: error.message,
+      extra: { errors: [{ field: error.field, message: error.detail }], limit: error.limit },
+    };
+  }
   if (error instanceof InvalidRequestError) {
     return { type: "invalid-request", status: 400, detail: error.message, extra: { errors: [{ field: error.field, message: error.detail }] } };
   }

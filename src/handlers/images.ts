@@ -3,6 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
 import { parseSize } from "../config/size";
+import { idempotencyKey } from "../guard/idempotency";
+import { rateLimit } from "../guard/rate-limit";
 import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
@@ -18,9 +20,10 @@ const generateRoute = createRoute({
   path: ROUTES.images,
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
-  middleware: [requireJsonBody()] as const,
+  middleware: [rateLimit(), requireJsonBody(), idempotencyKey()] as const,
   request: {
     headers: z.object({
+      "idempotency-key": z.string().optional().openapi({ description: "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422." }),
       prefer: z.string().optional().openapi({ description: "`respond-async`: answer 202 with a job at once (docs/jobs.md); the status URL is in `Location`." }),
     }),
     body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } },
@@ -28,7 +31,7 @@ const generateRoute = createRoute({
   responses: {
     201: { description: "Images generated and stored", content: { "application/json": { schema: GenerateImagesResponse } } },
     202: { description: "Accepted as an async job (`Prefer: respond-async`)", content: { "application/json": { schema: JobDocumentSchema } } },
-    ...problemResponses(400, 401, 402, 409, 413, 415, 500, 502, 503, 504),
+    ...problemResponses(400, 401, 402, 409, 413, 415, 422, 429, 500, 502, 503, 504),
   },
 });
 

@@ -48,9 +48,9 @@ const revokeKey = createRoute({
 
 export function registerKeyRoutes(app: App): void {
   app.openapi(createKey, async (c) => {
-    const { caller, role, label } = c.req.valid("json");
+    const { caller, role, label, limits } = c.req.valid("json");
     const key = newApiKey();
-    const record = await new ApiKeyStore(c.env.API_KEYS).add(key, caller, role, label ?? null, new Date());
+    const record = await new ApiKeyStore(c.env.API_KEYS).add(key, caller, role, label ?? null, new Date(), limits);
     c.get("log").info("api key created", { key_id: record.id, for_caller: caller, role });
     return c.json({ ...publicView(record), key }, 201);
   });
@@ -77,5 +77,6 @@ function publicView(record: ApiKeyRecord) {
     label: record.label,
     created_at: record.created_at,
     revoked_at: record.revoked_at,
+    limits: record.limits ?? null,
   };
 }

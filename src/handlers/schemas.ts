@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { sizeField } from "../config/size";
+import { limitsSchema } from "../guard/config";
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_IMAGES = 4;
@@ -107,6 +108,7 @@ export const CreateKeyRequest = z
     caller: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/, "caller: lowercase letters, digits, '.', '_', '/' or '-'"),
     role: z.enum(["admin", "user"]).default("user"),
     label: z.string().max(200).optional(),
+    limits: limitsSchema.optional().openapi({ description: "This key's own caps and rate limit; override the caller's from config, field by field." }),
   })
   .openapi("CreateKeyRequest");
 
@@ -118,6 +120,7 @@ export const KeyInfo = z
     label: z.string().nullable(),
     created_at: z.string(),
     revoked_at: z.string().nullable(),
+    limits: limitsSchema.nullable(),
   })
   .openapi("ApiKey");
 

@@ -59,7 +59,7 @@ export function registerWebhookRoutes(app: App): void {
     const { type } = c.req.valid("param");
     const { job, backend: name } = c.req.valid("query");
     const { config, backend: resolve } = c.var.deps;
-    const backend = ownEntry(config.backends, name)?.type === type ? resolve(name) : undefined;
+    const backend = ownEntry<(typeof config.backends)[string]>(config.backends, name)?.type === type ? resolve(name) : undefined;
     const protocol = backend?.protocol;
     const verify = protocol?.kind === "job" ? protocol.verifyCallback?.bind(protocol) : undefined;
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);

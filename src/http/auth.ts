@@ -21,6 +21,7 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
       throw unauthorized(check.reason === "revoked" ? "this API key was revoked" : "unknown API key");
     }
     c.set("caller", { name: check.record.caller, role: check.record.role });
+    c.set("apiKey", check.record);
     c.set("log", c.get("log").child({ caller: check.record.caller, key_id: check.record.id }));
     await next();
   };

@@ -1,5 +1,6 @@
 /** The Hono environment shared by the app, middleware and handlers. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ApiKeyRecord } from "../auth/api-keys";
 import type { Caller } from "../core/request";
 import type { AppDeps } from "../deps";
 import type { Env } from "../env";
@@ -14,6 +15,8 @@ export interface AppEnv {
     log: Logger;
     caller: Caller;
     deps: AppDeps;
+    /** The API key that authenticated the request (its id and per-key limits). */
+    apiKey: ApiKeyRecord;
   };
 }
 

@@ -1,0 +1,174 @@
+/**
+ * One Durable Object per caller (`GUARDS.idFromName(caller)`, SQLite storage): the single place
+ * where the caller's spend is reserved and settled, its idempotency keys live and its API keys'
+ * request windows are counted. A Durable Object runs one request's synchronous code at a time and
+ * SQLite calls do not yield, so each check-and-write below is atomic.
+ *
+ * The Worker passes the caller's limits on every call (they come from config and the API key, which
+ * the object does not read); the object keeps only state. Its alarm releases reservations whose
+ * request died (lease run out) and forgets expired idempotency keys.
+ *
+ * RPC surface (this file imports no Hono):
+ *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt
+ *   settle(attemptId, chargedUsd)                 after it (0 = nothing charged: a release)
+ *   budget(caps) → PeriodBudget[]                 GET /v1/budget, estimates
+ *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
+ *   completeIdempotencyKey / abandonIdempotencyKey
+ *   hitRateLimit(keyId, limit) → RateDecision
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import type { Usd } from "../lib/money";
+import type { RateLimit } from "./config";
+import { fromUnits, toUnits } from "./money-units";
+import type { BudgetPeriod } from "./periods";
+import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
+import type { RateDecision } from "./store/rate-window";
+import { RateWindows } from "./store/rate-window";
+import { type PeriodCaps, type PeriodState, SpendBook } from "./store/spend-book";
+
+export interface SpendReservation {
+  readonly attemptId: string;
+  readonly requestId: string;
+  readonly instance: string;
+  readonly usd: Usd;
+  readonly leaseMs: number;
+  readonly caps: SpendCaps;
+}
+
+/** USD caps per period; absent = uncapped. */
+export interface SpendCaps {
+  readonly daily?: number;
+  readonly monthly?: number;
+}
+
+export interface PeriodBudget {
+  readonly period: BudgetPeriod;
+  readonly capUsd: Usd | null;
+  readonly spentUsd: Usd;
+  readonly reservedUsd: Usd;
+  /** null when uncapped; never negative. */
+  readonly remainingUsd: Usd | null;
+  readonly resetsAt: string;
+}
+
+export type ReserveAnswer =
+  | { readonly ok: true; readonly reservedUsd: Usd }
+  | { readonly ok: false; readonly refusedBy: PeriodBudget; readonly requestedUsd: Usd };
+
+/** While a duplicate waits for the first request, it re-reads the key at least this often. */
+const RECHECK_MS = 1000;
+
+export class CallerGuard extends DurableObject<Env> {
+  private readonly spend: SpendBook;
+  private readonly keys: IdempotencyBook;
+  private readonly windows: RateWindows;
+  /** Duplicates waiting for a key's first request, woken when it completes or abandons. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.spend = new SpendBook(ctx.storage.sql);
+    this.keys = new IdempotencyBook(ctx.storage.sql);
+    this.windows = new RateWindows(ctx.storage.sql);
+  }
+
+  async reserve(reservation: SpendReservation): Promise<ReserveAnswer> {
+    const now = Date.now();
+    const outcome = this.spend.reserve(
+      { attemptId: reservation.attemptId, requestId: reservation.requestId, instance: reservation.instance, units: toUnits(reservation.usd), leaseMs: reservation.leaseMs },
+      capUnits(reservation.caps),
+      now,
+    );
+    if (!outcome.ok) return { ok: false, refusedBy: periodBudget(outcome.refusedBy), requestedUsd: fromUnits(outcome.requestedUnits) };
+    await this.scheduleAlarm();
+    return { ok: true, reservedUsd: fromUnits(outcome.units) };
+  }
+
+  async settle(attemptId: string, chargedUsd: Usd): Promise<void> {
+    this.spend.settle(attemptId, toUnits(chargedUsd), Date.now());
+  }
+
+  async budget(caps: SpendCaps): Promise<PeriodBudget[]> {
+    return this.spend.periods(capUnits(caps), Date.now()).map(periodBudget);
+  }
+
+  async claimIdempotencyKey(claim: ClaimInput, waitMs: number): Promise<KeyClaim> {
+    const giveUpAt = Date.now() + waitMs;
+    for (;;) {
+      const answer = this.keys.claim(claim, Date.now());
+      if (answer.kind === "claimed") await this.scheduleAlarm();
+      if (answer.kind !== "running" || Date.now() >= giveUpAt) return answer;
+      await this.nextChange(claim.key, Math.min(RECHECK_MS, giveUpAt - Date.now()));
+    }
+  }
+
+  async completeIdempotencyKey(key: string, holder: string, answer: StoredAnswer, ttlMs: number): Promise<void> {
+    this.keys.complete(key, holder, answer, Date.now(), ttlMs);
+    this.wake(key);
+    await this.scheduleAlarm();
+  }
+
+  async abandonIdempotencyKey(key: string, holder: string): Promise<void> {
+    this.keys.abandon(key, holder);
+    this.wake(key);
+  }
+
+  async hitRateLimit(keyId: string, limit: RateLimit): Promise<RateDecision> {
+    return this.windows.hit(keyId, limit, Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.spend.releaseExpired(now);
+    this.keys.forgetExpired(now);
+    await this.scheduleAlarm();
+  }
+
+  /** The alarm fires at the earliest lease end or key expiry (never later than one already set). */
+  private async scheduleAlarm(): Promise<void> {
+    const candidates = [this.spend.nextLeaseEnd(), this.keys.nextExpiry()].filter((t): t is number => t !== null);
+    if (candidates.length === 0) return;
+    const next = Math.min(...candidates);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next || current <= Date.now()) await this.ctx.storage.setAlarm(next);
+  }
+
+  private nextChange(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let wakers = this.waiting.get(key);
+      if (!wakers) this.waiting.set(key, (wakers = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        if (wakers.size === 0) this.waiting.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      wakers.add(done);
+    });
+  }
+
+  private wake(key: string): void {
+    for (const done of [...(this.waiting.get(key) ?? [])]) done();
+  }
+}
+
+function capUnits(caps: SpendCaps): PeriodCaps {
+  return {
+    ...(caps.daily !== undefined && { daily: toUnits(caps.daily) }),
+    ...(caps.monthly !== undefined && { monthly: toUnits(caps.monthly) }),
+  };
+}
+
+function periodBudget(state: PeriodState): PeriodBudget {
+  const used = state.spentUnits + state.reservedUnits;
+  return {
+    period: state.period,
+    capUsd: state.capUnits === undefined ? null : fromUnits(state.capUnits),
+    spentUsd: fromUnits(state.spentUnits),
+    reservedUsd: fromUnits(state.reservedUnits),
+    remainingUsd: state.capUnits === undefined ? null : fromUnits(Math.max(0, state.capUnits - used)),
+    resetsAt: state.resetsAt,
+  };
+}

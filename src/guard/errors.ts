@@ -1,0 +1,35 @@
+/** Why the guard refused an attempt. Transport-neutral; problemFor (src/core/problem.ts) renders them. */
+import type { Usd } from "../lib/money";
+import type { BudgetPeriod } from "./periods";
+
+/** The attempt's worst-case cost does not fit a spend cap: nothing was called, nothing spent. */
+export class BudgetExceededError extends Error {
+  override readonly name = "BudgetExceededError";
+  constructor(
+    readonly period: BudgetPeriod,
+    readonly capUsd: Usd,
+    readonly spentUsd: Usd,
+    readonly reservedUsd: Usd,
+    readonly requestedUsd: Usd,
+    /** ISO 8601: when the cap starts afresh. */
+    readonly resetsAt: string,
+  ) {
+    super(
+      `the ${period} spend cap of $${capUsd} would be exceeded: $${spentUsd} spent, $${reservedUsd} reserved by requests in flight, ` +
+        `this attempt may cost up to $${requestedUsd}; the cap resets at ${resetsAt}`,
+    );
+  }
+}
+
+/** The request exceeds a per-request limit of the caller (images per request, megapixels per image). */
+export class RequestLimitError extends Error {
+  override readonly name = "RequestLimitError";
+  constructor(
+    readonly field: "n" | "size",
+    readonly limit: number,
+    readonly actual: number,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The AttemptGuard the runner calls around every attempt, backed by the caller's Durable Object.
+ * Per-request limits are checked here (no round trip); free attempts reserve nothing and are never
+ * blocked by money caps; a paid attempt reserves its worst case atomically in the object, and its
+ * ticket settles what the provider charged (0 releases the reservation).
+ *
+ * @example
+ *   const guard = new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits, leaseSeconds: 1800 });
+ *   const ticket = await guard.reserve(charge); // throws BudgetExceededError / RequestLimitError
+ *   try { … } finally { await ticket.settle(chargedUsd); }
+ */
+import type { AttemptCharge, AttemptGuard, SpendTicket } from "../core/attempt-guard";
+import { type Usd, ZERO_USD } from "../lib/money";
+import type { CallerGuard, SpendCaps } from "./caller-guard";
+import { effectiveLimits, type GuardConfig, type Limits } from "./config";
+import { BudgetExceededError } from "./errors";
+import { requestLimitViolation } from "./request-limits";
+
+export interface DurableObjectAttemptGuardOptions {
+  readonly namespace: DurableObjectNamespace<CallerGuard>;
+  /** The request's effective limits (effectiveLimits() of config and API key). */
+  readonly limits: Limits;
+  readonly leaseSeconds: number;
+}
+
+/**
+ * The guard of one request: the caller's limits from config, overridden by its API key's. The
+ * async job's Durable Object has no API key at hand, so its submission must carry `keyLimits`.
+ */
+export function attemptGuardFor(
+  namespace: DurableObjectNamespace<CallerGuard>,
+  config: GuardConfig,
+  caller: string,
+  keyLimits: Limits | undefined,
+): DurableObjectAttemptGuard {
+  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(config, caller, keyLimits), leaseSeconds: config.lease_seconds });
+}
+
+export function callerGuard(namespace: DurableObjectNamespace<CallerGuard>, caller: string): DurableObjectStub<CallerGuard> {
+  return namespace.get(namespace.idFromName(caller));
+}
+
+export function spendCaps(limits: Limits): SpendCaps {
+  return {
+    ...(limits.daily_usd !== undefined && { daily: limits.daily_usd }),
+    ...(limits.monthly_usd !== undefined && { monthly: limits.monthly_usd }),
+  };
+}
+
+export class DurableObjectAttemptGuard implements AttemptGuard {
+  constructor(private readonly options: DurableObjectAttemptGuardOptions) {}
+
+  async reserve(charge: AttemptCharge): Promise<SpendTicket> {
+    const violation = requestLimitViolation(charge, this.options.limits);
+    if (violation) throw violation;
+    const stub = callerGuard(this.options.namespace, charge.caller.name);
+    if (charge.worstCaseUsd === null || charge.worstCaseUsd === 0) return settleOnlyIfCharged(stub, charge.attemptId);
+    const answer = await stub.reserve({
+      attemptId: charge.attemptId,
+      requestId: charge.requestId,
+      instance: charge.instance,
+      usd: charge.worstCaseUsd,
+      leaseMs: this.options.leaseSeconds * 1000,
+      caps: spendCaps(this.options.limits),
+    });
+    if (!answer.ok) {
+      const { refusedBy } = answer;
+      throw new BudgetExceededError(refusedBy.period, refusedBy.capUsd!, refusedBy.spentUsd, refusedBy.reservedUsd, answer.requestedUsd, refusedBy.resetsAt);
+    }
+    return {
+      reservedUsd: answer.reservedUsd,
+      settle: (chargedUsd: Usd) => stub.settle(charge.attemptId, chargedUsd),
+    };
+  }
+}
+
+/** A free attempt reserves nothing; should it be charged after all (a price appeared), that still counts. */
+function settleOnlyIfCharged(stub: DurableObjectStub<CallerGuard>, attemptId: string): SpendTicket {
+  return {
+    reservedUsd: ZERO_USD,
+    async settle(chargedUsd: Usd) {
+      if (chargedUsd > 0) await stub.settle(attemptId, chargedUsd);
+    },
+  };
+}
