@@ -26,7 +26,7 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly body: unknown;
-  /** What the fake answered; null when it dropped the connection. */
+  /** What the fake answered; null when it dropped the connection (or has not answered yet). */
   readonly status: number | null;
 }
 

@@ -77,7 +77,10 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
     const key = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ?? null;
     if (key === null || !provider.keyPattern.test(key)) return send(res, provider.unauthorized(key));
     const account = accountFor(key);
-    const record = (status: number | null) => account.requests.push({ method: req.method ?? "GET", path: url.pathname, body, status });
+    // Recorded on arrival: a test may look while the answer is still delayed.
+    const entry: { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] } = { method: req.method ?? "GET", path: url.pathname, body, status: null };
+    account.requests.push(entry);
+    const record = (status: number | null) => void (entry.status = status);
     if (account.scenario.delay_ms) await sleep(account.scenario.delay_ms);
 
     let answer: Answer;
