@@ -6,34 +6,20 @@
 import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, GenerationSpec } from "../../src/backends/backend";
 import { describeStatus } from "../../src/backends/backend";
-import { BackendError } from "../../src/backends/errors";
 import { openAiBackendType, openAiConfigSchema } from "../../src/backends/openai";
 import { sniffImage } from "../../src/lib/image-size";
 import { silentLogger } from "../../src/lib/log";
-import { creates, newKey, requestsOf, setScenario, type Scenario } from "../fakes/openai-style/control";
+import { creates, newKey, type Scenario } from "../fakes/openai-style/control";
 import { imageBytes, steppedClock } from "../fakes/replicate/kit";
+import { backendFailure, hostedBackend } from "../helpers/hosted-backend";
 
 const fake = inject("fakes").openai!;
 
 const spec: GenerationSpec = { prompt: "a watercolour fox", width: 1024, height: 1536, seed: 7, n: 1 };
 
 async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, key: string | null = newKey("openai")) {
-  if (key) await setScenario(fake, key, scenario);
-  const parsed = openAiConfigSchema.parse({ type: "openai", model: "gpt-image-1.5", base_url: `${fake}/v1`, ...config });
-  const clock = steppedClock();
-  const env: Record<string, string> = key ? { [parsed.api_key_env]: key } : {};
-  const backend = openAiBackendType.create("openai-images", parsed, { env, fetch: (...a) => fetch(...a), clock });
-  const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "req-test", log: silentLogger };
-  return { backend, clock, generate: (s: GenerationSpec = spec) => backend.generate(s, ctx), requests: () => requestsOf(fake, key ?? "") };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
+  const hosted = await hostedBackend(openAiBackendType, fake, { model: "gpt-image-1.5", ...config }, { scenario, key });
+  return { ...hosted, generate: (s: GenerationSpec = spec) => hosted.generate(s) };
 }
 
 describe("openai backend: generating", () => {
@@ -85,7 +71,7 @@ describe("openai backend: generating", () => {
 describe("openai backend: failures", () => {
   it("refuses a size outside the instance's sizes before sending anything", async () => {
     const { generate, requests } = await setup({ sizes: ["1024x1024", "1536x1024"] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toBe("gpt-image-1.5 makes 1024x1024, 1536x1024; 1024x1536 is not one of them");
     expect(error.extra.invalidFields).toEqual([{ field: "size", message: "one of 1024x1024, 1536x1024" }]);
@@ -94,7 +80,7 @@ describe("openai backend: failures", () => {
 
   it("maps OpenAI's 400 for a size it does not make to invalid_request naming the param", async () => {
     const { generate } = await setup();
-    const error = await failure(generate({ ...spec, width: 512, height: 512 }));
+    const error = await backendFailure(generate({ ...spec, width: 512, height: 512 }));
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("Invalid value: '512x512'");
     expect(error.extra.invalidFields).toEqual([{ field: "size", message: expect.stringContaining("Supported values") }]);
@@ -105,7 +91,7 @@ describe("openai backend: failures", () => {
     const config = openAiConfigSchema.parse({ type: "openai", model: "gpt-image-2", base_url: `${fake}/v1`, api_key_env: "IMAGES_OPENAI_KEY" });
     const backend = openAiBackendType.create("o", config, { env: { IMAGES_OPENAI_KEY: "wrong-key-shape" }, fetch: (...a) => fetch(...a), clock });
     const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "r", log: silentLogger };
-    const error = await failure(backend.generate(spec, ctx));
+    const error = await backendFailure(backend.generate(spec, ctx));
     expect(error.kind).toBe("auth");
     expect(error.detail).toBe("OpenAI API key missing or invalid; set IMAGES_OPENAI_KEY");
   });
@@ -125,7 +111,7 @@ describe("openai backend: failures", () => {
 
   it("does not send the create again after a 503, and says the work may have been billed", async () => {
     const { generate, requests } = await setup({}, { fail_next: [{ status: 503 }] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
     expect(error.detail).toBe(
       "OpenAI answered 503 to POST /images/generations: The engine is currently overloaded, please try again later.; not re-sent, since the images may have been made and billed",
@@ -135,13 +121,13 @@ describe("openai backend: failures", () => {
 
   it("does not send the create again when the connection drops after OpenAI read it", async () => {
     const { generate, requests } = await setup({}, { fail_next: [{ drop: true }] });
-    expect(await failure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    expect(await backendFailure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
     expect(creates(await requests())).toHaveLength(1);
   });
 
   it("fails as a timeout, not re-sent, when OpenAI answers after timeout_s", async () => {
     const { generate, requests } = await setup({ timeout_s: 1 }, { delay_ms: 1500 });
-    expect(await failure(generate())).toMatchObject({ kind: "timeout", extra: { ambiguous: true } });
+    expect(await backendFailure(generate())).toMatchObject({ kind: "timeout", extra: { ambiguous: true } });
     expect(creates(await requests())).toHaveLength(1);
   });
 });

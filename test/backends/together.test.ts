@@ -4,41 +4,21 @@
  * so scenarios never leak between tests.
  */
 import { describe, expect, inject, it } from "vitest";
-import type { AttemptContext, GenerationSpec } from "../../src/backends/backend";
+import type { GenerationSpec } from "../../src/backends/backend";
 import { describeStatus } from "../../src/backends/backend";
-import { BackendError } from "../../src/backends/errors";
 import { togetherBackendType, togetherConfigSchema } from "../../src/backends/together";
 import { sniffImage } from "../../src/lib/image-size";
-import { silentLogger } from "../../src/lib/log";
-import { creates, newKey, requestsOf, setScenario, type Scenario } from "../fakes/openai-style/control";
+import { creates, newKey, type Scenario } from "../fakes/openai-style/control";
 import { imageBytes, steppedClock } from "../fakes/replicate/kit";
+import { backendFailure, hostedBackend } from "../helpers/hosted-backend";
 
 const fake = inject("fakes").together!;
 
 const spec: GenerationSpec = { prompt: "a lighthouse at dusk", negative: "text", width: 1024, height: 768, seed: 42, n: 1 };
 
 async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, key: string | null = newKey("together")) {
-  if (key) await setScenario(fake, key, scenario);
-  const parsed = togetherConfigSchema.parse({ type: "together", model: "black-forest-labs/FLUX.1-schnell", base_url: `${fake}/v1`, ...config });
-  const clock = steppedClock();
-  const env: Record<string, string> = key ? { [parsed.api_key_env]: key } : {};
-  const backend = togetherBackendType.create("flux-schnell-together", parsed, { env, fetch: (...a) => fetch(...a), clock });
-  const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "req-test", log: silentLogger };
-  return {
-    backend,
-    clock,
-    generate: (s: GenerationSpec = spec) => backend.generate(s, ctx),
-    requests: () => requestsOf(fake, key ?? ""),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
+  const hosted = await hostedBackend(togetherBackendType, fake, { model: "black-forest-labs/FLUX.1-schnell", ...config }, { scenario, key });
+  return { ...hosted, generate: (s: GenerationSpec = spec) => hosted.generate(s) };
 }
 
 describe("together backend: generating", () => {
@@ -87,14 +67,14 @@ describe("together backend: generating", () => {
 describe("together backend: failures", () => {
   it("fails not_configured naming the env var when the key is not set, sending nothing", async () => {
     const { generate } = await setup({ api_key_env: "MY_TOGETHER_KEY" }, {}, null);
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("not_configured");
     expect(error.detail).toContain("MY_TOGETHER_KEY");
   });
 
   it("names the env var when Together refuses the key (401)", async () => {
     const { generate, requests } = await setup({}, { fail_next: [{ status: 401 }] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("auth");
     expect(error.detail).toBe("Together API key missing or invalid; set TOGETHER_API_KEY");
     expect(creates(await requests())).toHaveLength(1);
@@ -111,7 +91,7 @@ describe("together backend: failures", () => {
   it("gives up as rate_limited when 429s outlast the retries", async () => {
     const fail = { status: 429, retry_after: 1 };
     const { generate, requests } = await setup({}, { fail_next: [fail, fail, fail, fail] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("rate_limited");
     expect(error.detail).toContain("retry after 1 s");
     expect(creates(await requests())).toHaveLength(4);
@@ -119,7 +99,7 @@ describe("together backend: failures", () => {
 
   it("does not send the create again after a 500: the images may have been made and billed", async () => {
     const { generate, requests } = await setup({}, { fail_next: [{ status: 500 }] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("unavailable");
     expect(error.extra.ambiguous).toBe(true);
     expect(error.detail).toContain("not re-sent");
@@ -128,7 +108,7 @@ describe("together backend: failures", () => {
 
   it("does not send the create again when the connection drops after Together read it", async () => {
     const { generate, requests } = await setup({}, { fail_next: [{ drop: true }] });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("unavailable");
     expect(error.extra.ambiguous).toBe(true);
     expect(creates(await requests())).toEqual([expect.objectContaining({ status: null })]);
@@ -136,7 +116,7 @@ describe("together backend: failures", () => {
 
   it("maps Together's 400 for a size it does not make to invalid_request naming the field", async () => {
     const { generate } = await setup();
-    const error = await failure(generate({ ...spec, width: 2048 }));
+    const error = await backendFailure(generate({ ...spec, width: 2048 }));
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("width must be a multiple of 16 between 256 and 1792");
     expect(error.extra.invalidFields).toEqual([{ field: "width", message: expect.stringContaining("2048") }]);
@@ -144,14 +124,14 @@ describe("together backend: failures", () => {
 
   it("maps an unknown model (404) to invalid_request", async () => {
     const { generate } = await setup({ model: "black-forest-labs/FLUX.9-imaginary" });
-    const error = await failure(generate());
+    const error = await backendFailure(generate());
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("Unable to access model");
   });
 
   it("maps 402 (credit limit) to insufficient_credit", async () => {
     const { generate } = await setup({}, { fail_next: [{ status: 402 }] });
-    expect((await failure(generate())).kind).toBe("insufficient_credit");
+    expect((await backendFailure(generate())).kind).toBe("insufficient_credit");
   });
 });
 
