@@ -2,8 +2,8 @@
  * The OpenAI backend: OpenAI's Images API (GPT image models, or DALL·E where still served), one
  * call per attempt (`POST {base_url}/images/generations`, images back as base64). The model is
  * configuration, never code. Priced per image by quality × size from the price table (provider
- * `openai`); the quality the answer reports wins over the configured one, so `auto` is priced as
- * made. `revised_prompt` and token `usage` are passed on in the result.
+ * `openai`): the result carries the quality the answer reports (else the configured one), the
+ * price dimension besides size. `revised_prompt` and token `usage` are passed on in the result.
  * The wire format is in ./openai/protocol.ts, auth, retries and error mapping in ./openai-style.ts.
  */
 import { z } from "zod";

@@ -8,8 +8,8 @@ import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
 import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
-import { providersSchema, withProviderDefaults } from "./providers";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
+import { providersSchema, withProviderDefaults } from "./providers";
 import { sizeString } from "./size";
 
 const name = z
