@@ -18,6 +18,8 @@ const fakes: Record<string, FakeStarter> = {
   comfyui: () => import("./fakes/comfyui/server").then((m) => m.start()),
   receiver: () => import("./fakes/receiver/server").then((m) => m.start()),
   postgrest: () => import("./fakes/postgrest/server").then((m) => m.start()),
+  together: () => import("./fakes/together/server").then((m) => m.start()),
+  openai: () => import("./fakes/openai/server").then((m) => m.start()),
 };
 
 export default async function setup(project: TestProject) {

@@ -9,6 +9,7 @@
  *   - job: the provider keeps the work (Replicate predictions, ComfyUI's queue): submit, then
  *     poll or take callbacks, cancel when nobody waits any more.
  */
+import type { ImagesResponse } from "openai/resources/images";
 import type { z } from "zod";
 import type { Clock } from "../lib/clock";
 import type { Size } from "../config/size";
@@ -46,6 +47,8 @@ export type GeneratedImage = {
   readonly mimeType: ImageMimeType;
   readonly width: number;
   readonly height: number;
+  /** The prompt the provider actually used, when it rewrote ours (OpenAI's `revised_prompt`). */
+  readonly revisedPrompt?: string;
 } & (
   | { readonly bytes: Uint8Array }
   | { readonly stream: ReadableStream<Uint8Array>; readonly byteLength: number }
@@ -60,20 +63,31 @@ export interface BackendResult {
   readonly predictTimeSeconds?: number;
   /** The provider's id for this job (e.g. a Replicate prediction id). */
   readonly externalId?: string;
+  /** The quality the provider made (OpenAI's `quality`), a price dimension. */
+  readonly quality?: string;
+  /** Token usage as the provider reported it (OpenAI's `usage`), for callers that pass it on. */
+  readonly tokenUsage?: TokenUsage;
 }
+
+/** OpenAI's image `usage` object, in the SDK's type, so an OpenAI-shaped answer can carry it unchanged. */
+export type TokenUsage = ImagesResponse.Usage;
 
 export type BackendStatus =
   | { readonly state: "ok"; readonly detail?: string }
   | { readonly state: "not_configured"; readonly missingEnv: readonly string[] }
+  /** The secret is set but the provider refuses it. */
+  | { readonly state: "unauthorized"; readonly env: string; readonly reason: string }
   | { readonly state: "unreachable"; readonly reason: string };
 
-/** The status line users see: `ok`, `not configured (set X)`, `unreachable: reason`. */
+/** The status line users see: `ok`, `not configured (set X)`, `key rejected (check X): reason`, `unreachable: reason`. */
 export function describeStatus(status: BackendStatus): string {
   switch (status.state) {
     case "ok":
       return status.detail ? `ok (${status.detail})` : "ok";
     case "not_configured":
       return `not configured (set ${status.missingEnv.join(", ")})`;
+    case "unauthorized":
+      return `key rejected (check ${status.env}): ${status.reason}`;
     case "unreachable":
       return `unreachable: ${status.reason}`;
   }

@@ -33,6 +33,11 @@ export class BackendError extends Error {
       readonly externalId?: string;
       /** Field-level problems to pass on to the caller (e.g. Replicate's invalid_fields). */
       readonly invalidFields?: readonly InvalidField[];
+      /**
+       * The provider may have accepted (and billed) the work before the failure (a 5xx or a lost
+       * connection after a create was sent): trying another backend could pay twice.
+       */
+      readonly ambiguous?: boolean;
       readonly cause?: unknown;
     } = {},
   ) {

@@ -6,6 +6,12 @@
  * The helper only decides whether and when to try again; it hands back the last response as it
  * came (even a 429 or 500) so the caller maps status codes to errors in one place.
  *
+ * A paid create is not repeatable (`repeatable: false`): a 5xx or a lost connection may come
+ * after the provider accepted (and billed) the work, so only a 429 — the provider refusing the
+ * work — is tried again. workerd reports a refused connection and a connection dropped after the
+ * request was sent alike ("Network connection lost."), so no network error proves the work was
+ * never accepted.
+ *
  * @example
  * const response = await fetchWithRetry(() => fetch(url, init), { clock, signal });
  */
@@ -29,6 +35,11 @@ export interface RetryOptions {
    * answer is handed back instead of sleeping through the caller's budget.
    */
   readonly deadline?: number;
+  /**
+   * False for a request that must not run twice (a paid create): then only 429 answers are
+   * retried, and 5xx answers and network errors go straight back to the caller. Default true.
+   */
+  readonly repeatable?: boolean;
   /** Told about every retry, for logs. */
   readonly onRetry?: (retry: RetryEvent) => void;
 }
@@ -47,7 +58,7 @@ export interface RetryEvent {
  */
 export async function fetchWithRetry(send: () => Promise<Response>, options: RetryOptions): Promise<Response> {
   const rateLimitRetries = options.rateLimitRetries ?? 3;
-  const transientRetries = options.transientRetries ?? 1;
+  const transientRetries = options.repeatable === false ? 0 : (options.transientRetries ?? 1);
   let rateLimited = 0;
   let transient = 0;
   for (;;) {

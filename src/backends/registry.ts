@@ -5,9 +5,11 @@ import { z } from "zod";
 import type { Backend, BackendRuntime } from "./backend";
 import { comfyuiBackendType } from "./comfyui";
 import { mockBackendType } from "./mock";
+import { openAiBackendType } from "./openai";
 import { replicateBackendType } from "./replicate";
+import { togetherBackendType } from "./together";
 
-export const backendTypes = [mockBackendType, comfyuiBackendType, replicateBackendType] as const;
+export const backendTypes = [mockBackendType, comfyuiBackendType, replicateBackendType, togetherBackendType, openAiBackendType] as const;
 
 export const backendInstanceSchema = z.discriminatedUnion(
   "type",

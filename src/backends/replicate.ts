@@ -52,6 +52,7 @@ import {
   type FluxFamily,
 } from "./replicate/flux-inputs";
 import { collectOutputs, DEFAULT_DELIVERY_HOSTS } from "./replicate/outputs";
+import { replicateStatus } from "./replicate/status";
 
 export {
   cancelPrediction,
@@ -147,9 +148,9 @@ export const replicateBackendType = defineBackendType({
       provider: "replicate",
       ...(config.default_aspect_ratio ? { defaultSize: ASPECT_RATIO_SIZES[config.default_aspect_ratio] } : {}),
       async status() {
-        return readSecret(runtime.env, config.api_token_env)
-          ? { state: "ok" }
-          : { state: "not_configured", missingEnv: [config.api_token_env] };
+        const token = readSecret(runtime.env, config.api_token_env);
+        if (!token) return { state: "not_configured", missingEnv: [config.api_token_env] };
+        return replicateStatus(config.base_url, token, config.api_token_env, runtime);
       },
       protocol: replicateProtocol(name, config, runtime, timeoutMs),
     };

@@ -11,6 +11,7 @@ import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "./lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
+import { providersSchema, withProviderDefaults } from "./providers";
 import { sizeString } from "./size";
 
 const name = z
@@ -61,9 +62,11 @@ export const ledgerSchema = z.strictObject({
   supabase_key_env: envVarName.default("SUPABASE_SECRET_KEY"),
 });
 
-export const configSchema = z
+const configObjectSchema = z
   .strictObject({
     default_backend: name,
+    /** Per provider family, e.g. one `base_url` for every Together instance (see ./providers.ts). */
+    providers: providersSchema,
     backends: z.record(name, backendInstanceSchema),
     styles: z.record(name, styleSchema).default({}),
     output: outputSchema.default({ naming: DEFAULT_NAMING, sidecar: true }),
@@ -92,6 +95,8 @@ export const configSchema = z
       }
     }
   });
+
+export const configSchema = z.preprocess(withProviderDefaults, configObjectSchema);
 
 export type ImagenConfig = z.infer<typeof configSchema>;
 export type StyleConfig = z.infer<typeof styleSchema>;

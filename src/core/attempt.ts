@@ -107,6 +107,7 @@ async function estimateCost(backend: Backend, result: BackendResult, pricing: Co
       imagesProduced: result.images.length,
       width: first.width,
       height: first.height,
+      ...(result.quality !== undefined && { quality: result.quality }),
     });
   } catch (error) {
     // An unknown price is recorded as NULL, never guessed; the image still lands.

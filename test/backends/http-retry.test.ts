@@ -90,6 +90,30 @@ describe("fetchWithRetry", () => {
   });
 });
 
+describe("fetchWithRetry for a request that must not run twice (repeatable: false)", () => {
+  it("still waits out a 429 and tries again: the provider refused the work", async () => {
+    const clock = steppedClock(0, 1_000_000);
+    const { send, calls } = script(status(429, { headers: { "Retry-After": "3" } }), new Response("made"));
+    expect(await (await fetchWithRetry(send, { clock, repeatable: false })).text()).toBe("made");
+    expect(calls.count).toBe(2);
+    expect(clock.sleeps).toEqual([3000]);
+  });
+
+  it("hands back a 5xx at once: the work may have been accepted", async () => {
+    const clock = steppedClock(0, 1_000_000);
+    const { send, calls } = script(status(502));
+    expect((await fetchWithRetry(send, { clock, repeatable: false, transientRetries: 3 })).status).toBe(502);
+    expect(calls.count).toBe(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it("rethrows a network error at once: a dropped answer looks like a refused connection", async () => {
+    const { send, calls } = script(new TypeError("Network connection lost."));
+    await expect(fetchWithRetry(send, { clock: steppedClock(0, 1_000_000), repeatable: false })).rejects.toThrow("Network connection lost.");
+    expect(calls.count).toBe(1);
+  });
+});
+
 describe("retryAfterMs", () => {
   it("is null when the server gives no hint", async () => {
     expect(await retryAfterMs(status(429, { body: "throttled" }), 0)).toBeNull();

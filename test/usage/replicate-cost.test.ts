@@ -2,20 +2,11 @@
  * A trustworthy cost end to end: a Replicate generation through the real app is priced from the
  * ledger's price table, and its usage row points at the exact price row it used.
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { newToken, setScenario } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
+import { ledgerRows, priceRow } from "../helpers/ledger";
 import { appWithConfig, postJson, seedKey } from "../helpers/world";
-
-async function ledgerRows(requestId: string, count: number) {
-  for (let i = 0; i < 100; i++) {
-    const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ? ORDER BY attempt").bind(requestId).all();
-    if (results.length >= count) return results;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no ledger rows for ${requestId}`);
-}
 
 describe("cost of a Replicate generation", () => {
   it("is the per-image rate × images produced, and the row names the price row used", async () => {
@@ -37,7 +28,7 @@ describe("cost of a Replicate generation", () => {
     expect(body.images).toHaveLength(2);
 
     const [row] = await ledgerRows(body.request_id, 1);
-    const price = await env.LEDGER.prepare("SELECT * FROM imagen_pricing WHERE id = ?").bind(row!.price_id).first<any>();
+    const price = await priceRow(row!.price_id);
     expect(price).toMatchObject({ provider: "replicate", model: "black-forest-labs/flux-schnell", unit: "image", usd_rate: 0.003, effective_to: null });
     expect(row).toMatchObject({ caller: "otto/head", cost_usd_estimate: 0.006, images_produced: 2, success: 1, external_id: expect.any(String) });
   });

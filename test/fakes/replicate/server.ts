@@ -6,7 +6,7 @@
  * What it speaks, as Replicate does (see docs/replicate.md for the reference):
  *  - POST /v1/models/{owner}/{name}/predictions (a `version` in the body is a 422) and
  *    POST /v1/predictions {version: hash | owner/name | owner/name:hash}; GET /v1/predictions/{id};
- *    POST /v1/predictions/{id}/cancel; GET /v1/webhooks/default/secret.
+ *    POST /v1/predictions/{id}/cancel; GET /v1/webhooks/default/secret; GET /v1/account.
  *  - Bearer auth: any token shaped like `r8_…` is an account of its own; anything else gets the
  *    401 problem+json. Accounts are isolated, so parallel tests each use their own token.
  *  - `Prefer: wait` / `wait=N` (1..60): 201 once the outputs exist (status may still say
@@ -244,6 +244,9 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
         refresh(prediction);
       }
       return send(res, 200, view(prediction, now));
+    }
+    if (req.method === "GET" && path === "/v1/account") {
+      return send(res, 200, { type: "user", username: "fake-user", name: "Fake User", github_url: null });
     }
     if (req.method === "GET" && path === "/v1/webhooks/default/secret") {
       return send(res, 200, { key: account.secret });

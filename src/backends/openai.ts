@@ -1,0 +1,78 @@
+/**
+ * The OpenAI backend: OpenAI's Images API (GPT image models, or DALL·E where still served), one
+ * call per attempt (`POST {base_url}/images/generations`, images back as base64). The model is
+ * configuration, never code. Priced per image by quality × size from the price table (provider
+ * `openai`): the result carries the quality the answer reports (else the configured one), the
+ * price dimension besides size. `revised_prompt` and token `usage` are passed on in the result.
+ * The wire format is in ./openai/protocol.ts, auth, retries and error mapping in ./openai-style.ts.
+ */
+import { z } from "zod";
+import { sizeField } from "../config/size";
+import { defineBackendType, oneShot } from "./backend";
+import { BackendError } from "./errors";
+import { baseInstanceFields } from "./instance-base";
+import { OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
+import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
+
+export { isDallE, openAiImageRequest, parseOpenAiImages, type OpenAiImageRequest } from "./openai/protocol";
+
+export const openAiConfigSchema = z.strictObject({
+  type: z.literal("openai"),
+  ...baseInstanceFields,
+  /** e.g. `gpt-image-1.5`, `gpt-image-2`; whatever OpenAI currently serves. */
+  model: z.string().min(1).max(200),
+  ...openAiStyleFields({ keyEnv: "OPENAI_API_KEY", baseUrl: "https://api.openai.com/v1", timeoutS: 120 }),
+  /** Sent as `quality`; unset lets OpenAI choose (`auto`). */
+  quality: z.enum(openAiQualities).optional(),
+  /** GPT image models only; DALL·E answers PNG. */
+  output_format: z.enum(openAiOutputFormats).default("png"),
+  /**
+   * The sizes this model accepts ("WxH"). When set, any other size is refused before anything is
+   * sent (a 400 naming the choices); unset, OpenAI's own 400 answers it.
+   */
+  sizes: z.array(sizeField).min(1).optional(),
+});
+
+export type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
+
+export const openAiBackendType = defineBackendType({
+  type: "openai",
+  configSchema: openAiConfigSchema,
+  create(name, config, runtime) {
+    const access = openAiStyleAccess("OpenAI", config, runtime);
+    return {
+      name,
+      type: "openai",
+      model: config.model,
+      provider: "openai",
+      defaultSize: { width: 1024, height: 1024 },
+      status: () => access.status(),
+      protocol: oneShot(async (spec, ctx) => {
+        const size = `${spec.width}x${spec.height}`;
+        if (config.sizes && !config.sizes.includes(size)) {
+          throw new BackendError("invalid_request", `${config.model} makes ${config.sizes.join(", ")}; ${size} is not one of them`, {
+            invalidFields: [{ field: "size", message: `one of ${config.sizes.join(", ")}` }],
+          });
+        }
+        const api = access.require();
+        const body = openAiImageRequest(spec, {
+          model: config.model,
+          ...(config.quality !== undefined && { quality: config.quality }),
+          outputFormat: config.output_format,
+        });
+        const answer = await createImages(api, OPENAI_IMAGES_PATH, body, { clock: ctx.clock, signal: ctx.signal, timeoutMs: config.timeout_s * 1000 });
+        const made = parseOpenAiImages(answer);
+        ctx.log.info("openai images made", { backend: name, images: made.images.length, quality: made.quality ?? config.quality ?? "auto" });
+        const quality = made.quality ?? config.quality;
+        return {
+          images: made.images,
+          model: config.model,
+          // OpenAI takes no seed: the one we drew is recorded so the row is complete, not reproducible.
+          seed: spec.seed,
+          ...(quality !== undefined && { quality }),
+          ...(made.usage !== undefined && { tokenUsage: made.usage }),
+        };
+      }),
+    };
+  },
+});
