@@ -9,7 +9,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerHealthRoutes } from "./handlers/health";
-import { registerImageRoutes } from "./handlers/images";
+import { registerImageRoutes, registerSignedImageAccess } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
 import { registerKeyRoutes } from "./handlers/keys";
 import { registerPricingRoutes } from "./handlers/pricing";
@@ -57,6 +57,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   }));
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
   registerWebhookRoutes(app);
+  registerSignedImageAccess(app);
   app.use("/v1/*", apiKeyAuth());
   app.use("/v1/*", bodyLimit({
     maxSize: MAX_BODY_BYTES,

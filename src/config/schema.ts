@@ -9,6 +9,7 @@ import { backendInstanceSchema } from "../backends/registry";
 import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
+import { imageUrlsConfigSchema } from "../storage/signed-urls";
 import { sizeString } from "./size";
 
 const name = z
@@ -64,6 +65,7 @@ export const configSchema = z
     ledger: ledgerSchema.prefault({}),
     pricing: pricingConfigSchema.prefault({}),
     jobs: jobsConfigSchema.prefault({}),
+    image_urls: imageUrlsConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!(config.default_backend in config.backends)) {

@@ -102,6 +102,11 @@ export const ImageKeyParam = z.object({
   key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),
 });
 
+export const SignedUrlQuery = z.object({
+  exp: z.string().optional().openapi({ description: "Signed URLs: expiry, unix seconds (as handed out)." }),
+  sig: z.string().optional().openapi({ description: "Signed URLs: signature (as handed out)." }),
+});
+
 export const CreateKeyRequest = z
   .strictObject({
     caller: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/, "caller: lowercase letters, digits, '.', '_', '/' or '-'"),

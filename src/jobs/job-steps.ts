@@ -26,6 +26,7 @@ import {
 } from "../core/generate";
 import { storeImages } from "../core/store-images";
 import { outcomeBody } from "../core/outcome-body";
+import { imageUrlsFromEnv } from "../storage/signed-urls";
 import type { Logger } from "../lib/log";
 import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, postCallback } from "./callbacks";
 import type { JobsConfig } from "./config";
@@ -274,7 +275,8 @@ async function finishAttempt(record: JobRecord, result: BackendResult, services:
     const images = await storeImages(work, success, deps);
     const outcome = outcomeOf(success, images, record.failedAttempts, record.requestId);
     log.info("job succeeded", { job_id: record.id, images: images.length, latency_ms: latencyMs });
-    return ended(record, "succeeded", deps.clock.now(), { result: outcomeBody(outcome, record.origin) });
+    const urlFor = await imageUrlsFromEnv(services.env, deps.config.image_urls, record.origin, deps.clock);
+    return ended(record, "succeeded", deps.clock.now(), { result: await outcomeBody(outcome, urlFor) });
   } catch (error) {
     log.error("storing a finished job's images failed", { job_id: record.id, error: messageOf(error) });
     const conflict = error instanceof OutputConflictError;
