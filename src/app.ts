@@ -11,6 +11,7 @@ import { registerBackendRoutes } from "./handlers/backends";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes, registerSignedImageAccess } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
+import { registerOpenAIRoutes, useOpenAIErrorShape } from "./handlers/openai";
 import { registerKeyRoutes } from "./handlers/keys";
 import { registerPricingRoutes } from "./handlers/pricing";
 import { registerUsageRoutes } from "./handlers/usage";
@@ -58,6 +59,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
   registerWebhookRoutes(app);
   registerSignedImageAccess(app);
+  useOpenAIErrorShape(app);
   app.use("/v1/*", apiKeyAuth());
   app.use("/v1/*", bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -67,6 +69,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   }));
 
   registerHealthRoutes(app);
+  registerOpenAIRoutes(app);
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);

@@ -54,6 +54,15 @@ export interface BackendResult {
   readonly predictTimeSeconds?: number;
   /** The provider's id for this job (e.g. a Replicate prediction id). */
   readonly externalId?: string;
+  /** The prompt as the provider rewrote it before drawing, when it says (OpenAI's `revised_prompt`). */
+  readonly revisedPrompt?: string;
+  /** Tokens the provider billed, when it bills by tokens and reports them (OpenAI's GPT image models). */
+  readonly tokenUsage?: TokenUsage;
+}
+
+export interface TokenUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
 }
 
 export type BackendStatus =

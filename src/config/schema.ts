@@ -10,6 +10,7 @@ import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { imageUrlsConfigSchema } from "../storage/signed-urls";
+import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
 import { sizeString } from "./size";
 
 const name = z
@@ -66,6 +67,7 @@ export const configSchema = z
     pricing: pricingConfigSchema.prefault({}),
     jobs: jobsConfigSchema.prefault({}),
     image_urls: imageUrlsConfigSchema.prefault({}),
+    openai: openaiCompatConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!(config.default_backend in config.backends)) {
@@ -85,6 +87,9 @@ export const configSchema = z
           });
         }
       }
+    }
+    for (const [alias, message] of aliasProblems(config.openai, Object.keys(config.backends))) {
+      ctx.addIssue({ code: "custom", path: ["openai", "aliases", alias], message });
     }
   });
 

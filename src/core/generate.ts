@@ -58,6 +58,9 @@ export interface GenerationOutcome {
   readonly images: readonly GeneratedImageRecord[];
   /** Backends that failed before the one that succeeded (empty without fallback). */
   readonly failed_attempts: readonly FailedAttempt[];
+  /** Only when the backend reports them. */
+  readonly revised_prompt?: string;
+  readonly usage?: { readonly input_tokens: number; readonly output_tokens: number; readonly total_tokens: number };
 }
 
 export interface SuccessfulAttempt {
@@ -120,6 +123,14 @@ export function outcomeOf(
     cost_usd_estimate: attempt.cost?.usd ?? null,
     images,
     failed_attempts: failed,
+    ...(attempt.result.revisedPrompt !== undefined && { revised_prompt: attempt.result.revisedPrompt }),
+    ...(attempt.result.tokenUsage && {
+      usage: {
+        input_tokens: attempt.result.tokenUsage.inputTokens,
+        output_tokens: attempt.result.tokenUsage.outputTokens,
+        total_tokens: attempt.result.tokenUsage.inputTokens + attempt.result.tokenUsage.outputTokens,
+      },
+    }),
   };
 }
 

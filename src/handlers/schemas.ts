@@ -71,6 +71,11 @@ export const GenerateImagesResponse = z
     cost_usd_estimate: z.number().nullable().openapi({ description: "null when the model has no known price." }),
     images: z.array(ImageRecord),
     failed_attempts: z.array(FailedAttemptSchema),
+    revised_prompt: z.string().optional().openapi({ description: "The prompt as the backend rewrote it, when it reports one." }),
+    usage: z
+      .object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() })
+      .optional()
+      .openapi({ description: "Tokens billed, when the backend bills by tokens and reports them." }),
   })
   .openapi("GenerateImagesResponse");
 

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
+import { toBase64url } from "../lib/base64";
 import type { Clock } from "../lib/clock";
 
 export const DEFAULT_URL_SECRET_ENV = "IMAGEN_URL_SECRET";
@@ -69,7 +70,7 @@ export async function imageUrlsFromEnv(
 /** base64url(HMAC-SHA256(secret, message(key, exp))). */
 export async function signImageKey(signingKey: CryptoKey, key: string, exp: number): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", signingKey, message(key, exp));
-  return base64url(new Uint8Array(mac));
+  return toBase64url(new Uint8Array(mac));
 }
 
 /** Checks `exp` and `sig` as they came in the query string. */
@@ -122,10 +123,6 @@ export function urlSecretProblem(env: Readonly<Record<string, unknown>>, config:
 /** Versioned, unambiguous: `exp` is digits only, so the first newline ends it. */
 function message(key: string, exp: number): BufferSource {
   return new TextEncoder().encode(`imagen-image-url.v1\n${exp}\n${key}`);
-}
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 function fromBase64url(text: string): BufferSource | null {
