@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { EXTENSION_BY_MIME, type ImageMimeType } from "../../backends/backend";
+import type { ImageMimeType } from "../../backends/backend";
 import { parseSize } from "../../config/size";
 import type { ImagenConfig } from "../../config/schema";
 import { generate, type GenerationOutcome } from "../../core/generate";
@@ -21,6 +21,9 @@ import { ImagesResponseSchema, openAIErrorResponses, OpenAIImageRequest, type Op
 
 /** An attribution label for callers that cannot change the body (e.g. set once in the SDK's defaultHeaders). */
 export const SOURCE_HEADER = "x-imagen-source";
+
+/** OpenAI's names for the formats our backends produce. */
+const OUTPUT_FORMAT: Record<ImageMimeType, "png" | "jpeg" | "webp"> = { "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp" };
 
 /** Legacy OpenAI styles: meaningless to our backends, so ignored unless config defines them. */
 const OPENAI_STYLES = new Set(["vivid", "natural"]);
@@ -49,13 +52,10 @@ export function registerGenerationRoute(app: App): void {
     const outcome = await runPipeline(c, request, deps);
     const format = body.response_format ?? "b64_json";
     const urlFor = format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock) : null;
-    const data = await Promise.all(
-      outcome.images.map(async (image) => ({
-        ...(urlFor ? { url: await urlFor(image.key) } : { b64_json: await storedBase64(c.env.IMAGES, image.key) }),
-        ...(outcome.revised_prompt !== undefined && { revised_prompt: outcome.revised_prompt }),
-      })),
+    const delivered = await Promise.all(
+      outcome.images.map(async (image) => (urlFor ? { url: await urlFor(image.key) } : { b64_json: await storedBase64(c.env.IMAGES, image.key) })),
     );
-    return c.json(imagesResponse(outcome, data, deps.clock.now()), 200);
+    return c.json(imagesResponse(outcome, delivered, deps.clock.now()), 200);
   });
 }
 
@@ -85,15 +85,17 @@ export function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string |
   };
 }
 
-function imagesResponse(outcome: GenerationOutcome, data: OpenAIImagesResponse["data"], now: number): OpenAIImagesResponse {
+/** OpenAI's answer: each image as delivered (url or b64_json), plus what the backend reported. */
+export function imagesResponse(
+  outcome: GenerationOutcome,
+  delivered: readonly ({ readonly url: string } | { readonly b64_json: string })[],
+  now: number,
+): OpenAIImagesResponse {
   const first = outcome.images[0];
   return {
     created: Math.floor(now / 1000),
-    data,
-    ...(first && {
-      output_format: EXTENSION_BY_MIME[first.mime_type as ImageMimeType] === "jpg" ? "jpeg" : (EXTENSION_BY_MIME[first.mime_type as ImageMimeType] as "png" | "webp"),
-      size: `${first.width}x${first.height}`,
-    }),
+    data: delivered.map((image) => ({ ...image, ...(outcome.revised_prompt !== undefined && { revised_prompt: outcome.revised_prompt }) })),
+    ...(first && { output_format: OUTPUT_FORMAT[first.mime_type as ImageMimeType], size: `${first.width}x${first.height}` }),
     ...(outcome.usage && {
       usage: { ...outcome.usage, input_tokens_details: { text_tokens: outcome.usage.input_tokens, image_tokens: 0 } },
     }),
