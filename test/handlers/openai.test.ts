@@ -7,6 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { testConfig } from "../helpers/config";
+import { ledgerRowsFor } from "../helpers/ledger";
 import { decodePng } from "../helpers/png-decode";
 import { appWithConfig, BASE, seedKey } from "../helpers/world";
 
@@ -34,16 +35,6 @@ function viaApp(config: unknown): Call {
     const url = new URL(request.url);
     return app.call(url.pathname + url.search, request);
   };
-}
-
-/** Queue delivery is asynchronous: wait (bounded) until the ledger holds `count` rows for the request. */
-async function ledgerRows(requestId: string, count: number) {
-  for (let i = 0; i < 100; i++) {
-    const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(requestId).all();
-    if (results.length >= count) return results;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`ledger never got ${count} row(s) for ${requestId}`);
 }
 
 async function storedFor(caller: string, requestId: string) {
@@ -75,7 +66,7 @@ describe("images.generate through the official SDK", () => {
     expect(stored).toHaveLength(2);
     const storedBytes = await Promise.all(stored.map(async (o) => new Uint8Array(await (await env.IMAGES.get(o.key))!.arrayBuffer())));
     expect(storedBytes.map((b) => b.length).sort()).toEqual(result.data!.map((d) => base64Bytes(d.b64_json!).length).sort());
-    const [row] = await ledgerRows(result._request_id!, 1);
+    const [row] = await ledgerRowsFor(result._request_id!, 1);
     expect(row).toMatchObject({ caller: "sdk-user", source: "blog-bot", backend: "mock", images_produced: 2, success: 1 });
   });
 
@@ -96,7 +87,7 @@ describe("images.generate through the official SDK", () => {
   it("takes the source from X-Imagen-Source over user", async () => {
     const { client } = sdk(key);
     const result = await client.images.generate({ model: "mock", prompt: "a tram", size: "64x64", user: "someone" }, { headers: { "X-Imagen-Source": "newsletter" } });
-    const [row] = await ledgerRows(result._request_id!, 1);
+    const [row] = await ledgerRowsFor(result._request_id!, 1);
     expect(row).toMatchObject({ source: "newsletter" });
   });
 
@@ -111,7 +102,7 @@ describe("images.generate through the official SDK", () => {
     const { client } = sdk(key, viaApp(config));
     const result = await client.images.generate({ model: "dall-e-3", prompt: "a fox", size: "64x64" });
     expect(result.data).toHaveLength(1);
-    const rows = await ledgerRows(result._request_id!, 3);
+    const rows = await ledgerRowsFor(result._request_id!, 3);
     expect(rows.map((r) => [r.backend, r.success])).toEqual([["mock-with-fallback", 0], ["mock-down", 0], ["mock", 1]]);
   });
 });
