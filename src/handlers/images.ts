@@ -3,17 +3,17 @@
  * or to anyone with a valid signed URL).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { loadConfig } from "../config/load";
+import { parseSize } from "../config/size";
 import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
-import { parseSize } from "../config/size";
-import type { Context } from "hono";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
-import { pipelineDeps } from "../services";
 import { systemClock } from "../lib/clock";
-import { loadConfig } from "../config/load";
+import { pipelineDeps } from "../services";
 import { type Reader, serveOwnedObject } from "../storage/serve-object";
 import { imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
 import { JobDocumentSchema } from "./job-schemas";

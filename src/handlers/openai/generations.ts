@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { ImageMimeType } from "../../backends/backend";
 import { parseSize } from "../../config/size";
 import type { ImagenConfig } from "../../config/schema";
-import { generate, type GenerationOutcome } from "../../core/generate";
+import { generate, type GenerationOutcome, type PipelineDeps } from "../../core/generate";
 import type { GenerationRequest } from "../../core/request";
 import type { App, AppEnv } from "../../http/context";
 import { requireJsonBody } from "../../http/json-body";
@@ -63,12 +63,12 @@ export function registerGenerationRoute(app: App): void {
  * The one place this route enters the generation pipeline; the runner takes over from
  * `generate()` here without the translation around it changing.
  */
-function runPipeline(c: Context<AppEnv>, request: GenerationRequest, deps: ReturnType<typeof pipelineDeps>): Promise<GenerationOutcome> {
+function runPipeline(c: Context<AppEnv>, request: GenerationRequest, deps: PipelineDeps): Promise<GenerationOutcome> {
   return generate(request, c.get("caller"), c.get("requestId"), deps);
 }
 
 /** OpenAI's request in our terms. Unknown models are 404 `model_not_found`, as OpenAI answers them. */
-export function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string | undefined, config: ImagenConfig): GenerationRequest {
+function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string | undefined, config: ImagenConfig): GenerationRequest {
   if (sourceHeader !== undefined && !SOURCE_PATTERN.test(sourceHeader)) {
     const message = "X-Imagen-Source is a short label: 1-64 letters, digits, '.', '_', ':' or '-'";
     throw problem("invalid-request", 400, message, { extra: { errors: [{ field: SOURCE_HEADER, message }] } });
