@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { randomBytes } from "node:crypto";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -13,7 +14,11 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // D1 migrations for applyD1Migrations() in tests (the ledger's D1 tables, docs/ledger.md).
             miniflare: {
-              bindings: { TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1") },
+              bindings: {
+                TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1"),
+                // Signs image URLs (README "Signed image URLs"); fresh every run, never stored.
+                IMAGEN_URL_SECRET: randomBytes(32).toString("base64url"),
+              },
               // Deliver usage batches at once in tests (production batches for 5 s).
               queueConsumers: {
                 "imagen-usage": { maxBatchTimeout: 0, maxRetries: 8, deadLetterQueue: "imagen-usage-dlq" },

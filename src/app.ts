@@ -9,8 +9,9 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerBudgetRoutes } from "./handlers/budget";
 import { registerHealthRoutes } from "./handlers/health";
-import { registerImageRoutes } from "./handlers/images";
+import { registerImageRoutes, registerSignedImageAccess } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
+import { registerOpenAIRoutes, useOpenAIErrorShape } from "./handlers/openai";
 import { registerKeyRoutes } from "./handlers/keys";
 import { registerPricingRoutes } from "./handlers/pricing";
 import { registerUsageRoutes } from "./handlers/usage";
@@ -61,6 +62,8 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   app.use(deps());
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
   registerWebhookRoutes(app);
+  registerSignedImageAccess(app);
+  useOpenAIErrorShape(app);
   app.use("/v1/*", apiKeyAuth());
   app.use("/v1/*", bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -71,6 +74,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
 
   registerHealthRoutes(app);
   registerBudgetRoutes(app);
+  registerOpenAIRoutes(app);
   registerImageRoutes(app);
   registerBackendRoutes(app);
   registerKeyRoutes(app);

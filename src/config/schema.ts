@@ -12,6 +12,8 @@ import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "./lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { providersSchema, withProviderDefaults } from "./providers";
+import { imageUrlsConfigSchema } from "../storage/signed-urls";
+import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
 import { sizeString } from "./size";
 
 const name = z
@@ -74,6 +76,8 @@ const configObjectSchema = z
     pricing: pricingConfigSchema.prefault({}),
     jobs: jobsConfigSchema.prefault({}),
     guard: guardConfigSchema.prefault({}),
+    image_urls: imageUrlsConfigSchema.prefault({}),
+    openai: openaiCompatConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!hasOwnEntry(config.backends, config.default_backend)) {
@@ -93,6 +97,9 @@ const configObjectSchema = z
           });
         }
       }
+    }
+    for (const [alias, message] of aliasProblems(config.openai, Object.keys(config.backends))) {
+      ctx.addIssue({ code: "custom", path: ["openai", "aliases", alias], message });
     }
   });
 

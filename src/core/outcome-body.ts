@@ -3,7 +3,7 @@
  * finished async job carries as its `result`. One function, so the two can never drift apart.
  * Hono-free: the job's Durable Object builds it too.
  */
-import { imageUrl } from "../routes";
+import type { ImageUrlFor } from "../storage/signed-urls";
 import type { GenerationOutcome } from "./pipeline";
 
 export interface OutcomeImageBody {
@@ -22,14 +22,17 @@ export type OutcomeBody = Omit<GenerationOutcome, "images" | "failed_attempts"> 
   readonly failed_attempts: GenerationOutcome["failed_attempts"][number][];
 };
 
-export function outcomeBody(outcome: GenerationOutcome, origin: string): OutcomeBody {
+/** `urlFor` (src/storage/signed-urls) makes every URL, so each is signed the same way. */
+export async function outcomeBody(outcome: GenerationOutcome, urlFor: ImageUrlFor): Promise<OutcomeBody> {
   return {
     ...outcome,
     failed_attempts: [...outcome.failed_attempts],
-    images: outcome.images.map(({ sidecar_key, ...image }) => ({
-      ...image,
-      url: imageUrl(origin, image.key),
-      sidecar_url: sidecar_key === null ? null : imageUrl(origin, sidecar_key),
-    })),
+    images: await Promise.all(
+      outcome.images.map(async ({ sidecar_key, ...image }) => ({
+        ...image,
+        url: await urlFor(image.key),
+        sidecar_url: sidecar_key === null ? null : await urlFor(sidecar_key),
+      })),
+    ),
   };
 }

@@ -3,7 +3,7 @@
  * what it depends on, how a request is prepared before anything is spent, and the answer a
  * finished generation gives. The attempts in between belong to the runner (./runner.ts).
  */
-import type { Backend } from "../backends/backend";
+import type { Backend, TokenUsage } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import type { Clock } from "../lib/clock";
 import { sha256Hex } from "../lib/hash";
@@ -64,6 +64,9 @@ export interface GenerationOutcome {
   readonly images: readonly GeneratedImageRecord[];
   /** Backends that failed before the one that succeeded (empty without fallback). */
   readonly failed_attempts: readonly FailedAttempt[];
+  /** Only when the backend reports them (OpenAI's `revised_prompt` and token `usage`). */
+  readonly revised_prompt?: string;
+  readonly usage?: TokenUsage;
 }
 
 /**
@@ -88,6 +91,7 @@ export function outcomeOf(
   failed: readonly FailedAttempt[],
   requestId: string,
 ): GenerationOutcome {
+  const revisedPrompt = attempt.result.images.find((image) => image.revisedPrompt !== undefined)?.revisedPrompt;
   return {
     request_id: requestId,
     backend: attempt.backend.name,
@@ -98,6 +102,8 @@ export function outcomeOf(
     cost_usd_estimate: attempt.cost?.usd ?? null,
     images,
     failed_attempts: failed,
+    ...(revisedPrompt !== undefined && { revised_prompt: revisedPrompt }),
+    ...(attempt.result.tokenUsage && { usage: attempt.result.tokenUsage }),
   };
 }
 

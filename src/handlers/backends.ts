@@ -1,6 +1,6 @@
 /** GET /v1/backends: every configured instance with its type, model, default flag and status. */
 import { createRoute } from "@hono/zod-openapi";
-import { type BackendStatus, describeStatus } from "../backends/backend";
+import { type Backend, type BackendStatus, describeStatus } from "../backends/backend";
 import type { App } from "../http/context";
 import { BackendsResponse, problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
@@ -31,12 +31,17 @@ export function registerBackendRoutes(app: App): void {
           model: backend.model,
           default: name === config.default_backend,
           fallback: instance.fallback ?? [],
-          status: describeStatus(await statusWithin(backend.status(), STATUS_TIMEOUT_MS)),
+          status: await instanceStatus(backend),
         };
       }),
     );
     return c.json({ backends }, 200);
   });
+}
+
+/** The status line of one instance, probed within a time limit. */
+export async function instanceStatus(backend: Backend): Promise<string> {
+  return describeStatus(await statusWithin(backend.status(), STATUS_TIMEOUT_MS));
 }
 
 async function statusWithin(probe: Promise<BackendStatus>, ms: number): Promise<BackendStatus> {

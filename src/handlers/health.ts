@@ -1,9 +1,13 @@
-/** GET /healthz: no key needed; says whether config and ledger settings are valid, without revealing them. */
+/**
+ * GET /healthz: no key needed; says whether config, ledger and URL-signing settings are valid,
+ * without revealing them.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ConfigError } from "../config/load";
 import type { App } from "../http/context";
 import { PUBLIC_BASE_URL_MISSING } from "../http/public-origin";
 import { ROUTES } from "../routes";
+import { urlSecretProblem } from "../storage/signed-urls";
 
 const Health = z
   .object({
@@ -32,12 +36,17 @@ export function registerHealthRoutes(app: App): void {
       if (!(error instanceof ConfigError)) throw error;
       return c.json({ status: "misconfigured" as const, problems: [...error.problems] }, 503);
     }
+    const config = c.var.deps.config;
+    const problems: string[] = [];
     try {
       c.var.deps.ledgerTarget();
     } catch (error) {
-      return c.json({ status: "misconfigured" as const, problems: [`ledger: ${error instanceof Error ? error.message : String(error)}`] }, 503);
+      problems.push(`ledger: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const warnings = c.var.deps.config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : [];
+    const urls = urlSecretProblem(c.env, config.image_urls);
+    if (urls) problems.push(`image_urls: ${urls}`);
+    if (problems.length > 0) return c.json({ status: "misconfigured" as const, problems }, 503);
+    const warnings = config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : [];
     return c.json({ status: "ok" as const, ...(warnings.length > 0 && { warnings }) }, 200);
   });
 }

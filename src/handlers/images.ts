@@ -1,19 +1,25 @@
-/** POST /v1/images (generate, or start an async job) and GET /v1/images/{key} (serve to its owner). */
+/**
+ * POST /v1/images (generate, or start an async job) and GET /v1/images/{key} (serve to its owner,
+ * or to anyone with a valid signed URL).
+ */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { parseSize } from "../config/size";
 import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
-import { parseSize } from "../config/size";
 import { idempotencyKey } from "../guard/idempotency";
 import { rateLimit } from "../guard/rate-limit";
-import type { App } from "../http/context";
+import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
-import { serveOwnedObject } from "../http/serve-object";
+import { type Reader, serveOwnedObject } from "../http/serve-object";
+import { systemClock } from "../lib/clock";
+import { ROUTES } from "../routes";
+import { imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
-import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
-import { ROUTES } from "../routes";
+import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses, SignedUrlQuery } from "./schemas";
 
 const generateRoute = createRoute({
   method: "post",
@@ -38,14 +44,14 @@ const generateRoute = createRoute({
 const serveRoute = createRoute({
   method: "get",
   path: ROUTES.image,
-  summary: "Fetch a stored image or sidecar (its owner or an admin)",
+  summary: "Fetch a stored image or sidecar (its owner or an admin; or anyone, without a key, by the signed URL an answer gave)",
   security: [{ bearer: [] }],
-  request: { params: ImageKeyParam },
+  request: { params: ImageKeyParam, query: SignedUrlQuery },
   responses: {
     200: { description: "The object's bytes", content: { "image/png": { schema: { type: "string", format: "binary" } } } },
     206: { description: "A byte range" },
     304: { description: "Not modified" },
-    ...problemResponses(401, 404, 416),
+    ...problemResponses(401, 403, 404, 416),
   },
 });
 
@@ -61,21 +67,45 @@ export function registerImageRoutes(app: App): void {
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work) });
     // A client that hangs up cancels the provider's work: its signal reaches the backend.
     const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
-    return c.json(outcomeBody(outcome, c.req.url), 201);
+    const urlFor = await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock);
+    return c.json(await outcomeBody(outcome, urlFor), 201);
   });
 
   app.openapi(serveRoute, async (c) => {
     const { key } = c.req.valid("param");
-    const served = await serveOwnedObject(c.env.IMAGES, key, c.get("caller"), c.req.raw.headers);
-    switch (served.kind) {
-      case "response":
-        return served.response;
-      case "not_found":
-        throw problem("not-found", 404, `no image "${key}" for this caller`);
-      case "unsatisfiable":
-        throw problem("invalid-request", 416, "requested range not satisfiable", {
-          headers: { "content-range": `bytes */${served.size}` },
-        });
-    }
+    return serve(c, key, c.get("caller"));
   });
+}
+
+/**
+ * Mounted before the API-key check: a GET that carries `exp`/`sig` and no Authorization header is
+ * judged by its signature alone (403 when expired or forged). With a bearer key, the key decides,
+ * as for any other request.
+ */
+export function registerSignedImageAccess(app: App): void {
+  app.use("/v1/images/:key", async (c, next) => {
+    const { exp, sig } = c.req.query();
+    const signed = exp !== undefined || sig !== undefined;
+    if (!["GET", "HEAD"].includes(c.req.method) || !signed || c.req.header("authorization") !== undefined) return next();
+    const key = c.req.param("key");
+    const signing = await urlSignerFromEnv(c.env, c.var.deps.config.image_urls, systemClock);
+    const check = "signer" in signing ? await verifyImageSignature(signing.signer.key, key, { exp, sig }, systemClock) : "forged";
+    if (check === "expired") throw problem("forbidden", 403, "this image URL has expired; ask for a fresh one, or fetch it with your API key");
+    if (check === "forged") throw problem("forbidden", 403, "this image URL's signature does not match; use the URL exactly as it was handed out");
+    return serve(c, key, "signed-url");
+  });
+}
+
+async function serve(c: Context<AppEnv>, key: string, reader: Reader): Promise<Response> {
+  const served = await serveOwnedObject(c.env.IMAGES, key, reader, c.req.raw.headers);
+  switch (served.kind) {
+    case "response":
+      return served.response;
+    case "not_found":
+      throw problem("not-found", 404, `no image "${key}" for this caller`);
+    case "unsatisfiable":
+      throw problem("invalid-request", 416, "requested range not satisfiable", {
+        headers: { "content-range": `bytes */${served.size}` },
+      });
+  }
 }

@@ -72,6 +72,11 @@ export const GenerateImagesResponse = z
     cost_usd_estimate: z.number().nullable().openapi({ description: "null when the model has no known price." }),
     images: z.array(ImageRecord),
     failed_attempts: z.array(FailedAttemptSchema),
+    revised_prompt: z.string().optional().openapi({ description: "The prompt as the backend rewrote it, when it reports one." }),
+    usage: z
+      .object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() })
+      .optional()
+      .openapi({ description: "Tokens billed, when the backend bills by tokens and reports them." }),
   })
   .openapi("GenerateImagesResponse");
 
@@ -101,6 +106,11 @@ export const BackendsResponse = z.object({ backends: z.array(BackendInfo) }).ope
 
 export const ImageKeyParam = z.object({
   key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),
+});
+
+export const SignedUrlQuery = z.object({
+  exp: z.string().optional().openapi({ description: "Signed URLs: expiry, unix seconds (as handed out)." }),
+  sig: z.string().optional().openapi({ description: "Signed URLs: signature (as handed out)." }),
 });
 
 export const CreateKeyRequest = z

@@ -1,7 +1,8 @@
 /**
- * Reading a stored image or sidecar back for its owner: conditional requests (If-None-Match →
- * 304), single byte ranges (206 / 416) and the caching headers. Another caller's object is
- * reported exactly like a missing one, so existence is never revealed.
+ * Reading a stored image or sidecar back for its owner, or for anyone holding a valid signed URL
+ * (src/storage/signed-urls.ts): conditional requests (If-None-Match → 304), single byte ranges (206 / 416) and
+ * the caching headers. Another caller's object is reported exactly like a missing one, so
+ * existence is never revealed.
  */
 import type { Caller } from "../core/request";
 import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "./range";
@@ -12,7 +13,10 @@ export type ServedObject =
   | { readonly kind: "not_found" }
   | { readonly kind: "unsatisfiable"; readonly size: number };
 
-export async function serveOwnedObject(bucket: R2Bucket, key: string, caller: Caller, request: Headers): Promise<ServedObject> {
+/** Who reads: a caller (owner or admin) or the bearer of a verified signed URL for this key. */
+export type Reader = Caller | "signed-url";
+
+export async function serveOwnedObject(bucket: R2Bucket, key: string, reader: Reader, request: Headers): Promise<ServedObject> {
   // R2 throws on names it cannot hold; such an object cannot exist, so it is simply not found.
   if (!isStorableKey(key)) return { kind: "not_found" };
   const range = parseRangeHeader(request.get("range") ?? undefined);
@@ -22,9 +26,9 @@ export async function serveOwnedObject(bucket: R2Bucket, key: string, caller: Ca
   } catch {
     // R2 refuses ranges past the end of the object.
     const head = await bucket.head(key);
-    return head && ownedBy(head, caller) ? { kind: "unsatisfiable", size: head.size } : { kind: "not_found" };
+    return head && ownedBy(head, reader) ? { kind: "unsatisfiable", size: head.size } : { kind: "not_found" };
   }
-  if (!object || !ownedBy(object, caller)) return { kind: "not_found" };
+  if (!object || !ownedBy(object, reader)) return { kind: "not_found" };
   const headers = new Headers();
   object.writeHttpMetadata(headers);
   headers.set("etag", object.httpEtag);
@@ -48,6 +52,6 @@ async function rangeResponse(object: R2ObjectBody, range: ByteRange, headers: He
   return { kind: "response", response: new Response(object.body, { status: 206, headers }) };
 }
 
-function ownedBy(object: R2Object, caller: Caller): boolean {
-  return caller.role === "admin" || object.customMetadata?.caller === caller.name;
+function ownedBy(object: R2Object, reader: Reader): boolean {
+  return reader === "signed-url" || reader.role === "admin" || object.customMetadata?.caller === reader.name;
 }

@@ -15,6 +15,7 @@ import { outcomeOf, type PipelineDeps } from "../core/pipeline";
 import { problemDocument, problemFor } from "../core/problem";
 import { CHAIN_START, type GenerationRunner, type StepResult } from "../core/runner";
 import { storeImages } from "../core/store-images";
+import { imageUrlsFromEnv } from "../storage/signed-urls";
 import type { Logger } from "../lib/log";
 import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, callbackUrlProblem, postCallback } from "./callbacks";
 import type { JobsConfig } from "./config";
@@ -171,7 +172,8 @@ async function finish(record: JobRecord, step: Extract<StepResult, { status: "su
     const images = await storeImages(work, step.success, deps);
     const outcome = outcomeOf(step.success, images, step.failed, record.requestId);
     services.log.info("job succeeded", { job_id: record.id, images: images.length, latency_ms: step.success.latencyMs });
-    return ended(done, "succeeded", deps.clock.now(), { result: outcomeBody(outcome, record.origin) });
+    const urlFor = await imageUrlsFromEnv(services.env, deps.config.image_urls, record.origin, deps.clock);
+    return ended(done, "succeeded", deps.clock.now(), { result: await outcomeBody(outcome, urlFor) });
   } catch (error) {
     services.log.error("storing a finished job's images failed", { job_id: record.id, error: error instanceof Error ? error.message : String(error) });
     const detail = error instanceof OutputConflictError ? undefined : `the images were made but could not be stored: ${error instanceof Error ? error.message : String(error)}`;

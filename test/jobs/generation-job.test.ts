@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { generate } from "../../src/core/generate";
 import { outcomeBody } from "../../src/core/outcome-body";
+import { imageUrlFor } from "../../src/storage/signed-urls";
 import type { GenerationJob } from "../../src/jobs/generation-job";
 import { testConfig } from "../helpers/config";
 import { alice, submitJob } from "../helpers/jobs";
@@ -24,7 +25,7 @@ describe("generation job: a backend without async support runs inside the job", 
     const done = await job.until((d) => d.status === "succeeded");
 
     const sync = pipelineWorld();
-    const expected = outcomeBody(await generate({ prompt: "a quiet harbour", seed: 9, size: SMALL, n: 2 }, alice, done.request_id, sync.deps), BASE);
+    const expected = await outcomeBody(await generate({ prompt: "a quiet harbour", seed: 9, size: SMALL, n: 2 }, alice, done.request_id, sync.deps), imageUrlFor(BASE, null));
     expect(Object.keys(done.result!).sort()).toEqual(Object.keys(expected).sort());
     expect(done.result).toMatchObject({ backend: "mock", model: "mock-png", seed: 9, request_id: done.request_id, failed_attempts: [] });
     expect(done.result!.images.map((i) => [i.width, i.height, i.mime_type, i.bytes])).toEqual(expected.images.map((i) => [i.width, i.height, i.mime_type, i.bytes]));

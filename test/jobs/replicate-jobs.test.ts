@@ -181,7 +181,8 @@ describe("replicate async jobs: webhooks", () => {
     expect(done.result).toMatchObject({ backend: "flux", model: "black-forest-labs/flux-schnell", seed: 42, failed_attempts: [] });
     const [image] = done.result!.images;
     expect(image).toMatchObject({ width: 512, height: 512, mime_type: "image/png" });
-    expect(image!.url).toBe(`http://imagen.test/v1/images/${encodeURIComponent(image!.key)}`);
+    expect(image!.url).toMatch(/^http:\/\/imagen\.test\/v1\/images\/[^?]+\?exp=\d+&sig=[\w-]+$/);
+    expect(new URL(image!.url).pathname).toBe(`/v1/images/${encodeURIComponent(image!.key)}`);
     expect(await env.IMAGES.head(image!.key)).not.toBeNull();
     expect(job.events).toHaveLength(1);
     expect(job.events[0]).toMatchObject({ success: true, backend: "flux", external_id: JSON.parse(completed!.body).id, attempt: 1 });

@@ -1,16 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ledgerRows } from "../helpers/ledger";
 import { bearer, callWorker, postJson, seedKey } from "../helpers/world";
-
-/** Queue delivery is asynchronous: wait (bounded) until the ledger holds `count` rows for the request. */
-async function rowsFor(requestId: string, count: number) {
-  for (let i = 0; i < 100; i++) {
-    const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(requestId).all();
-    if (results.length >= count) return results;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`ledger never got ${count} row(s) for ${requestId}`);
-}
 
 describe("a generation through the real Worker reaches the D1 ledger via the queue", () => {
   it("records one row with caller, source, seed, the prompt's hash and cost, and reports it", async () => {
@@ -18,7 +8,7 @@ describe("a generation through the real Worker reaches the D1 ledger via the que
     const res = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "ledger me", seed: 31, size: "128x128", source: "script" }));
     expect(res.status).toBe(201);
     const body = await res.json<any>();
-    const [row] = await rowsFor(body.request_id, 1);
+    const [row] = await ledgerRows(body.request_id, 1);
     expect(row).toMatchObject({ caller: "reporter", source: "script", backend: "mock", model: "mock-png", seed: 31, success: 1, images_produced: 1, cost_usd_estimate: 0 });
     expect(JSON.stringify(row)).not.toContain("ledger me");
 

@@ -1,0 +1,21 @@
+/**
+ * The OpenAI-compatible API: `POST /v1/images/generations`, `GET /v1/models[/{model}]`, answering
+ * errors in OpenAI's shape (src/http/openai-errors.ts). README "OpenAI-compatible API".
+ */
+import type { App } from "../../http/context";
+import { openAIErrorShape } from "../../http/openai-errors";
+import { registerGenerationRoute } from "./generations";
+import { registerModelRoutes } from "./models";
+
+/** Paths whose errors are OpenAI-shaped; everything else keeps problem+json. */
+const OPENAI_PATHS = ["/v1/images/generations", "/v1/models", "/v1/models/*"] as const;
+
+/** Before the API-key check, so that its 401 is OpenAI-shaped on these paths too. */
+export function useOpenAIErrorShape(app: App): void {
+  for (const path of OPENAI_PATHS) app.use(path, openAIErrorShape());
+}
+
+export function registerOpenAIRoutes(app: App): void {
+  registerGenerationRoute(app);
+  registerModelRoutes(app);
+}

@@ -1,0 +1,72 @@
+/**
+ * `GET /v1/models` and `GET /v1/models/{model}` in OpenAI's list shape: every instance (one with
+ * a fallback list is a chain) and every alias from config, with the backend's status.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import type { Backend } from "../../backends/backend";
+import type { ImagenConfig } from "../../config/schema";
+import type { App } from "../../http/context";
+import { problem } from "../../http/problem";
+import { instanceStatus } from "../backends";
+import { type ModelEntry, ModelIdParam, ModelListResponse, ModelResponse, openAIErrorResponses } from "./schemas";
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/models",
+  summary: "Instances and aliases usable as `model`, OpenAI style",
+  security: [{ bearer: [] }],
+  responses: {
+    200: { description: "Models", content: { "application/json": { schema: ModelListResponse } } },
+    ...openAIErrorResponses(401, 500),
+  },
+});
+
+const retrieve = createRoute({
+  method: "get",
+  path: "/v1/models/{model}",
+  summary: "One instance or alias, OpenAI style",
+  security: [{ bearer: [] }],
+  request: { params: ModelIdParam },
+  responses: {
+    200: { description: "The model", content: { "application/json": { schema: ModelResponse } } },
+    ...openAIErrorResponses(401, 404, 500),
+  },
+});
+
+export function registerModelRoutes(app: App): void {
+  app.openapi(list, async (c) => {
+    const { config, backend: resolve } = c.var.deps;
+    const ids = [...Object.keys(config.backends), ...Object.keys(config.openai.aliases)];
+    const data = await Promise.all(ids.map((id) => modelEntry(config, id, resolve)));
+    return c.json({ object: "list" as const, data }, 200);
+  });
+
+  app.openapi(retrieve, async (c) => {
+    const { config, backend: resolve } = c.var.deps;
+    const { model } = c.req.valid("param");
+    resolveModel(config, model);
+    return c.json(await modelEntry(config, model, resolve), 200);
+  });
+}
+
+/** The instance a `model` names (itself or through an alias); 404 `model_not_found` otherwise. */
+export function resolveModel(config: ImagenConfig, model: string): string {
+  const instance = config.openai.aliases[model] ?? model;
+  if (instance in config.backends) return instance;
+  const message = `The model '${model}' does not exist; GET /v1/models lists the instances and aliases you can use`;
+  throw problem("not-found", 404, message, { extra: { code: "model_not_found", errors: [{ field: "model", message }] } });
+}
+
+async function modelEntry(config: ImagenConfig, id: string, resolve: (name: string) => Backend): Promise<ModelEntry> {
+  const instance = config.openai.aliases[id];
+  const backend = resolve(instance ?? id);
+  return {
+    id,
+    object: "model",
+    // Instances come from config and have no creation time.
+    created: 0,
+    owned_by: backend.provider,
+    status: await instanceStatus(backend),
+    ...(instance !== undefined && { alias_of: instance }),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The OpenAI-compatible request and answer shapes. Requests are validated by zod (which also
+ * documents them in /openapi.json); the types are checked against the official `openai` SDK's
+ * own, so a field the SDK sends differently fails the typecheck, not a user.
+ */
+import { z } from "@hono/zod-openapi";
+import type { Image, ImageGenerateParamsNonStreaming, ImagesResponse } from "openai/resources/images";
+import type { Model } from "openai/resources/models";
+import { sizeField } from "../../config/size";
+import { MAX_IMAGES, MAX_PROMPT_CHARS } from "../schemas";
+
+/** The attribution label, as `POST /v1/images` takes it in `source`. */
+export const SOURCE_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+const sourceLabel = z.string().regex(SOURCE_PATTERN, "becomes the usage source: 1-64 letters, digits, '.', '_', ':' or '-' (hash an email first)");
+
+export const OpenAIImageRequest = z
+  .strictObject({
+    model: z.string().max(128).optional().openapi({ description: "An instance name from GET /v1/models, or an alias from config. Default: config's default_backend." }),
+    prompt: z.string().trim().min(1, "prompt must not be empty").max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`),
+    n: z.int().min(1).max(MAX_IMAGES).nullish().openapi({ description: `1..${MAX_IMAGES}.` }),
+    size: z.union([z.literal("auto"), sizeField]).nullish().openapi({ description: "WxH (each side 64..2048, a multiple of 8) or auto (the instance's default)." }),
+    response_format: z.enum(["url", "b64_json"]).nullish().openapi({ description: "Default b64_json, as OpenAI's GPT image models answer; url = a signed URL that opens without a key." }),
+    output_format: z.enum(["png", "jpeg", "webp"]).nullish().openapi({ description: "Accepted; the answer's output_format says what the backend produced." }),
+    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).nullish().openapi({ description: "Accepted; backends without a quality setting ignore it." }),
+    style: z.string().max(64).nullish().openapi({ description: "One of our configured styles; OpenAI's legacy vivid / natural are ignored unless configured." }),
+    user: sourceLabel.optional().openapi({ description: "Recorded as the usage source (unless X-Imagen-Source is sent)." }),
+    safety_identifier: sourceLabel.nullish().openapi({ description: "Like user; wins over it." }),
+    background: z.enum(["transparent", "opaque", "auto"]).nullish(),
+    moderation: z.enum(["low", "auto"]).nullish(),
+    output_compression: z.int().min(0).max(100).nullish(),
+    stream: z.literal(false).nullish().openapi({ description: "Streaming is not offered." }),
+  })
+  .openapi("OpenAIImageRequest");
+
+export type OpenAIImageRequest = z.infer<typeof OpenAIImageRequest>;
+
+/**
+ * Our request must be one the SDK can send: every field's type fits the SDK's parameter. `style`
+ * is the exception on purpose: besides OpenAI's vivid | natural it takes our configured styles.
+ */
+type Fits<Ours, Theirs> = { [K in keyof Ours]-?: K extends keyof Theirs ? (NonNullable<Ours[K]> extends NonNullable<Theirs[K]> ? true : false) : false };
+type AllFit<Ours, Theirs> = false extends Fits<Ours, Theirs>[keyof Ours] ? false : true;
+const requestFitsSdk: AllFit<Omit<OpenAIImageRequest, "style">, ImageGenerateParamsNonStreaming> = true;
+void requestFitsSdk;
+
+/** The SDK's answer type; `data` is always present in ours. */
+export type OpenAIImagesResponse = ImagesResponse & { data: Image[] };
+
+/** OpenAI's model object plus what only we know. */
+export interface ModelEntry extends Model {
+  /** The backend's status line, as GET /v1/backends shows it. */
+  readonly status: string;
+  /** For an alias: the instance it stands for. */
+  readonly alias_of?: string;
+}
+
+const ModelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("model"),
+    created: z.int(),
+    owned_by: z.string(),
+    status: z.string().openapi({ example: "ok" }),
+    alias_of: z.string().optional(),
+  })
+  .openapi("OpenAIModel");
+
+export const ModelResponse = ModelSchema;
+export const ModelListResponse = z.object({ object: z.literal("list"), data: z.array(ModelSchema) }).openapi("OpenAIModelList");
+export const ModelIdParam = z.object({ model: z.string().openapi({ param: { name: "model", in: "path" } }) });
+
+export const ImagesResponseSchema = z
+  .object({
+    created: z.int(),
+    data: z.array(z.object({ b64_json: z.string().optional(), url: z.string().optional(), revised_prompt: z.string().optional() })),
+    output_format: z.string().optional().openapi({ description: "What the backend produced: png, jpeg or webp." }),
+    size: z.string().optional(),
+    usage: z.object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int(), input_tokens_details: z.object({ text_tokens: z.int(), image_tokens: z.int() }) }).optional(),
+  })
+  .openapi("OpenAIImagesResponse");
+
+export const OpenAIErrorSchema = z
+  .object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) })
+  .openapi("OpenAIError");
+
+export const openAIErrorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { description: "OpenAI-shaped error", content: { "application/json": { schema: OpenAIErrorSchema } } }]));

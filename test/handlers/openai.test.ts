@@ -1,0 +1,201 @@
+/**
+ * The OpenAI-compatible API, driven by the official `openai` SDK, unchanged: its only seam is the
+ * documented `fetch` option, which here hands each request to the Worker in this workerd
+ * instead of the network.
+ */
+import { env, exports } from "cloudflare:workers";
+import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from "openai";
+import { beforeAll, describe, expect, it } from "vitest";
+import { testConfig } from "../helpers/config";
+import { ledgerRows } from "../helpers/ledger";
+import { decodePng } from "../helpers/png-decode";
+import { appWithConfig, BASE, seedKey } from "../helpers/world";
+
+type Call = (request: Request) => Promise<Response>;
+
+/** The SDK pointed at our `/v1`, sending through `call`; `sent` records what reached us. */
+function sdk(apiKey: string, call: Call = (request) => exports.default.fetch(request), options: { maxRetries?: number } = {}) {
+  const sent: Request[] = [];
+  const client = new OpenAI({
+    apiKey,
+    baseURL: `${BASE}/v1`,
+    maxRetries: options.maxRetries ?? 0,
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      sent.push(request.clone());
+      return call(request);
+    },
+  });
+  return { client, sent };
+}
+
+function viaApp(config: unknown): Call {
+  const app = appWithConfig(config);
+  return (request) => {
+    const url = new URL(request.url);
+    return app.call(url.pathname + url.search, request);
+  };
+}
+
+async function storedFor(caller: string, requestId: string) {
+  const listed = await env.IMAGES.list({ prefix: `${caller}/`, include: ["customMetadata"] });
+  return listed.objects.filter((o) => o.customMetadata?.request_id === requestId && !o.key.endsWith(".json"));
+}
+
+const base64Bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+let key: string;
+beforeAll(async () => {
+  key = await seedKey("sdk-user");
+});
+
+describe("images.generate through the official SDK", () => {
+  it("answers b64_json by default: a real PNG of the requested size, the same bytes stored in R2 and ledgered with user as source", async () => {
+    const { client } = sdk(key);
+    const result = await client.images.generate({ model: "mock", prompt: "a lighthouse in fog", size: "256x128", n: 2, user: "blog-bot" });
+    expect(Object.keys(result).sort()).toEqual(["created", "data", "output_format", "size"]);
+    expect(result).toMatchObject({ output_format: "png", size: "256x128" });
+    expect(Math.abs(result.created - Date.now() / 1000)).toBeLessThan(600);
+    expect(result.data).toHaveLength(2);
+    for (const image of result.data!) {
+      expect(image.url).toBeUndefined();
+      const png = await decodePng(base64Bytes(image.b64_json!));
+      expect([png.width, png.height]).toEqual([256, 128]);
+    }
+    const stored = await storedFor("sdk-user", result._request_id!);
+    expect(stored).toHaveLength(2);
+    const storedBytes = await Promise.all(stored.map(async (o) => new Uint8Array(await (await env.IMAGES.get(o.key))!.arrayBuffer())));
+    expect(storedBytes.map((b) => b.length).sort()).toEqual(result.data!.map((d) => base64Bytes(d.b64_json!).length).sort());
+    const [row] = await ledgerRows(result._request_id!, 1);
+    expect(row).toMatchObject({ caller: "sdk-user", source: "blog-bot", backend: "mock", images_produced: 2, success: 1 });
+  });
+
+  it("answers url with a signed URL that opens without an API key", async () => {
+    const { client } = sdk(key);
+    const result = await client.images.generate({ model: "mock", prompt: "a red kite", size: "128x128", response_format: "url" });
+    const url = result.data![0]!.url!;
+    expect(result.data![0]!.b64_json).toBeUndefined();
+    expect(url).toMatch(/^http:\/\/imagen\.test\/v1\/images\/.+\?exp=\d+&sig=/);
+    expect(url).not.toContain(key);
+    const res = await exports.default.fetch(new Request(url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    const png = await decodePng(new Uint8Array(await res.arrayBuffer()));
+    expect([png.width, png.height]).toEqual([128, 128]);
+  });
+
+  it("takes the source from X-Imagen-Source over user", async () => {
+    const { client } = sdk(key);
+    const result = await client.images.generate({ model: "mock", prompt: "a tram", size: "64x64", user: "someone" }, { headers: { "X-Imagen-Source": "newsletter" } });
+    const [row] = await ledgerRows(result._request_id!, 1);
+    expect(row).toMatchObject({ source: "newsletter" });
+  });
+
+  it("uses the instance's default size for size auto and no model for the default backend", async () => {
+    const { client } = sdk(key);
+    const result = await client.images.generate({ prompt: "a kettle", size: "auto" });
+    expect(result.size).toBe("1024x1024");
+  });
+
+  it("maps an alias to its instance, and an instance with fallback runs as a chain", async () => {
+    const config = testConfig({ openai: { aliases: { "dall-e-3": "mock-with-fallback" } } });
+    const { client } = sdk(key, viaApp(config));
+    const result = await client.images.generate({ model: "dall-e-3", prompt: "a fox", size: "64x64" });
+    expect(result.data).toHaveLength(1);
+    const rows = await ledgerRows(result._request_id!, 3);
+    expect(rows.map((r) => [r.backend, r.success])).toEqual([["mock-with-fallback", 0], ["mock-down", 0], ["mock", 1]]);
+  });
+});
+
+describe("errors in OpenAI's shape", () => {
+  it("a bad size is a BadRequestError naming param size; nothing stored or ledgered", async () => {
+    const { client } = sdk(key);
+    const error = await client.images.generate({ model: "mock", prompt: "x", size: "1024x1023" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: "size", type: "invalid_request_error", code: "invalid_value" });
+    expect((error as BadRequestError).message).toMatch(/^400 .*multiple of 8/);
+    const requestId = (error as BadRequestError).requestID!;
+    expect(requestId).toBeTruthy();
+    expect(await storedFor("sdk-user", requestId)).toEqual([]);
+    const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(requestId).all();
+    expect(results).toEqual([]);
+  });
+
+  it("more images than we make is a BadRequestError naming param n", async () => {
+    const error = await sdk(key).client.images.generate({ model: "mock", prompt: "x", n: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ param: "n" });
+  });
+
+  it("an unknown model is a NotFoundError, code model_not_found, as OpenAI answers it", async () => {
+    const error = await sdk(key).client.images.generate({ model: "dall-e-9", prompt: "x" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ status: 404, param: "model", code: "model_not_found", type: "invalid_request_error" });
+    expect((error as NotFoundError).message).toContain("dall-e-9");
+  });
+
+  it("a bad API key is an AuthenticationError, code invalid_api_key", async () => {
+    const error = await sdk("imk_not_a_real_key").client.images.generate({ model: "mock", prompt: "x" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({ status: 401, code: "invalid_api_key", param: null });
+    expect((error as AuthenticationError).message).toBe("401 unknown API key");
+  });
+
+  it("a failed paid attempt says x-should-retry: false, so the SDK does not pay again", async () => {
+    const { client, sent } = sdk(key, viaApp(testConfig()), { maxRetries: 2 });
+    const error = await client.images.generate({ model: "mock-down", prompt: "x", size: "64x64" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect((error as InternalServerError).headers?.get("x-should-retry")).toBe("false");
+    expect(error).toMatchObject({ status: 502, type: "server_error", code: "backend_unavailable" });
+    expect(sent).toHaveLength(1);
+  });
+
+  it("a failure that spent nothing leaves the SDK free to retry", async () => {
+    const config = testConfig({ backends: { ...testConfig().backends, "mock-busy": { type: "mock", failure_rate: 1, failure_kind: "rate_limited" } } });
+    const { client, sent } = sdk(key, viaApp(config), { maxRetries: 1 });
+    const error = await client.images.generate({ model: "mock-busy", prompt: "x", size: "64x64" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect((error as InternalServerError).headers?.get("x-should-retry")).toBeNull();
+    expect(sent.map((r) => r.headers.get("x-stainless-retry-count"))).toEqual(["0", "1"]);
+  });
+
+  it("problem+json stays on every other route", async () => {
+    const res = await exports.default.fetch(new Request(`${BASE}/v1/backends`, { headers: { authorization: "Bearer imk_not_a_real_key" } }));
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("models through the official SDK", () => {
+  it("lists instances and aliases in OpenAI's shape with their status", async () => {
+    const config = testConfig({ openai: { aliases: { "dall-e-3": "mock" } } });
+    const { client } = sdk(key, viaApp(config));
+    const models = [];
+    for await (const model of client.models.list()) models.push(model);
+    expect(models.map((m) => m.id)).toEqual(["mock", "mock-down", "mock-refuses", "mock-with-fallback", "dall-e-3"]);
+    expect(models[0]).toEqual({ id: "mock", object: "model", created: 0, owned_by: "mock", status: "ok" });
+    expect(models[4]).toEqual({ id: "dall-e-3", object: "model", created: 0, owned_by: "mock", status: "ok", alias_of: "mock" });
+  });
+
+  it("retrieves one by id or alias; an unknown one is a NotFoundError", async () => {
+    const config = testConfig({ openai: { aliases: { "dall-e-3": "mock" } } });
+    const { client } = sdk(key, viaApp(config));
+    expect(await client.models.retrieve("mock-with-fallback")).toMatchObject({ id: "mock-with-fallback", object: "model", owned_by: "mock" });
+    expect(await client.models.retrieve("dall-e-3")).toMatchObject({ id: "dall-e-3", alias_of: "mock" });
+    const error = await client.models.retrieve("gpt-4o").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ code: "model_not_found", param: "model" });
+  });
+});
+
+describe("aliases in config", () => {
+  it("must point at a configured instance and not hide one", async () => {
+    const bad = testConfig({ openai: { aliases: { "dall-e-3": "nope", mock: "mock-down" } } });
+    const health = await appWithConfig(bad).call("/healthz");
+    expect(health.status).toBe(503);
+    const { problems } = await health.json<any>();
+    expect(problems).toEqual(
+      expect.arrayContaining([expect.stringContaining("openai.aliases.dall-e-3"), expect.stringContaining("openai.aliases.mock")]),
+    );
+  });
+});
