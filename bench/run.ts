@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import autocannon from "autocannon";
-import { putKeyRecord, recordFor } from "../scripts/keys";
+import { seedLocalKey } from "../scripts/keys";
 import { QUIET_ENV } from "../scripts/wrangler";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -97,7 +97,7 @@ function table(results: readonly Result[]): string {
 
 async function main(): Promise<void> {
   rmSync(".bench", { recursive: true, force: true });
-  putKeyRecord(recordFor(KEY, "bench", "admin", "benchmark"), false);
+  await seedLocalKey(KEY, "bench", "admin", "benchmark");
   // keys.ts writes to .wrangler/state; the bench uses its own state so runs do not pile up.
   const workers = [startWorker("wrangler.toml", 8791, ".wrangler/state"), startWorker("bench/baseline/wrangler.toml", 8792, STATE)];
   const stop = () => workers.forEach((w) => w.kill("SIGTERM"));

@@ -37,8 +37,18 @@ export function newApiKey(): string {
   return `imk_${[...bytes].map((b) => alphabet[b & 31]).join("")}`;
 }
 
+/**
+ * The part of a KV namespace the key store uses: a Worker's binding satisfies it, and so does
+ * the terminal's view of a remote namespace (scripts/keys.ts).
+ */
+export interface KeyValueStore {
+  get<T>(key: string, type: "json"): Promise<T | null>;
+  put(key: string, value: string): Promise<void>;
+  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
+
 export class ApiKeyStore {
-  constructor(private readonly kv: KVNamespace) {}
+  constructor(private readonly kv: KeyValueStore) {}
 
   async check(presented: string): Promise<KeyCheck> {
     const hash = await hashApiKey(presented);
