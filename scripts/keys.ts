@@ -5,7 +5,8 @@
  *   npm run keys -- list [--remote]
  *   npm run keys -- revoke <id> [--remote]
  *
- * Without --remote it works on the local state `npm run dev` uses (.wrangler/state), through one
+ * Without --remote it works on the local state `npm run dev` uses (.wrangler/state, or
+ * --persist-to DIR as given to `wrangler dev`), through one
  * local runtime (wrangler's getPlatformProxy) for the whole command instead of a wrangler process
  * per KV operation. The records are written by the Worker's own ApiKeyStore, so the terminal and
  * `POST /v1/keys` cannot disagree on their shape. The plaintext key is printed once and never
@@ -28,6 +29,8 @@ export interface OpenKeyStore {
 /** The key store of the local state directory (`persistTo`, as `wrangler --persist-to`) or of production. */
 export async function openKeyStore(options: { remote: boolean; persistTo?: string }): Promise<OpenKeyStore> {
   if (options.remote) return { store: new ApiKeyStore(remoteKv()), close: async () => {} };
+  // Only errors: the local runtime warns about bindings (Durable Objects, queues) this command never uses.
+  process.env.WRANGLER_LOG ??= "error";
   const proxy = await getPlatformProxy<{ API_KEYS: KVNamespace }>({
     configPath: "wrangler.toml",
     // wrangler keeps local state under <persist-to>/v3.
@@ -74,12 +77,18 @@ function line(record: ApiKeyRecord): string {
   return [record.id, record.caller, record.role, record.created_at, state, record.label ?? ""].join("\t");
 }
 
-const USAGE = "usage: npm run keys -- create <caller> [--role admin|user] [--label TEXT] [--remote] | list [--remote] | revoke <id> [--remote]";
+const USAGE =
+  "usage: npm run keys -- create <caller> [--role admin|user] [--label TEXT] | list | revoke <id>   (each with [--remote] or [--persist-to DIR])";
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { role: { type: "string", default: "user" }, label: { type: "string" }, remote: { type: "boolean", default: false } },
+    options: {
+      role: { type: "string", default: "user" },
+      label: { type: "string" },
+      remote: { type: "boolean", default: false },
+      "persist-to": { type: "string", default: LOCAL_STATE },
+    },
   });
   const [command, arg] = positionals;
   const known = (command === "create" || command === "add" || command === "revoke") ? arg !== undefined : command === "list";
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
     throw new Error("caller: lowercase letters, digits, '.', '_', '/' or '-' (max 64)");
   }
 
-  const { store, close } = await openKeyStore({ remote: values.remote ?? false });
+  const { store, close } = await openKeyStore({ remote: values.remote ?? false, persistTo: values["persist-to"] });
   try {
     if (command === "list") {
       for (const record of await store.list()) console.log(line(record));
