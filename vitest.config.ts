@@ -2,6 +2,13 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { randomBytes } from "node:crypto";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Timeouts sized for a slow, shared 2-core machine: several workerd isolates, PGlite and the fake
+ * servers compete for the CPU, so a step that takes 50 ms alone can take seconds. A timeout here
+ * is a hang detector, never a speed check (speed belongs in `npm run bench`).
+ */
+const SLOW_MACHINE = { testTimeout: 60_000, hookTimeout: 120_000 } as const;
+
 export default defineConfig({
   test: {
     // Structured logs are noise when a test passes and evidence when it fails.
@@ -29,6 +36,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          ...SLOW_MACHINE,
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/setup/d1-migrations.ts"],
           include: ["test/**/*.test.ts"],
@@ -41,8 +49,9 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts"],
           environment: "node",
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
+          // Starting Postgres and the Supabase CLI is slower still.
+          testTimeout: 2 * SLOW_MACHINE.testTimeout,
+          hookTimeout: 2 * SLOW_MACHINE.hookTimeout,
         },
       },
     ],

@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import autocannon from "autocannon";
-import { putKeyRecord, recordFor } from "../scripts/keys";
+import { seedLocalKey } from "../scripts/keys";
 import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -103,7 +103,7 @@ function table(results: readonly Result[]): string {
 
 async function main(): Promise<void> {
   rmSync(".bench", { recursive: true, force: true });
-  putKeyRecord(recordFor(KEY, "bench", "admin", "benchmark"), false);
+  await seedLocalKey(KEY, "bench", "admin", "benchmark");
   // The full path records every attempt: without the ledger's tables its queue consumer would
   // fail (and retry) every batch during the measurement.
   wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);

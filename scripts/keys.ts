@@ -1,82 +1,123 @@
 /**
  * API key management from a terminal, for the first admin key and for scripts:
  *
- *   npm run keys -- add <caller> [--role admin|user] [--label TEXT] [--remote]
+ *   npm run keys -- create <caller> [--role admin|user] [--label TEXT] [--remote]   (alias: add)
  *   npm run keys -- list [--remote]
  *   npm run keys -- revoke <id> [--remote]
  *
- * Without --remote it works on the local state `npm run dev` uses (.wrangler/state).
- * The plaintext key is printed once and never stored; KV holds only its sha256.
+ * Without --remote it works on the local state `npm run dev` uses (.wrangler/state, or
+ * --persist-to DIR as given to `wrangler dev`), through one
+ * local runtime (wrangler's getPlatformProxy) for the whole command instead of a wrangler process
+ * per KV operation. The records are written by the Worker's own ApiKeyStore, so the terminal and
+ * `POST /v1/keys` cannot disagree on their shape. The plaintext key is printed once and never
+ * stored; KV holds only its sha256.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { getPlatformProxy } from "wrangler";
+import { type ApiKeyRecord, ApiKeyStore, CALLER_PATTERN, type KeyValueStore, newApiKey } from "../src/auth/api-keys";
+import type { Role } from "../src/core/request";
 import { wranglerSync } from "./wrangler";
 
-const STATE = ".wrangler/state";
-const CALLER = /^[a-z0-9][a-z0-9._/-]{0,63}$/;
+/** Where `npm run dev` keeps its local state (`wrangler dev --persist-to`). */
+export const LOCAL_STATE = ".wrangler/state";
 
-interface KeyRecord {
-  id: string;
-  hash: string;
-  caller: string;
-  role: "admin" | "user";
-  created_at: string;
-  revoked_at: string | null;
-  label: string | null;
+export interface OpenKeyStore {
+  readonly store: ApiKeyStore;
+  close(): Promise<void>;
 }
 
-export function newKey(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  return `imk_${[...randomBytes(32)].map((b) => alphabet[b & 31]).join("")}`;
+/** The key store of the local state directory (`persistTo`, as `wrangler --persist-to`) or of production. */
+export async function openKeyStore(options: { remote: boolean; persistTo?: string }): Promise<OpenKeyStore> {
+  if (options.remote) return { store: new ApiKeyStore(remoteKv()), close: async () => {} };
+  // Only errors: the local runtime warns about bindings (Durable Objects, queues) this command never uses.
+  process.env.WRANGLER_LOG ??= "error";
+  const proxy = await getPlatformProxy<{ API_KEYS: KVNamespace }>({
+    configPath: "wrangler.toml",
+    // wrangler keeps local state under <persist-to>/v3.
+    persist: { path: `${options.persistTo ?? LOCAL_STATE}/v3` },
+    remoteBindings: false,
+  });
+  return { store: new ApiKeyStore(proxy.env.API_KEYS), close: () => proxy.dispose() };
 }
 
-export function recordFor(key: string, caller: string, role: "admin" | "user", label: string | null): KeyRecord {
-  const hash = createHash("sha256").update(key).digest("hex");
-  return { id: hash.slice(0, 12), hash, caller, role, created_at: new Date().toISOString(), revoked_at: null, label };
+/** Stores a known key locally (the documented dev key, the bench's key). */
+export async function seedLocalKey(key: string, caller: string, role: Role, label: string, persistTo = LOCAL_STATE): Promise<void> {
+  const { store, close } = await openKeyStore({ remote: false, persistTo });
+  try {
+    await store.add(key, caller, role, label, new Date());
+  } finally {
+    await close();
+  }
 }
 
-function where(remote: boolean): string[] {
-  return remote ? ["--remote"] : ["--local", "--persist-to", STATE];
+/**
+ * Production KV through wrangler's authenticated commands (one process per operation: the
+ * network round trip dominates there anyway).
+ */
+function remoteKv(): KeyValueStore {
+  const kv = (args: string[]) => wranglerSync(["kv", "key", ...args, "--binding", "API_KEYS", "--remote"]);
+  return {
+    async get<T>(key: string) {
+      const text = kv(["get", key, "--text"]).trim();
+      // wrangler answers a missing key with this line (exit code 0).
+      return text === "" || text === "Value not found" ? null : (JSON.parse(text) as T);
+    },
+    async put(key, value) {
+      kv(["put", key, value]);
+    },
+    // wrangler pages through the whole listing itself.
+    async list({ prefix }) {
+      return { keys: JSON.parse(kv(["list", "--prefix", prefix])) as { name: string }[], list_complete: true };
+    },
+  };
 }
 
-export function putKeyRecord(record: KeyRecord, remote: boolean): void {
-  wranglerSync(["kv", "key", "put", "--binding", "API_KEYS", `key:${record.hash}`, JSON.stringify(record), ...where(remote)]);
+function line(record: ApiKeyRecord): string {
+  const state = record.revoked_at ? `revoked ${record.revoked_at}` : "active";
+  return [record.id, record.caller, record.role, record.created_at, state, record.label ?? ""].join("\t");
 }
 
-function listRecords(remote: boolean): { name: string; record: KeyRecord }[] {
-  const names = JSON.parse(wranglerSync(["kv", "key", "list", "--binding", "API_KEYS", "--prefix", "key:", ...where(remote)])) as { name: string }[];
-  return names.map(({ name }) => ({
-    name,
-    record: JSON.parse(wranglerSync(["kv", "key", "get", "--binding", "API_KEYS", name, "--text", ...where(remote)])) as KeyRecord,
-  }));
-}
+const USAGE =
+  "usage: npm run keys -- create <caller> [--role admin|user] [--label TEXT] | list | revoke <id>   (each with [--remote] or [--persist-to DIR])";
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { role: { type: "string", default: "user" }, label: { type: "string" }, remote: { type: "boolean", default: false } },
+    options: {
+      role: { type: "string", default: "user" },
+      label: { type: "string" },
+      remote: { type: "boolean", default: false },
+      "persist-to": { type: "string", default: LOCAL_STATE },
+    },
   });
   const [command, arg] = positionals;
-  const remote = values.remote ?? false;
-  if (command === "add" && arg) {
-    if (!CALLER.test(arg)) throw new Error("caller: lowercase letters, digits, '.', '_', '/' or '-' (max 64)");
-    if (values.role !== "admin" && values.role !== "user") throw new Error("--role is admin or user");
-    const key = newKey();
-    const record = recordFor(key, arg, values.role, values.label ?? null);
-    putKeyRecord(record, remote);
-    console.log(`created key ${record.id} for ${arg} (${record.role}); it is shown only now:\n${key}`);
-  } else if (command === "list") {
-    for (const { record } of listRecords(remote)) {
-      console.log([record.id, record.caller, record.role, record.created_at, record.revoked_at ? `revoked ${record.revoked_at}` : "active", record.label ?? ""].join("\t"));
-    }
-  } else if (command === "revoke" && arg) {
-    const match = listRecords(remote).find(({ record }) => record.id === arg);
-    if (!match) throw new Error(`no key with id ${arg}`);
-    putKeyRecord({ ...match.record, revoked_at: new Date().toISOString() }, remote);
-    console.log(`revoked ${arg} (${match.record.caller})`);
-  } else {
-    console.error("usage: npm run keys -- add <caller> [--role admin|user] [--label TEXT] [--remote] | list [--remote] | revoke <id> [--remote]");
+  const known = (command === "create" || command === "add" || command === "revoke") ? arg !== undefined : command === "list";
+  if (!known) {
+    console.error(USAGE);
     process.exitCode = 2;
+    return;
+  }
+  const role = values.role;
+  if (role !== "admin" && role !== "user") throw new Error("--role is admin or user");
+  if ((command === "create" || command === "add") && !CALLER_PATTERN.test(arg!)) {
+    throw new Error("caller: lowercase letters, digits, '.', '_', '/' or '-' (max 64)");
+  }
+
+  const { store, close } = await openKeyStore({ remote: values.remote ?? false, persistTo: values["persist-to"] });
+  try {
+    if (command === "list") {
+      for (const record of await store.list()) console.log(line(record));
+    } else if (command === "revoke") {
+      const revoked = await store.revoke(arg!, new Date());
+      if (!revoked) throw new Error(`no key with id ${arg}`);
+      console.log(`revoked ${revoked.id} (${revoked.caller})`);
+    } else {
+      const key = newApiKey();
+      const record = await store.add(key, arg!, role, values.label ?? null, new Date());
+      console.log(`created key ${record.id} for ${record.caller} (${record.role}); it is shown only now:\n${key}`);
+    }
+  } finally {
+    await close();
   }
 }
 

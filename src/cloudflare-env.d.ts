@@ -1,9 +1,9 @@
-// Types `env` and `exports` from "cloudflare:workers" (tests and runtime) with our own Env.
+// `env` from "cloudflare:workers" (runtime and tests) is the generated Cloudflare.Env
+// (src/worker-configuration.d.ts) with what src/env.ts adds. The queue is restated because it is
+// declared in both bases (untyped by wrangler, typed by us).
 type ImagenWorkerEnv = import("./env").Env;
-type ImagenMainModule = typeof import("./index");
 declare namespace Cloudflare {
-  interface Env extends ImagenWorkerEnv {}
-  interface GlobalProps {
-    mainModule: ImagenMainModule;
+  interface Env extends ImagenWorkerEnv {
+    readonly USAGE_EVENTS: ImagenWorkerEnv["USAGE_EVENTS"];
   }
 }

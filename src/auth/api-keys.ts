@@ -41,6 +41,16 @@ export function newApiKey(): string {
 }
 
 /**
+ * The part of a KV namespace the key store uses: a Worker's binding satisfies it, and so does
+ * the terminal's view of a remote namespace (scripts/keys.ts).
+ */
+export interface KeyValueStore {
+  get<T>(key: string, type: "json"): Promise<T | null>;
+  put(key: string, value: string): Promise<void>;
+  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
+
+/**
  * Key records this isolate has read, by hash. KV takes up to 60 s to show a change in every
  * location, so keeping a record that long adds no staleness KV does not already have; a
  * revocation made through this isolate drops the record at once. Unknown keys are not kept.
@@ -50,7 +60,7 @@ const MAX_KEPT_RECORDS = 1000;
 const keptRecords = new Map<string, { readonly record: ApiKeyRecord; readonly until: number }>();
 
 export class ApiKeyStore {
-  constructor(private readonly kv: KVNamespace) {}
+  constructor(private readonly kv: KeyValueStore) {}
 
   async check(presented: string): Promise<KeyCheck> {
     const hash = await hashApiKey(presented);

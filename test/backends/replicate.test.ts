@@ -9,17 +9,17 @@ import { replicateBackendType, replicateConfigSchema } from "../../src/backends/
 import { sniffImage } from "../../src/backends/image-size";
 import { silentLogger } from "../../src/lib/log";
 import type { Scenario } from "../fakes/replicate/control";
-import { runAttempt } from "../helpers/attempt";
+import { backendFailure as failure, runAttempt } from "../helpers/attempt";
 import { imageBytes, newToken, requestsOf, setScenario, versionOf } from "../fakes/replicate/kit";
 import { steppedClock } from "../helpers/clock";
-import { backendFailure as failure } from "../helpers/attempt";
+import { failingNetwork } from "../helpers/network";
 
 const fake = inject("fakes").replicate!;
 
 const spec: GenerationSpec = { prompt: "a small fishbowl with a cat staring out", width: 1024, height: 1024, seed: 42, n: 1 };
 
 /** A backend on a fresh fake account, the scenario set, with a stepped clock. */
-async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, token = newToken(), realFraction?: number) {
+async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, token = newToken(), realFraction?: number, network: typeof fetch = fetch) {
   if (token.startsWith("r8_")) await setScenario(fake, token, scenario);
   const parsed = replicateConfigSchema.parse({
     type: "replicate",
@@ -30,7 +30,7 @@ async function setup(config: Record<string, unknown> = {}, scenario: Scenario = 
   });
   const clock = steppedClock(realFraction);
   const env: Record<string, string> = { [parsed.api_token_env]: token };
-  const backend = replicateBackendType.create("flux-replicate", parsed, { env, fetch: (...a) => fetch(...a), clock });
+  const backend = replicateBackendType.create("flux-replicate", parsed, { env, fetch: (...a) => network(...a), clock });
   const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "req-test", log: silentLogger };
   const requests = () => requestsOf(fake, token);
   return { backend, ctx, clock, token, requests, generate: (s: GenerationSpec = spec) => runAttempt(backend, s, ctx) };
@@ -44,6 +44,7 @@ async function onlyImage(result: BackendResult) {
   return { image, bytes, sniffed: sniffImage(bytes) };
 }
 
+const isCreate = (request: Request) => request.method === "POST" && new URL(request.url).pathname.endsWith("/predictions");
 const creates = (rs: Awaited<ReturnType<typeof requestsOf>>) => rs.filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
 const downloads = (rs: Awaited<ReturnType<typeof requestsOf>>) => rs.filter((r) => r.path.startsWith("/delivery/"));
 
@@ -295,14 +296,18 @@ describe("replicate backend: Replicate's errors", () => {
   });
 
   it("retries a dropped connection once", async () => {
-    const { generate, requests } = await setup({}, { next_create: [{ network_error: true }], finalize_ms: 0 });
+    const network = failingNetwork((request, dropsSoFar) => isCreate(request) && dropsSoFar < 1);
+    const { generate, requests } = await setup({}, { finalize_ms: 0 }, undefined, undefined, network.fetch);
     await generate();
-    expect(creates(await requests())).toHaveLength(2);
+    expect(network.dropped).toHaveLength(1);
+    expect(creates(await requests())).toHaveLength(1);
   });
 
   it("maps a connection that keeps failing to unavailable", async () => {
-    const { generate } = await setup({}, { next_create: [{ network_error: true }, { network_error: true }] });
+    const network = failingNetwork(isCreate);
+    const { generate } = await setup({}, {}, undefined, undefined, network.fetch);
     expect((await failure(generate())).kind).toBe("unavailable");
+    expect(network.dropped).toHaveLength(2);
   });
 
   it("retries a 5xx while polling once", async () => {
@@ -373,9 +378,11 @@ describe("replicate backend: outputs", () => {
   });
 
   it("retries a download whose connection dropped once", async () => {
-    const { generate, requests } = await setup({}, { next_download: [{ network_error: true }], finalize_ms: 0 });
+    const network = failingNetwork((request, dropsSoFar) => new URL(request.url).pathname.startsWith("/delivery/") && dropsSoFar < 1);
+    const { generate, requests } = await setup({}, { finalize_ms: 0 }, undefined, undefined, network.fetch);
     await onlyImage(await generate());
-    expect(downloads(await requests())).toHaveLength(2);
+    expect(network.dropped).toHaveLength(1);
+    expect(downloads(await requests())).toHaveLength(1);
   });
 
   it("fails unavailable when the download fails twice", async () => {

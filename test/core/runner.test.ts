@@ -27,7 +27,7 @@ async function homeBox() {
   return { box, world };
 }
 
-const queued = (box: FakeComfyBox) => eventually(async () => ((await box.state()).pending.length > 0 ? true : undefined), 400, 10);
+const queued = (box: FakeComfyBox) => eventually(async () => ((await box.state()).pending.length > 0 ? true : undefined), { everyMs: 10 });
 
 async function rejection(promise: Promise<unknown>): Promise<GenerationFailedError> {
   const error = await promise.then(() => null, (e: unknown) => e);
@@ -69,7 +69,7 @@ describe("a caller that hangs up", () => {
     const caller = new AbortController();
 
     const running = generate({ prompt: "p", n: 1, seed: 3, size: SMALL }, owner, "req-gone-r", world.deps, { signal: caller.signal });
-    const created = await eventually(async () => (await requestsOf(fake, token)).find((r) => r.method === "GET" && r.path.startsWith("/v1/predictions/")), 400, 10);
+    const created = await eventually(async () => (await requestsOf(fake, token)).find((r) => r.method === "GET" && r.path.startsWith("/v1/predictions/")), { everyMs: 10 });
     caller.abort();
     const error = await rejection(running);
 

@@ -24,7 +24,7 @@ function world(config: unknown = testConfig(), secrets: Record<string, string> =
       eventually(async () => {
         const document = await (await job(key, id)).json<JobDocument>();
         return check(document) ? document : undefined;
-      }, 400, 10),
+      }),
   };
 }
 
@@ -72,7 +72,7 @@ describe("POST /v1/images with Prefer: respond-async", () => {
     const rows = await eventually(async () => {
       const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(job.request_id).all();
       return results.length > 0 ? results : undefined;
-    }, 100, 50);
+    }, { everyMs: 50 });
 
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ caller: "ledgered", backend: "mock", seed: 5, success: 1, images_produced: 1 });
@@ -87,7 +87,7 @@ describe("POST /v1/images with Prefer: respond-async", () => {
     const done = await eventually(async () => {
       const document = await (await callWorker(`/v1/jobs/${id}`, { headers: bearer(key) })).json<JobDocument>();
       return document.status === "succeeded" ? document : undefined;
-    }, 400, 10);
+    });
     expect(done.result!.images).toHaveLength(1);
   });
 });
@@ -177,7 +177,7 @@ async function finished(app: ReturnType<typeof appWithConfig>, key: string, id: 
   await eventually(async () => {
     const document = await (await app.call(`/v1/jobs/${id}`, { headers: bearer(key) })).json<JobDocument>();
     return document.status === "succeeded" ? document : undefined;
-  }, 400, 10);
+  });
 }
 
 /** In Workers the request URL is built from the Host header: a request "to" evil.example is one with that Host. */

@@ -83,12 +83,12 @@ export async function submitJob(options: {
     record: () => runInDurableObject(stub(), (_job: GenerationJob, state) => state.storage.get<JobRecord>("job")).then((r) => r!),
     // A step saves the record before it sets the next alarm: between the two, none is scheduled.
     // Keep trying until one is (the job always has one until its retention ends).
-    forceAlarm: () => eventually(async () => ((await runDurableObjectAlarm(stub())) ? true : undefined), 200, 10),
+    forceAlarm: () => eventually(async () => ((await runDurableObjectAlarm(stub())) ? true : undefined)),
     until: (check, what = "the expected state") =>
       eventually(async () => {
         const current = await document();
         return check(current) ? current : undefined;
-      }, 400, 10).catch(async (error: unknown) => {
+      }).catch(async (error: unknown) => {
         expect.fail(`job never reached ${what}; last: ${JSON.stringify(await document())} (${String(error)})`);
       }) as Promise<JobDocument>,
     reattach,

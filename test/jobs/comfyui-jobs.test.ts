@@ -29,7 +29,7 @@ async function comfyWorld(box: FakeComfyBox) {
       eventually(async () => {
         const document = await read(id);
         return check(document) ? document : undefined;
-      }, 500, 10),
+      }),
     cancel: (id: string) => app.call(`/v1/jobs/${id}`, { method: "DELETE", headers: bearer(key) }),
   };
 }

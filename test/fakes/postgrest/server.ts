@@ -22,7 +22,7 @@
  *
  * Test control (nothing here is Supabase's):
  *  - POST /__fake/projects → {url, secret_key, publishable_key}: a fresh database (cloned from a
- *    migrated template, so ~1 s) isolated from every other project. DELETE /__fake/projects/<secret_key>.
+ *    template migrated at start, so ~1 s) isolated from every other project. DELETE /__fake/projects/<secret_key>.
  *  - POST /__fake/scenario {secret_key, exposed_schemas?, fail_next?: [{status, body}]}: schemas
  *    to expose; scripted answers consumed one per Data API request, then normal behaviour resumes.
  *  - GET  /__fake/requests?key=<secret_key>: every Data API request (method, path, headers, body).
@@ -79,7 +79,6 @@ export interface FakePostgrest {
 
 export async function start(options: { port?: number } = {}): Promise<FakePostgrest> {
   const projects = new Map<string, Project>();
-  let template: Promise<File | Blob> | undefined;
 
   /** Migrating once and cloning the data directory is ~4x faster than migrating every project. */
   async function migratedTemplate(): Promise<File | Blob> {
@@ -94,7 +93,6 @@ export async function start(options: { port?: number } = {}): Promise<FakePostgr
   }
 
   async function newProject(): Promise<Project> {
-    template ??= migratedTemplate();
     const db = await PGlite.create({ loadDataDir: await template });
     const suffix = randomBytes(12).toString("base64url");
     const project: Project = {
@@ -189,6 +187,9 @@ export async function start(options: { port?: number } = {}): Promise<FakePostgr
     return json(404, { message: `no control endpoint ${method} ${url.pathname}` });
   }
 
+  // Migrate the template before answering anything: the first test to create a project then pays
+  // for a clone (~1 s), not for every migration inside its own setup hook on a busy machine.
+  const template = await migratedTemplate();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const baseUrl = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

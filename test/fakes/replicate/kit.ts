@@ -33,14 +33,19 @@ export async function versionOf(fakeUrl: string, model: string): Promise<string>
   return found.version;
 }
 
-/** Polls `check` (really waiting `everyMs` between tries) until it returns a value. */
-export async function eventually<T>(check: () => Promise<T | undefined>, tries = 200, everyMs = 10): Promise<T> {
-  for (let i = 0; i < tries; i++) {
+/**
+ * Polls `check` (really waiting `everyMs` between tries) until it returns a value. The limit is
+ * wall-clock time sized for a busy shared machine, not a try count: under load one try can take
+ * hundreds of milliseconds. It stays below the test timeout so a failure names the condition.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined>, { withinMs = 30_000, everyMs = 10 } = {}): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
     const value = await check();
     if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${withinMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  throw new Error("condition not met in time");
 }
 
 /** All bytes of a generated image, whether it came as bytes or as a stream. */

@@ -381,7 +381,9 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     for (const event of due) {
       if (prediction.emitted.has(event) || prediction.emitted.has("completed")) continue;
       prediction.emitted.add(event);
-      if (prediction.events.has(event)) prediction.account.webhooks.send(prediction.webhook, event, view(prediction, now));
+      // `start` describes the prediction as it started, however late a busy machine runs this timer.
+      const as = event === "start" ? prediction.createdAt : now;
+      if (prediction.events.has(event)) prediction.account.webhooks.send(prediction.webhook, event, view(prediction, as));
     }
     if (state.terminal) for (const timer of prediction.timers) clearTimeout(timer);
   }
