@@ -29,6 +29,11 @@ export function worker() {
   return inject("imagenWorker");
 }
 
+/** A well-formed key the service never issued, made at run time. */
+export function unknownApiKey(): string {
+  return `imk_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
 /** A fresh folder for a test's files (config, downloads). */
 export function scratchDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "imagen-cli-test-"));
