@@ -28,15 +28,16 @@ export class ApiClient {
     return new ApiClient(settings.url.replace(/\/+$/, ""), settings.apiKey);
   }
 
+  /** `path` starts with "/"; a base URL with a path prefix (https://host/imagen) keeps it. */
   url(path: string, query: RequestOptions["query"] = {}): string {
-    const url = new URL(path, `${this.baseUrl}/`);
+    const url = new URL(`${this.baseUrl}${path}`);
     for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
     return url.toString();
   }
 
   /** Sends one request; resolves with the successful response (the caller reads the body). */
-  async send(method: string, pathOrUrl: string, options: RequestOptions = {}): Promise<Response> {
-    const target = /^https?:/.test(pathOrUrl) ? pathOrUrl : this.url(pathOrUrl, options.query);
+  async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const target = this.url(path, options.query);
     let response: Response;
     try {
       response = await fetch(target, {

@@ -73,7 +73,8 @@ export async function generateCommand(ctx: Context, prompt: string, flags: Gener
   const writeSidecar = flags.sidecar && settings.output.sidecar;
   const saved: SavedImage[] = [];
   for (const [index, image] of answer.images.entries()) {
-    const bytes = new Uint8Array(await (await client.send("GET", image.url)).arrayBuffer());
+    // By key against the configured service, so the bearer key never goes to an origin the answer names.
+    const bytes = new Uint8Array(await (await client.send("GET", `/v1/images/${encodeURIComponent(image.key)}`)).arrayBuffer());
     const naming = { template: settings.output.naming, dir: settings.output.dir, prompt, now };
     const path = await writeImage(destinationFor(image, index, answer.images.length, answer, flags.output, naming), bytes);
     let sidecar: string | null = null;
