@@ -1,47 +1,11 @@
 /** The shapes of the service's answers the CLI reads (see /openapi.json for the full documents). */
-export interface ImageRecord {
-  readonly id: string;
-  readonly key: string;
-  readonly url: string;
-  readonly sidecar_url: string | null;
-  readonly width: number;
-  readonly height: number;
-  readonly mime_type: string;
-  readonly bytes: number;
-}
+// The service's own types for the documents it answers with, so the two cannot drift apart.
+import type { OutcomeBody, OutcomeImageBody } from "../../src/core/outcome-body.js";
+import type { JobDocument } from "../../src/jobs/job-document.js";
 
-export interface GenerateAnswer {
-  readonly request_id: string;
-  readonly backend: string;
-  readonly model: string;
-  readonly model_version: string | null;
-  readonly seed: number;
-  readonly latency_ms: number;
-  readonly cost_usd_estimate: number | null;
-  readonly images: readonly ImageRecord[];
-  readonly failed_attempts: readonly { backend: string; kind: string; detail: string; latency_ms: number }[];
-}
-
-export type JobStatus = "submitted" | "running" | "succeeded" | "failed" | "canceled";
-
-export interface JobDocument {
-  readonly id: string;
-  readonly status: JobStatus;
-  readonly status_url: string;
-  readonly request_id: string;
-  readonly backend: string | null;
-  readonly submitted_at: string;
-  readonly started_at: string | null;
-  readonly finished_at: string | null;
-  readonly progress: {
-    readonly state: "queued" | "running";
-    readonly queue_position?: number;
-    readonly step?: number;
-    readonly steps?: number;
-  } | null;
-  readonly result: GenerateAnswer | null;
-  readonly error: { readonly type: string; readonly status: number; readonly detail: string; readonly backend: string | null } | null;
-}
+export type ImageRecord = OutcomeImageBody;
+export type GenerateAnswer = OutcomeBody;
+export type { JobDocument };
 
 export interface BackendInfo {
   readonly name: string;

@@ -4,8 +4,8 @@
  * a template path never overwrites an existing file, an explicit --output does.
  */
 import { mkdir, open } from "node:fs/promises";
-import { dirname, extname, join } from "node:path";
-import { renderNamingTemplate } from "../../src/storage/naming.js";
+import { dirname, join } from "node:path";
+import { renderNamingTemplate, sidecarKey, withSuffix } from "../../src/storage/naming.js";
 import type { GenerateAnswer, ImageRecord } from "./api-types.js";
 
 const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
@@ -32,7 +32,7 @@ export function destinationFor(
   output: string | undefined,
   naming: NamingInput,
 ): Destination {
-  if (output !== undefined) return { kind: "explicit", path: count === 1 ? output : withSuffix(output, `-${index + 1}`) };
+  if (output !== undefined) return { kind: "explicit", path: count === 1 ? output : withSuffix(output, index + 1) };
   const name = renderNamingTemplate(naming.template, {
     now: naming.now,
     prompt: naming.prompt,
@@ -45,11 +45,6 @@ export function destinationFor(
   return { kind: "template", path: join(naming.dir, name) };
 }
 
-function withSuffix(path: string, suffix: string): string {
-  const ext = extname(path);
-  return `${path.slice(0, path.length - ext.length)}${suffix}${ext}`;
-}
-
 /** Writes the bytes; a template path that exists gets -2, -3, … rather than replacing a file. */
 export async function writeImage(destination: Destination, bytes: Uint8Array): Promise<string> {
   await mkdir(dirname(destination.path), { recursive: true });
@@ -58,7 +53,7 @@ export async function writeImage(destination: Destination, bytes: Uint8Array): P
     return destination.path;
   }
   for (let attempt = 1; ; attempt++) {
-    const path = attempt === 1 ? destination.path : withSuffix(destination.path, `-${attempt}`);
+    const path = attempt === 1 ? destination.path : withSuffix(destination.path, attempt);
     try {
       await writeWith(path, bytes, "wx");
       return path;
@@ -115,6 +110,5 @@ export function sidecarFor(image: ImageRecord, index: number, answer: GenerateAn
   };
 }
 
-export function sidecarPath(imagePath: string): string {
-  return `${imagePath}.json`;
-}
+/** `<image>.json`, as the service names its own sidecars. */
+export const sidecarPath = sidecarKey;
