@@ -11,6 +11,7 @@ import { jobResult, waitForJob } from "../job-wait.js";
 import { destinationFor, sidecarFor, sidecarPath, writeImage, type SidecarRequest } from "../local-files.js";
 import { decidePreview, openPreview, resolvePreviewMode } from "../preview.js";
 import { jobProgress } from "../progress.js";
+import type { PreviewMode, Settings } from "../settings.js";
 import { printJson, usd } from "../terminal.js";
 
 export interface GenerateFlags {
@@ -44,8 +45,19 @@ export interface SavedImage {
 export async function generateCommand(ctx: Context, prompt: string, flags: GenerateFlags): Promise<void> {
   const settings = await ctx.settings();
   const client = await ctx.client();
+  const body = requestBody(prompt, flags, settings);
+  const { answer, jobId } =
+    flags.async === true || ctx.terminal.stderrIsTty
+      ? await generateAsync(ctx, client, body)
+      : { answer: await client.json<GenerateAnswer>("POST", "/v1/images", { body }), jobId: null };
+  const saved = await saveImages(client, answer, prompt, flags, settings);
+  report(ctx, answer, jobId, saved);
+  await preview(ctx, saved, prompt, flags.preview, settings.output.preview);
+}
+
+function requestBody(prompt: string, flags: GenerateFlags, settings: Settings) {
   const backend = flags.backend ?? settings.defaultBackend;
-  const body = {
+  return {
     prompt,
     ...(backend !== undefined && { backend }),
     ...(flags.size !== undefined && { size: flags.size }),
@@ -56,9 +68,10 @@ export async function generateCommand(ctx: Context, prompt: string, flags: Gener
     ...(flags.n !== undefined && { n: flags.n }),
     source: flags.source,
   };
-  const runAsync = flags.async === true || ctx.terminal.stderrIsTty;
-  const { answer, jobId } = runAsync ? await generateAsync(ctx, client, body) : { answer: await client.json<GenerateAnswer>("POST", "/v1/images", { body }), jobId: null };
+}
 
+/** Downloads every image to its local path and writes its sidecar (unless turned off). */
+async function saveImages(client: ApiClient, answer: GenerateAnswer, prompt: string, flags: GenerateFlags, settings: Settings): Promise<SavedImage[]> {
   const now = new Date();
   const request: SidecarRequest = {
     prompt,
@@ -70,12 +83,12 @@ export async function generateCommand(ctx: Context, prompt: string, flags: Gener
     n: flags.n ?? 1,
     source: flags.source,
   };
+  const naming = { template: settings.output.naming, dir: settings.output.dir, prompt, now };
   const writeSidecar = flags.sidecar && settings.output.sidecar;
   const saved: SavedImage[] = [];
   for (const [index, image] of answer.images.entries()) {
     // By key against the configured service, so the bearer key never goes to an origin the answer names.
     const bytes = new Uint8Array(await (await client.send("GET", `/v1/images/${encodeURIComponent(image.key)}`)).arrayBuffer());
-    const naming = { template: settings.output.naming, dir: settings.output.dir, prompt, now };
     const path = await writeImage(destinationFor(image, index, answer.images.length, answer, flags.output, naming), bytes);
     let sidecar: string | null = null;
     if (writeSidecar) {
@@ -85,9 +98,13 @@ export async function generateCommand(ctx: Context, prompt: string, flags: Gener
     const { id: _id, sidecar_url: _sidecarUrl, ...described } = image;
     saved.push({ path, sidecar_path: sidecar, ...described });
   }
+  return saved;
+}
 
+/** Path(s), then backend, seed, latency and cost — or all of it as JSON. */
+function report(ctx: Context, answer: GenerateAnswer, jobId: string | null, saved: readonly SavedImage[]): void {
   if (ctx.json) {
-    printJson(ctx.terminal, {
+    return printJson(ctx.terminal, {
       request_id: answer.request_id,
       job_id: jobId,
       backend: answer.backend,
@@ -98,17 +115,12 @@ export async function generateCommand(ctx: Context, prompt: string, flags: Gener
       failed_attempts: answer.failed_attempts,
       images: saved,
     });
-  } else {
-    for (const image of saved) ctx.terminal.out(`${image.path}\n`);
-    ctx.terminal.out(
-      `backend ${answer.backend} (${answer.model})  seed ${answer.seed}  latency ${answer.latency_ms} ms  cost ${usd(answer.cost_usd_estimate)}\n`,
-    );
-    for (const failed of answer.failed_attempts) {
-      ctx.terminal.err(`note: ${failed.backend} failed first (${failed.kind}: ${failed.detail}); the fallback answered\n`);
-    }
   }
-
-  await preview(ctx, saved, prompt, flags.preview, settings.output.preview);
+  for (const image of saved) ctx.terminal.out(`${image.path}\n`);
+  ctx.terminal.out(`backend ${answer.backend} (${answer.model})  seed ${answer.seed}  latency ${answer.latency_ms} ms  cost ${usd(answer.cost_usd_estimate)}\n`);
+  for (const failed of answer.failed_attempts) {
+    ctx.terminal.err(`note: ${failed.backend} failed first (${failed.kind}: ${failed.detail}); the fallback answered\n`);
+  }
 }
 
 async function generateAsync(ctx: Context, client: ApiClient, body: object): Promise<{ answer: GenerateAnswer; jobId: string }> {
@@ -117,7 +129,7 @@ async function generateAsync(ctx: Context, client: ApiClient, body: object): Pro
   return { answer: jobResult(finished), jobId: finished.id };
 }
 
-async function preview(ctx: Context, saved: readonly SavedImage[], prompt: string, flag: boolean | undefined, configured: Parameters<typeof resolvePreviewMode>[0]) {
+async function preview(ctx: Context, saved: readonly SavedImage[], prompt: string, flag: boolean | undefined, configured: PreviewMode) {
   const { mode, warning } = resolvePreviewMode(configured, ctx.terminal.env, flag);
   if (warning) ctx.terminal.err(`warning: ${warning}\n`);
   const decision = decidePreview(mode, ctx.terminal);
