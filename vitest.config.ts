@@ -48,6 +48,19 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/node/**/*.test.ts"],
+          exclude: ["test/node/cli/**"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        // The `imagen` CLI as a user runs it: the compiled binary in a child process against the
+        // real Worker (started once per run by the global setup, on an ephemeral loopback port).
+        test: {
+          name: "cli",
+          include: ["test/node/cli/**/*.test.ts"],
+          globalSetup: ["./test/node/cli/global-setup.ts"],
           environment: "node",
           // Starting Postgres and the Supabase CLI is slower still.
           testTimeout: 2 * SLOW_MACHINE.testTimeout,

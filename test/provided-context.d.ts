@@ -6,3 +6,16 @@ declare module "vitest" {
     fakes: Record<string, string>;
   }
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** test/node/cli/global-setup.ts: the running Worker the CLI tests talk to. */
+    imagenWorker: {
+      url: string;
+      adminKey: string;
+      userKey: string;
+      adminCaller: string;
+      userCaller: string;
+    };
+  }
+}

@@ -1,0 +1,50 @@
+/** Read-only listings: `imagen backends`, `imagen images`, `imagen budget`. */
+import { alignedTable } from "../../../src/usage/format.js";
+import type { BackendInfo, BudgetAnswer, BudgetPeriod, ImageListing } from "../api-types.js";
+import type { Context } from "../context.js";
+import { printJson, usd } from "../terminal.js";
+
+export async function backendsCommand(ctx: Context): Promise<void> {
+  const answer = await (await ctx.client()).json<{ backends: BackendInfo[] }>("GET", "/v1/backends");
+  if (ctx.json) return printJson(ctx.terminal, answer);
+  ctx.terminal.out(
+    alignedTable([
+      ["NAME", "TYPE", "MODEL", "DEFAULT", "STATUS"],
+      ...answer.backends.map((b) => [b.name, b.type, b.model, b.default ? "yes" : "", b.status]),
+    ]),
+  );
+}
+
+export async function imagesCommand(ctx: Context, flags: { limit?: number; cursor?: string }): Promise<void> {
+  const answer = await (await ctx.client()).json<ImageListing>("GET", "/v1/images", { query: { limit: flags.limit, cursor: flags.cursor } });
+  if (ctx.json) return printJson(ctx.terminal, answer);
+  ctx.terminal.out(
+    alignedTable([
+      ["CREATED", "KEY", "SIZE", "BACKEND", "MODEL", "SEED", "COST_USD"],
+      ...answer.images.map((i) => [
+        i.created_at,
+        i.key,
+        `${i.width}x${i.height}`,
+        i.backend,
+        i.model,
+        String(i.seed),
+        i.cost_usd_estimate === null ? "-" : i.cost_usd_estimate.toFixed(4),
+      ]),
+    ]),
+  );
+  if (answer.next_cursor) ctx.terminal.err(`more: imagen images --cursor ${answer.next_cursor}\n`);
+}
+
+export async function budgetCommand(ctx: Context): Promise<void> {
+  const answer = await (await ctx.client()).json<BudgetAnswer>("GET", "/v1/budget");
+  if (ctx.json) return printJson(ctx.terminal, answer);
+  const money = (amount: number | null) => (amount === null ? "no cap" : usd(amount));
+  ctx.terminal.out(
+    alignedTable([
+      ["PERIOD", "CAP", "SPENT", "RESERVED", "REMAINING", "RESETS_AT"],
+      ...Object.entries(answer)
+        .filter((entry): entry is [string, BudgetPeriod] => typeof entry[1] === "object" && entry[1] !== null)
+        .map(([period, b]) => [period, money(b.caps), usd(b.spent), usd(b.reserved), money(b.remaining), b.resets_at ?? "-"]),
+    ]),
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * The service configuration the CLI tests run against: only backends that never leave the
+ * machine (mock instances, and a Replicate instance without a token, which reports itself
+ * "not configured" without sending anything).
+ */
+export const SLOW_MOCK_MS = 2_500;
+
+export const CLI_TEST_CONFIG = {
+  default_backend: "mock",
+  output: { naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true },
+  backends: {
+    mock: { type: "mock", model: "mock-png", latency_ms: 0 },
+    "mock-slow": { type: "mock", model: "mock-png", latency_ms: SLOW_MOCK_MS },
+    "mock-broken": { type: "mock", model: "mock-png", failure_rate: 1, failure_kind: "unavailable" },
+    "flux-schnell-replicate": {
+      type: "replicate",
+      model: "black-forest-labs/flux-schnell",
+      api_token_env: "REPLICATE_API_TOKEN",
+      default_steps: 4,
+    },
+  },
+  styles: {
+    "blog-header": { template: "{prompt}, wide editorial blog header", size: "256x128" },
+  },
+};
