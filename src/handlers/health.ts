@@ -9,7 +9,9 @@ const Health = z.object({ status: z.enum(["ok", "misconfigured"]), problems: z.a
 const route = createRoute({
   method: "get",
   path: "/healthz",
+  operationId: "getHealth",
   summary: "Liveness and configuration check (no API key)",
+  security: [],
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: Health } } },
     503: { description: "Configuration invalid", content: { "application/json": { schema: Health } } },

@@ -9,6 +9,7 @@ import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
 import { pipelineDeps } from "../services";
 import { serveOwnedObject } from "../storage/serve-object";
+import { registerImageListRoute } from "./image-list";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
 import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses } from "./schemas";
@@ -16,6 +17,7 @@ import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemRe
 const generateRoute = createRoute({
   method: "post",
   path: "/v1/images",
+  operationId: "generateImages",
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
   middleware: [requireJsonBody()] as const,
@@ -35,6 +37,7 @@ const generateRoute = createRoute({
 const serveRoute = createRoute({
   method: "get",
   path: "/v1/images/{key}",
+  operationId: "getImage",
   summary: "Fetch a stored image or sidecar (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: ImageKeyParam },
@@ -47,6 +50,7 @@ const serveRoute = createRoute({
 });
 
 export function registerImageRoutes(app: App): void {
+  registerImageListRoute(app);
   app.openapi(generateRoute, async (c) => {
     const { callback_url: callbackUrl, ...body } = c.req.valid("json");
     const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };

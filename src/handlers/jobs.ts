@@ -20,6 +20,7 @@ import { problemResponses } from "./schemas";
 const getJob = createRoute({
   method: "get",
   path: "/v1/jobs/{id}",
+  operationId: "getJob",
   summary: "An async job: state, timestamps, progress, result or error (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },
@@ -32,6 +33,7 @@ const getJob = createRoute({
 const cancelJob = createRoute({
   method: "delete",
   path: "/v1/jobs/{id}",
+  operationId: "cancelJob",
   summary: "Cancel an async job that has not finished (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },

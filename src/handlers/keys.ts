@@ -10,6 +10,7 @@ import { CreatedKey, CreateKeyRequest, KeyInfo, problemResponses } from "./schem
 const createKey = createRoute({
   method: "post",
   path: "/v1/keys",
+  operationId: "createKey",
   summary: "Create an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin(), requireJsonBody()] as const,
@@ -23,6 +24,7 @@ const createKey = createRoute({
 const listKeys = createRoute({
   method: "get",
   path: "/v1/keys",
+  operationId: "listKeys",
   summary: "List API keys (admin; hashes and secrets are never shown)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,
@@ -35,6 +37,7 @@ const listKeys = createRoute({
 const revokeKey = createRoute({
   method: "delete",
   path: "/v1/keys/{id}",
+  operationId: "revokeKey",
   summary: "Revoke an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,

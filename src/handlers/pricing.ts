@@ -10,6 +10,7 @@ import { problemResponses } from "./schemas";
 const route = createRoute({
   method: "get",
   path: "/v1/pricing",
+  operationId: "getPricing",
   summary: "Current prices (age, source), changes held for review, and the last refresh result",
   security: [{ bearer: [] }],
   responses: {
