@@ -248,3 +248,71 @@ describe("the web form", () => {
     expect(outside).toEqual([]);
   });
 });
+
+/**
+ * Answers the API does not give yet (rate limiting, budgets and estimates are another change):
+ * the browser is handed the documented shapes (docs/web-form.md) so the form's handling of them
+ * is specified now. After that change lands, these should run against the real endpoints.
+ */
+describe("the web form with rate limits and budgets (documented shapes, stubbed in the browser)", () => {
+  const problemJson = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => ({
+    status,
+    headers: { "content-type": "application/problem+json", ...headers },
+    body: JSON.stringify({ status, title: "x", ...body }),
+  });
+
+  it("says how long to wait when rate limited", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    await page.route("**/v1/images", (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill(problemJson(429, { type: "urn:imagen-edge:problem:rate-limited", detail: "too many requests for this key" }, { "retry-after": "17" }))
+        : route.continue(),
+    );
+    await generate(page, { prompt: "again and again" });
+    expect(await text(page, "#submit-error", /./)).toBe("Rate limited: too many requests for this key. Try again in 17 s.");
+  });
+
+  it("says when over budget and when the budget resets", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const resets = "2026-12-01T00:00:00.000Z";
+    await page.route("**/v1/images", (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill(problemJson(402, { type: "urn:imagen-edge:problem:over-budget", detail: "this would exceed the monthly budget of $5.00", resets_at: resets }))
+        : route.continue(),
+    );
+    await generate(page, { prompt: "one too many" });
+    const message = await text(page, "#submit-error", /Over budget/);
+    const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), resets);
+    expect(message).toBe(`Over budget: this would exceed the monthly budget of $5.00. The budget resets ${local}.`);
+  });
+
+  it("shows the estimate and whether it fits before submitting, and the budget gauge on the spend page", async () => {
+    const page = await openForm(worker.userKey);
+    await page.route("**/v1/images/estimate", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ cost_usd_estimate: 0.003, fits_budget: true, budget: { limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" } }) }),
+    );
+    await page.route("**/v1/budget", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" }) }),
+    );
+    await backendsLoaded(page);
+    await page.fill("#prompt", "what would this cost");
+    expect(await text(page, "#estimate", /Estimate/)).toBe("Estimate: $0.0030 — fits the budget");
+    await page.click('nav a[href="#spend"]');
+    await page.waitForSelector("#budget meter", { state: "visible" });
+    expect(await page.$eval("#budget meter", (m: HTMLMeterElement) => [m.value, m.max])).toEqual([1.25, 5]);
+    expect(await page.textContent("#budget label")).toBe("Budget (month): $1.2500 of $5.0000 spent");
+  });
+
+  it("shows no estimate, and no error, where the deployment has no estimate endpoint", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const answered = page.waitForResponse((response) => response.url().endsWith("/v1/images/estimate"));
+    await page.fill("#prompt", "no estimate here");
+    // 405 today: POST on /v1/images/{key}, a GET-only route.
+    expect([404, 405]).toContain((await answered).status());
+    expect(await page.textContent("#estimate")).toBe("");
+    expect(await page.textContent("#submit-error")).toBe("");
+  });
+});
