@@ -190,7 +190,7 @@ function showResults(outcome, body) {
     $("seed").focus();
   });
   const figures = outcome.images.map((image) => imageFigure(image));
-  results.replaceChildren(el("h3", {}, "Result"), facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body));
+  results.replaceChildren(el("div", {}, el("h3", {}, "Result"), facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
 }
 
 function imageFigure(image) {

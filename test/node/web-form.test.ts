@@ -91,6 +91,8 @@ describe("the web form", () => {
     await generate(page, { prompt: "a lighthouse at dusk", size: "512x512", seed: "42" });
     const facts = await text(page, "#results .facts", /seed 42/);
     expect(facts).toMatch(/^mock · mock-png · seed 42 · \d+ ms · \$0\.0000$/);
+    expect(await page.textContent("#results")).not.toContain("null");
+    expect(await page.isHidden("#custom-size")).toBe(true);
     await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
     expect(await page.$eval("#results img", (img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([512, 512]);
     expect(await page.getAttribute("#results a[download]", "href")).toMatch(/^blob:/);
