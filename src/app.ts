@@ -78,7 +78,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
     scheme: "bearer",
     description: "An API key issued by the operator (`npm run keys -- add`) or an admin (`POST /v1/keys`).",
   });
-  // The server is whichever origin served the document, so /docs' "try it" targets this deployment.
+  // The server is whichever origin served the document, so clients generated from it call this deployment.
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
