@@ -1,5 +1,5 @@
 /** Runs the project's wrangler quietly (no telemetry, no network lookups for Request.cf). */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,4 +26,9 @@ export function wranglerInteractive(args: readonly string[]): Promise<number> {
   const child = spawn(process.execPath, [WRANGLER, ...args], { env: QUIET_ENV, stdio: "inherit" });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+}
+
+/** Run in the background, in its own process group (so `stop` ends wrangler's workerd too). */
+export function wranglerBackground(args: readonly string[], cwd?: string): ChildProcess {
+  return spawn(process.execPath, [WRANGLER, ...args], { env: QUIET_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true, ...(cwd && { cwd }) });
 }

@@ -87,14 +87,16 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
     scheme: "bearer",
     description: "An API key issued by the operator (`npm run keys -- add`) or an admin (`POST /v1/keys`).",
   });
-  app.doc31("/openapi.json", {
+  // The server is whichever origin served the document, so clients generated from it call this deployment.
+  app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
       title: "ImaGen Edge",
       version: "0.1.0",
       description: "Image-generation gateway: FLUX and friends behind one API, images in R2, every attempt accounted for.",
     },
-  });
+    servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }],
+  }));
 
   app.notFound((c) =>
     withRequestId(problemResponse({ type: "not-found", status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }, c.get("requestId")), c.get("requestId")),

@@ -4,6 +4,7 @@
  * cannot be stored, what this request wrote is removed again.
  */
 import { EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
+import { usd } from "../lib/money";
 import { renderNamingTemplate, withSuffix } from "../storage/naming";
 import { OutputConflictError } from "./errors";
 import type { SuccessfulAttempt } from "./attempt";
@@ -65,9 +66,13 @@ async function storeOne(
     metadata: {
       caller: data.caller.name,
       backend: attempt.backend.name,
+      model: attempt.result.model,
       seed: String(attempt.result.seed),
       image_id: id,
       request_id: data.requestId,
+      width: String(image.width),
+      height: String(image.height),
+      cost_usd_estimate: attempt.cost ? String(usd(attempt.cost.usd / attempt.result.images.length)) : "",
     },
     allowSuffix: explicit === undefined,
     sidecar: wantSidecar

@@ -11,6 +11,7 @@ const STATUS_TIMEOUT_MS = 5_000;
 const route = createRoute({
   method: "get",
   path: ROUTES.backends,
+  operationId: "listBackends",
   summary: "List configured backend instances and their status",
   security: [{ bearer: [] }],
   responses: {

@@ -21,7 +21,9 @@ const Health = z
 const route = createRoute({
   method: "get",
   path: ROUTES.health,
+  operationId: "getHealth",
   summary: "Liveness and configuration check (no API key)",
+  security: [],
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: Health } } },
     503: { description: "Configuration invalid", content: { "application/json": { schema: Health } } },

@@ -17,6 +17,7 @@ import { type Reader, serveOwnedObject } from "../http/serve-object";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
 import { imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
+import { registerImageListRoute } from "./image-list";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
 import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemResponses, SignedUrlQuery } from "./schemas";
@@ -24,6 +25,7 @@ import { GenerateImagesRequest, GenerateImagesResponse, ImageKeyParam, problemRe
 const generateRoute = createRoute({
   method: "post",
   path: ROUTES.images,
+  operationId: "generateImages",
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
   middleware: [rateLimit(), requireJsonBody(), idempotencyKey()] as const,
@@ -44,6 +46,7 @@ const generateRoute = createRoute({
 const serveRoute = createRoute({
   method: "get",
   path: ROUTES.image,
+  operationId: "getImage",
   summary: "Fetch a stored image or sidecar (its owner or an admin; or anyone, without a key, by the signed URL an answer gave)",
   security: [{ bearer: [] }],
   request: { params: ImageKeyParam, query: SignedUrlQuery },
@@ -56,6 +59,7 @@ const serveRoute = createRoute({
 });
 
 export function registerImageRoutes(app: App): void {
+  registerImageListRoute(app);
   app.openapi(generateRoute, async (c) => {
     const { callback_url: callbackUrl, ...body } = c.req.valid("json");
     const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };

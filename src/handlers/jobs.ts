@@ -21,6 +21,7 @@ import { ROUTES } from "../routes";
 const getJob = createRoute({
   method: "get",
   path: ROUTES.jobs,
+  operationId: "getJob",
   summary: "An async job: state, timestamps, progress, result or error (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },
@@ -33,6 +34,7 @@ const getJob = createRoute({
 const cancelJob = createRoute({
   method: "delete",
   path: ROUTES.jobs,
+  operationId: "cancelJob",
   summary: "Cancel an async job that has not finished (its owner or an admin)",
   security: [{ bearer: [] }],
   request: { params: JobIdParam },

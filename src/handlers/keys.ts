@@ -11,6 +11,7 @@ import { ROUTES } from "../routes";
 const createKey = createRoute({
   method: "post",
   path: ROUTES.keys,
+  operationId: "createKey",
   summary: "Create an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin(), requireJsonBody()] as const,
@@ -24,6 +25,7 @@ const createKey = createRoute({
 const listKeys = createRoute({
   method: "get",
   path: ROUTES.keys,
+  operationId: "listKeys",
   summary: "List API keys (admin; hashes and secrets are never shown)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,
@@ -36,6 +38,7 @@ const listKeys = createRoute({
 const revokeKey = createRoute({
   method: "delete",
   path: ROUTES.key,
+  operationId: "revokeKey",
   summary: "Revoke an API key (admin)",
   security: [{ bearer: [] }],
   middleware: [requireAdmin()] as const,

@@ -11,6 +11,7 @@ import { ROUTES } from "../routes";
 const route = createRoute({
   method: "get",
   path: ROUTES.pricing,
+  operationId: "getPricing",
   summary: "Current prices (age, source), changes held for review, and the last refresh result",
   security: [{ bearer: [] }],
   responses: {

@@ -18,14 +18,15 @@ import { ROUTES } from "../routes";
 const GROUP_KEYS = USAGE_GROUP_KEYS;
 export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
 
-const date = z
+/** A UTC date like 2026-05-01 that exists on the calendar. */
+export const utcDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC date like 2026-05-01")
   .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "not a real date");
 
 const filterFields = {
-  since: date.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
-  until: date.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
+  since: utcDate.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
+  until: utcDate.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
   caller: z.string().min(1).max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
 };
 
@@ -58,6 +59,7 @@ const Totals = z.object({ calls: z.int(), succeeded: z.int(), failed: z.int(), i
 const usageRoute = createRoute({
   method: "get",
   path: ROUTES.usage,
+  operationId: "getUsage",
   summary: "Usage grouped by week/backend/model/caller (or raw attempts), as JSON, an aligned table or CSV",
   security: [{ bearer: [] }],
   request: { query: UsageQuery },
@@ -77,6 +79,7 @@ const usageRoute = createRoute({
 const summaryRoute = createRoute({
   method: "get",
   path: ROUTES.usageSummary,
+  operationId: "getUsageSummary",
   summary: "Totals, by source, by day, and recent failed attempts",
   security: [{ bearer: [] }],
   request: { query: z.strictObject({ ...filterFields, recent: z.coerce.number().int().min(1).max(100).default(20) }) },

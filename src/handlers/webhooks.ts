@@ -26,7 +26,10 @@ const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
 const route = createRoute({
   method: "post",
   path: ROUTES.webhooks,
+  operationId: "receiveProviderWebhook",
   summary: "Provider webhook for an async job (signed; no API key)",
+  // Authenticated by the provider's signature, not an API key.
+  security: [],
   middleware: [
     bodyLimit({
       maxSize: MAX_WEBHOOK_BYTES,

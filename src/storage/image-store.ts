@@ -5,13 +5,21 @@
 import type { GeneratedImage, ImageMimeType } from "../backends/backend";
 import { sidecarKey, withSuffix } from "./naming";
 
-/** R2 custom metadata: who, which backend, which seed — never the prompt. */
+/**
+ * R2 custom metadata: who, which backend, model and seed, the size and this image's share of the
+ * cost — never the prompt. Everything `GET /v1/images` lists comes from here (src/storage/image-listing.ts).
+ */
 export interface ImageMetadata {
   readonly caller: string;
   readonly backend: string;
+  readonly model: string;
   readonly seed: string;
   readonly image_id: string;
   readonly request_id: string;
+  readonly width: string;
+  readonly height: string;
+  /** USD, 4 dp, this image's share of the attempt's estimate; "" when the model has no known price. */
+  readonly cost_usd_estimate: string;
 }
 
 export interface StoredImage {

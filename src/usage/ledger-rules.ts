@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { canonicalTime, isoTime } from "../lib/iso-time";
 import { usd } from "../lib/money";
+import { decodeOpaqueCursor, encodeOpaqueCursor } from "../lib/opaque-cursor";
 import type { UsageEvent } from "./event";
 import type { UsageFilter, UsageGroupKey, UsageRow, UsageTotals } from "./ledger";
 
@@ -98,16 +99,14 @@ export interface PageCursor {
 }
 
 export function encodeCursor(cursor: PageCursor): string {
-  const json = JSON.stringify([cursor.occurredAt, cursor.id]);
-  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeOpaqueCursor([cursor.occurredAt, cursor.id]);
 }
 
 const cursorShape = z.tuple([z.string().min(1), z.number().int().positive()]);
 
 export function decodeCursor(cursor: string): PageCursor {
   try {
-    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const [occurredAt, id] = cursorShape.parse(JSON.parse(json));
+    const [occurredAt, id] = cursorShape.parse(decodeOpaqueCursor(cursor));
     if (Number.isNaN(Date.parse(occurredAt))) throw new Error("bad time");
     return { occurredAt, id };
   } catch {

@@ -199,12 +199,22 @@ describe("storage through the pipeline", () => {
     expect(await env.IMAGES.head("sc/on-3.png.json")).toBeNull();
   });
 
-  it("puts caller, backend and seed in R2 metadata, and the full record in the sidecar", async () => {
+  it("puts caller, backend, model, seed, size and cost in R2 metadata, and the full record in the sidecar", async () => {
     const world = pipelineWorld();
     const outcome = await generate({ prompt: "the prompt", n: 1, seed: 11, steps: 4, negative: "blur", source: "admin" }, alice, "req-9", world.deps);
     const image = outcome.images[0]!;
     const object = await env.IMAGES.head(image.key);
-    expect(object!.customMetadata).toEqual({ caller: "alice", backend: "mock", seed: "11", image_id: image.id, request_id: "req-9" });
+    expect(object!.customMetadata).toEqual({
+      caller: "alice",
+      backend: "mock",
+      model: "mock-png",
+      seed: "11",
+      image_id: image.id,
+      request_id: "req-9",
+      width: String(image.width),
+      height: String(image.height),
+      cost_usd_estimate: "0",
+    });
     expect(object!.httpMetadata?.contentType).toBe("image/png");
     const sidecar = await (await env.IMAGES.get(image.sidecar_key!))!.json<any>();
     expect(sidecar).toMatchObject({

@@ -91,7 +91,7 @@ describe("unknown routes and methods", () => {
     const key = await seedKey("methods");
     const res = await callWorker("/v1/images", { method: "PUT", headers: bearer(key) });
     expect(res.status).toBe(405);
-    expect(res.headers.get("allow")).toBe("POST");
+    expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const health = await callWorker("/healthz", { method: "DELETE" });
     expect(health.status).toBe(405);

@@ -1,0 +1,36 @@
+// The caller's recent images (GET /v1/images), newest first, a page at a time.
+import { api, el, imageSrc, usd, when } from "./api.js";
+
+const PAGE = 24;
+const $ = (id) => document.getElementById(id);
+let shown = [];
+let nextCursor = null;
+
+export function setUpGallery(onProblem) {
+  $("gallery-more").addEventListener("click", () => loadGallery(true).catch(onProblem));
+}
+
+/** Reloads the first page, or appends the next one when `more`. */
+export async function loadGallery(more = false) {
+  if (!more) {
+    for (const src of shown) URL.revokeObjectURL(src);
+    shown = [];
+    $("gallery-grid").replaceChildren();
+  }
+  const query = new URLSearchParams({ limit: String(PAGE), ...(more && nextCursor ? { cursor: nextCursor } : {}) });
+  const page = await api(`/v1/images?${query}`);
+  nextCursor = page.next_cursor;
+  $("gallery-more").hidden = nextCursor === null;
+  if (!more && page.images.length === 0) $("gallery-grid").append(el("p", { class: "note" }, "No images yet — generate one."));
+  for (const image of page.images) $("gallery-grid").append(figure(image));
+}
+
+function figure(image) {
+  const img = el("img", { alt: image.key, loading: "lazy", ...(image.width && { width: image.width, height: image.height }) });
+  imageSrc(image.url).then((src) => {
+    shown.push(src);
+    img.src = src;
+  }, () => img.replaceWith(el("p", { class: "field-error" }, "Could not load this image.")));
+  const made = [image.backend, image.model, image.seed === null ? null : `seed ${image.seed}`, usd(image.cost_usd_estimate)].filter(Boolean).join(" · ");
+  return el("figure", { "data-key": image.key }, img, el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at)));
+}

@@ -1,0 +1,220 @@
+// The generate form: backends, estimate and budget, an async job with visible progress, then the
+// images with what made them, "use this seed", download and the request as curl / JavaScript.
+import { accessMessage, api, ApiProblem, el, imageSrc, usd } from "./api.js";
+
+const POLL_MS = 1000;
+const FIELDS = ["prompt", "backend", "style", "size", "seed", "steps", "n", "negative"];
+const $ = (id) => document.getElementById(id);
+
+export function setUpGenerate({ onKeyProblem, onGenerated }) {
+  const form = $("generate-form");
+  $("size").addEventListener("change", () => {
+    $("custom-size").hidden = $("size").value !== "custom";
+  });
+  let estimateTimer;
+  form.addEventListener("input", () => {
+    clearTimeout(estimateTimer);
+    estimateTimer = setTimeout(() => showEstimate().catch(() => {}), 400);
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors();
+    const body = requestBody();
+    if (!body) return;
+    $("submit").disabled = true;
+    try {
+      const outcome = await runJob(body);
+      if (outcome) {
+        showResults(outcome, body);
+        onGenerated();
+      }
+    } catch (error) {
+      showProblem(error, onKeyProblem);
+    } finally {
+      $("submit").disabled = false;
+    }
+  });
+}
+
+/** The backend select, from GET /v1/backends; instances that cannot run now are marked. */
+export async function loadBackends() {
+  const { backends } = await api("/v1/backends");
+  const select = $("backend");
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, "default"));
+  for (const backend of backends) {
+    const ok = backend.status === "ok" || backend.status.startsWith("ok ");
+    const label = `${backend.name} — ${backend.model}${backend.default ? " (default)" : ""}${ok ? "" : ` — unavailable: ${backend.status}`}`;
+    select.append(el("option", { value: backend.name, "data-status": ok ? "ok" : "unavailable" }, label));
+  }
+  select.value = chosen;
+}
+
+/** The JSON body for POST /v1/images, or null (after marking the field, when `report`). */
+function requestBody(report = true) {
+  const value = (id) => $(id).value.trim();
+  const fieldError = (name, message) => (report ? markField(name, message) : null);
+  // `source` labels these requests in usage reports (the spend table's source column).
+  const body = { prompt: value("prompt"), source: "web" };
+  if (!body.prompt) return fieldError("prompt", "Write a prompt first.");
+  if (value("backend")) body.backend = value("backend");
+  if (value("style")) body.style = value("style");
+  if (value("size") === "custom") {
+    if (!value("width") || !value("height")) return fieldError("size", "Enter a width and a height, e.g. 1024 and 768.");
+    body.size = `${value("width")}x${value("height")}`;
+  } else if (value("size")) {
+    body.size = value("size");
+  }
+  for (const id of ["seed", "steps", "n"]) if (value(id)) body[id] = Number(value(id));
+  if (value("negative")) body.negative = value("negative");
+  return body;
+}
+
+/** Before submitting: what it would cost and whether it fits the budget (hidden if unsupported). */
+async function showEstimate() {
+  const body = requestBody(false);
+  const line = $("estimate");
+  if (!body) return;
+  try {
+    const estimate = await api("/v1/images/estimate", { method: "POST", body });
+    const fits = estimate.fits_budget === false ? " — over budget" : estimate.budget ? " — fits the budget" : "";
+    line.textContent = `Estimate: ${usd(estimate.cost_usd_estimate)}${fits}`;
+  } catch (error) {
+    // No estimate endpoint on this deployment (404/405), or the request is not valid yet.
+    line.textContent = "";
+    if (error instanceof ApiProblem && error.status === 400) {
+      clearErrors();
+      showFieldErrors(error.errors, false);
+    }
+  }
+}
+
+/** POST with `Prefer: respond-async`, then poll the job; resolves with its result. */
+async function runJob(body) {
+  const started = Date.now();
+  const progress = $("progress");
+  progress.hidden = false;
+  progress.textContent = "Submitting…";
+  $("results").replaceChildren();
+  try {
+    let job = await api("/v1/images", { method: "POST", body, headers: { prefer: "respond-async" } });
+    while (job.status === "submitted" || job.status === "running") {
+      progress.textContent = describeProgress(job, Date.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      job = await api(`/v1/jobs/${job.id}`);
+    }
+    if (job.status === "succeeded") return job.result;
+    if (job.status === "canceled") throw new Error("The job was canceled.");
+    throw jobFailure(job.error);
+  } finally {
+    progress.hidden = true;
+  }
+}
+
+function describeProgress(job, elapsedMs) {
+  const parts = [];
+  const p = job.progress;
+  if (!p || p.state === "queued" || job.status === "submitted") {
+    parts.push(p?.queue_position === undefined ? "Queued" : `Queued (position ${p.queue_position + 1})`);
+  } else {
+    parts.push(`Running${job.backend ? ` on ${job.backend}` : ""}`);
+  }
+  if (p?.step !== undefined && p?.steps !== undefined) parts.push(`step ${p.step} of ${p.steps}`);
+  parts.push(`${Math.round(elapsedMs / 1000)} s elapsed`);
+  return parts.join(" · ");
+}
+
+/** A failed job as a problem carrying every attempt (what the fallback did). */
+function jobFailure(error) {
+  return new ApiProblem(error.status, { type: error.type, detail: error.detail, backend: error.backend, attempts: error.attempts }, null);
+}
+
+function showProblem(error, onKeyProblem) {
+  if (!(error instanceof ApiProblem)) return markField("submit", error.message);
+  const access = accessMessage(error);
+  if (error.status === 401) return onKeyProblem(access);
+  if (access) return markField("submit", access);
+  if (error.status === 402) {
+    const resets = error.body.resets_at ? ` The budget resets ${new Date(error.body.resets_at).toLocaleString()}.` : "";
+    return markField("submit", `Over budget: ${error.message}.${resets}`);
+  }
+  if (error.status === 400 && error.errors.length > 0) return showFieldErrors(error.errors, true);
+  if (error.status >= 500 || error.body.attempts) return markField("backend", backendDownMessage(error));
+  return markField("submit", error.message);
+}
+
+function backendDownMessage(error) {
+  const attempts = error.body.attempts ?? [];
+  const tried = attempts.map((a) => `${a.backend} (${a.kind}: ${a.detail})`).join("; ");
+  const fallback = attempts.length > 1 ? ` Fallback tried ${attempts.length - 1} more backend(s); none succeeded.` : " No fallback is configured for it.";
+  return `Backend down: ${error.message}.${tried ? ` Tried: ${tried}.` : ""}${attempts.length > 0 ? fallback : ""} Pick another backend and try again.`;
+}
+
+function showFieldErrors(errors, focus) {
+  for (const { field, message } of errors) {
+    const name = FIELDS.includes(field) ? field : "submit";
+    markField(name, message, focus);
+    focus = false;
+  }
+}
+
+function markField(name, message, focus = true) {
+  $(`${name}-error`).textContent = message;
+  const input = $(name);
+  if (input && name !== "submit") {
+    input.setAttribute("aria-invalid", "true");
+    if (focus) input.focus();
+  }
+  return null;
+}
+
+function clearFieldError(name) {
+  $(`${name}-error`).textContent = "";
+  $(name)?.removeAttribute("aria-invalid");
+}
+
+function clearErrors() {
+  for (const name of [...FIELDS, "submit"]) clearFieldError(name);
+}
+
+/** The finished generation: images, what made them, and how to do the same from a terminal. */
+function showResults(outcome, body) {
+  const results = $("results");
+  const facts = el("p", { class: "facts" }, `${outcome.backend} · ${outcome.model} · seed ${outcome.seed} · ${outcome.latency_ms} ms · ${usd(outcome.cost_usd_estimate)}`);
+  const fallback = outcome.failed_attempts.length
+    ? el("p", { class: "note" }, `Fallback: ${outcome.failed_attempts.map((a) => `${a.backend} failed (${a.kind})`).join(", ")}; ${outcome.backend} produced these.`)
+    : null;
+  const useSeed = el("button", { type: "button" }, "Use this seed");
+  useSeed.addEventListener("click", () => {
+    $("seed").value = String(outcome.seed);
+    $("seed").focus();
+  });
+  const figures = outcome.images.map((image) => imageFigure(image));
+  results.replaceChildren(el("div", {}, el("h3", {}, "Result"), facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
+}
+
+function imageFigure(image) {
+  const img = el("img", { alt: `Generated image ${image.key}`, width: image.width, height: image.height });
+  const download = el("a", { class: "button", download: image.key.split("/").pop() }, "Download");
+  imageSrc(image.url).then((src) => {
+    img.src = src;
+    download.href = src;
+  }, () => img.replaceWith(el("p", { class: "field-error" }, "Could not load the image.")));
+  return el("figure", {}, img, el("figcaption", {}, `${image.width}×${image.height} · `, download));
+}
+
+function snippets(body) {
+  const json = JSON.stringify(body);
+  const origin = location.origin;
+  const curl = `curl -sS -X POST "${origin}/v1/images" \\\n  -H "Authorization: Bearer $IMAGEN_API_KEY" \\\n  -H "content-type: application/json" \\\n  -d '${json.replaceAll("'", "'\\''")}'`;
+  const js = `const response = await fetch("${origin}/v1/images", {\n  method: "POST",\n  headers: { authorization: \`Bearer \${process.env.IMAGEN_API_KEY}\`, "content-type": "application/json" },\n  body: JSON.stringify(${JSON.stringify(body, null, 2).replaceAll("\n", "\n  ")}),\n});\nconsole.log(await response.json());`;
+  return el(
+    "details",
+    { class: "snippets" },
+    el("summary", {}, "Do the same from a terminal or a script"),
+    el("h4", {}, "curl"),
+    el("pre", {}, el("code", {}, curl)),
+    el("h4", {}, "JavaScript (Node 20+)"),
+    el("pre", {}, el("code", {}, js)),
+  );
+}

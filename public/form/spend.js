@@ -1,0 +1,79 @@
+// Spend: per day as a bar chart (inline SVG), a table by backend / model / caller / source with
+// totals (GET /v1/usage), and the budget gauge (GET /v1/budget, where the deployment has one).
+import { api, ApiProblem, el, usd, when } from "./api.js";
+
+const DAYS = 30;
+const GROUP = ["backend", "model", "caller", "source"];
+const SVG = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+
+export async function loadSpend() {
+  const since = new Date(Date.now() - (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+  const [summary, report] = await Promise.all([
+    api(`/v1/usage/summary?since=${since}`),
+    api(`/v1/usage?since=${since}&group=${GROUP.join(",")}`),
+  ]);
+  $("spend-chart").replaceChildren(dayChart(summary.by_day, since));
+  $("spend-table").replaceChildren(groupTable(report));
+  await loadBudget();
+}
+
+/** One bar per UTC day, oldest on the left; days without usage are zero-height bars. */
+function dayChart(byDay, since) {
+  const cost = new Map(byDay.map((d) => [d.day, d.cost_usd]));
+  const days = Array.from({ length: DAYS }, (_, i) => new Date(Date.parse(`${since}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
+  const max = Math.max(0, ...days.map((d) => cost.get(d) ?? 0));
+  const [width, height, bar] = [DAYS * 12, 120, 10];
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height + 16}`, role: "img", class: "chart", "aria-labelledby": "spend-chart-title" });
+  const total = days.reduce((sum, d) => sum + (cost.get(d) ?? 0), 0);
+  svg.append(svgEl("title", { id: "spend-chart-title" }, `Spend per day since ${since}: ${usd(total)} in all, at most ${usd(max)} a day`));
+  days.forEach((day, i) => {
+    const value = cost.get(day) ?? 0;
+    const h = max > 0 ? Math.max(value > 0 ? 1 : 0, Math.round((value / max) * height)) : 0;
+    const rect = svgEl("rect", { x: i * 12 + 1, y: height - h, width: bar, height: h, class: "bar", "data-day": day });
+    rect.append(svgEl("title", {}, `${day}: ${usd(value)}`));
+    svg.append(rect);
+  });
+  svg.append(svgEl("line", { x1: 0, y1: height + 0.5, x2: width, y2: height + 0.5, class: "axis" }));
+  svg.append(svgEl("text", { x: 0, y: height + 14, class: "label" }, days[0]));
+  svg.append(svgEl("text", { x: width, y: height + 14, class: "label end" }, days.at(-1)));
+  return svg;
+}
+
+function svgEl(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function groupTable(report) {
+  const head = el("tr", {}, [...GROUP, "calls", "failed", "images", "cost"].map((h) => el("th", { scope: "col" }, h)));
+  const rows = report.groups.map((g) =>
+    el("tr", {}, GROUP.map((k) => el("td", {}, g.group[k] ?? "—")), el("td", { class: "num" }, g.calls), el("td", { class: "num" }, g.failed), el("td", { class: "num" }, g.images), el("td", { class: "num" }, usd(g.cost_usd))),
+  );
+  const t = report.totals;
+  const totals = el("tr", { class: "totals" }, el("th", { scope: "row", colspan: GROUP.length }, "Total"), el("td", { class: "num" }, t.calls), el("td", { class: "num" }, t.failed), el("td", { class: "num" }, t.images), el("td", { class: "num" }, usd(t.cost_usd)));
+  return el("table", {}, el("thead", {}, head), el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: GROUP.length + 4 }, "No usage in this period."))), el("tfoot", {}, totals));
+}
+
+/** The budget gauge; hidden when this deployment has no budget endpoint yet. */
+async function loadBudget() {
+  const box = $("budget");
+  try {
+    const budget = await api("/v1/budget");
+    const meter = el("meter", { id: "budget-meter", min: 0, max: budget.limit_usd, value: budget.spent_usd, high: budget.limit_usd * 0.8, optimum: 0 });
+    box.replaceChildren(
+      el("label", { for: "budget-meter" }, `Budget (${budget.period}): ${usd(budget.spent_usd)} of ${usd(budget.limit_usd)} spent`),
+      meter,
+      el("p", { class: "note" }, `${usd(budget.remaining_usd)} left; resets ${when(budget.resets_at)}.`),
+    );
+    box.hidden = false;
+  } catch (error) {
+    if (error instanceof ApiProblem && (error.status === 404 || error.status === 405)) {
+      box.hidden = true;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * The web form at / in real headless Chromium against the real Worker (wrangler dev): what a
+ * person sees after pasting a key and pressing buttons.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
+import { REPO_ROOT } from "./helpers/postgres";
+import { type RunningWorker, startWorker } from "./helpers/worker";
+
+const FORM_CONFIG = {
+  default_backend: "mock",
+  output: { naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true },
+  backends: {
+    mock: { type: "mock", model: "mock-png" },
+    "mock-slow": { type: "mock", model: "mock-slow", latency_ms: 6000 },
+    "mock-down": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "unavailable" },
+    "mock-flaky": { type: "mock", model: "mock-flaky", failure_rate: 1, failure_kind: "unavailable", fallback: ["mock"] },
+    "flux-schnell-replicate": { type: "replicate", model: "black-forest-labs/flux-schnell", api_token_env: "REPLICATE_TOKEN_NOT_SET_IN_TESTS" },
+  },
+  styles: { photo: { template: "{prompt}, photo" } },
+};
+
+let worker: RunningWorker;
+let browser: Browser;
+const pages: Page[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  worker = await startWorker({ config: FORM_CONFIG });
+});
+
+afterEach(async () => {
+  await Promise.all(pages.splice(0).map((page) => page.context().close()));
+  // Anything the Content-Security-Policy blocked, and any uncaught script error, fails the test.
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+/** A fresh browser profile on the form, with `key` pasted into the key field. */
+async function openForm(key: string, viewport = { width: 1000, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  pages.push(page);
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
+  await page.goto(`${worker.url}/`);
+  await page.waitForSelector("html[data-ready]");
+  await page.fill("#api-key", key);
+  await page.click("#save-key");
+  return page;
+}
+
+async function backendsLoaded(page: Page) {
+  await page.waitForSelector('#backend option[value="mock"]', { state: "attached" });
+}
+
+async function generate(page: Page, fields: { prompt: string; backend?: string; size?: string; width?: string; height?: string; seed?: string }) {
+  await backendsLoaded(page);
+  await page.fill("#prompt", fields.prompt);
+  if (fields.backend) await page.selectOption("#backend", fields.backend);
+  if (fields.size) await page.selectOption("#size", fields.size);
+  if (fields.width) await page.fill("#width", fields.width);
+  if (fields.height) await page.fill("#height", fields.height);
+  if (fields.seed) await page.fill("#seed", fields.seed);
+  await page.click("#submit");
+}
+
+async function text(page: Page, selector: string, pattern: RegExp): Promise<string> {
+  const handle = await page.waitForFunction(
+    ([s, source]) => {
+      const content = document.querySelector(s!)?.textContent ?? "";
+      return new RegExp(source!).test(content) ? content : false;
+    },
+    [selector, pattern.source],
+    { timeout: 60_000 },
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+describe("the web form", () => {
+  it("generates with the mock backend and shows the image with what made it, its seed and the curl command", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "a lighthouse at dusk", size: "512x512", seed: "42" });
+    const facts = await text(page, "#results .facts", /seed 42/);
+    expect(facts).toMatch(/^mock · mock-png · seed 42 · \d+ ms · \$0\.0000$/);
+    expect(await page.textContent("#results")).not.toContain("null");
+    expect(await page.isHidden("#custom-size")).toBe(true);
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
+    expect(await page.$eval("#results img", (img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([512, 512]);
+    expect(await page.getAttribute("#results a[download]", "href")).toMatch(/^blob:/);
+    const curl = await page.textContent("#results .snippets pre code");
+    expect(curl).toContain(`"${worker.url}/v1/images"`);
+    expect(curl).toContain('"seed":42');
+    expect(curl).toContain("$IMAGEN_API_KEY");
+    expect(curl).not.toContain(worker.userKey);
+
+    await page.fill("#seed", "");
+    await page.click("text=Use this seed");
+    expect(await page.inputValue("#seed")).toBe("42");
+    if (process.env.UPDATE_FORM_SCREENSHOT) await page.screenshot({ path: `${REPO_ROOT}docs/form.png`, fullPage: true });
+  });
+
+  it("keeps the key out of the address bar and in this browser's storage only", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    expect(page.url()).toBe(`${worker.url}/`);
+    expect(await page.inputValue("#api-key")).toBe("");
+    expect(await page.evaluate(() => localStorage.getItem("imagen.apiKey"))).toBe(worker.userKey);
+  });
+
+  it("lists backends with their status, marking the ones that cannot run", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const options = await page.$$eval("#backend option", (all) => all.map((o) => [o.getAttribute("value"), o.textContent, o.dataset.status ?? null]));
+    expect(options).toContainEqual(["mock", "mock — mock-png (default)", "ok"]);
+    expect(options).toContainEqual([
+      "flux-schnell-replicate",
+      "flux-schnell-replicate — black-forest-labs/flux-schnell — unavailable: not configured (set REPLICATE_TOKEN_NOT_SET_IN_TESTS)",
+      "unavailable",
+    ]);
+  });
+
+  it("shows progress with the elapsed time while a slow backend works", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "slowly", backend: "mock-slow", size: "256x256" });
+    const progress = await text(page, "#progress", /elapsed/);
+    expect(progress).toMatch(/^(Queued|Running)( on mock-slow)?( · step \d+ of \d+)? · \d+ s elapsed$/);
+    await text(page, "#results .facts", /^mock-slow · mock-slow · seed \d+/);
+    expect(await page.isHidden("#progress")).toBe(true);
+  });
+
+  it("says next to the key field when the key is unknown or revoked", async () => {
+    const unknown = await openForm("imk_not_a_real_key");
+    expect(await text(unknown, "#api-key-error", /./)).toBe("This API key is not known here. Check it was copied completely, or ask the operator for one.");
+    expect(await unknown.getAttribute("#api-key", "aria-invalid")).toBe("true");
+
+    const revoked = await openForm(worker.revokedKey);
+    expect(await text(revoked, "#api-key-error", /./)).toBe("This API key was revoked. Ask the operator for a new one and paste it above.");
+  });
+
+  it("shows an invalid custom size next to the size field and generates nothing", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "odd size", size: "custom", width: "100", height: "4000" });
+    expect(await text(page, "#size-error", /./)).toBe("width 100 is not a multiple of 8");
+    expect(await page.getAttribute("#size", "aria-invalid")).toBe("true");
+    expect(await page.$$("#results img")).toHaveLength(0);
+  });
+
+  it("says which backend is down and what was tried, next to the backend field", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "nobody home", backend: "mock-down", size: "256x256" });
+    const message = await text(page, "#backend-error", /Backend down/);
+    expect(message).toContain("mock-down (unavailable:");
+    expect(message).toContain("No fallback is configured for it.");
+    expect(message).toContain("Pick another backend and try again.");
+  });
+
+  it("tells when a fallback produced the image", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "plan b", backend: "mock-flaky", size: "256x256" });
+    expect(await text(page, "#results .note", /Fallback/)).toBe("Fallback: mock-flaky failed (unavailable); mock produced these.");
+  });
+
+  it("lists a new image in the gallery, loaded", async () => {
+    const page = await openForm(worker.adminKey);
+    await generate(page, { prompt: "for the gallery", size: "256x256", seed: "7" });
+    await text(page, "#results .facts", /seed 7/);
+    const key = await page.$eval("#results img", (img) => img.getAttribute("alt")!.replace("Generated image ", ""));
+    await page.click('nav a[href="#gallery"]');
+    const figure = `#gallery-grid figure[data-key="${key}"]`;
+    await page.waitForFunction((s) => (document.querySelector<HTMLImageElement>(`${s} img`)?.naturalWidth ?? 0) > 0, figure);
+    expect(await page.textContent(`${figure} figcaption`)).toContain("mock · mock-png · seed 7 · $0.0000");
+    expect(await page.$eval("#gallery-grid figure", (f) => f.getAttribute("data-key"))).toBe(key);
+  });
+
+  it("draws spend per day and a table with totals once the ledger has the usage", async () => {
+    const page = await openForm(worker.adminKey);
+    await generate(page, { prompt: "to be counted", size: "256x256" });
+    await text(page, "#results .facts", /^mock/);
+    await page.click('nav a[href="#spend"]');
+    // Usage reaches the ledger through a queue; reload the section until it has arrived.
+    await page.waitForFunction(
+      async () => {
+        const calls = document.querySelector("#spend-table tfoot td")?.textContent;
+        if (calls && Number(calls) > 0) return true;
+        location.hash = "#generate";
+        location.hash = "#spend";
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return false;
+      },
+      undefined,
+      { timeout: 90_000, polling: 1500 },
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await page.$$("#spend-chart svg rect.bar")).toHaveLength(30);
+    expect(await page.$eval(`#spend-chart rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
+    const rows = await page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
+    expect(rows).toContainEqual(["mock", "mock-png", "admin", "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
+    expect(await page.textContent("#spend-table tfoot th")).toBe("Total");
+    // No budget endpoint on this deployment yet: the gauge stays hidden instead of failing.
+    expect(await page.isHidden("#budget")).toBe(true);
+    expect(await page.textContent("#spend-error")).toBe("");
+  });
+
+  it("works by keyboard and at phone width: every field labelled, nothing wider than the screen", async () => {
+    const page = await openForm(worker.userKey, { width: 375, height: 800 });
+    await backendsLoaded(page);
+    const unlabelled = await page.$$eval("input, select, textarea", (all) => all.filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.id));
+    expect(unlabelled).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.focus("#prompt");
+    await page.keyboard.type("typed, not clicked");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("backend");
+    await page.focus("#submit");
+    await page.keyboard.press("Enter");
+    await text(page, "#results .facts", /^mock · mock-png/);
+  });
+
+  it("serves the form with a strict Content-Security-Policy", async () => {
+    const response = await fetch(`${worker.url}/`);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(await response.text()).not.toMatch(/<script>(?!<\/script>)/);
+  });
+
+  it("renders the API reference at /docs from /openapi.json, offline", async () => {
+    const context = await browser.newContext({ offline: false });
+    const page = await context.newPage();
+    pages.push(page);
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    const outside: string[] = [];
+    page.on("request", (request) => {
+      if (!request.url().startsWith(worker.url)) outside.push(request.url());
+    });
+    await page.goto(`${worker.url}/docs`);
+    await page.waitForSelector("#listImages");
+    expect(await page.textContent("#listImages h2")).toBe("get/v1/images");
+    expect(await page.$$("#operations section.op")).toHaveLength(await page.$$eval("#toc li", (items) => items.length));
+    expect(outside).toEqual([]);
+  });
+});
+
+/**
+ * Answers the API does not give yet (rate limiting, budgets and estimates are another change):
+ * the browser is handed the documented shapes (docs/web-form.md) so the form's handling of them
+ * is specified now. After that change lands, these should run against the real endpoints.
+ */
+describe("the web form with rate limits and budgets (documented shapes, stubbed in the browser)", () => {
+  const problemJson = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => ({
+    status,
+    headers: { "content-type": "application/problem+json", ...headers },
+    body: JSON.stringify({ status, title: "x", ...body }),
+  });
+
+  it("says how long to wait when rate limited", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    await page.route("**/v1/images", (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill(problemJson(429, { type: "urn:imagen-edge:problem:rate-limited", detail: "too many requests for this key" }, { "retry-after": "17" }))
+        : route.continue(),
+    );
+    await generate(page, { prompt: "again and again" });
+    expect(await text(page, "#submit-error", /./)).toBe("Rate limited: too many requests for this key. Try again in 17 s.");
+  });
+
+  it("says when over budget and when the budget resets", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const resets = "2026-12-01T00:00:00.000Z";
+    await page.route("**/v1/images", (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill(problemJson(402, { type: "urn:imagen-edge:problem:over-budget", detail: "this would exceed the monthly budget of $5.00", resets_at: resets }))
+        : route.continue(),
+    );
+    await generate(page, { prompt: "one too many" });
+    const message = await text(page, "#submit-error", /Over budget/);
+    const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), resets);
+    expect(message).toBe(`Over budget: this would exceed the monthly budget of $5.00. The budget resets ${local}.`);
+  });
+
+  it("shows the estimate and whether it fits before submitting, and the budget gauge on the spend page", async () => {
+    const page = await openForm(worker.userKey);
+    await page.route("**/v1/images/estimate", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ cost_usd_estimate: 0.003, fits_budget: true, budget: { limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" } }) }),
+    );
+    await page.route("**/v1/budget", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" }) }),
+    );
+    await backendsLoaded(page);
+    await page.fill("#prompt", "what would this cost");
+    expect(await text(page, "#estimate", /Estimate/)).toBe("Estimate: $0.0030 — fits the budget");
+    await page.click('nav a[href="#spend"]');
+    await page.waitForSelector("#budget meter", { state: "visible" });
+    expect(await page.$eval("#budget meter", (m: HTMLMeterElement) => [m.value, m.max])).toEqual([1.25, 5]);
+    expect(await page.textContent("#budget label")).toBe("Budget (month): $1.2500 of $5.0000 spent");
+  });
+
+  it("shows no estimate, and no error, where the deployment has no estimate endpoint", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const answered = page.waitForResponse((response) => response.url().endsWith("/v1/images/estimate"));
+    await page.fill("#prompt", "no estimate here");
+    // 405 today: POST on /v1/images/{key}, a GET-only route.
+    expect([404, 405]).toContain((await answered).status());
+    expect(await page.textContent("#estimate")).toBe("");
+    expect(await page.textContent("#submit-error")).toBe("");
+  });
+});
