@@ -132,5 +132,8 @@ function timingSafeEqualHex(a: string, b: string): boolean {
   const left = encoder.encode(a);
   const right = encoder.encode(b);
   if (left.byteLength !== right.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(left, right);
+  return (crypto.subtle as WorkersSubtleCrypto).timingSafeEqual(left, right);
 }
+
+/** workerd's constant-time compare; named here because tests that seed keys compile this module with DOM typings too. */
+type WorkersSubtleCrypto = SubtleCrypto & { timingSafeEqual(a: ArrayBufferView, b: ArrayBufferView): boolean };

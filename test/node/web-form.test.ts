@@ -203,7 +203,7 @@ describe("the web form", () => {
     expect(await page.$$("#spend-chart svg rect.bar")).toHaveLength(30);
     expect(await page.$eval(`#spend-chart rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
     const rows = await page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
-    expect(rows).toContainEqual(["mock", "mock-png", "admin", "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
+    expect(rows).toContainEqual(["mock", "mock-png", worker.adminCaller, "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
     expect(await page.textContent("#spend-table tfoot th")).toBe("Total");
     // No budget endpoint on this deployment yet: the gauge stays hidden instead of failing.
     expect(await page.isHidden("#budget")).toBe(true);
