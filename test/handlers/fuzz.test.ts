@@ -24,33 +24,6 @@ const SEED = 20261130;
 /** Sized so the whole file stays well under a minute on a busy 2-core machine. */
 const RUNS_PER_ROUTE = 60;
 
-/**
- * TEMPORARY: known 5xx defects being fixed on another branch (issue 9, "Bad input that answers
- * 5xx"). Each entry keeps one known case out of the generator so the rest of the fuzzing stays
- * green meanwhile. DELETE each entry once its fix is merged; the test must then pass without it.
- */
-const KNOWN_DEFECTS: readonly { readonly name: string; readonly matches: (r: FuzzRequest) => boolean }[] = [
-  {
-    // Seed 20261130 finds it: POST /v1/images {"prompt":"a small fishbowl…","style":"toString","n":1} → 500
-    name: "a prototype name (toString, constructor, …) as style or backend → 500",
-    matches: (r) =>
-      r.route === "POST /v1/images" &&
-      typeof r.parsedBody === "object" &&
-      r.parsedBody !== null &&
-      ["style", "backend"].some((field) => (PROTOTYPE_NAMES as readonly unknown[]).includes((r.parsedBody as Record<string, unknown>)[field])),
-  },
-  {
-    // Seed 20261130 finds it: GET /v1/images/kkk…(1025 k) → 500 (R2: object name is not valid)
-    name: "an image key longer than 1024 bytes → 500",
-    matches: (r) => r.route === "GET /v1/images/:key" && new TextEncoder().encode(r.pathValues.key ?? "").byteLength > 1024,
-  },
-  {
-    // Seed 20261130 finds it: GET /v1/usage?since=2026-05-01&caller= and /v1/usage/summary?until=2026-05-01&caller= (admin) → 500
-    name: "an admin's empty ?caller= on the usage reports → 500",
-    matches: (r) => (r.route === "GET /v1/usage" || r.route === "GET /v1/usage/summary") && r.identity === "admin" && r.query.caller === "",
-  },
-];
-
 /** The R2 bucket, noting every write. */
 function recordingBucket(bucket: R2Bucket, writes: string[]): R2Bucket {
   return new Proxy(bucket, {
@@ -144,7 +117,7 @@ describe("fuzzing every route with bad input", () => {
   it.each(shapes.map((shape) => [`${shape.method} ${shape.pattern}`, shape] as const))(
     "%s: never 5xx; errors are problem+json with the request id; a 4xx stores and ledgers nothing",
     async (_route, shape) => {
-      const requests = requestsTo(shape, VOCABULARY).filter((r) => !KNOWN_DEFECTS.some((d) => d.matches(r)));
+      const requests = requestsTo(shape, VOCABULARY);
       await fc.assert(fc.asyncProperty(requests, checkAnswer), { seed: SEED, numRuns: RUNS_PER_ROUTE });
     },
   );
