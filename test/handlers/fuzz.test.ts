@@ -16,7 +16,7 @@ import type { Env } from "../../src/env";
 import { jsonLogger } from "../../src/lib/log";
 import type { UsageEvent } from "../../src/usage/event";
 import { testConfig } from "../helpers/config";
-import { type FuzzRequest, type OpenApiDocument, PROTOTYPE_NAMES, type RouteShape, requestsTo, routeShapes } from "../helpers/fuzz-inputs";
+import { type FuzzRequest, type OpenApiDocument, type RouteShape, requestsTo, routeShapes } from "../helpers/fuzz-inputs";
 import { BASE, bearer, seedKey } from "../helpers/world";
 
 /** Fixed, so a failure is reproducible; change it to explore further. */
