@@ -49,8 +49,8 @@ export interface UsageEvent {
   readonly provider_image_count?: number | null;
 }
 
-/** What a caller may send as a ref: a short, URL- and CSV-safe label such as "post/2026-05-04-cats". */
 export const MAX_REF_CHARS = 200;
+/** What a caller may send as a ref: a short, URL- and CSV-safe label such as "post/2026-05-04-cats". */
 export const REF_PATTERN = new RegExp(`^[A-Za-z0-9._:/#=-]{1,${MAX_REF_CHARS}}$`);
 export const MAX_CLIENT_REQUEST_ID_CHARS = 128;
 
