@@ -41,6 +41,8 @@ export default defineConfig({
           setupFiles: ["./test/setup/d1-migrations.ts"],
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**"],
+          // A fake Supabase project is a fresh PGlite with every migration: seconds on a busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -133,6 +133,8 @@ function usageEvent(
     request_id: prepared.requestId,
     caller: prepared.caller.name,
     source: prepared.request.source ?? null,
+    ref: prepared.request.ref ?? null,
+    client_request_id: prepared.request.clientRequestId ?? null,
     backend: backend.name,
     backend_type: backend.type,
     model: ok ? outcome.result.model : backend.model,
@@ -151,6 +153,7 @@ function usageEvent(
     error_message: ok ? null : outcome.error.detail,
     external_id: ok ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null) : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
     attempt: attempt.index + 1,
+    provider_predict_time_s: ok ? (outcome.result.predictTimeSeconds ?? null) : null,
   };
 }
 

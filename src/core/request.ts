@@ -25,4 +25,8 @@ export interface GenerationRequest {
   readonly sidecar?: boolean;
   /** Free attribution label for usage reports. */
   readonly source?: string;
+  /** The caller's own attribution (e.g. a post id), kept on every usage row: UsageEvent.ref. */
+  readonly ref?: string;
+  /** The caller's X-Request-Id, kept on every usage row: UsageEvent.client_request_id. */
+  readonly clientRequestId?: string;
 }

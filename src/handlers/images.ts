@@ -62,7 +62,12 @@ export function registerImageRoutes(app: App): void {
   registerImageListRoute(app);
   app.openapi(generateRoute, async (c) => {
     const { callback_url: callbackUrl, ...body } = c.req.valid("json");
-    const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };
+    const correlation = c.get("correlationId");
+    const request = {
+      ...body,
+      size: body.size === undefined ? undefined : parseSize(body.size)!,
+      ...(correlation !== null && { clientRequestId: correlation }),
+    };
     if (prefers(c.req.header("prefer"), "respond-async")) return acceptJob(c, request, callbackUrl);
     if (callbackUrl !== undefined) {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";

@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import { sizeField } from "../config/size";
 import { limitsSchema } from "../guard/config";
+import { MAX_REF_CHARS, REF_PATTERN } from "../usage/event";
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_IMAGES = 4;
@@ -36,6 +37,11 @@ export const GenerateImagesRequest = z
       .regex(/^[A-Za-z0-9._:-]{1,64}$/, "source is a short label: letters, digits, '.', '_', ':' or '-'")
       .optional()
       .openapi({ description: "Attribution label kept for usage reports, e.g. webhook, admin, script.", example: "script" }),
+    ref: z
+      .string()
+      .regex(REF_PATTERN, `ref is 1..${MAX_REF_CHARS} characters: letters, digits, '.', '_', ':', '/', '#', '=' or '-'`)
+      .optional()
+      .openapi({ description: "Your own attribution kept on every usage row of this request, e.g. a post id; filter and group usage by it.", example: "post/2026-05-04-cats" }),
     callback_url: z
       .string()
       .max(2048)

@@ -7,9 +7,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, App } from "../http/context";
 import { fromDependency } from "../http/dependency";
+import { CORRELATION_ID } from "../http/correlation";
 import { problem } from "../http/problem";
 import { ledgerDependency } from "../deps";
 import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
+import { REF_PATTERN } from "../usage/event";
 import type { Ledger, UsageFilter, UsageGroupKey } from "../usage/ledger";
 import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
 import { problemResponses } from "./schemas";
@@ -28,6 +30,12 @@ const filterFields = {
   since: utcDate.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
   until: utcDate.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
   caller: z.string().min(1).max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
+  ref: z.string().regex(REF_PATTERN, "a ref as sent with POST /v1/images").optional().openapi({ description: "Only attempts made with this ref (e.g. a post id)." }),
+  client_request_id: z
+    .string()
+    .regex(CORRELATION_ID, "an X-Request-Id as the client sent it")
+    .optional()
+    .openapi({ description: "Only attempts of requests sent with this X-Request-Id (users: their own requests)." }),
 };
 
 const UsageQuery = z
@@ -55,6 +63,17 @@ const UsageQuery = z
   .refine((q) => !q.since || !q.until || q.since < q.until, { message: "since must be before until", path: ["until"] });
 
 const Totals = z.object({ calls: z.int(), succeeded: z.int(), failed: z.int(), images: z.int(), cost_usd: z.number() });
+const Reconciliation = z
+  .object({
+    estimated_usd: z.number(),
+    reserved_usd: z.number(),
+    reserved_calls: z.int(),
+    provider_reported_calls: z.int(),
+    provider_predict_time_s: z.number(),
+    provider_image_count: z.int(),
+    images_where_provider_reported: z.int(),
+  })
+  .openapi({ description: "Our estimates beside the spend guard's reservations and the providers' own figures, over the same rows." });
 
 const usageRoute = createRoute({
   method: "get",
@@ -86,7 +105,7 @@ const summaryRoute = createRoute({
   responses: {
     200: {
       description: "Summary",
-      content: { "application/json": { schema: z.object({ totals: Totals, by_source: z.array(Totals.extend({ source: z.string().nullable() })), by_day: z.array(Totals.extend({ day: z.string() })), recent_errors: z.array(z.record(z.string(), z.unknown())) }) } },
+      content: { "application/json": { schema: z.object({ totals: Totals, by_source: z.array(Totals.extend({ source: z.string().nullable() })), by_day: z.array(Totals.extend({ day: z.string() })), recent_errors: z.array(z.record(z.string(), z.unknown())), reconciliation: Reconciliation }) } },
     },
     ...problemResponses(400, 401, 403, 503),
   },
@@ -122,6 +141,7 @@ export function registerUsageRoutes(app: App): void {
         by_source: [...summary.by_source],
         by_day: [...summary.by_day],
         recent_errors: summary.recent_errors.map((row) => ({ ...row })),
+        reconciliation: summary.reconciliation,
       },
       200,
     );
@@ -136,12 +156,21 @@ function ledgerReader(c: Context<AppEnv>): <T>(read: (ledger: Ledger) => Promise
   return (read) => fromDependency(name, c.get("log"), () => read(ledger));
 }
 
-/** Users are confined to their own rows; naming someone else is refused, not silently narrowed. */
-function scopedFilter(c: Context<AppEnv>, query: { since?: string | undefined; until?: string | undefined; caller?: string | undefined }): UsageFilter {
+/**
+ * Users are confined to their own rows; naming someone else is refused, not silently narrowed.
+ * So a client_request_id (which two callers may share) finds only the user's own requests.
+ */
+function scopedFilter(c: Context<AppEnv>, query: Partial<Record<keyof typeof filterFields, string | undefined>>): UsageFilter {
   const caller = c.get("caller");
   if (caller.role !== "admin" && query.caller !== undefined && query.caller !== caller.name) {
     throw problem("forbidden", 403, "only admins can read other callers' usage");
   }
   const who = caller.role === "admin" ? query.caller : caller.name;
-  return { ...(query.since && { since: query.since }), ...(query.until && { until: query.until }), ...(who !== undefined && { caller: who }) };
+  return {
+    ...(query.since && { since: query.since }),
+    ...(query.until && { until: query.until }),
+    ...(who !== undefined && { caller: who }),
+    ...(query.ref && { ref: query.ref }),
+    ...(query.client_request_id && { client_request_id: query.client_request_id }),
+  };
 }

@@ -9,7 +9,7 @@ import { requestId } from "hono/request-id";
 import type { AppEnv } from "./context";
 
 /** What a client's id may look like: short, and safe in a header, a log line and a CSV cell. */
-const CORRELATION_ID = /^[\w.:=-]{1,128}$/;
+export const CORRELATION_ID = /^[\w.:=-]{1,128}$/;
 
 /** Our id for every request (never taken from the client). */
 export const serverRequestId = (): MiddlewareHandler<AppEnv> => requestId({ headerName: "" });

@@ -18,6 +18,7 @@ import {
   decodeCursor,
   encodeCursor,
   eventForLedger,
+  toReconciliation,
   toTotals,
   toUsageRow,
   USAGE_EVENT_COLUMNS,
@@ -32,6 +33,7 @@ const GROUP_SQL: Record<UsageGroupKey, string> = {
   model: "model",
   caller: "caller",
   source: "source",
+  ref: "ref",
 };
 
 const TOTALS_SQL = `count(*) AS calls,
@@ -39,6 +41,15 @@ const TOTALS_SQL = `count(*) AS calls,
   count(*) - coalesce(sum(success), 0) AS failed,
   coalesce(sum(images_produced), 0) AS images,
   round(coalesce(sum(cost_usd_estimate), 0), 4) AS cost_usd`;
+
+/** Estimates beside reservations and provider-reported figures (UsageReconciliation). */
+const RECONCILIATION_SQL = `round(coalesce(sum(cost_usd_estimate), 0), 4) AS estimated_usd,
+  round(coalesce(sum(reserved_usd), 0), 4) AS reserved_usd,
+  count(reserved_usd) AS reserved_calls,
+  count(*) FILTER (WHERE provider_predict_time_s IS NOT NULL OR provider_image_count IS NOT NULL) AS provider_reported_calls,
+  round(coalesce(sum(provider_predict_time_s), 0), 3) AS provider_predict_time_s,
+  coalesce(sum(provider_image_count), 0) AS provider_image_count,
+  coalesce(sum(images_produced) FILTER (WHERE provider_image_count IS NOT NULL), 0) AS images_where_provider_reported`;
 
 /**
  * One statement inserts many events from one JSON parameter: D1 counts queries per invocation
@@ -116,7 +127,7 @@ export class D1Ledger implements Ledger {
     const failures = whereClause(filter, ["success = 0"]);
     const [totals, bySource, byDay, errors] = await this.run("summary", () =>
       this.db.batch<Record<string, unknown>>([
-        this.db.prepare(`SELECT ${TOTALS_SQL} FROM imagen_usage ${where.sql}`).bind(...where.params),
+        this.db.prepare(`SELECT ${TOTALS_SQL}, ${RECONCILIATION_SQL} FROM imagen_usage ${where.sql}`).bind(...where.params),
         this.db
           .prepare(
             `SELECT source, ${TOTALS_SQL} FROM imagen_usage ${where.sql}
@@ -139,6 +150,7 @@ export class D1Ledger implements Ledger {
       by_source: (bySource?.results ?? []).map((row) => ({ source: nullableText(row.source), ...toTotals(row) })),
       by_day: (byDay?.results ?? []).map((row) => ({ day: String(row.day), ...toTotals(row) })),
       recent_errors: (errors?.results ?? []).map(toUsageRow),
+      reconciliation: toReconciliation(singleRow(totals?.results)),
     };
   }
 
@@ -153,7 +165,7 @@ export class D1Ledger implements Ledger {
   }
 }
 
-/** Filters on occurred_at (canonical ISO text, so a date prefix compares correctly) and caller. */
+/** Filters on occurred_at (canonical ISO text, so a date prefix compares correctly) and exact columns. */
 function whereClause(filter: UsageFilter, extra: string[] = [], extraParams: unknown[] = []) {
   const conditions: string[] = [];
   const params: unknown[] = [];
@@ -165,9 +177,11 @@ function whereClause(filter: UsageFilter, extra: string[] = [], extraParams: unk
     conditions.push("occurred_at < ?");
     params.push(`${filter.until}T00:00:00.000Z`);
   }
-  if (filter.caller !== undefined) {
-    conditions.push("caller = ?");
-    params.push(filter.caller);
+  for (const column of ["caller", "ref", "client_request_id"] as const) {
+    const value = filter[column];
+    if (value === undefined) continue;
+    conditions.push(`${column} = ?`);
+    params.push(value);
   }
   conditions.push(...extra);
   params.push(...extraParams);
@@ -178,8 +192,12 @@ function nullableText(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-function singleTotals(rows: readonly Record<string, unknown>[] | undefined): UsageTotals {
+function singleRow(rows: readonly Record<string, unknown>[] | undefined): Record<string, unknown> {
   const row = rows?.[0];
   if (!row) throw new Error("D1 ledger: totals query returned no row");
-  return toTotals(row);
+  return row;
+}
+
+function singleTotals(rows: readonly Record<string, unknown>[] | undefined): UsageTotals {
+  return toTotals(singleRow(rows));
 }

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { usd } from "../lib/money";
-import type { UsageEvent } from "./event";
+import { MAX_CLIENT_REQUEST_ID_CHARS, REF_PATTERN, type UsageEvent } from "./event";
 
 const isoTime = z.iso.datetime({ offset: false, precision: 3 });
 
@@ -32,4 +32,10 @@ export const usageEventSchema = z.strictObject({
   error_message: z.string().max(2000).nullable(),
   external_id: z.string().max(200).nullable(),
   attempt: z.int().min(1),
+  // Absent in events queued before these columns existed: read as null.
+  client_request_id: z.string().min(1).max(MAX_CLIENT_REQUEST_ID_CHARS).nullable().default(null),
+  ref: z.string().regex(REF_PATTERN).nullable().default(null),
+  reserved_usd: z.number().min(0).nullable().default(null).transform((v) => (v === null ? null : usd(v))),
+  provider_predict_time_s: z.number().min(0).nullable().default(null),
+  provider_image_count: z.int().min(0).nullable().default(null),
 }) satisfies z.ZodType<UsageEvent, unknown>;

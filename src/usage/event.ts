@@ -35,7 +35,24 @@ export interface UsageEvent {
   readonly external_id: string | null;
   /** 1-based position in the fallback chain. */
   readonly attempt: number;
+  // Attribution and reconciliation (migrations/d1/0003). Optional so events queued by an older
+  // Worker stay valid; the ledgers store a missing one as null and always read it back.
+  /** The caller's own X-Request-Id: correlation only (request_id is ours and unique). */
+  readonly client_request_id?: string | null;
+  /** Caller-chosen attribution, e.g. a post id (REF_PATTERN). */
+  readonly ref?: string | null;
+  /** What the spend guard reserved for this attempt. */
+  readonly reserved_usd?: Usd | null;
+  /** Provider-reported compute time, e.g. Replicate's metrics.predict_time. */
+  readonly provider_predict_time_s?: number | null;
+  /** Images the provider says it produced. */
+  readonly provider_image_count?: number | null;
 }
+
+export const MAX_REF_CHARS = 200;
+/** What a caller may send as a ref: a short, URL- and CSV-safe label such as "post/2026-05-04-cats". */
+export const REF_PATTERN = new RegExp(`^[A-Za-z0-9._:/#=-]{1,${MAX_REF_CHARS}}$`);
+export const MAX_CLIENT_REQUEST_ID_CHARS = 128;
 
 /** Where the pipeline hands events. Delivery (queue, ledger, retries) is the sink's business. */
 export interface UsageSink {

@@ -17,7 +17,7 @@ export function reportRows(report: UsageReport, groupBy: readonly UsageGroupKey[
   return [header, ...rows, total];
 }
 
-const RAW_COLUMNS = ["CREATED", "CALLER", "SOURCE", "BACKEND", "MODEL", "SEED", "SIZE", "IMAGES", "LATENCY_MS", "COST_USD", "OK", "ERROR"] as const;
+const RAW_COLUMNS = ["CREATED", "CALLER", "SOURCE", "REF", "BACKEND", "MODEL", "SEED", "SIZE", "IMAGES", "LATENCY_MS", "COST_USD", "OK", "ERROR"] as const;
 
 export function rawRows(rows: readonly UsageRow[]): string[][] {
   return [
@@ -26,6 +26,7 @@ export function rawRows(rows: readonly UsageRow[]): string[][] {
       r.occurred_at,
       r.caller,
       r.source ?? "-",
+      r.ref ?? "-",
       r.backend,
       r.model,
       r.seed === null ? "-" : String(r.seed),

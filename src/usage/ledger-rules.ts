@@ -8,10 +8,10 @@ import { canonicalTime, isoTime } from "../lib/iso-time";
 import { usd } from "../lib/money";
 import { decodeOpaqueCursor, encodeOpaqueCursor } from "../lib/opaque-cursor";
 import type { UsageEvent } from "./event";
-import type { UsageFilter, UsageGroupKey, UsageRow, UsageTotals } from "./ledger";
+import type { UsageFilter, UsageGroupKey, UsageReconciliation, UsageRow, UsageTotals } from "./ledger";
 
 /** Every group key, in the order reports sort groups by (time first). */
-export const USAGE_GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backend", "model", "caller", "source"];
+export const USAGE_GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backend", "model", "caller", "source", "ref"];
 
 /**
  * The most rows one raw page may hold. A page asks for one row more (to know whether another
@@ -46,6 +46,11 @@ export const USAGE_EVENT_COLUMNS = [
   "error_message",
   "external_id",
   "attempt",
+  "client_request_id",
+  "ref",
+  "reserved_usd",
+  "provider_predict_time_s",
+  "provider_image_count",
 ] as const satisfies readonly (keyof UsageEvent)[];
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -66,7 +71,9 @@ export function checkFilter(filter: UsageFilter): void {
   if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
     throw new RangeError(`usage filter: until (${filter.until}) must be after since (${filter.since})`);
   }
-  if (filter.caller !== undefined && filter.caller === "") throw new RangeError("usage filter: caller must not be empty");
+  for (const name of ["caller", "ref", "client_request_id"] as const) {
+    if (filter[name] === "") throw new RangeError(`usage filter: ${name} must not be empty`);
+  }
 }
 
 export function checkGroupKeys(keys: readonly string[]): asserts keys is readonly UsageGroupKey[] {
@@ -114,9 +121,20 @@ export function decodeCursor(cursor: string): PageCursor {
   }
 }
 
-/** The event as written: its time in canonical form. Everything else is the database's to check. */
+/**
+ * The event as written: its time in canonical form, every column present (an event from an older
+ * Worker lacks the newer ones; both ledgers then write null). The rest is the database's to check.
+ */
 export function eventForLedger(event: UsageEvent): UsageEvent {
-  return { ...event, occurred_at: canonicalTime(event.occurred_at) };
+  return {
+    ...event,
+    occurred_at: canonicalTime(event.occurred_at),
+    client_request_id: event.client_request_id ?? null,
+    ref: event.ref ?? null,
+    reserved_usd: event.reserved_usd ?? null,
+    provider_predict_time_s: event.provider_predict_time_s ?? null,
+    provider_image_count: event.provider_image_count ?? null,
+  };
 }
 
 const count = z.coerce.number().int().nonnegative();
@@ -133,6 +151,20 @@ export const usageTotalsSchema = z.object({
 /** Picks exactly the totals fields (databases may return more), in a stable order. */
 export function toTotals(value: unknown): UsageTotals {
   return usageTotalsSchema.parse(value);
+}
+
+const reconciliationSchema = z.object({
+  estimated_usd: money,
+  reserved_usd: money,
+  reserved_calls: count,
+  provider_reported_calls: count,
+  provider_predict_time_s: z.coerce.number().nonnegative(),
+  provider_image_count: count,
+  images_where_provider_reported: count,
+});
+
+export function toReconciliation(value: unknown): UsageReconciliation {
+  return reconciliationSchema.parse(value);
 }
 
 const time = isoTime;
@@ -171,6 +203,11 @@ const usageRowSchema = z
     error_message: z.string().nullable(),
     external_id: z.string().nullable(),
     attempt: int,
+    client_request_id: z.string().nullable(),
+    ref: z.string().nullable(),
+    reserved_usd: z.coerce.number().nullable(),
+    provider_predict_time_s: z.coerce.number().nullable(),
+    provider_image_count: int.nullable(),
   })
   .transform(
     (r): UsageRow => ({
@@ -198,6 +235,11 @@ const usageRowSchema = z
       error_message: r.error_message,
       external_id: r.external_id,
       attempt: r.attempt,
+      client_request_id: r.client_request_id,
+      ref: r.ref,
+      reserved_usd: r.reserved_usd === null ? null : usd(r.reserved_usd),
+      provider_predict_time_s: r.provider_predict_time_s,
+      provider_image_count: r.provider_image_count,
     }),
   );
 

@@ -2,14 +2,20 @@
  * The ledger port: Supabase in production, D1 as the embedded default.
  * Both implement this contract and pass the same contract suite; aggregation runs in SQL.
  */
+import type { Usd } from "../lib/money";
 import type { UsageEvent } from "./event";
 
-/** A stored attempt: the event plus the ledger's own row id. */
+/** A stored attempt: the event plus the ledger's own row id; a field the event lacked reads null. */
 export interface UsageRow extends UsageEvent {
   readonly id: number;
+  readonly client_request_id: string | null;
+  readonly ref: string | null;
+  readonly reserved_usd: Usd | null;
+  readonly provider_predict_time_s: number | null;
+  readonly provider_image_count: number | null;
 }
 
-export type UsageGroupKey = "week" | "day" | "backend" | "model" | "caller" | "source";
+export type UsageGroupKey = "week" | "day" | "backend" | "model" | "caller" | "source" | "ref";
 
 export interface UsageFilter {
   /** Inclusive lower bound, UTC date YYYY-MM-DD. */
@@ -18,6 +24,10 @@ export interface UsageFilter {
   readonly until?: string;
   /** Restrict to one caller (users are always restricted to themselves). */
   readonly caller?: string;
+  /** Only rows with this ref. */
+  readonly ref?: string;
+  /** Only rows with this client X-Request-Id (with caller, one caller's correlation id). */
+  readonly client_request_id?: string;
 }
 
 export interface UsageTotals {
@@ -51,6 +61,26 @@ export interface UsageSummary {
   readonly by_day: readonly (UsageTotals & { readonly day: string })[];
   /** Most recent failed attempts, newest first. */
   readonly recent_errors: readonly UsageRow[];
+  readonly reconciliation: UsageReconciliation;
+}
+
+/**
+ * Our estimates beside what was reserved and what providers reported, over the same rows. Sums
+ * skip rows without the figure; the *_calls counts say how many rows each sum covers.
+ */
+export interface UsageReconciliation {
+  /** Sum of cost_usd_estimate (equals totals.cost_usd). */
+  readonly estimated_usd: number;
+  /** Sum of reserved_usd, 4 dp. */
+  readonly reserved_usd: number;
+  readonly reserved_calls: number;
+  /** Rows carrying a provider_predict_time_s or provider_image_count. */
+  readonly provider_reported_calls: number;
+  /** Sum of provider_predict_time_s, 3 dp. */
+  readonly provider_predict_time_s: number;
+  readonly provider_image_count: number;
+  /** Our images_produced over the rows that carry provider_image_count: compare with provider_image_count. */
+  readonly images_where_provider_reported: number;
 }
 
 export interface Ledger {

@@ -24,6 +24,7 @@ import {
   decodeCursor,
   encodeCursor,
   eventForLedger,
+  toReconciliation,
   toTotals,
   toUsageRow,
 } from "./ledger-rules";
@@ -37,6 +38,7 @@ const summarySchema = z.object({
   by_source: z.array(z.looseObject({ source: z.string().nullable() })),
   by_day: z.array(z.looseObject({ day: z.string() })),
   recent_errors: z.array(z.unknown()),
+  reconciliation: z.unknown(),
 });
 const rawRowsSchema = z.array(z.looseObject({ occurred_at: z.string(), id: z.number() }));
 
@@ -97,6 +99,7 @@ export class SupabaseLedger implements Ledger {
       by_source: data.by_source.map((row) => ({ source: row.source, ...toTotals(row) })),
       by_day: data.by_day.map((row) => ({ day: row.day, ...toTotals(row) })),
       recent_errors: data.recent_errors.map(toUsageRow),
+      reconciliation: toReconciliation(data.reconciliation),
     };
   }
 
@@ -109,5 +112,11 @@ export class SupabaseLedger implements Ledger {
 
 /** Every argument is sent, null when unset, so PostgREST resolves exactly one function signature. */
 function filterArgs(filter: UsageFilter) {
-  return { p_since: filter.since ?? null, p_until: filter.until ?? null, p_caller: filter.caller ?? null };
+  return {
+    p_since: filter.since ?? null,
+    p_until: filter.until ?? null,
+    p_caller: filter.caller ?? null,
+    p_ref: filter.ref ?? null,
+    p_client_request_id: filter.client_request_id ?? null,
+  };
 }

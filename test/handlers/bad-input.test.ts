@@ -37,6 +37,9 @@ const cases: [string, unknown, number, string][] = [
   ["unknown field", { ...ok, seeds: 3 }, 400, "seeds"],
   ["sidecar as a string", { ...ok, sidecar: "no" }, 400, "sidecar"],
   ["source with spaces", { ...ok, source: "my script" }, 400, "source"],
+  ["ref with spaces", { ...ok, ref: "post 42" }, 400, "ref"],
+  ["ref longer than 200 characters", { ...ok, ref: "p".repeat(201) }, 400, "ref"],
+  ["empty ref", { ...ok, ref: "" }, 400, "ref"],
   ["output in another caller's folder", { ...ok, output: "someone-else/x.png" }, 400, "output"],
   ["output in the reserved _dead-letters folder", { ...ok, output: "_dead-letters/x.png" }, 400, "output"],
   ...PROTOTYPE_NAMES.flatMap((name): [string, unknown, number, string][] => [

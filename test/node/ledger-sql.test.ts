@@ -59,6 +59,7 @@ describe("supabase db push", () => {
       "20261122120200_imagen_usage_reports.sql",
       "20261122120300_mai_api_access.sql",
       "20261122120400_bundled_prices.sql",
+      "20261130120000_imagen_usage_attribution.sql",
     ]);
   });
 
@@ -131,6 +132,12 @@ describe("mai.imagen_usage", () => {
     ["an empty event id", { event_id: "" }, "imagen_usage_event_id_present"],
     ["a missing request id", { request_id: null as never }, "imagen_usage_complete"],
     ["a missing width", { width: null as never }, "imagen_usage_complete"],
+    ["a ref longer than 200 characters", { ref: "r".repeat(201) }, "imagen_usage_ref_length"],
+    ["an empty ref", { ref: "" }, "imagen_usage_ref_length"],
+    ["a client request id longer than 128 characters", { client_request_id: "c".repeat(129) }, "imagen_usage_client_request_id_length"],
+    ["a negative reservation", { reserved_usd: -0.01 as never }, "imagen_usage_reserved_non_negative"],
+    ["a negative provider predict time", { provider_predict_time_s: -1 }, "imagen_usage_predict_time_non_negative"],
+    ["a negative provider image count", { provider_image_count: -1 }, "imagen_usage_provider_images_non_negative"],
   ];
   it.each(wrongRows)("refuses %s", async (_, change, constraint) => {
     const error = await pgError(() => insertEvents([usageEvent({ event_id: `evt-bad-${constraint}`, ...change })]));
@@ -148,6 +155,38 @@ describe("mai.imagen_usage", () => {
       const error = await pgError(() => insertEvents([{ ...usageEvent({ event_id: `evt-null-${column}` }), [column]: null }]));
       expect(error.code, column).toBe("23502");
     }
+  });
+
+  it("keeps the attribution and reconciliation columns nullable, with ref indexed for reports", async () => {
+    const { rows } = await sql.query(
+      `select column_name, data_type, is_nullable, numeric_precision, numeric_scale from information_schema.columns
+       where table_schema = 'mai' and table_name = 'imagen_usage' and column_name = any($1) order by ordinal_position`,
+      [["client_request_id", "ref", "reserved_usd", "provider_predict_time_s", "provider_image_count"]],
+    );
+    expect(rows.map((r) => [r.column_name, r.data_type, r.is_nullable])).toEqual([
+      ["client_request_id", "text", "YES"],
+      ["ref", "text", "YES"],
+      ["reserved_usd", "numeric", "YES"],
+      ["provider_predict_time_s", "double precision", "YES"],
+      ["provider_image_count", "integer", "YES"],
+    ]);
+    expect([rows[2].numeric_precision, rows[2].numeric_scale]).toEqual([10, 4]);
+    const { rows: indexes } = await sql.query(`select indexdef from pg_indexes where schemaname = 'mai' and tablename = 'imagen_usage'`);
+    expect(indexes.map((i) => i.indexdef as string)).toContainEqual(
+      expect.stringMatching(/ON mai\.imagen_usage USING btree \(ref, occurred_at DESC\) WHERE \(ref IS NOT NULL\)$/),
+    );
+  });
+
+  it("stores an event from a Worker that predates these columns with them null", async () => {
+    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+      event_id: "evt-older-worker",
+    });
+    expect(await insertEvents([old as UsageEvent])).toBe(1);
+    const { rows } = await sql.query(
+      `select client_request_id, ref, reserved_usd, provider_predict_time_s, provider_image_count
+       from mai.imagen_usage where event_id = 'evt-older-worker'`,
+    );
+    expect(rows).toEqual([{ client_request_id: null, ref: null, reserved_usd: null, provider_predict_time_s: null, provider_image_count: null }]);
   });
 
   it("turns a row from a writer that predates these columns into a legacy row", async () => {
@@ -171,12 +210,14 @@ describe("usage reports (fixture events)", () => {
     await insertEvents(FIXTURE_EVENTS);
   });
 
-  async function report(args: { since?: string; until?: string; caller?: string; group?: string[] }) {
-    const { rows } = await sql.query("select mai.imagen_usage_report($1, $2, $3, $4) as r", [
+  async function report(args: { since?: string; until?: string; caller?: string; group?: string[]; ref?: string; clientRequestId?: string }) {
+    const { rows } = await sql.query("select mai.imagen_usage_report($1, $2, $3, $4, $5, $6) as r", [
       args.since ?? null,
       args.until ?? null,
       args.caller ?? null,
       args.group ?? [],
+      args.ref ?? null,
+      args.clientRequestId ?? null,
     ]);
     return rows[0].r;
   }
@@ -209,6 +250,34 @@ describe("usage reports (fixture events)", () => {
       { source: "webhook" },
       { source: null },
     ]);
+  });
+
+  it("groups by ref (rows without one last) and filters by ref and by client request id", async () => {
+    expect((await report({ group: ["ref"] })).groups).toEqual([
+      { group: { ref: "post/cats" }, calls: 3, succeeded: 3, failed: 0, images: 4, cost_usd: 0.142 },
+      { group: { ref: "post/dogs" }, calls: 2, succeeded: 1, failed: 1, images: 4, cost_usd: 0.1 },
+      { group: { ref: null }, calls: 5, succeeded: 3, failed: 2, images: 3, cost_usd: 0.028 },
+    ]);
+    expect((await report({ ref: "post/dogs" })).totals).toEqual({ calls: 2, succeeded: 1, failed: 1, images: 4, cost_usd: 0.1 });
+    expect((await report({ caller: "otto/head", clientRequestId: "cli-1" })).totals).toMatchObject({ calls: 2, cost_usd: 0.103 });
+    const { rows } = await sql.query(
+      "select event_id from mai.imagen_usage_raw(null, null, null, 10, null, null, 'post/cats', 'cli-1')",
+    );
+    expect(rows.map((r) => r.event_id)).toEqual(["evt-05", "evt-01"]);
+  });
+
+  it("reconciles estimates with reservations and provider-reported figures in the summary", async () => {
+    const { rows } = await sql.query("select mai.imagen_usage_summary(null, null, null, 0, 'post/cats', null) as s");
+    expect(rows[0].s.totals).toMatchObject({ calls: 3, cost_usd: 0.142 });
+    expect(rows[0].s.reconciliation).toEqual({
+      estimated_usd: 0.142,
+      reserved_usd: 0.009,
+      reserved_calls: 2,
+      provider_reported_calls: 2,
+      provider_predict_time_s: 3.75,
+      provider_image_count: 3,
+      images_where_provider_reported: 3,
+    });
   });
 
   it("gives only totals without group keys, and zeros for an empty range", async () => {

@@ -53,6 +53,21 @@ describe("usage queue consumer", () => {
     expect(await count(["q-1", "q-2"])).toBe(2);
   });
 
+  it("writes an event queued by a Worker that predates the attribution columns, with them null", async () => {
+    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+      event_id: "q-old",
+      caller: "queued/before-attribution",
+    });
+    const messages = batch("imagen-usage", [old]);
+    const ctx = createExecutionContext();
+    await handleQueue(messages, env);
+    expect((await getQueueResult(messages, ctx)).explicitAcks).toEqual(["m0"]);
+    const { rows } = await new D1Ledger(env.LEDGER).raw({ caller: "queued/before-attribution" }, { limit: 1 });
+    expect(rows).toEqual([
+      { ...old, client_request_id: null, ref: null, reserved_usd: null, provider_predict_time_s: null, provider_image_count: null, id: expect.any(Number) },
+    ]);
+  });
+
   it("retries every message with exponential backoff when the ledger is down", async () => {
     const messages = batch("imagen-usage", [usageEvent({ event_id: "q-3" })], 3);
     const retry = vi.spyOn(messages.messages[0]!, "retry");

@@ -112,7 +112,49 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
         { day: "2026-05-03", calls: 1, succeeded: 1, failed: 0, images: 1, cost_usd: 0.003 },
       ],
       recent_errors: [rowOf("evt-10"), rowOf("evt-08")],
+      reconciliation: {
+        estimated_usd: 0.27,
+        reserved_usd: 0.112,
+        reserved_calls: 4,
+        provider_reported_calls: 3,
+        provider_predict_time_s: 8.5,
+        provider_image_count: 7,
+        images_where_provider_reported: 7,
+      },
     });
+  });
+
+  it("groups by ref, rows without one last, and answers what one ref cost", async () => {
+    expect(await ledger().report({}, ["ref"])).toEqual({
+      groups: [
+        { group: { ref: "post/cats" }, calls: 3, succeeded: 3, failed: 0, images: 4, cost_usd: 0.142 },
+        { group: { ref: "post/dogs" }, calls: 2, succeeded: 1, failed: 1, images: 4, cost_usd: 0.1 },
+        { group: { ref: null }, calls: 5, succeeded: 3, failed: 2, images: 3, cost_usd: 0.028 },
+      ],
+      totals: { calls: 10, succeeded: 7, failed: 3, images: 11, cost_usd: 0.27 },
+    });
+    const cats = await ledger().summary({ ref: "post/cats" }, 5);
+    expect(cats.totals).toEqual({ calls: 3, succeeded: 3, failed: 0, images: 4, cost_usd: 0.142 });
+    expect(cats.reconciliation).toEqual({
+      estimated_usd: 0.142,
+      reserved_usd: 0.009,
+      reserved_calls: 2,
+      provider_reported_calls: 2,
+      provider_predict_time_s: 3.75,
+      provider_image_count: 3,
+      images_where_provider_reported: 3,
+    });
+    expect((await ledger().raw({ ref: "post/dogs" }, { limit: 10 })).rows).toEqual(["evt-09", "evt-08"].map(rowOf));
+  });
+
+  it("finds a client's X-Request-Id within one caller, though another caller sent the same one", async () => {
+    const own = await ledger().raw({ caller: "otto/head", client_request_id: "cli-1" }, { limit: 10 });
+    expect(own.rows).toEqual(["evt-09", "evt-01"].map(rowOf));
+    const everyone = await ledger().report({ client_request_id: "cli-1" }, ["caller"]);
+    expect(everyone.groups.map((g) => [g.group.caller, g.calls])).toEqual([
+      ["mai/hermes", 1],
+      ["otto/head", 2],
+    ]);
   });
 
   it("refuses bad questions before asking the database", async () => {
@@ -124,6 +166,8 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
     await expect(ledger().raw({}, { limit: 501 })).rejects.toThrow(/page limit must be an integer 1\.\.500/);
     await expect(ledger().raw({}, { limit: 5, cursor: "not-a-cursor" })).rejects.toThrow(/invalid usage page cursor/);
     await expect(ledger().summary({}, -1)).rejects.toThrow(/recent error count/);
+    await expect(ledger().raw({ ref: "" }, { limit: 5 })).rejects.toThrow(/ref must not be empty/);
+    await expect(ledger().summary({ client_request_id: "" }, 5)).rejects.toThrow(/client_request_id must not be empty/);
   });
 
   // The tests below write; they run last so the fixture numbers above hold.
@@ -134,6 +178,17 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
     await ledger().recordBatch([again]);
     expect((await ledger().raw({ caller: "idem/test" }, { limit: 10 })).rows).toEqual([{ ...again, id: expect.any(Number) }]);
     expect((await ledger().report({ until: "2026-06-01" }, [])).totals).toEqual({ calls: 10, succeeded: 7, failed: 3, images: 11, cost_usd: 0.27 });
+  });
+
+  it("stores an event queued before the attribution columns existed, reading them back as null", async () => {
+    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+      event_id: "evt-old-worker",
+      caller: "old/worker",
+    });
+    await ledger().recordBatch([old]);
+    expect((await ledger().raw({ caller: "old/worker" }, { limit: 1 })).rows).toEqual([
+      { ...old, client_request_id: null, ref: null, reserved_usd: null, provider_predict_time_s: null, provider_image_count: null, id: expect.any(Number) },
+    ]);
   });
 
   it("stores times in one spelling: an offset time comes back as UTC with milliseconds", async () => {
@@ -148,6 +203,16 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
     await expect(ledger().recordBatch([good, bad])).rejects.toThrow(/imagen_usage_prompt_hash_sha256/);
     expect((await ledger().raw({ caller: "atomic/test" }, { limit: 10 })).rows).toEqual([]);
   });
+
+  it.each([
+    ["a ref longer than 200 characters", { ref: "r".repeat(201) }, /imagen_usage_ref_length/],
+    ["an empty client request id", { client_request_id: "" }, /imagen_usage_client_request_id_length/],
+    ["a negative reservation", { reserved_usd: -0.01 as never }, /imagen_usage_reserved_non_negative/],
+    ["a negative provider image count", { provider_image_count: -1 }, /imagen_usage_provider_images_non_negative/],
+  ] as const)("refuses %s", async (_, change, constraint) => {
+    await expect(ledger().recordBatch([usageEvent({ event_id: "evt-bad-attribution", caller: "attribution/test", ...change })])).rejects.toThrow(constraint);
+    expect((await ledger().raw({ caller: "attribution/test" }, { limit: 10 })).rows).toEqual([]);
+  });
 });
 
 describe("both ledgers answer alike", () => {
@@ -155,7 +220,7 @@ describe("both ledgers answer alike", () => {
   const withoutIds = (rows: readonly UsageRow[]): UsageEvent[] => rows.map(({ id: _id, ...event }) => event);
 
   it("gives identical reports for every group key", async () => {
-    for (const keys of [["week"], ["day"], ["backend"], ["model"], ["caller"], ["source"], ["week", "day", "backend", "model", "caller", "source"]] as const) {
+    for (const keys of [["week"], ["day"], ["backend"], ["model"], ["caller"], ["source"], ["ref"], ["week", "day", "backend", "model", "caller", "source", "ref"]] as const) {
       const [d1, supabase] = await Promise.all([ledgers.D1Ledger!.report({}, keys), ledgers.SupabaseLedger!.report({}, keys)]);
       expect(supabase, keys.join(",")).toEqual(d1);
     }

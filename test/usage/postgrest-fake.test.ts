@@ -95,7 +95,7 @@ describe("fake Supabase Data API", () => {
     expect(await res.json()).toEqual({
       code: "22023",
       details: null,
-      hint: "Group by any of: week, day, backend, model, caller, source.",
+      hint: "Group by any of: week, day, backend, model, caller, source, ref.",
       message: "unknown usage group key: 'prompt'",
     });
   });

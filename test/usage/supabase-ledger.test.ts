@@ -58,11 +58,18 @@ describe("SupabaseLedger on the wire", () => {
   });
 
   it("asks for reports through .rpc() with every argument named", async () => {
-    await new SupabaseLedger(project.client()).report({ since: "2026-05-01", caller: "otto/head" }, ["week", "backend"]);
+    await new SupabaseLedger(project.client()).report({ since: "2026-05-01", caller: "otto/head", ref: "post/cats" }, ["week", "backend"]);
     const request = await lastRequest();
     expect([request.method, request.path]).toEqual(["POST", "/rest/v1/rpc/imagen_usage_report"]);
     expect(request.headers["content-profile"]).toBe("mai");
-    expect(request.body).toEqual({ p_since: "2026-05-01", p_until: null, p_caller: "otto/head", p_group: ["week", "backend"] });
+    expect(request.body).toEqual({
+      p_since: "2026-05-01",
+      p_until: null,
+      p_caller: "otto/head",
+      p_ref: "post/cats",
+      p_client_request_id: null,
+      p_group: ["week", "backend"],
+    });
   });
 
   it("writes nothing for an empty batch", async () => {

@@ -69,11 +69,35 @@ describe("GET /v1/usage", () => {
     const csv = await get("/v1/usage?raw=1&limit=2&format=csv", admin);
     expect(csv.res.headers.get("content-type")).toContain("text/csv");
     const lines = (csv.body as string).trimEnd().split("\r\n");
-    expect(lines[0]).toBe("CREATED,CALLER,SOURCE,BACKEND,MODEL,SEED,SIZE,IMAGES,LATENCY_MS,COST_USD,OK,ERROR");
-    expect(lines[1]).toBe("2026-05-12T10:00:00.000Z,otto/head,-,mock,mock-png,0,1024x1024,0,0,-,no,invalid_request: size 10x10 is below the minimum");
+    expect(lines[0]).toBe("CREATED,CALLER,SOURCE,REF,BACKEND,MODEL,SEED,SIZE,IMAGES,LATENCY_MS,COST_USD,OK,ERROR");
+    expect(lines[1]).toBe("2026-05-12T10:00:00.000Z,otto/head,-,-,mock,mock-png,0,1024x1024,0,0,-,no,invalid_request: size 10x10 is below the minimum");
+  });
+
+  it("answers what one ref cost, grouped by ref or filtered to it", async () => {
+    const { body } = await get("/v1/usage?group=ref", admin);
+    expect(body.groups.map((g: any) => [g.group.ref, g.calls, g.cost_usd])).toEqual([
+      ["post/cats", 3, 0.142],
+      ["post/dogs", 2, 0.1],
+      [null, 5, 0.028],
+    ]);
+    const cats = await get("/v1/usage?group=caller&ref=post/cats", admin);
+    expect(cats.body.totals).toEqual({ calls: 3, succeeded: 3, failed: 0, images: 4, cost_usd: 0.142 });
+  });
+
+  it("finds a user's own requests by their X-Request-Id, never another caller's that share it", async () => {
+    const own = await get("/v1/usage?raw=1&client_request_id=cli-1", otto);
+    expect(own.body.rows.map((r: any) => [r.event_id, r.client_request_id, r.ref])).toEqual([
+      ["evt-09", "cli-1", "post/dogs"],
+      ["evt-01", "cli-1", "post/cats"],
+    ]);
+    const everyone = await get("/v1/usage?raw=1&client_request_id=cli-1", admin);
+    expect(everyone.body.rows.map((r: any) => r.event_id)).toEqual(["evt-09", "evt-05", "evt-01"]);
   });
 
   it.each([
+    ["/v1/usage?ref=post%2042", "ref"],
+    ["/v1/usage?client_request_id=has%20space", "client_request_id"],
+    ["/v1/usage?group=week,ref,ref", "group"],
     ["/v1/usage?since=2026-13-01", "since"],
     ["/v1/usage?since=yesterday", "since"],
     ["/v1/usage?since=2026-05-10&until=2026-05-01", "until"],
@@ -97,6 +121,22 @@ describe("GET /v1/usage/summary", () => {
     expect(body.by_source.find((s: any) => s.source === "script")).toMatchObject({ calls: 2, cost_usd: 0.158 });
     expect(body.by_day.find((d: any) => d.day === "2026-05-04")).toMatchObject({ calls: 3 });
     expect(body.recent_errors.map((r: any) => r.event_id)).toEqual(["evt-10", "evt-08"]);
+  });
+
+  it("sets estimates beside reservations and provider-reported figures, for one ref too", async () => {
+    const all = await get("/v1/usage/summary", admin);
+    expect(all.body.reconciliation).toEqual({
+      estimated_usd: 0.27,
+      reserved_usd: 0.112,
+      reserved_calls: 4,
+      provider_reported_calls: 3,
+      provider_predict_time_s: 8.5,
+      provider_image_count: 7,
+      images_where_provider_reported: 7,
+    });
+    const dogs = await get("/v1/usage/summary?ref=post/dogs", admin);
+    expect(dogs.body.totals).toMatchObject({ calls: 2, failed: 1, cost_usd: 0.1 });
+    expect(dogs.body.reconciliation).toMatchObject({ estimated_usd: 0.1, reserved_usd: 0.103, reserved_calls: 2, provider_reported_calls: 1 });
   });
 
   it("shows a user only their own summary", async () => {
