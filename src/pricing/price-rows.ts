@@ -39,6 +39,7 @@ const heldChangeSchema = z.object({
   source: z.string(),
   reason: z.string(),
   detected_at: time,
+  superseded_at: time.nullable(),
 });
 
 const refreshRunSchema = z.object({

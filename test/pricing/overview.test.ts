@@ -17,7 +17,7 @@ describe("GET /v1/pricing body", () => {
     await refreshPrices({ sources: [replicatePageSource({ fetch })], store, clock });
     clock.advance(2 * 86_400_000);
 
-    const body = await buildPricingOverview(store, clock);
+    const body = await buildPricingOverview(store, clock, { heldMaxAgeDays: 14 });
 
     expect(pricingOverviewSchema.parse(body)).toEqual(body);
     expect(body.generated_at).toBe("2026-12-04T12:00:00.000Z");
@@ -46,7 +46,7 @@ describe("GET /v1/pricing body", () => {
 
   it("says there was no refresh yet", async () => {
     const clock = manualClock();
-    const body = await buildPricingOverview(new MemoryPriceStore(clock, BUNDLED_PRICES), clock);
+    const body = await buildPricingOverview(new MemoryPriceStore(clock, BUNDLED_PRICES), clock, { heldMaxAgeDays: 14 });
     expect(body.last_refresh).toBeNull();
     expect(body.held).toEqual([]);
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D1PriceStore } from "../../src/pricing/d1-price-store";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import type { HeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
+import type { NewHeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
 import { SupabasePriceStore } from "../../src/pricing/supabase-price-store";
 import { migratedLedgerDb, newSupabaseProject, type FakeSupabaseProject } from "../usage/ledger-world";
 import { manualClock } from "./helpers";
@@ -38,7 +38,8 @@ beforeAll(async () => {
        from mai.imagen_pricing where model = $1 order by effective_from`,
       [model],
     );
-});
+  // A fresh Postgres with every migration applied: slow on a busy 2-core machine.
+}, 120_000);
 
 afterAll(async () => {
   await project?.drop();
@@ -98,15 +99,58 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
     ).rejects.toThrow(/imagen_pricing_unit_known/);
   });
 
-  it("holds a proposed change once per line and rate, nulls included", async () => {
-    const change: Omit<HeldChange, "id"> = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
-    await store().hold(change);
-    await store().hold({ ...change, detected_at: "2026-12-02T06:00:00Z" });
-    await store().hold({ ...change, new_rate: 0.5 });
+  const PROPOSAL: NewHeldChange = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
+  const heldFor = async (rate: number) => (await store().held()).find((h) => h.model === FLUX_DEV.model && h.new_rate === rate);
+
+  it("holds a proposed change once per line and rate, nulls included; a re-proposal refreshes it", async () => {
+    await store().hold(PROPOSAL);
+    await store().hold({ ...PROPOSAL, reason: "rate x10 again", detected_at: "2026-12-02T06:00:00Z" });
+    await store().hold({ ...PROPOSAL, new_rate: 0.5 });
     expect(await store().held()).toEqual([
-      { ...change, id: expect.any(Number), detected_at: "2026-12-01T06:00:00.000Z" },
-      { ...change, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z" },
+      { ...PROPOSAL, id: expect.any(Number), reason: "rate x10 again", detected_at: "2026-12-02T06:00:00.000Z", superseded_at: null },
+      { ...PROPOSAL, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z", superseded_at: null },
     ]);
+  });
+
+  it("supersedes the line's standing proposals for another rate, leaving other lines and the same rate alone", async () => {
+    const otherLine: NewHeldChange = { ...PROPOSAL, model: "black-forest-labs/flux-pro", old_rate: 0.055, new_rate: 0.9 };
+    await store().hold(otherLine);
+
+    await store().supersede(FLUX_DEV, 0.5, "2026-12-03T06:00:00Z");
+
+    expect(await heldFor(0.31)).toMatchObject({ superseded_at: "2026-12-03T06:00:00.000Z" });
+    expect(await heldFor(0.5)).toMatchObject({ superseded_at: null });
+    expect((await store().held()).find((h) => h.model === otherLine.model)).toMatchObject({ superseded_at: null });
+  });
+
+  it("does not approve a superseded proposal, and changes no price", async () => {
+    const before = await store().current();
+    expect(await store().approveHeld((await heldFor(0.31))!.id, "2026-12-04T06:00:00Z")).toBeNull();
+    expect(await store().current()).toEqual(before);
+    expect(await heldFor(0.31)).toBeDefined();
+  });
+
+  it("revives a superseded proposal that a refresh proposes again", async () => {
+    await store().hold({ ...PROPOSAL, detected_at: "2026-12-04T06:00:00Z" });
+    expect(await heldFor(0.31)).toMatchObject({ detected_at: "2026-12-04T06:00:00.000Z", superseded_at: null });
+  });
+
+  it("approves a standing proposal: its rate becomes current from the given time and it leaves the held list", async () => {
+    const proposal = (await heldFor(0.5))!;
+    const opened = await store().approveHeld(proposal.id, "2026-12-05T06:00:00Z");
+    expect(opened).toEqual({
+      ...FLUX_DEV,
+      id: expect.any(Number),
+      usd_rate: 0.5,
+      source: "replicate-page",
+      fetched_at: "2026-12-01T06:00:00.000Z",
+      effective_from: "2026-12-05T06:00:00.000Z",
+      effective_to: null,
+    });
+    expect((await store().current()).filter((p) => p.model === FLUX_DEV.model)).toEqual([opened]);
+    expect((await history[name]!(FLUX_DEV.model)).at(-2)).toMatchObject({ usd_rate: 0.031, effective_to: "2026-12-05T06:00:00.000Z" });
+    expect(await heldFor(0.5)).toBeUndefined();
+    expect(await store().approveHeld(proposal.id, "2026-12-06T06:00:00Z")).toBeNull();
   });
 
   it("remembers refresh runs and answers the latest, report intact", async () => {
@@ -124,7 +168,7 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
 });
 
 describe("SupabasePriceStore on the wire", () => {
-  it("changes a price through mai.imagen_pricing_apply and holds through an upsert that ignores duplicates", async () => {
+  it("changes a price through mai.imagen_pricing_apply and holds through an upsert that merges duplicates", async () => {
     const requests = await project.requests();
     const apply = requests.find((r) => r.path === "/rest/v1/rpc/imagen_pricing_apply");
     expect(apply?.headers["content-profile"]).toBe("mai");
@@ -141,7 +185,7 @@ describe("SupabasePriceStore on the wire", () => {
     });
     const hold = requests.find((r) => r.path.startsWith("/rest/v1/imagen_pricing_held?"));
     expect(new URL(hold!.path, "http://x").searchParams.get("on_conflict")).toBe("provider,model,unit,quality,size,new_rate");
-    expect(hold?.headers.prefer).toBe("resolution=ignore-duplicates");
+    expect(hold?.headers.prefer).toBe("resolution=merge-duplicates");
     const current = requests.find((r) => r.method === "GET" && r.path.startsWith("/rest/v1/imagen_pricing?"));
     expect(current?.path).toBe("/rest/v1/imagen_pricing?select=*&effective_to=is.null&order=id.asc");
     expect(current?.headers["accept-profile"]).toBe("mai");

@@ -333,6 +333,8 @@ describe("price refresh", () => {
       },
       hold: async () => {},
       held: async () => [],
+      supersede: async () => {},
+      approveHeld: async () => null,
       recordRun: async () => {
         throw new Error("D1_ERROR: no such table: price_refresh_runs");
       },
