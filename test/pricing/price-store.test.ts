@@ -1,10 +1,12 @@
 /**
  * The PriceStore contract for the two real stores: D1 (migrations/d1) and Supabase (the fake Data
  * API over real Postgres with supabase/migrations). Both start from the bundled snapshot, keep
- * price history, hold a proposed change once, and remember refresh runs.
+ * price history, hold a proposed change once, and remember refresh runs. The held-change rules
+ * (supersede, revive, approve only a standing proposal) hold in the in-memory store too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D1PriceStore } from "../../src/pricing/d1-price-store";
+import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 import type { NewHeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
 import { SupabasePriceStore } from "../../src/pricing/supabase-price-store";
@@ -21,6 +23,9 @@ const history: Record<string, (model: string) => Promise<{ usd_rate: number; eff
 beforeAll(async () => {
   project = await newSupabaseProject();
   d1 = await migratedLedgerDb();
+  const memory = new MemoryPriceStore(clock, BUNDLED_PRICES);
+  stores.MemoryPriceStore = memory;
+  history.MemoryPriceStore = async (model) => memory.history().filter((r) => r.model === model);
   stores.D1PriceStore = new D1PriceStore(d1, clock);
   stores.SupabasePriceStore = new SupabasePriceStore(project.client(), clock);
   history.D1PriceStore = async (model) =>
@@ -99,6 +104,24 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
     ).rejects.toThrow(/imagen_pricing_unit_known/);
   });
 
+  it("remembers refresh runs and answers the latest, report intact", async () => {
+    expect(await store().lastRun()).toBeNull();
+    await store().recordRun({ started_at: "2026-12-01T04:00:00Z", finished_at: "2026-12-01T04:00:02Z", ok: false, report: { sources: [{ id: "portkey", error: "timeout" }] } });
+    await store().recordRun({ started_at: "2026-12-02T04:00:00Z", finished_at: "2026-12-02T04:00:01Z", ok: true, report: { sources: [{ id: "portkey", applied: 2, held: 1 }] } });
+    expect(await store().lastRun()).toEqual({
+      id: expect.any(Number),
+      started_at: "2026-12-02T04:00:00.000Z",
+      finished_at: "2026-12-02T04:00:01.000Z",
+      ok: true,
+      report: { sources: [{ id: "portkey", applied: 2, held: 1 }] },
+    });
+  });
+});
+
+// Every store, the in-memory one too (the refresh's and the Edge Function's tests run on it).
+describe.each(["MemoryPriceStore", "D1PriceStore", "SupabasePriceStore"])("%s: held changes", (name) => {
+  const store = () => stores[name]!;
+
   const PROPOSAL: NewHeldChange = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
   const heldFor = async (rate: number) => (await store().held()).find((h) => h.model === FLUX_DEV.model && h.new_rate === rate);
 
@@ -137,6 +160,7 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
 
   it("approves a standing proposal: its rate becomes current from the given time and it leaves the held list", async () => {
     const proposal = (await heldFor(0.5))!;
+    const before = (await store().current()).find((p) => p.model === FLUX_DEV.model)!.usd_rate;
     const opened = await store().approveHeld(proposal.id, "2026-12-05T06:00:00Z");
     expect(opened).toEqual({
       ...FLUX_DEV,
@@ -148,22 +172,9 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
       effective_to: null,
     });
     expect((await store().current()).filter((p) => p.model === FLUX_DEV.model)).toEqual([opened]);
-    expect((await history[name]!(FLUX_DEV.model)).at(-2)).toMatchObject({ usd_rate: 0.031, effective_to: "2026-12-05T06:00:00.000Z" });
+    expect((await history[name]!(FLUX_DEV.model)).at(-2)).toMatchObject({ usd_rate: before, effective_to: "2026-12-05T06:00:00.000Z" });
     expect(await heldFor(0.5)).toBeUndefined();
     expect(await store().approveHeld(proposal.id, "2026-12-06T06:00:00Z")).toBeNull();
-  });
-
-  it("remembers refresh runs and answers the latest, report intact", async () => {
-    expect(await store().lastRun()).toBeNull();
-    await store().recordRun({ started_at: "2026-12-01T04:00:00Z", finished_at: "2026-12-01T04:00:02Z", ok: false, report: { sources: [{ id: "portkey", error: "timeout" }] } });
-    await store().recordRun({ started_at: "2026-12-02T04:00:00Z", finished_at: "2026-12-02T04:00:01Z", ok: true, report: { sources: [{ id: "portkey", applied: 2, held: 1 }] } });
-    expect(await store().lastRun()).toEqual({
-      id: expect.any(Number),
-      started_at: "2026-12-02T04:00:00.000Z",
-      finished_at: "2026-12-02T04:00:01.000Z",
-      ok: true,
-      report: { sources: [{ id: "portkey", applied: 2, held: 1 }] },
-    });
   });
 });
 
