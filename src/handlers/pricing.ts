@@ -13,7 +13,7 @@ import { problem } from "../http/problem";
 import { systemClock } from "../lib/clock";
 import { approveHeldChange } from "../pricing/held";
 import { buildPricingOverview, pricingOverviewSchema } from "../pricing/overview";
-import { priceKeyFields } from "../pricing/price-rows";
+import { priceRowFields } from "../pricing/price-rows";
 import { ledgerDependency, priceStoreFor } from "../services";
 import { problemResponses } from "./schemas";
 
@@ -28,17 +28,7 @@ const overviewRoute = createRoute({
   },
 });
 
-const ApprovedPrice = z
-  .object({
-    id: z.number().int(),
-    ...priceKeyFields,
-    usd_rate: z.number(),
-    source: z.string(),
-    fetched_at: z.string(),
-    effective_from: z.string(),
-    effective_to: z.string().nullable(),
-  })
-  .openapi("ApprovedPrice");
+const ApprovedPrice = z.object({ ...priceRowFields, effective_to: z.string().nullable() }).openapi("ApprovedPrice");
 
 const approveRoute = createRoute({
   method: "post",

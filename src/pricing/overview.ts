@@ -7,17 +7,12 @@
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
 import { currentRow, heldStanding } from "./held";
-import { priceKeyFields } from "./price-rows";
+import { priceKeyFields, priceRowFields } from "./price-rows";
 import type { PriceStore } from "./store";
 import { pricingWarnings } from "./warnings";
 
 const rateSchema = z.object({
-  id: z.number().int(),
-  ...priceKeyFields,
-  usd_rate: z.number(),
-  source: z.string(),
-  fetched_at: z.string(),
-  effective_from: z.string(),
+  ...priceRowFields,
   /** Whole days since this rate took effect. */
   age_days: z.number().int(),
 });

@@ -59,6 +59,7 @@ describe("supabase db push", () => {
       "20261122120200_imagen_usage_reports.sql",
       "20261122120300_mai_api_access.sql",
       "20261122120400_bundled_prices.sql",
+      "20261130151000_imagen_pricing_held_superseded.sql",
     ]);
   });
 

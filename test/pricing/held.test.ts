@@ -26,7 +26,8 @@ function world() {
   const refresh = () => refreshPrices({ sources: [replicatePageSource({ fetch })], store, clock });
   const fluxDevRate = async () => (await store.current()).find((r) => r.model === FLUX_DEV)?.usd_rate;
   const overview = () => buildPricingOverview(store, clock, { heldMaxAgeDays: MAX_AGE.maxAgeDays });
-  return { clock, store, page, refresh, fluxDevRate, overview };
+  const approve = (id: number) => approveHeldChange(store, id, { clock, ...MAX_AGE });
+  return { clock, store, page, refresh, fluxDevRate, overview, approve };
 }
 
 /** A refresh holds flux-dev at $0.25 (10x the bundled $0.025); answers the proposal's id. */
@@ -45,7 +46,7 @@ describe("held price changes", () => {
     expect((await w.overview()).held).toEqual([expect.objectContaining({ id, expires_at: "2026-12-15T04:00:00.000Z" })]);
     w.clock.advance(DAY);
 
-    const approval = await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE });
+    const approval = await w.approve(id);
 
     expect(approval).toMatchObject({ kind: "approved", price: { model: FLUX_DEV, usd_rate: 0.25, effective_from: "2026-12-02T04:00:00.000Z" } });
     expect(await w.fluxDevRate()).toBe(0.25);
@@ -61,7 +62,7 @@ describe("held price changes", () => {
     expect(await w.fluxDevRate()).toBe(0.03);
 
     expect((await w.overview()).held).toEqual([]);
-    expect(await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE })).toEqual({
+    expect(await w.approve(id)).toEqual({
       kind: "refused",
       reason: "superseded",
       detail: "a refresh at 2026-12-02T04:00:00.000Z read another value for this price line",
@@ -77,7 +78,7 @@ describe("held price changes", () => {
     await w.refresh();
 
     expect((await w.overview()).held).toEqual([expect.objectContaining({ new_rate: 0.5 })]);
-    expect(await approveHeldChange(w.store, oldId, { clock: w.clock, ...MAX_AGE })).toMatchObject({ kind: "refused", reason: "superseded" });
+    expect(await w.approve(oldId)).toMatchObject({ kind: "refused", reason: "superseded" });
     expect(await w.fluxDevRate()).toBe(0.025);
   });
 
@@ -87,7 +88,7 @@ describe("held price changes", () => {
     w.page.fluxDev = "$0.025";
     w.clock.advance(DAY);
     await w.refresh();
-    expect(await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE })).toMatchObject({ kind: "refused", reason: "superseded" });
+    expect(await w.approve(id)).toMatchObject({ kind: "refused", reason: "superseded" });
   });
 
   it("expires after held_max_age_days without a refresh proposing it again; a re-proposal renews it", async () => {
@@ -96,7 +97,7 @@ describe("held price changes", () => {
     w.clock.advance(14 * DAY);
 
     expect((await w.overview()).held).toEqual([]);
-    expect(await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE })).toEqual({
+    expect(await w.approve(id)).toEqual({
       kind: "refused",
       reason: "expired",
       detail: "last proposed at 2026-12-01T04:00:00.000Z, more than 14 days ago (pricing.held_max_age_days)",
@@ -105,7 +106,7 @@ describe("held price changes", () => {
 
     await w.refresh(); // the page still says $0.25
     expect((await w.overview()).held).toEqual([expect.objectContaining({ id, expires_at: "2026-12-29T04:00:00.000Z" })]);
-    expect(await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE })).toMatchObject({ kind: "approved" });
+    expect(await w.approve(id)).toMatchObject({ kind: "approved" });
   });
 
   it("is outdated once the line's rate changed by other means (an operator's apply)", async () => {
@@ -115,7 +116,7 @@ describe("held price changes", () => {
     await w.store.apply({ provider: "replicate", model: FLUX_DEV, unit: "image", quality: null, size: null, usd_rate: 0.04, source: "operator", fetched_at: "2026-12-02T04:00:00Z" });
 
     expect((await w.overview()).held).toEqual([]);
-    expect(await approveHeldChange(w.store, id, { clock: w.clock, ...MAX_AGE })).toEqual({
+    expect(await w.approve(id)).toEqual({
       kind: "refused",
       reason: "outdated",
       detail: "proposed against $0.025, but the current rate is $0.04",
@@ -125,6 +126,6 @@ describe("held price changes", () => {
 
   it("an unknown id is not found", async () => {
     const w = world();
-    expect(await approveHeldChange(w.store, 999, { clock: w.clock, ...MAX_AGE })).toEqual({ kind: "not-found" });
+    expect(await w.approve(999)).toEqual({ kind: "not-found" });
   });
 });
