@@ -14,6 +14,7 @@ export const ROUTES = {
   usage: "/v1/usage",
   usageSummary: "/v1/usage/summary",
   pricing: "/v1/pricing",
+  pricingApprove: "/v1/pricing/held/{id}/approve",
   webhooks: "/v1/webhooks/{type}",
 } as const;
 

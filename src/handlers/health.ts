@@ -1,19 +1,23 @@
 /**
- * GET /healthz: no key needed; says whether config, ledger and URL-signing settings are valid,
- * without revealing them.
+ * GET /healthz: no key needed; says whether config and ledger settings are valid, without revealing
+ * them, and warns about what a deployment should fix (missing settings, the last price refresh's
+ * warnings such as a priced model a source no longer lists).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ConfigError } from "../config/load";
 import type { App } from "../http/context";
+import type { Logger } from "../lib/log";
+import type { PriceStore } from "../pricing/store";
 import { PUBLIC_BASE_URL_MISSING } from "../http/public-origin";
 import { ROUTES } from "../routes";
+import { pricingWarnings } from "../pricing/warnings";
 import { urlSecretProblem } from "../storage/signed-urls";
 
 const Health = z
   .object({
     status: z.enum(["ok", "misconfigured"]),
     problems: z.array(z.string()).optional(),
-    /** Settings a production deployment needs that are missing; the service runs without them. */
+    /** What a deployment should look at (missing settings, price refresh warnings); the service runs regardless. */
     warnings: z.array(z.string()).optional(),
   })
   .openapi("Health");
@@ -31,7 +35,7 @@ const route = createRoute({
 });
 
 export function registerHealthRoutes(app: App): void {
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     try {
       void c.var.deps.config; // validated on first read, once per isolate
     } catch (error) {
@@ -48,7 +52,20 @@ export function registerHealthRoutes(app: App): void {
     const urls = urlSecretProblem(c.env, config.image_urls);
     if (urls) problems.push(`image_urls: ${urls}`);
     if (problems.length > 0) return c.json({ status: "misconfigured" as const, problems }, 503);
-    const warnings = config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : [];
+    const warnings = [
+      ...(config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : []),
+      ...(await lastRefreshWarnings(c.var.deps.priceStore(), c.get("log"))),
+    ];
     return c.json({ status: "ok" as const, ...(warnings.length > 0 && { warnings }) }, 200);
   });
+}
+
+/** The store being down is not a configuration problem: a warning, with the detail only in the log. */
+async function lastRefreshWarnings(store: PriceStore, log: Logger): Promise<string[]> {
+  try {
+    return pricingWarnings(await store.lastRun());
+  } catch (error) {
+    log.warn("healthz could not read the last price refresh", { error: error instanceof Error ? error.message : String(error) });
+    return ["pricing: the price store could not be read, so the last refresh's warnings are unknown"];
+  }
 }

@@ -9,6 +9,7 @@
  *   sources = ["portkey:openai", "portkey:together-ai", "replicate"]
  */
 import { z } from "zod";
+import { DEFAULT_HELD_MAX_AGE_DAYS } from "./held";
 import { PORTKEY_BASE_URL } from "./sources/portkey";
 import { REPLICATE_WEB_URL } from "./sources/replicate";
 
@@ -24,6 +25,11 @@ export const pricingConfigSchema = z.strictObject({
     .array(z.enum(PRICING_SOURCE_IDS))
     .default([...PRICING_SOURCE_IDS])
     .refine((ids) => new Set(ids).size === ids.length, "a pricing source is listed twice"),
+  /**
+   * Days a held change stays approvable after the last refresh that proposed it. Older proposals
+   * are expired: no longer listed in /v1/pricing and refused on approval (409).
+   */
+  held_max_age_days: z.int().min(1).max(365).default(DEFAULT_HELD_MAX_AGE_DAYS),
   /** How long an isolate reuses the current prices before reading the store again, seconds. */
   cache_seconds: z.int().min(0).max(3600).default(60),
   /** A converted rate outside [min, max] USD per image or megapixel means the units look wrong: held. */

@@ -11,11 +11,14 @@
 import { type Clock, systemClock } from "../lib/clock";
 import { canonicalTime } from "../lib/iso-time";
 import { toHeldChange, toPriceRow, toRefreshRun } from "./price-rows";
-import type { HeldChange, NewPrice, PriceRow, PriceStore, RefreshRun } from "./store";
+import type { HeldChange, NewHeldChange, NewPrice, PriceKey, PriceRow, PriceStore, RefreshRun } from "./store";
 
 /** The row's key, matched with the same expressions as the imagen_pricing_one_current index. */
 const SAME_LINE = `provider = ?1 AND model = ?2 AND unit = ?3
   AND coalesce(quality, '') = coalesce(?4, '') AND coalesce(size, '') = coalesce(?5, '')`;
+
+/** A held change that still stands: `?1` is its id. */
+const STANDING_HELD = "SELECT * FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL";
 
 export class D1PriceStore implements PriceStore {
   constructor(
@@ -51,13 +54,15 @@ export class D1PriceStore implements PriceStore {
     return toPriceRow(row);
   }
 
-  async hold(change: Omit<HeldChange, "id">): Promise<void> {
+  async hold(change: NewHeldChange): Promise<void> {
     await this.run("hold", () =>
       this.db
         .prepare(
           `INSERT INTO imagen_pricing_held (provider, model, unit, quality, size, old_rate, new_rate, source, reason, detected_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO NOTHING`,
+           ON CONFLICT (provider, model, unit, coalesce(quality, ''), coalesce(size, ''), new_rate) DO UPDATE SET
+             old_rate = excluded.old_rate, source = excluded.source, reason = excluded.reason,
+             detected_at = excluded.detected_at, superseded_at = NULL`,
         )
         .bind(
           change.provider,
@@ -73,6 +78,40 @@ export class D1PriceStore implements PriceStore {
         )
         .run(),
     );
+  }
+
+  async supersede(key: PriceKey, rate: number, at: string): Promise<void> {
+    await this.run("supersede", () =>
+      this.db
+        .prepare(`UPDATE imagen_pricing_held SET superseded_at = ?7 WHERE ${SAME_LINE} AND new_rate <> ?6 AND superseded_at IS NULL`)
+        .bind(key.provider, key.model, key.unit, key.quality, key.size, rate, canonicalTime(at))
+        .run(),
+    );
+  }
+
+  /** One batch (one transaction); every statement is conditional on the held change still standing. */
+  async approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null> {
+    const from = canonicalTime(effectiveFrom);
+    const [, opened] = await this.run(`approve held change ${id}`, () =>
+      this.db.batch([
+        this.db
+          .prepare(
+            `UPDATE imagen_pricing SET effective_to = ?2 WHERE effective_to IS NULL
+               AND (provider, model, unit, coalesce(quality, ''), coalesce(size, '')) =
+                   (SELECT provider, model, unit, coalesce(quality, ''), coalesce(size, '') FROM (${STANDING_HELD}))`,
+          )
+          .bind(id, from),
+        this.db
+          .prepare(
+            `INSERT INTO imagen_pricing (provider, model, unit, quality, size, usd_rate, source, fetched_at, effective_from)
+             SELECT provider, model, unit, quality, size, new_rate, source, detected_at, ?2 FROM (${STANDING_HELD}) RETURNING *`,
+          )
+          .bind(id, from),
+        this.db.prepare("DELETE FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL").bind(id),
+      ]),
+    );
+    const row = opened?.results[0];
+    return row ? toPriceRow(row) : null;
   }
 
   async held(): Promise<readonly HeldChange[]> {

@@ -2,11 +2,12 @@
  * A PriceStore held in memory: for tests, the Edge Function's tests, and local experiments. It
  * keeps the same rules as the real stores (one current row per key; apply closes the old row;
  * a new rate must start after the current one; a held change for the same key and rate is not
- * duplicated), so logic tested against it behaves the same against D1 or Supabase.
+ * duplicated; only a standing held change is approved; held-change times come out canonical), so logic tested against it behaves the same against D1 or Supabase.
  */
 import type { Clock } from "../lib/clock";
+import { canonicalTime } from "../lib/iso-time";
 import { priceKeyId, roundRate } from "./model-key";
-import type { HeldChange, NewPrice, PriceRow, PriceStore, RefreshRun } from "./store";
+import type { HeldChange, NewHeldChange, NewPrice, PriceKey, PriceRow, PriceStore, RefreshRun } from "./store";
 
 export class MemoryPriceStore implements PriceStore {
   private rows: PriceRow[] = [];
@@ -34,12 +35,34 @@ export class MemoryPriceStore implements PriceStore {
     return this.open(price);
   }
 
-  async hold(change: Omit<HeldChange, "id">): Promise<void> {
+  async hold(proposed: NewHeldChange): Promise<void> {
+    const change = { ...proposed, detected_at: canonicalTime(proposed.detected_at) };
     const key = priceKeyId(change);
-    const duplicate = this.heldChanges.some(
-      (h) => priceKeyId(h) === key && roundRate(h.new_rate) === roundRate(change.new_rate),
+    const same = (h: HeldChange) => priceKeyId(h) === key && roundRate(h.new_rate) === roundRate(change.new_rate);
+    const existing = this.heldChanges.find(same);
+    if (!existing) {
+      this.heldChanges.push({ ...change, id: this.nextId++, superseded_at: null });
+      return;
+    }
+    this.heldChanges = this.heldChanges.map((h) => (h === existing ? { ...h, ...change, superseded_at: null } : h));
+  }
+
+  async supersede(key: PriceKey, rate: number, at: string): Promise<void> {
+    const line = priceKeyId(key);
+    this.heldChanges = this.heldChanges.map((h) =>
+      h.superseded_at === null && priceKeyId(h) === line && roundRate(h.new_rate) !== roundRate(rate)
+        ? { ...h, superseded_at: canonicalTime(at) }
+        : h,
     );
-    if (!duplicate) this.heldChanges.push({ ...change, id: this.nextId++ });
+  }
+
+  async approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null> {
+    const change = this.heldChanges.find((h) => h.id === id && h.superseded_at === null);
+    if (!change) return null;
+    const { provider, model, unit, quality, size, new_rate, source, detected_at } = change;
+    const row = this.open({ provider, model, unit, quality, size, usd_rate: new_rate, source, fetched_at: detected_at, effective_from: canonicalTime(effectiveFrom) });
+    this.heldChanges = this.heldChanges.filter((h) => h !== change);
+    return row;
   }
 
   async held(): Promise<readonly HeldChange[]> {

@@ -1,20 +1,18 @@
 /**
  * The body of `GET /v1/pricing`: the current price table with each rate's age and source, the
- * changes held for review, and the last refresh's result. Built here so the handler stays a
+ * held changes that can still be approved (not superseded, expired or outdated: held.ts), the
+ * last refresh's result and its warnings. Built here so the handler stays a
  * one-liner; the zod schema doubles as the OpenAPI description.
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock";
-import { priceKeyFields } from "./price-rows";
+import { currentRow, heldStanding } from "./held";
+import { priceKeyFields, priceRowFields } from "./price-rows";
 import type { PriceStore } from "./store";
+import { pricingWarnings } from "./warnings";
 
 const rateSchema = z.object({
-  id: z.number().int(),
-  ...priceKeyFields,
-  usd_rate: z.number(),
-  source: z.string(),
-  fetched_at: z.string(),
-  effective_from: z.string(),
+  ...priceRowFields,
   /** Whole days since this rate took effect. */
   age_days: z.number().int(),
 });
@@ -26,7 +24,10 @@ const heldSchema = z.object({
   new_rate: z.number(),
   source: z.string(),
   reason: z.string(),
+  /** The latest refresh that proposed it. */
   detected_at: z.string(),
+  /** After this the proposal expires (pricing.held_max_age_days) unless a refresh proposes it again. */
+  expires_at: z.string(),
 });
 
 const lastRefreshSchema = z.object({
@@ -42,6 +43,8 @@ export const pricingOverviewSchema = z.object({
   rates: z.array(rateSchema),
   held: z.array(heldSchema),
   last_refresh: lastRefreshSchema.nullable(),
+  /** Things to look at, e.g. a priced model a source no longer lists. */
+  warnings: z.array(z.string()),
 });
 
 export type PricingOverview = z.infer<typeof pricingOverviewSchema>;
@@ -49,7 +52,11 @@ export type PricingOverview = z.infer<typeof pricingOverviewSchema>;
 const DAY_MS = 86_400_000;
 
 /** Reads the store (three reads, in parallel). A store failure propagates: the handler answers 503. */
-export async function buildPricingOverview(store: PriceStore, clock: Clock): Promise<PricingOverview> {
+export async function buildPricingOverview(
+  store: PriceStore,
+  clock: Clock,
+  options: { readonly heldMaxAgeDays: number },
+): Promise<PricingOverview> {
   const [current, held, lastRun] = await Promise.all([store.current(), store.held(), store.lastRun()]);
   const now = clock.now();
   const rates = [...current]
@@ -74,9 +81,16 @@ export async function buildPricingOverview(store: PriceStore, clock: Clock): Pro
   return {
     generated_at: new Date(now).toISOString(),
     rates,
-    held: [...held].sort((a, b) => b.detected_at.localeCompare(a.detected_at)).map((h) => ({ ...h })),
+    held: [...held]
+      .sort((a, b) => b.detected_at.localeCompare(a.detected_at))
+      .flatMap((h) => {
+        const standing = heldStanding(h, currentRow(current, h), now, options.heldMaxAgeDays);
+        const { superseded_at: _superseded, ...shown } = h;
+        return standing.stands ? [{ ...shown, expires_at: standing.expires_at }] : [];
+      }),
     last_refresh: lastRun
       ? { started_at: lastRun.started_at, finished_at: lastRun.finished_at, ok: lastRun.ok, report: lastRun.report }
       : null,
+    warnings: pricingWarnings(lastRun),
   };
 }

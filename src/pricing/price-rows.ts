@@ -21,6 +21,16 @@ export const priceKeyFields = {
   size: z.string().nullable(),
 };
 
+/** A price row's fields as the API shows them (without `effective_to`); shared by the /v1/pricing schemas. */
+export const priceRowFields = {
+  id: z.number().int(),
+  ...priceKeyFields,
+  usd_rate: z.number(),
+  source: z.string(),
+  fetched_at: z.string(),
+  effective_from: z.string(),
+};
+
 const priceRowSchema = z.object({
   id,
   ...priceKeyFields,
@@ -39,6 +49,7 @@ const heldChangeSchema = z.object({
   source: z.string(),
   reason: z.string(),
   detected_at: time,
+  superseded_at: time.nullable(),
 });
 
 const refreshRunSchema = z.object({

@@ -14,6 +14,8 @@
  *   so a human approves the first one. Every other model the source lists (Portkey's files list
  *   dozens we do not run) is only counted in the report: holding them would bury the changes
  *   that need attention.
+ * Every line a source lists supersedes the held proposals of that line for any other rate, so an
+ * outdated proposal cannot be approved later (held.ts).
  * A source that fails (network, HTTP status, malformed body) changes nothing: the last known
  * prices stay current, and the failure is in the report. Every run is recorded with its report.
  */
@@ -172,6 +174,12 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
       }
     }
     const report = outcome.report(notListed(current, source, new Set(candidates.map(priceKeyId))));
+    if (report.not_listed.length > 0) {
+      log.warn("price source no longer lists priced lines; they keep their last known price", {
+        source: source.id,
+        not_listed: report.not_listed.join(", "),
+      });
+    }
     log.info("price source refreshed", {
       source: source.id,
       ok: report.ok,
@@ -209,6 +217,7 @@ async function settle(
   log: Logger,
 ): Promise<void> {
   const key = { provider: change.provider, model: change.model, unit: change.unit, quality: change.quality, size: change.size };
+  await store.supersede(key, change.new_rate, nowIso);
   switch (decision.kind) {
     case "unchanged":
       outcome.unchanged++;

@@ -33,8 +33,17 @@ export interface HeldChange extends PriceKey {
   readonly new_rate: number;
   readonly source: string;
   readonly reason: string;
+  /** The latest refresh that proposed this rate (a re-proposal refreshes it; expiry counts from here). */
   readonly detected_at: string;
+  /**
+   * When a later refresh read another value for the same line (applied, proposed, or confirmed
+   * the current rate): the proposal is outdated and cannot be approved. Null while it stands.
+   */
+  readonly superseded_at: string | null;
 }
+
+/** A change as a refresh proposes it; the store fills in id and supersession. */
+export type NewHeldChange = Omit<HeldChange, "id" | "superseded_at">;
 
 export interface RefreshRun {
   readonly id: number;
@@ -50,9 +59,21 @@ export interface PriceStore {
   current(): Promise<readonly PriceRow[]>;
   /** Close the current row for the key (if any) and open a new one, atomically. Returns the new row. */
   apply(price: NewPrice): Promise<PriceRow>;
-  /** Record a change held for review; a held change for the same key and rate is not duplicated. */
-  hold(change: Omit<HeldChange, "id">): Promise<void>;
+  /**
+   * Record a change held for review. The same key and rate is held once: proposing it again
+   * refreshes its `detected_at`, reason and old rate, and revives it if it was superseded.
+   */
+  hold(change: NewHeldChange): Promise<void>;
+  /** Every held change, superseded ones included, oldest id first. */
   held(): Promise<readonly HeldChange[]>;
+  /** Mark the line's standing held changes for any rate other than `rate` superseded at `at`. */
+  supersede(key: PriceKey, rate: number, at: string): Promise<void>;
+  /**
+   * Install a held change as the line's current price from `effectiveFrom` and remove it from the
+   * held list, atomically, only if it still stands (exists and is not superseded). Returns the new
+   * row, or null when it did not stand. Age and current-rate checks are the caller's (approve.ts).
+   */
+  approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null>;
   recordRun(run: Omit<RefreshRun, "id">): Promise<void>;
   lastRun(): Promise<RefreshRun | null>;
 }

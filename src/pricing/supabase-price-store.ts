@@ -5,8 +5,10 @@
  *
  *   GET  /rest/v1/imagen_pricing?select=*&effective_to=is.null&order=id.asc
  *   POST /rest/v1/rpc/imagen_pricing_apply
- *   POST /rest/v1/imagen_pricing_held?on_conflict=provider,model,unit,quality,size,new_rate   (ignore duplicates)
+ *   POST /rest/v1/imagen_pricing_held?on_conflict=provider,model,unit,quality,size,new_rate   (merge duplicates)
  *   GET  /rest/v1/imagen_pricing_held?select=*&order=id.asc
+ *   POST /rest/v1/rpc/imagen_pricing_supersede_held
+ *   POST /rest/v1/rpc/imagen_pricing_approve_held
  *   POST /rest/v1/imagen_pricing_runs
  *   GET  /rest/v1/imagen_pricing_runs?select=*&order=started_at.desc,id.desc&limit=1
  *
@@ -17,7 +19,7 @@ import { type Clock, systemClock } from "../lib/clock";
 import { canonicalTime } from "../lib/iso-time";
 import { dataApiError, type MaiClient } from "../supabase/client";
 import { toHeldChange, toPriceRow, toRefreshRun } from "./price-rows";
-import type { HeldChange, NewPrice, PriceRow, PriceStore, RefreshRun } from "./store";
+import type { HeldChange, NewHeldChange, NewPrice, PriceKey, PriceRow, PriceStore, RefreshRun } from "./store";
 
 /** PostgREST answers at most max_rows (1000 by default) rows per read; far above our line count. */
 export class SupabasePriceStore implements PriceStore {
@@ -53,15 +55,39 @@ export class SupabasePriceStore implements PriceStore {
     return toPriceRow(data);
   }
 
-  async hold(change: Omit<HeldChange, "id">): Promise<void> {
+  async hold(change: NewHeldChange): Promise<void> {
     const { error, status } = await this.client
       .from("imagen_pricing_held")
       .upsert(
-        { ...change, detected_at: canonicalTime(change.detected_at) },
-        // The table's imagen_pricing_held_once constraint (NULLS NOT DISTINCT) on exactly these columns.
-        { onConflict: "provider,model,unit,quality,size,new_rate", ignoreDuplicates: true },
+        { ...change, detected_at: canonicalTime(change.detected_at), superseded_at: null },
+        // The table's imagen_pricing_held_once constraint (NULLS NOT DISTINCT) on exactly these columns;
+        // a re-proposal updates the row (fresh detected_at, revived if it was superseded).
+        { onConflict: "provider,model,unit,quality,size,new_rate" },
       );
     if (error) throw dataApiError("Supabase price store hold", error, status);
+  }
+
+  async supersede(key: PriceKey, rate: number, at: string): Promise<void> {
+    const { error, status } = await this.client.rpc("imagen_pricing_supersede_held", {
+      p_provider: key.provider,
+      p_model: key.model,
+      p_unit: key.unit,
+      p_quality: key.quality,
+      p_size: key.size,
+      p_rate: rate,
+      p_at: canonicalTime(at),
+    });
+    if (error) throw dataApiError("Supabase price store supersede", error, status);
+  }
+
+  async approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null> {
+    const { data, error, status } = await this.client.rpc("imagen_pricing_approve_held", {
+      p_id: id,
+      p_effective_from: canonicalTime(effectiveFrom),
+    });
+    if (error) throw dataApiError(`Supabase price store approve held change ${id}`, error, status);
+    const row = (data as unknown[] | null)?.[0];
+    return row ? toPriceRow(row) : null;
   }
 
   async held(): Promise<readonly HeldChange[]> {

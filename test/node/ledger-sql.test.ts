@@ -60,6 +60,7 @@ describe("supabase db push", () => {
       "20261122120300_mai_api_access.sql",
       "20261122120400_bundled_prices.sql",
       "20261130120000_imagen_usage_attribution.sql",
+      "20261130151000_imagen_pricing_held_superseded.sql",
     ]);
   });
 

@@ -5,10 +5,11 @@ import { buildPriceSources } from "../../src/pricing/sources";
 import { fakeFetch } from "./helpers";
 
 describe("pricing configuration", () => {
-  it("defaults to all sources, a 25% threshold and a one-minute price cache", () => {
+  it("defaults to all sources, a 25% threshold, held changes approvable for 14 days and a one-minute price cache", () => {
     expect(DEFAULT_PRICING_CONFIG).toEqual({
       refresh_threshold: 0.25,
       sources: ["portkey:openai", "portkey:together-ai", "replicate"],
+      held_max_age_days: 14,
       cache_seconds: 60,
       plausible_usd: { min: 0.0001, max: 1 },
       portkey_base_url: "https://configs.portkey.ai/pricing",
@@ -20,6 +21,13 @@ describe("pricing configuration", () => {
     const service = z.strictObject({ pricing: pricingConfigSchema.prefault({}) });
     expect(service.parse({}).pricing).toEqual(DEFAULT_PRICING_CONFIG);
     expect(service.parse({ pricing: { refresh_threshold: 0.1 } }).pricing.sources).toHaveLength(3);
+  });
+
+  it("refuses a held-change lifetime that is not a whole number of days from 1 to 365", () => {
+    for (const days of [0, 1.5, 366]) {
+      expect(pricingConfigSchema.safeParse({ held_max_age_days: days }).error?.issues[0]?.path).toEqual(["held_max_age_days"]);
+    }
+    expect(pricingConfigSchema.parse({ held_max_age_days: 30 }).held_max_age_days).toBe(30);
   });
 
   it("names the bad field: an unknown source", () => {

@@ -36,6 +36,8 @@ function unreachableStore(): PriceStore & { reads: number } {
     apply: fail,
     hold: fail,
     held: fail,
+    supersede: fail,
+    approveHeld: fail,
     recordRun: fail,
     lastRun: fail,
   };

@@ -1,12 +1,14 @@
 /**
  * The PriceStore contract for the two real stores: D1 (migrations/d1) and Supabase (the fake Data
  * API over real Postgres with supabase/migrations). Both start from the bundled snapshot, keep
- * price history, hold a proposed change once, and remember refresh runs.
+ * price history, hold a proposed change once, and remember refresh runs. The held-change rules
+ * (supersede, revive, approve only a standing proposal) hold in the in-memory store too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D1PriceStore } from "../../src/pricing/d1-price-store";
+import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import type { HeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
+import type { NewHeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
 import { SupabasePriceStore } from "../../src/pricing/supabase-price-store";
 import { migratedLedgerDb, newSupabaseProject, type FakeSupabaseProject } from "../usage/ledger-world";
 import { manualClock } from "./helpers";
@@ -21,6 +23,9 @@ const history: Record<string, (model: string) => Promise<{ usd_rate: number; eff
 beforeAll(async () => {
   project = await newSupabaseProject();
   d1 = await migratedLedgerDb();
+  const memory = new MemoryPriceStore(clock, BUNDLED_PRICES);
+  stores.MemoryPriceStore = memory;
+  history.MemoryPriceStore = async (model) => memory.history().filter((r) => r.model === model);
   stores.D1PriceStore = new D1PriceStore(d1, clock);
   stores.SupabasePriceStore = new SupabasePriceStore(project.client(), clock);
   history.D1PriceStore = async (model) =>
@@ -38,7 +43,8 @@ beforeAll(async () => {
        from mai.imagen_pricing where model = $1 order by effective_from`,
       [model],
     );
-});
+  // A fresh Postgres with every migration applied: slow on a busy 2-core machine.
+}, 120_000);
 
 afterAll(async () => {
   await project?.drop();
@@ -98,17 +104,6 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
     ).rejects.toThrow(/imagen_pricing_unit_known/);
   });
 
-  it("holds a proposed change once per line and rate, nulls included", async () => {
-    const change: Omit<HeldChange, "id"> = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
-    await store().hold(change);
-    await store().hold({ ...change, detected_at: "2026-12-02T06:00:00Z" });
-    await store().hold({ ...change, new_rate: 0.5 });
-    expect(await store().held()).toEqual([
-      { ...change, id: expect.any(Number), detected_at: "2026-12-01T06:00:00.000Z" },
-      { ...change, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z" },
-    ]);
-  });
-
   it("remembers refresh runs and answers the latest, report intact", async () => {
     expect(await store().lastRun()).toBeNull();
     await store().recordRun({ started_at: "2026-12-01T04:00:00Z", finished_at: "2026-12-01T04:00:02Z", ok: false, report: { sources: [{ id: "portkey", error: "timeout" }] } });
@@ -123,8 +118,68 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
   });
 });
 
+// Every store, the in-memory one too (the refresh's and the Edge Function's tests run on it).
+describe.each(["MemoryPriceStore", "D1PriceStore", "SupabasePriceStore"])("%s: held changes", (name) => {
+  const store = () => stores[name]!;
+
+  const PROPOSAL: NewHeldChange = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
+  const heldFor = async (rate: number) => (await store().held()).find((h) => h.model === FLUX_DEV.model && h.new_rate === rate);
+
+  it("holds a proposed change once per line and rate, nulls included; a re-proposal refreshes it", async () => {
+    await store().hold(PROPOSAL);
+    await store().hold({ ...PROPOSAL, reason: "rate x10 again", detected_at: "2026-12-02T06:00:00Z" });
+    await store().hold({ ...PROPOSAL, new_rate: 0.5 });
+    expect(await store().held()).toEqual([
+      { ...PROPOSAL, id: expect.any(Number), reason: "rate x10 again", detected_at: "2026-12-02T06:00:00.000Z", superseded_at: null },
+      { ...PROPOSAL, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z", superseded_at: null },
+    ]);
+  });
+
+  it("supersedes the line's standing proposals for another rate, leaving other lines and the same rate alone", async () => {
+    const otherLine: NewHeldChange = { ...PROPOSAL, model: "black-forest-labs/flux-pro", old_rate: 0.055, new_rate: 0.9 };
+    await store().hold(otherLine);
+
+    await store().supersede(FLUX_DEV, 0.5, "2026-12-03T06:00:00Z");
+
+    expect(await heldFor(0.31)).toMatchObject({ superseded_at: "2026-12-03T06:00:00.000Z" });
+    expect(await heldFor(0.5)).toMatchObject({ superseded_at: null });
+    expect((await store().held()).find((h) => h.model === otherLine.model)).toMatchObject({ superseded_at: null });
+  });
+
+  it("does not approve a superseded proposal, and changes no price", async () => {
+    const before = await store().current();
+    expect(await store().approveHeld((await heldFor(0.31))!.id, "2026-12-04T06:00:00Z")).toBeNull();
+    expect(await store().current()).toEqual(before);
+    expect(await heldFor(0.31)).toBeDefined();
+  });
+
+  it("revives a superseded proposal that a refresh proposes again", async () => {
+    await store().hold({ ...PROPOSAL, detected_at: "2026-12-04T06:00:00Z" });
+    expect(await heldFor(0.31)).toMatchObject({ detected_at: "2026-12-04T06:00:00.000Z", superseded_at: null });
+  });
+
+  it("approves a standing proposal: its rate becomes current from the given time and it leaves the held list", async () => {
+    const proposal = (await heldFor(0.5))!;
+    const before = (await store().current()).find((p) => p.model === FLUX_DEV.model)!.usd_rate;
+    const opened = await store().approveHeld(proposal.id, "2026-12-05T06:00:00Z");
+    expect(opened).toEqual({
+      ...FLUX_DEV,
+      id: expect.any(Number),
+      usd_rate: 0.5,
+      source: "replicate-page",
+      fetched_at: "2026-12-01T06:00:00.000Z",
+      effective_from: "2026-12-05T06:00:00.000Z",
+      effective_to: null,
+    });
+    expect((await store().current()).filter((p) => p.model === FLUX_DEV.model)).toEqual([opened]);
+    expect((await history[name]!(FLUX_DEV.model)).at(-2)).toMatchObject({ usd_rate: before, effective_to: "2026-12-05T06:00:00.000Z" });
+    expect(await heldFor(0.5)).toBeUndefined();
+    expect(await store().approveHeld(proposal.id, "2026-12-06T06:00:00Z")).toBeNull();
+  });
+});
+
 describe("SupabasePriceStore on the wire", () => {
-  it("changes a price through mai.imagen_pricing_apply and holds through an upsert that ignores duplicates", async () => {
+  it("changes a price through mai.imagen_pricing_apply and holds through an upsert that merges duplicates", async () => {
     const requests = await project.requests();
     const apply = requests.find((r) => r.path === "/rest/v1/rpc/imagen_pricing_apply");
     expect(apply?.headers["content-profile"]).toBe("mai");
@@ -141,7 +196,7 @@ describe("SupabasePriceStore on the wire", () => {
     });
     const hold = requests.find((r) => r.path.startsWith("/rest/v1/imagen_pricing_held?"));
     expect(new URL(hold!.path, "http://x").searchParams.get("on_conflict")).toBe("provider,model,unit,quality,size,new_rate");
-    expect(hold?.headers.prefer).toBe("resolution=ignore-duplicates");
+    expect(hold?.headers.prefer).toBe("resolution=merge-duplicates");
     const current = requests.find((r) => r.method === "GET" && r.path.startsWith("/rest/v1/imagen_pricing?"));
     expect(current?.path).toBe("/rest/v1/imagen_pricing?select=*&effective_to=is.null&order=id.asc");
     expect(current?.headers["accept-profile"]).toBe("mai");

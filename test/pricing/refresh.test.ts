@@ -333,6 +333,8 @@ describe("price refresh", () => {
       },
       hold: async () => {},
       held: async () => [],
+      supersede: async () => {},
+      approveHeld: async () => null,
       recordRun: async () => {
         throw new Error("D1_ERROR: no such table: price_refresh_runs");
       },
@@ -348,6 +350,27 @@ describe("price refresh", () => {
       "price refresh could not read the price store",
       "could not record the price refresh run",
     ]);
+  });
+
+  it("warns about a priced model the source no longer lists, and keeps its last known price", async () => {
+    const { clock, store } = world();
+    const { log, lines } = captureLogs();
+    const withoutFluxPro = editPortkey(fixtures.portkeyTogether, (file) => {
+      delete file["black-forest-labs/FLUX.1-pro"];
+    });
+    const fetch = fakeFetch({ [`${PORTKEY}/together-ai.json`]: json(withoutFluxPro) });
+
+    const report = await refreshPrices({ sources: [portkeySource("together-ai", { fetch })], store, clock, log });
+
+    expect(sourceReport(report, "portkey:together-ai").not_listed).toEqual(["black-forest-labs/flux.1-pro"]);
+    expect(lines.filter((l) => l.level === "warn")).toEqual([
+      expect.objectContaining({
+        msg: "price source no longer lists priced lines; they keep their last known price",
+        source: "portkey:together-ai",
+        not_listed: "black-forest-labs/flux.1-pro",
+      }),
+    ]);
+    expect((await currentRate(store, "together", "black-forest-labs/flux.1-pro"))?.usd_rate).toBe(0.05);
   });
 
   it("matches stored rows written in another spelling and keeps that spelling when applying", async () => {

@@ -105,6 +105,16 @@ Deno.test("a drift within the threshold is applied through the store", async () 
   assert.equal(dev?.source, "portkey:together-ai");
 });
 
+Deno.test("a refresh supersedes a held proposal for another value of the same line", async () => {
+  const { store, handler } = setup();
+  const dev = { provider: "together", model: "black-forest-labs/flux.1-dev", unit: "megapixel" as const, quality: null, size: null };
+  await store.hold({ ...dev, old_rate: 0.025, new_rate: 0.25, source: "portkey:together-ai", reason: "x10", detected_at: "2026-11-22T04:00:00.000Z" });
+  assert.equal((await handler(post())).status, 200);
+  // Portkey lists $0.025 again: the $0.25 proposal is outdated and can no longer be approved.
+  assert.deepEqual((await store.held()).map((h) => [h.new_rate, h.superseded_at]), [[0.25, "2026-11-23T04:00:00.000Z"]]);
+  assert.equal(await store.approveHeld((await store.held())[0]!.id, "2026-11-24T00:00:00.000Z"), null);
+});
+
 Deno.test("a failing source answers 502 with the report and keeps the last prices", async () => {
   const { store, handler } = setup({
     "https://configs.portkey.ai/pricing/openai.json": () => new Response("upstream down", { status: 500 }),
