@@ -3,7 +3,8 @@
  * table, joined with /openapi.json for parameter and body schemas), so a route added later is
  * fuzzed without touching this file. For any input, whoever sends it:
  *  - never a 5xx (the config has only a healthy mock backend, so a 5xx can only be a crash);
- *  - every answer carries X-Request-Id, and every error is problem+json with that `request_id`;
+ *  - every answer carries X-Request-Id, and every error is problem+json with that `request_id`
+ *    (OpenAI's `{error: {message, type, …}}` on the OpenAI-compatible routes);
  *  - a 4xx stores nothing in R2 and sends no usage event to the ledger.
  * A failure prints fast-check's counterexample and the seed; re-run that seed to reproduce it.
  */
@@ -77,6 +78,9 @@ async function send(r: FuzzRequest): Promise<Response> {
   return response;
 }
 
+/** The OpenAI-compatible routes answer errors in OpenAI's shape instead of problem+json. */
+const OPENAI_ROUTES = new Set(["POST /v1/images/generations", "GET /v1/models", "GET /v1/models/:model"]);
+
 async function checkAnswer(r: FuzzRequest): Promise<void> {
   writes.length = 0;
   events.length = 0;
@@ -89,9 +93,15 @@ async function checkAnswer(r: FuzzRequest): Promise<void> {
   if (response.status >= 500) fail("a server error for client input");
   if (!requestId) fail("no X-Request-Id header");
   if (response.status < 400) return;
-  if (!/^application\/problem\+json/.test(response.headers.get("content-type") ?? "")) fail("an error that is not problem+json");
-  const problem = JSON.parse(text) as { request_id?: unknown };
-  if (problem.request_id !== requestId) fail(`request_id ${JSON.stringify(problem.request_id)} is not the X-Request-Id ${requestId}`);
+  if (OPENAI_ROUTES.has(r.route)) {
+    // OpenAI's own error shape on its routes (the SDKs read nothing else); the id stays in the header.
+    const body = JSON.parse(text) as { error?: { message?: unknown; type?: unknown } };
+    if (typeof body.error?.message !== "string" || typeof body.error.type !== "string") fail("an error not in OpenAI's shape");
+  } else {
+    if (!/^application\/problem\+json/.test(response.headers.get("content-type") ?? "")) fail("an error that is not problem+json");
+    const problem = JSON.parse(text) as { request_id?: unknown };
+    if (problem.request_id !== requestId) fail(`request_id ${JSON.stringify(problem.request_id)} is not the X-Request-Id ${requestId}`);
+  }
   if (writes.length > 0) fail(`a ${response.status} stored ${JSON.stringify(writes)} in R2`);
   if (events.length > 0) fail(`a ${response.status} sent ${events.length} usage event(s) to the ledger`);
 }
