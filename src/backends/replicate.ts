@@ -30,9 +30,9 @@ import {
 } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
+import { createPredictionOnce } from "./replicate/adopt";
 import {
   cancelPrediction,
-  createPrediction,
   getPrediction,
   MODEL_REF,
   parseModelRef,
@@ -54,11 +54,13 @@ import {
 import { collectOutputs, DEFAULT_DELIVERY_HOSTS } from "./replicate/outputs";
 import { replicateStatus } from "./replicate/status";
 
+export { createPredictionOnce } from "./replicate/adopt";
 export {
   cancelPrediction,
   createPrediction,
   getDefaultWebhookSecret,
   getPrediction,
+  listPredictions,
   parseModelRef,
   terminalStatuses,
   type CreatedPrediction,
@@ -188,7 +190,7 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
-      const created = await createPrediction(
+      const created = await createPredictionOnce(
         api,
         {
           model,
@@ -200,7 +202,12 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         { signal: ctx.signal, deadline },
       );
       const id = created.prediction.id;
-      ctx.log.info("replicate prediction created", { backend: name, prediction_id: id, status: created.prediction.status, webhook: webhook !== undefined });
+      ctx.log.info(created.adopted ? "replicate prediction adopted after its create answer was lost" : "replicate prediction created", {
+        backend: name,
+        prediction_id: id,
+        status: created.prediction.status,
+        webhook: webhook !== undefined,
+      });
       const submission: AsyncSubmission = { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
       // Under `Prefer: wait` a 201 with outputs means they exist, even while the status still says processing.
       const prediction = created.outputsReady ? { ...created.prediction, status: "succeeded" as const } : created.prediction;
