@@ -292,7 +292,15 @@ describe("replicate backend: Replicate's errors", () => {
   });
 
   it("adopts the prediction a create made when the connection dropped before the answer", async () => {
-    const { generate, requests } = await setup({}, { next_create: [{ network_error: true, after_create: true }], finalize_ms: 0 });
+    // The create reaches Replicate; its answer never comes back.
+    const answerLost: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const response = await fetch(request);
+      if (!isCreate(request)) return response;
+      await response.body?.cancel();
+      throw new Error("Network connection lost.");
+    };
+    const { generate, requests } = await setup({}, { finalize_ms: 0 }, undefined, undefined, answerLost);
     const result = await generate();
     expect(result.images).toHaveLength(1);
     expect(result.seed).toBe(spec.seed);
