@@ -51,7 +51,10 @@ import {
   REQUEST_DERIVED_INPUTS,
   type FluxFamily,
 } from "./replicate/flux-inputs";
-import { collectOutputs, DEFAULT_DELIVERY_HOSTS } from "./replicate/outputs";
+import { collectOutputs, DEFAULT_DELIVERY_HOSTS, outputsExpireAt } from "./replicate/outputs";
+
+/** A succeeded prediction's downloads are tried at least this long, even past the attempt's deadline. */
+const MIN_DOWNLOAD_RETRY_MS = 60_000;
 import { replicateStatus } from "./replicate/status";
 
 export { createPredictionOnce } from "./replicate/adopt";
@@ -170,14 +173,20 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
     return api;
   };
   const predictionIdOf = (submission: AsyncSubmission) => String(submission.state.predictionId ?? submission.externalId);
-  const collect = (prediction: Prediction, ctx: AttemptContext) =>
-    collectOutputs(prediction, {
+  const collect = (prediction: Prediction, ctx: AttemptContext, submission: AsyncSubmission) => {
+    const now = ctx.clock.now();
+    // Paid outputs are fetched until their URLs expire, but a waiting caller is not held much
+    // past its attempt's deadline for them (at least a minute of tries, though).
+    const retryUntil = Math.min(outputsExpireAt(prediction, now), Math.max(submission.deadline, now + MIN_DOWNLOAD_RETRY_MS));
+    return collectOutputs(prediction, {
       fetch: runtime.fetch,
       clock: ctx.clock,
       signal: ctx.signal,
       deliveryHosts: config.delivery_hosts,
       model: `${model.owner}/${model.name}`,
+      retryUntil,
     });
+  };
   return {
     kind: "job",
     async submit(spec, ctx, options) {
@@ -245,7 +254,7 @@ async function outcomeOf(
   prediction: Prediction,
   submission: AsyncSubmission,
   ctx: AttemptContext,
-  collect: (prediction: Prediction, ctx: AttemptContext) => ReturnType<typeof collectOutputs>,
+  collect: (prediction: Prediction, ctx: AttemptContext, submission: AsyncSubmission) => ReturnType<typeof collectOutputs>,
 ): Promise<AsyncOutcome> {
   const id = prediction.id;
   switch (prediction.status) {
@@ -255,7 +264,7 @@ async function outcomeOf(
       return { state: "pending", progress: { state: "running" } };
     case "succeeded":
       try {
-        return { state: "succeeded", result: await collect(prediction, ctx) };
+        return { state: "succeeded", result: await collect(prediction, ctx, submission) };
       } catch (error) {
         if (error instanceof BackendError) return { state: "failed", error: new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id }) };
         throw error;

@@ -416,12 +416,23 @@ describe("replicate backend: outputs", () => {
     expect(downloads(await requests())).toHaveLength(1);
   });
 
-  it("fails unavailable when the download fails twice", async () => {
-    const { generate, requests } = await setup({}, { next_download: [{ status: 500 }, { status: 500 }], finalize_ms: 0 });
+  it("keeps fetching paid outputs through repeated download failures, with backoff", async () => {
+    const failing = Array.from({ length: 4 }, () => ({ status: 503 }));
+    const { generate, requests, clock } = await setup({}, { next_download: failing, finalize_ms: 0 });
+    await onlyImage(await generate());
+    expect(downloads(await requests())).toHaveLength(5);
+    expect(clock.sleeps.slice(-4)).toEqual([250, 500, 1000, 2000]);
+  });
+
+  it("gives up on a download that keeps failing once the attempt's deadline has passed, saying why", async () => {
+    const failing = Array.from({ length: 40 }, () => ({ status: 500 }));
+    const { generate, requests } = await setup({ timeout_s: 5 }, { next_download: failing, finalize_ms: 0 });
     const error = await failure(generate());
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toContain("could not download output 0");
-    expect(downloads(await requests())).toHaveLength(2);
+    // 250 ms doubling to 30 s: the tries that fit in the minute past the deadline, then no more.
+    expect(downloads(await requests()).length).toBeLessThan(15);
+    expect(downloads(await requests()).length).toBeGreaterThan(4);
   });
 
   it("refuses outputs on hosts that are not delivery hosts, without fetching them", async () => {
