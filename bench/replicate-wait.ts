@@ -79,7 +79,7 @@ async function throughRunner(backend: Backend, spec: GenerationSpec, requestId: 
   const deps: PipelineDeps = {
     config: parseConfig({ default_backend: backend.name, backends: { [backend.name]: { type: "mock" } } }),
     backend: () => backend,
-    store: { exists: async () => false, putImage: async () => null, delete: async () => {} },
+    store: { exists: async () => false, putImage: async () => null, delete: async () => {}, claim: async () => true, unclaim: async () => {} },
     usage: { record: async () => {} },
     pricing: { estimate: async () => null },
     guard: NO_GUARD,

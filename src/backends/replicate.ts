@@ -30,9 +30,9 @@ import {
 } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
+import { createPredictionOnce } from "./replicate/adopt";
 import {
   cancelPrediction,
-  createPrediction,
   getPrediction,
   MODEL_REF,
   parseModelRef,
@@ -51,14 +51,19 @@ import {
   REQUEST_DERIVED_INPUTS,
   type FluxFamily,
 } from "./replicate/flux-inputs";
-import { collectOutputs, DEFAULT_DELIVERY_HOSTS } from "./replicate/outputs";
+import { collectOutputs, DEFAULT_DELIVERY_HOSTS, outputsExpireAt } from "./replicate/outputs";
+
+/** A succeeded prediction's downloads are tried at least this long, even past the attempt's deadline. */
+const MIN_DOWNLOAD_RETRY_MS = 60_000;
 import { replicateStatus } from "./replicate/status";
 
+export { createPredictionOnce } from "./replicate/adopt";
 export {
   cancelPrediction,
   createPrediction,
   getDefaultWebhookSecret,
   getPrediction,
+  listPredictions,
   parseModelRef,
   terminalStatuses,
   type CreatedPrediction,
@@ -168,14 +173,20 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
     return api;
   };
   const predictionIdOf = (submission: AsyncSubmission) => String(submission.state.predictionId ?? submission.externalId);
-  const collect = (prediction: Prediction, ctx: AttemptContext) =>
-    collectOutputs(prediction, {
+  const collect = (prediction: Prediction, ctx: AttemptContext, submission: AsyncSubmission) => {
+    const now = ctx.clock.now();
+    // Paid outputs are fetched until their URLs expire, but a waiting caller is not held much
+    // past its attempt's deadline for them (at least a minute of tries, though).
+    const retryUntil = Math.min(outputsExpireAt(prediction, now), Math.max(submission.deadline, now + MIN_DOWNLOAD_RETRY_MS));
+    return collectOutputs(prediction, {
       fetch: runtime.fetch,
       clock: ctx.clock,
       signal: ctx.signal,
       deliveryHosts: config.delivery_hosts,
       model: `${model.owner}/${model.name}`,
+      retryUntil,
     });
+  };
   return {
     kind: "job",
     async submit(spec, ctx, options) {
@@ -188,7 +199,7 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
-      const created = await createPrediction(
+      const created = await createPredictionOnce(
         api,
         {
           model,
@@ -200,7 +211,12 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         { signal: ctx.signal, deadline },
       );
       const id = created.prediction.id;
-      ctx.log.info("replicate prediction created", { backend: name, prediction_id: id, status: created.prediction.status, webhook: webhook !== undefined });
+      ctx.log.info(created.adopted ? "replicate prediction adopted after its create answer was lost" : "replicate prediction created", {
+        backend: name,
+        prediction_id: id,
+        status: created.prediction.status,
+        webhook: webhook !== undefined,
+      });
       const submission: AsyncSubmission = { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
       // Under `Prefer: wait` a 201 with outputs means they exist, even while the status still says processing.
       const prediction = created.outputsReady ? { ...created.prediction, status: "succeeded" as const } : created.prediction;
@@ -238,7 +254,7 @@ async function outcomeOf(
   prediction: Prediction,
   submission: AsyncSubmission,
   ctx: AttemptContext,
-  collect: (prediction: Prediction, ctx: AttemptContext) => ReturnType<typeof collectOutputs>,
+  collect: (prediction: Prediction, ctx: AttemptContext, submission: AsyncSubmission) => ReturnType<typeof collectOutputs>,
 ): Promise<AsyncOutcome> {
   const id = prediction.id;
   switch (prediction.status) {
@@ -248,7 +264,7 @@ async function outcomeOf(
       return { state: "pending", progress: { state: "running" } };
     case "succeeded":
       try {
-        return { state: "succeeded", result: await collect(prediction, ctx) };
+        return { state: "succeeded", result: await collect(prediction, ctx, submission) };
       } catch (error) {
         if (error instanceof BackendError) return { state: "failed", error: new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id }) };
         throw error;

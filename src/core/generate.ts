@@ -7,6 +7,7 @@ import type { AsyncProgress } from "../backends/backend";
 import { type GenerationOutcome, outcomeOf, type PipelineDeps, prepareGeneration } from "./pipeline";
 import type { Caller, GenerationRequest } from "./request";
 import { GenerationRunner } from "./runner";
+import { releaseOutput } from "./explicit-output";
 import { storeImages } from "./store-images";
 
 export interface GenerateOptions {
@@ -24,8 +25,12 @@ export async function generate(
   options: GenerateOptions = {},
 ): Promise<GenerationOutcome> {
   const prepared = await prepareGeneration(request, caller, requestId, deps);
-  const runner = new GenerationRunner(prepared, deps, { deadlineGraceMs: 0, holdSubmit: true });
-  const attempt = await runner.run(options.signal ?? new AbortController().signal, options.onProgress);
-  const images = await storeImages(prepared, attempt, deps);
-  return outcomeOf(attempt, images, attempt.failed, requestId);
+  try {
+    const runner = new GenerationRunner(prepared, deps, { deadlineGraceMs: 0, holdSubmit: true });
+    const attempt = await runner.run(options.signal ?? new AbortController().signal, options.onProgress);
+    const images = await storeImages(prepared, attempt, deps);
+    return outcomeOf(attempt, images, attempt.failed, requestId);
+  } finally {
+    await releaseOutput(request, deps.store);
+  }
 }

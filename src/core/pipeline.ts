@@ -16,7 +16,7 @@ import type { UsageSink } from "../usage/event";
 import type { SuccessfulAttempt } from "./attempt";
 import type { AttemptGuard } from "./attempt-guard";
 import type { FailedAttempt } from "./errors";
-import { ensureOutputClaimable } from "./explicit-output";
+import { claimOutput } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
 import type { Caller, GenerationRequest } from "./request";
 
@@ -70,8 +70,10 @@ export interface GenerationOutcome {
 }
 
 /**
- * Plan the request (unknown backend or style → InvalidRequestError) and make sure an explicit
- * output key is the caller's to claim and free (→ OutputConflictError), before anything is spent.
+ * Plan the request (unknown backend or style → InvalidRequestError) and claim an explicit output
+ * key — the caller's own, free, and reserved for this request (→ OutputConflictError) — before
+ * anything is spent. Whoever prepares a request with an output releases it when the request
+ * ends (releaseOutput in ./explicit-output.ts).
  */
 export async function prepareGeneration(
   request: GenerationRequest,
@@ -80,7 +82,7 @@ export async function prepareGeneration(
   deps: Pick<PipelineDeps, "config" | "ids" | "backend" | "store">,
 ): Promise<PreparedGeneration> {
   const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
-  if (request.output !== undefined) await ensureOutputClaimable({ ...request, output: request.output }, caller, deps);
+  if (request.output !== undefined) await claimOutput({ ...request, output: request.output }, caller, requestId, deps);
   return { plan, request, caller, requestId, promptHash: await sha256Hex(request.prompt) };
 }
 

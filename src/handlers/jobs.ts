@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { prepareGeneration } from "../core/pipeline";
+import { releaseOutput } from "../core/explicit-output";
 import type { Caller, GenerationRequest } from "../core/request";
 import type { Env } from "../env";
 import type { App, AppEnv } from "../http/context";
@@ -81,13 +82,19 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
   const id = deps.ids.newId();
   const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
   if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
-  const view = await jobStub(c.env, id).submit({
-    id,
-    prepared,
-    config: c.env.IMAGEN_CONFIG,
-    origin,
-    ...(callbackUrl !== undefined && { callbackUrl }),
-  });
+  const view = await jobStub(c.env, id)
+    .submit({
+      id,
+      prepared,
+      config: c.env.IMAGEN_CONFIG,
+      origin,
+      ...(callbackUrl !== undefined && { callbackUrl }),
+    })
+    .catch(async (error: unknown) => {
+      // No job holds the claimed output: let it go.
+      await releaseOutput(request, deps.store);
+      throw error;
+    });
   c.get("log").info("job accepted", { job_id: id, backend: prepared.plan.chain[0] ?? null });
   c.header("Location", view.document.status_url);
   c.header("Preference-Applied", "respond-async");

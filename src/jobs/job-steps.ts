@@ -14,6 +14,7 @@ import { outcomeBody } from "../core/outcome-body";
 import { outcomeOf, type PipelineDeps } from "../core/pipeline";
 import { problemDocument, problemFor } from "../core/problem";
 import { CHAIN_START, type GenerationRunner, type StepResult } from "../core/runner";
+import { releaseOutput } from "../core/explicit-output";
 import { storeImages } from "../core/store-images";
 import { imageUrlsFromEnv } from "../storage/signed-urls";
 import type { Logger } from "../lib/log";
@@ -72,6 +73,11 @@ export async function advanceJob(record: JobRecord, services: JobServices, signa
   return applyStep(record, await runnerOf(services).step(record.chain, signal), services);
 }
 
+/** A job that ended drops its claim on an explicit output (an abandoned job's claim lapses). */
+async function endWork(record: JobRecord, services: JobServices): Promise<void> {
+  if (record.work) await releaseOutput(record.work.request, services.deps.store);
+}
+
 /** A verified provider callback: the same answer as a poll, from its body. */
 export async function applyCallback(record: JobRecord, entry: InboxEntry, services: JobServices, signal: AbortSignal): Promise<JobStep> {
   if (!isActive(record.status)) return { record };
@@ -87,6 +93,7 @@ export async function applyCallback(record: JobRecord, entry: InboxEntry, servic
 export async function cancelJob(record: JobRecord, services: JobServices): Promise<JobRecord> {
   if (!isActive(record.status)) return record;
   const step = await runnerOf(services).cancel(record.chain, OWNER_CANCELED);
+  await endWork(record, services);
   services.log.info("job canceled", { job_id: record.id });
   return ended({ ...record, chain: { ...record.chain, failed: step.failed } }, "canceled", services.deps.clock.now(), {});
 }
@@ -153,13 +160,18 @@ async function applyStep(record: JobRecord, step: StepResult, services: JobServi
         ...(step.progress && { progress: step.progress }),
       };
     case "failed": {
+      await endWork(record, services);
       const failedRecord = { ...record, chain: { ...record.chain, failed: step.failed } };
       // The attempt was stopped for the owner's cancel while it ran inside this step.
       if (step.error instanceof GenerationFailedError && step.error.last.kind === "canceled") return { record: ended(failedRecord, "canceled", now, {}) };
       return { record: ended(failedRecord, "failed", now, { error: jobError(failedRecord, step.error, now) }) };
     }
     case "succeeded":
-      return { record: await finish(record, step, services) };
+      try {
+        return { record: await finish(record, step, services) };
+      } finally {
+        await endWork(record, services);
+      }
   }
 }
 

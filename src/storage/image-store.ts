@@ -40,12 +40,24 @@ export interface PutImageOptions {
 
 export interface ImageStore {
   exists(key: string): Promise<boolean>;
+  /**
+   * Reserve `key` for one request (`holder`: its id) before anything is paid for: true when this
+   * call took it, false when another request holds it. Atomic: of many concurrent claimers
+   * exactly one wins. A claim left by a request that died lapses after CLAIM_LAPSES_AFTER_MS.
+   */
+  claim(key: string, holder: string): Promise<boolean>;
+  /** Drop the claims on these keys: the objects were written (they now hold the keys) or never will be. */
+  unclaim(keys: readonly string[]): Promise<void>;
   /** Stores image (and sidecar); null when the key is taken and suffixes are not allowed. */
   putImage(key: string, image: GeneratedImage, options: PutImageOptions): Promise<StoredImage | null>;
   delete(keys: readonly string[]): Promise<void>;
 }
 
 const MAX_SUFFIX = 1000;
+/** Claims live in a reserved folder (callers cannot write under `_`), one marker per image key. */
+const CLAIM_FOLDER = "_claims/";
+/** Longer than any attempt chain may run (Replicate stops its predictions at 30 min). */
+export const CLAIM_LAPSES_AFTER_MS = 2 * 60 * 60 * 1000;
 export const IMAGE_CACHE_CONTROL = "private, max-age=31536000, immutable";
 /** R2 refuses object names longer than this many UTF-8 bytes. */
 const R2_MAX_KEY_BYTES = 1024;
@@ -78,6 +90,22 @@ export class R2ImageStore implements ImageStore {
 
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.bucket.delete([...keys]);
+  }
+
+  async claim(key: string, holder: string): Promise<boolean> {
+    const marker = CLAIM_FOLDER + key;
+    const body = JSON.stringify({ holder });
+    // Create-only: R2 lets exactly one of concurrent conditional puts create the object.
+    if (await this.bucket.put(marker, body, { onlyIf: { etagDoesNotMatch: "*" }, customMetadata: { holder } })) return true;
+    const held = await this.bucket.head(marker);
+    if (held === null) return this.bucket.put(marker, body, { onlyIf: { etagDoesNotMatch: "*" }, customMetadata: { holder } }).then((put) => put !== null);
+    if (Date.now() - held.uploaded.getTime() < CLAIM_LAPSES_AFTER_MS) return false;
+    // A lapsed claim is taken over only if nobody replaced it meanwhile (same etag).
+    return (await this.bucket.put(marker, body, { onlyIf: { etagMatches: held.etag }, customMetadata: { holder } })) !== null;
+  }
+
+  async unclaim(keys: readonly string[]): Promise<void> {
+    await this.delete(keys.map((key) => CLAIM_FOLDER + key));
   }
 
   /**

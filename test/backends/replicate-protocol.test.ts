@@ -9,6 +9,7 @@ import {
   collectOutputs,
   createPrediction,
   getPrediction,
+  listPredictions,
   parseModelRef,
   type Prediction,
   type ReplicateApi,
@@ -190,6 +191,31 @@ describe("the fake Replicate speaks Replicate's protocol", () => {
     });
     expect(patient.status).toBe(201);
     expect(((await patient.json()) as { output: unknown }).output).toHaveLength(1);
+  });
+
+  it("lists the account's predictions newest first, a page at a time, following next URLs", async () => {
+    const { api, token } = await account({ list_page_size: 2 });
+    const made: string[] = [];
+    for (const seed of [1, 2, 3]) made.push((await createPrediction(api, { model: schnell, input: { ...input, seed } })).prediction.id);
+    const list = (url: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json<{ next: string | null; previous: string | null; results: Prediction[] }>());
+    const first = await list(`${fake}/v1/predictions`);
+    expect(first.results.map((p) => p.id)).toEqual([made[2], made[1]]);
+    expect(first.previous).toBeNull();
+    expect(first.next).toMatch(new RegExp(`^${fake}/v1/predictions\\?cursor=`));
+    const second = await list(first.next!);
+    expect(second.results.map((p) => p.id)).toEqual([made[0]]);
+    expect(second.results[0]!.input).toEqual({ ...input, seed: 1 });
+    expect(second.next).toBeNull();
+    expect(second.previous).not.toBeNull();
+  });
+
+  it("can lose a create's answer after making the prediction", async () => {
+    const { api, token } = await account({ next_create: [{ status: 500, after_create: true }] });
+    await expect(createPrediction(api, { model: schnell, input })).rejects.toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    const page = await listPredictions(api, null);
+    expect(page.results).toHaveLength(1);
+    expect(page.results[0]!.input).toEqual(input);
+    expect((await requestsOf(fake, token)).filter((r) => r.method === "POST")).toHaveLength(1);
   });
 
   it("validates inputs per model and lists the invalid fields", async () => {

@@ -272,42 +272,73 @@ describe("replicate backend: Replicate's errors", () => {
     expect(creates(await requests())).toHaveLength(4);
   });
 
-  it("retries a 5xx on create once", async () => {
+  it("never sends a create again after a 5xx: it looks the prediction up, and fails ambiguous when there is none", async () => {
     const { generate, requests } = await setup({}, { next_create: [{ status: 503 }], finalize_ms: 0 });
-    await generate();
+    const error = await failure(generate());
+    expect(error).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    expect(error.detail).toContain("was not sent again");
+    const made = await requests();
+    expect(creates(made)).toHaveLength(1);
+    expect(made.filter((r) => r.method === "GET" && r.path === "/v1/predictions")).toHaveLength(1);
+  });
+
+  it("adopts the prediction a create made when its 5xx answer came after Replicate accepted the work", async () => {
+    const { generate, requests, token } = await setup({}, { next_create: [{ status: 502, after_create: true }], finalize_ms: 0 });
+    const result = await generate();
+    expect(result.images).toHaveLength(1);
+    expect(creates(await requests())).toHaveLength(1);
+    const listed = await (await fetch(`${fake}/v1/predictions`, { headers: { authorization: `Bearer ${token}` } })).json<{ results: { id: string }[] }>();
+    expect(listed.results.map((p) => p.id)).toEqual([result.externalId]);
+  });
+
+  it("adopts the prediction a create made when the connection dropped before the answer", async () => {
+    // The create reaches Replicate; its answer never comes back.
+    const answerLost: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const response = await fetch(request);
+      if (!isCreate(request)) return response;
+      await response.body?.cancel();
+      throw new Error("Network connection lost.");
+    };
+    const { generate, requests } = await setup({}, { finalize_ms: 0 }, undefined, undefined, answerLost);
+    const result = await generate();
+    expect(result.images).toHaveLength(1);
+    expect(result.seed).toBe(spec.seed);
+    expect(creates(await requests())).toHaveLength(1);
+  });
+
+  it("does not adopt an earlier prediction whose input differs only in its seed", async () => {
+    const token = newToken();
+    const first = await setup({}, { finalize_ms: 0 }, token);
+    await first.generate({ ...spec, seed: 1 });
+    const { generate, requests } = await setup({}, { next_create: [{ status: 500 }], finalize_ms: 0 }, token);
+    expect(await failure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
     expect(creates(await requests())).toHaveLength(2);
   });
 
-  it("gives up as unavailable when create answers 5xx twice", async () => {
-    const { generate, requests } = await setup({}, { next_create: [{ status: 500 }, { status: 502 }] });
+  it("fails ambiguous, without a second create, when the lookup itself cannot be made", async () => {
+    const { generate, requests } = await setup({}, { next_create: [{ status: 500, after_create: true }], next_list: [{ status: 500 }, { status: 500 }] });
     const error = await failure(generate());
-    expect(error.kind).toBe("unavailable");
-    expect(error.detail).toContain("502");
-    expect(creates(await requests())).toHaveLength(2);
+    expect(error).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    expect(error.detail).toContain("looking the prediction up failed too");
+    expect(creates(await requests())).toHaveLength(1);
   });
 
   it("summarises a proxy's HTML error page as status and title, never passing markup on", async () => {
     const page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
-    const { generate } = await setup({}, { next_create: [{ status: 502, html: page }, { status: 502, html: page }] });
+    const { generate } = await setup({}, { next_create: [{ status: 502, html: page }] });
     const error = await failure(generate());
     expect(error.kind).toBe("unavailable");
-    expect(error.detail).toBe('Replicate answered 502 to POST /models/black-forest-labs/flux-schnell/predictions: an HTML page titled "502 Bad Gateway"');
+    expect(error.detail).toMatch(/^Replicate answered 502 to POST \/models\/black-forest-labs\/flux-schnell\/predictions: an HTML page titled "502 Bad Gateway"; /);
     expect(error.detail).not.toMatch(/[<>]/);
   });
 
-  it("retries a dropped connection once", async () => {
-    const network = failingNetwork((request, dropsSoFar) => isCreate(request) && dropsSoFar < 1);
-    const { generate, requests } = await setup({}, { finalize_ms: 0 }, undefined, undefined, network.fetch);
-    await generate();
-    expect(network.dropped).toHaveLength(1);
-    expect(creates(await requests())).toHaveLength(1);
-  });
-
-  it("maps a connection that keeps failing to unavailable", async () => {
+  it("never sends a create again after a dropped connection", async () => {
     const network = failingNetwork(isCreate);
-    const { generate } = await setup({}, {}, undefined, undefined, network.fetch);
-    expect((await failure(generate())).kind).toBe("unavailable");
-    expect(network.dropped).toHaveLength(2);
+    const { generate, requests } = await setup({}, {}, undefined, undefined, network.fetch);
+    expect(await failure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    expect(network.dropped).toHaveLength(1);
+    expect(creates(await requests())).toHaveLength(0);
   });
 
   it("retries a 5xx while polling once", async () => {
@@ -385,12 +416,23 @@ describe("replicate backend: outputs", () => {
     expect(downloads(await requests())).toHaveLength(1);
   });
 
-  it("fails unavailable when the download fails twice", async () => {
-    const { generate, requests } = await setup({}, { next_download: [{ status: 500 }, { status: 500 }], finalize_ms: 0 });
+  it("keeps fetching paid outputs through repeated download failures, with backoff", async () => {
+    const failing = Array.from({ length: 4 }, () => ({ status: 503 }));
+    const { generate, requests, clock } = await setup({}, { next_download: failing, finalize_ms: 0 });
+    await onlyImage(await generate());
+    expect(downloads(await requests())).toHaveLength(5);
+    expect(clock.sleeps.slice(-4)).toEqual([250, 500, 1000, 2000]);
+  });
+
+  it("gives up on a download that keeps failing once the attempt's deadline has passed, saying why", async () => {
+    const failing = Array.from({ length: 40 }, () => ({ status: 500 }));
+    const { generate, requests } = await setup({ timeout_s: 5 }, { next_download: failing, finalize_ms: 0 });
     const error = await failure(generate());
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toContain("could not download output 0");
-    expect(downloads(await requests())).toHaveLength(2);
+    // 250 ms doubling to 30 s: the tries that fit in the minute past the deadline, then no more.
+    expect(downloads(await requests()).length).toBeLessThan(15);
+    expect(downloads(await requests()).length).toBeGreaterThan(4);
   });
 
   it("refuses outputs on hosts that are not delivery hosts, without fetching them", async () => {

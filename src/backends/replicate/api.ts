@@ -44,7 +44,9 @@ export const predictionSchema = z.looseObject({
   error: z.unknown().optional(),
   logs: z.string().nullish(),
   data_removed: z.boolean().optional(),
-  metrics: z.looseObject({ predict_time: z.number().optional() }).nullish(),
+  created_at: z.string().nullish(),
+  completed_at: z.string().nullish(),
+  metrics: z.looseObject({ predict_time: z.number().optional(), image_count: z.number().optional() }).nullish(),
   urls: z.looseObject({ get: z.string().optional(), cancel: z.string().optional() }).nullish(),
 });
 export type Prediction = z.infer<typeof predictionSchema>;
@@ -106,10 +108,57 @@ export async function createPrediction(
   if (request.waitSeconds !== undefined) headers["Prefer"] = `wait=${clampInt(request.waitSeconds, 1, 60)}`;
   if (request.cancelAfterSeconds !== undefined) headers["Cancel-After"] = `${Math.max(5, Math.ceil(request.cancelAfterSeconds))}s`;
 
-  const response = await send(api, "POST", path, { body, headers, ...options });
-  const prediction = await readPrediction(response);
+  // Replicate has no idempotency key: a create is sent once, and only a 429 (the work refused)
+  // is tried again. Anything else that goes wrong after the request left may have made a paid
+  // prediction, so the caller looks it up (./adopt.ts) instead of sending the create again.
+  let response: Response;
+  let prediction: Prediction;
+  try {
+    response = await send(api, "POST", path, { body, headers, ...options, repeatable: false });
+    prediction = await readPrediction(response);
+  } catch (error) {
+    if (error instanceof BackendError && error.kind === "unavailable") {
+      throw new BackendError(error.kind, error.detail, { ...error.extra, ambiguous: true });
+    }
+    throw error;
+  }
   const outputsReady = request.waitSeconds !== undefined && response.status === 201 && hasOutput(prediction);
   return { prediction, outputsReady };
+}
+
+/** One page of GET /v1/predictions: newest first, `next` is the URL of the following page. */
+export interface PredictionPage {
+  readonly results: readonly Prediction[];
+  readonly next: string | null;
+}
+
+const pageSchema = z.object({
+  results: z.array(z.unknown()),
+  next: z.string().nullish(),
+});
+
+/**
+ * GET /v1/predictions (or the `next` URL of a page before): the account's predictions, newest
+ * first, 100 per page. Entries that are not predictions are skipped, not fatal.
+ */
+export async function listPredictions(api: ReplicateApi, next: string | null, options: CallOptions = {}): Promise<PredictionPage> {
+  const path = next === null ? "/predictions" : pathOfNext(api, next);
+  const response = await send(api, "GET", path, options);
+  const parsed = pageSchema.safeParse(await response.json().catch(() => null));
+  if (!parsed.success) throw new BackendError("unavailable", "Replicate answered the prediction list with something that is not a page");
+  const results = parsed.data.results.flatMap((entry) => {
+    const prediction = predictionSchema.safeParse(entry);
+    return prediction.success ? [prediction.data] : [];
+  });
+  return { results, next: parsed.data.next ?? null };
+}
+
+/** A `next` URL is only followed on the API we talk to: the token never goes anywhere else. */
+function pathOfNext(api: ReplicateApi, next: string): string {
+  if (!next.startsWith(`${api.baseUrl}/predictions`)) {
+    throw new BackendError("unavailable", "Replicate's prediction list pointed its next page outside the API; not followed");
+  }
+  return next.slice(api.baseUrl.length);
 }
 
 /** GET /v1/predictions/{id} */
@@ -140,7 +189,7 @@ async function send(
   api: ReplicateApi,
   method: "GET" | "POST",
   path: string,
-  options: CallOptions & { body?: unknown; headers?: Record<string, string> },
+  options: CallOptions & { body?: unknown; headers?: Record<string, string>; repeatable?: boolean },
 ): Promise<Response> {
   const url = `${api.baseUrl}${path}`;
   let response: Response;
@@ -157,7 +206,7 @@ async function send(
           body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
           signal: options.signal,
         }),
-      { clock: api.clock, signal: options.signal, deadline: options.deadline },
+      { clock: api.clock, signal: options.signal, deadline: options.deadline, ...(options.repeatable === false && { repeatable: false }) },
     );
   } catch (error) {
     if (options.signal?.aborted) throw error;

@@ -29,6 +29,22 @@ export interface CollectOptions {
   readonly deliveryHosts: readonly string[];
   /** Reported when the prediction names no model. */
   readonly model?: string;
+  /**
+   * Clock time (ms) until which a failing download is tried again (with backoff): the outputs
+   * are paid for, so they are fetched for as long as it makes sense. Default: one more try.
+   */
+  readonly retryUntil?: number;
+}
+
+/** Replicate deletes an API prediction's outputs this long after it completed. */
+export const OUTPUT_LIFETIME_MS = 60 * 60 * 1000;
+/** The longest wait between two download tries. */
+const MAX_DOWNLOAD_BACKOFF_MS = 30_000;
+
+/** When the outputs of `prediction` stop being fetchable: `completed_at` + 1 h (now + 1 h when not yet written). */
+export function outputsExpireAt(prediction: Prediction, now: number): number {
+  const completed = prediction.completed_at ? Date.parse(prediction.completed_at) : Number.NaN;
+  return (Number.isNaN(completed) ? now : completed) + OUTPUT_LIFETIME_MS;
 }
 
 /**
@@ -121,13 +137,17 @@ async function downloadOutput(
 
   let response: Response;
   try {
-    // One retry on a transient failure (network error or 5xx), as for the API calls.
+    // A transient failure (network error, 5xx) is tried again with backoff until retryUntil;
+    // without one, once, as for the API calls.
+    const bounded = options.retryUntil !== undefined;
     response = await fetchWithRetry(() => options.fetch(url, { signal: options.signal }), {
       clock: options.clock,
       signal: options.signal,
-      transientRetries: 1,
-      rateLimitRetries: 1,
+      transientRetries: bounded ? Number.MAX_SAFE_INTEGER : 1,
+      rateLimitRetries: bounded ? Number.MAX_SAFE_INTEGER : 1,
       baseDelayMs: 250,
+      maxDelayMs: MAX_DOWNLOAD_BACKOFF_MS,
+      ...(bounded && { deadline: options.retryUntil }),
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;

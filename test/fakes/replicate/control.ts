@@ -17,6 +17,11 @@ export interface Scripted {
   readonly network_error?: boolean;
   /** Answer this HTML page (text/html) instead of Replicate's JSON: what a proxy in front of the API sends. */
   readonly html?: string;
+  /**
+   * Creates only: make the prediction as usual, then send this answer instead of it (a response
+   * lost after Replicate accepted, and will bill, the work).
+   */
+  readonly after_create?: boolean;
 }
 
 export interface WebhookBehaviour {
@@ -58,6 +63,9 @@ export interface Scenario {
   /** Multiplies durations clients give in seconds: Prefer wait, Cancel-After, webhook retries. */
   readonly time_scale?: number;
   readonly webhooks?: WebhookBehaviour;
+  /** Predictions per page of GET /v1/predictions (Replicate's is 100). */
+  readonly list_page_size?: number;
+  readonly next_list?: readonly Scripted[];
 }
 
 /** One webhook attempt, as sent (or as it would have been sent, when dropped). */

@@ -7,6 +7,8 @@
  *  - POST /v1/models/{owner}/{name}/predictions (a `version` in the body is a 422) and
  *    POST /v1/predictions {version: hash | owner/name | owner/name:hash}; GET /v1/predictions/{id};
  *    POST /v1/predictions/{id}/cancel; GET /v1/webhooks/default/secret; GET /v1/account.
+ *  - GET /v1/predictions: the account's predictions, newest first, 100 per page, as
+ *    `{next, previous, results}` where `next` / `previous` are full URLs carrying a `cursor`.
  *  - Bearer auth: any token shaped like `r8_…` is an account of its own; anything else gets the
  *    401 problem+json. Accounts are isolated, so parallel tests each use their own token.
  *  - `Prefer: wait` / `wait=N` (1..60): 201 once the outputs exist (status may still say
@@ -26,6 +28,8 @@
  *    `next_create` / `next_get` / `next_cancel` / `next_download`: scripted answers consumed one
  *    per matching request, e.g. {"status":429,"retry_after":1}, {"status":429,"retry_after_header":2},
  *    {"status":500}, {"status":402}, {"network_error":true}; then normal behaviour resumes.
+ *    A scripted create with `after_create: true` makes the prediction first and then answers
+ *    as scripted: the response lost after the work was accepted. `next_list` scripts the list.
  *  - GET /__fake/requests?token=…  every request the account made (method, path, headers, body).
  *  - GET /__fake/webhooks?token=…  every webhook attempt (exact headers + body, status or error).
  *  - GET /__fake/models            the known models and their fake version ids.
@@ -76,6 +80,7 @@ const DEFAULT_SCENARIO = {
   output_ttl_ms: 3_600_000,
   chunked_downloads: false,
   time_scale: 1,
+  list_page_size: 100,
 } as const;
 
 const TOKEN = /^r8_[A-Za-z0-9_-]{4,}$/;
@@ -83,7 +88,7 @@ const ALL_EVENTS: readonly WebhookEvent[] = ["start", "output", "logs", "complet
 
 class Account {
   scenario: Scenario = {};
-  queues = { create: [] as Scripted[], get: [] as Scripted[], cancel: [] as Scripted[], download: [] as Scripted[] };
+  queues = { create: [] as Scripted[], get: [] as Scripted[], cancel: [] as Scripted[], download: [] as Scripted[], list: [] as Scripted[] };
   readonly requests: RequestRecord[] = [];
   readonly secret = newWebhookSecret();
   readonly webhooks = new WebhookSender(
@@ -103,6 +108,7 @@ class Account {
       get: [...(scenario.next_get ?? [])],
       cancel: [...(scenario.next_cancel ?? [])],
       download: [...(scenario.next_download ?? [])],
+      list: [...(scenario.next_list ?? [])],
     };
   }
 
@@ -221,8 +227,13 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const modelRoute = /^\/v1\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path);
     if (req.method === "POST" && (modelRoute || path === "/v1/predictions")) {
       const scripted = account.queues.create.shift();
+      if (scripted && !scripted.after_create) return answerScripted(res, scripted);
+      return createPrediction(req, res, account, body, modelRoute ? `${modelRoute[1]}/${modelRoute[2]}` : null, scripted);
+    }
+    if (req.method === "GET" && path === "/v1/predictions") {
+      const scripted = account.queues.list.shift();
       if (scripted) return answerScripted(res, scripted);
-      return createPrediction(req, res, account, body, modelRoute ? `${modelRoute[1]}/${modelRoute[2]}` : null);
+      return send(res, 200, listPage(account, url.searchParams.get("cursor")));
     }
     const getRoute = /^\/v1\/predictions\/([a-z0-9]+)$/.exec(path);
     if (req.method === "GET" && getRoute) {
@@ -260,6 +271,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     account: Account,
     body: unknown,
     routeModel: string | null,
+    lostAnswer?: Scripted,
   ): Promise<void> {
     if (typeof body !== "object" || body === null) return send(res, 400, { title: "Bad request", detail: "body must be a JSON object", status: 400 });
     const request = body as { version?: unknown; input?: unknown; webhook?: unknown; webhook_events_filter?: unknown };
@@ -344,6 +356,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     };
     predictions.set(prediction.id, prediction);
     if (prediction.webhook) schedule(prediction);
+    if (lostAnswer) return answerScripted(res, lostAnswer);
 
     if (prefer === null) return send(res, 201, view(prediction, Date.now()));
     const waitUntil = now + prefer * 1000 * scale;
@@ -354,6 +367,25 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     }
     const state = stateOf(prediction, Date.now());
     return send(res, state.hasOutput || state.terminal ? 201 : 202, view(prediction, Date.now()));
+  }
+
+  /**
+   * One page of the account's predictions, newest first. The cursor is opaque to clients; here
+   * it is the offset into that order, so a page stays put while newer predictions arrive only
+   * as far as Replicate's own (time-based) cursor does.
+   */
+  function listPage(account: Account, cursor: string | null) {
+    const mine = [...predictions.values()].filter((p) => p.account === account).sort((a, b) => b.createdAt - a.createdAt);
+    const size = account.setting("list_page_size");
+    const decoded = cursor === null ? 0 : Number(Buffer.from(cursor, "base64url").toString("utf8"));
+    const offset = Number.isInteger(decoded) && decoded >= 0 ? decoded : 0;
+    const now = Date.now();
+    const pageUrl = (at: number) => `${base}/v1/predictions?cursor=${Buffer.from(String(at)).toString("base64url")}`;
+    return {
+      next: offset + size < mine.length ? pageUrl(offset + size) : null,
+      previous: offset > 0 ? pageUrl(Math.max(0, offset - size)) : null,
+      results: mine.slice(offset, offset + size).map((p) => view(p, now)),
+    };
   }
 
   /** Wake up at every transition to send webhooks. */
