@@ -4,6 +4,7 @@
  * and the resilience rules of a paid create. Each test takes its own key.
  */
 import { runAttempt } from "../helpers/attempt";
+import { failingNetwork } from "../helpers/network";
 import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, GenerationSpec } from "../../src/backends/backend";
 import { describeStatus } from "../../src/backends/backend";
@@ -19,8 +20,8 @@ const fake = inject("fakes").openai!;
 
 const spec: GenerationSpec = { prompt: "a watercolour fox", width: 1024, height: 1536, seed: 7, n: 1 };
 
-async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, key: string | null = newKey("openai")) {
-  const hosted = await hostedBackend(openAiBackendType, fake, { model: "gpt-image-1.5", ...config }, { scenario, key });
+async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, key: string | null = newKey("openai"), network?: typeof fetch) {
+  const hosted = await hostedBackend(openAiBackendType, fake, { model: "gpt-image-1.5", ...config }, { scenario, key, ...(network && { fetch: network }) });
   return { ...hosted, generate: (s: GenerationSpec = spec) => hosted.generate(s) };
 }
 
@@ -121,9 +122,11 @@ describe("openai backend: failures", () => {
     expect(creates(await requests())).toHaveLength(1);
   });
 
-  it("does not send the create again when the connection drops after OpenAI read it", async () => {
-    const { generate, requests } = await setup({}, { fail_next: [{ drop: true }] });
+  it("does not send the create again when the answer is lost after OpenAI read it", async () => {
+    const network = failingNetwork((request, lostSoFar) => request.method === "POST" && lostSoFar === 0, { afterSending: true });
+    const { generate, requests } = await setup({}, {}, undefined, network.fetch);
     expect(await backendFailure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
+    expect(network.dropped).toHaveLength(1);
     expect(creates(await requests())).toHaveLength(1);
   });
 

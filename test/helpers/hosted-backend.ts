@@ -16,14 +16,15 @@ export async function hostedBackend<S extends z.ZodObject<{ type: z.ZodLiteral<s
   type: BackendType<S>,
   fakeUrl: string,
   config: Record<string, unknown>,
-  options: { readonly scenario?: Scenario; readonly key: string | null },
+  options: { readonly scenario?: Scenario; readonly key: string | null; readonly fetch?: typeof fetch },
 ) {
   const { key } = options;
   if (key) await setScenario(fakeUrl, key, options.scenario ?? {});
   const parsed = type.configSchema.parse({ type: type.type, base_url: `${fakeUrl}/v1`, ...config }) as z.infer<S> & { api_key_env: string };
   const clock = steppedClock();
   const env: Record<string, string> = key ? { [parsed.api_key_env]: key } : {};
-  const backend = type.create("hosted-under-test", parsed, { env, fetch: (...a) => fetch(...a), clock });
+  const send = options.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+  const backend = type.create("hosted-under-test", parsed, { env, fetch: send, clock });
   const ctx: AttemptContext = { signal: new AbortController().signal, clock, requestId: "req-test", log: silentLogger };
   return {
     backend,

@@ -11,7 +11,13 @@ export interface FailingNetwork {
   readonly dropped: Request[];
 }
 
-export function failingNetwork(drops: (request: Request, dropsSoFar: number) => boolean): FailingNetwork {
+export function failingNetwork(
+  drops: (request: Request, dropsSoFar: number) => boolean,
+  options: {
+    /** The request reaches the server and is answered, but the answer is lost on its way back. */
+    readonly afterSending?: boolean;
+  } = {},
+): FailingNetwork {
   const dropped: Request[] = [];
   return {
     dropped,
@@ -19,6 +25,7 @@ export function failingNetwork(drops: (request: Request, dropsSoFar: number) => 
       const request = new Request(input, init);
       if (!drops(request, dropped.length)) return fetch(request);
       dropped.push(request);
+      if (options.afterSending) await (await fetch(request.clone())).body?.cancel();
       throw new Error("Network connection lost.");
     },
   };
