@@ -1,5 +1,6 @@
 /** What the guard's middleware and handlers need about one request: the caller's object and limits. */
 import type { Context } from "hono";
+import type { Spender } from "../deps/pipeline";
 import type { AppEnv } from "../http/context";
 import type { CallerGuard } from "./caller-guard";
 import { effectiveLimits, type GuardConfig, type Limits } from "./config";
@@ -15,4 +16,10 @@ export function requestGuard(c: Context<AppEnv>): RequestGuard {
   const config = c.var.deps.config.guard;
   const caller = c.get("caller").name;
   return { config, limits: effectiveLimits(config, caller, c.get("apiKey").limits), stub: callerGuard(c.env.GUARDS, caller) };
+}
+
+/** The request's spender: its attempts reserve under the caller's caps and its API key's limits. */
+export function spenderOf(c: Context<AppEnv>): Spender {
+  const keyLimits = c.get("apiKey").limits;
+  return { caller: c.get("caller").name, ...(keyLimits && { keyLimits }) };
 }

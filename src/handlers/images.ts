@@ -9,10 +9,12 @@ import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
 import { idempotencyKey } from "../guard/idempotency";
 import { rateLimit } from "../guard/rate-limit";
+import { spenderOf } from "../guard/request-guard";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
+import { markUnsafeRetries } from "../http/should-retry";
 import { type Reader, serveOwnedObject } from "../http/serve-object";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
@@ -28,7 +30,8 @@ const generateRoute = createRoute({
   operationId: "generateImages",
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
-  middleware: [rateLimit(), requireJsonBody(), idempotencyKey()] as const,
+  // markUnsafeRetries inside idempotencyKey: a replayed answer keeps its x-should-retry.
+  middleware: [rateLimit(), requireJsonBody(), idempotencyKey(), markUnsafeRetries()] as const,
   request: {
     headers: z.object({
       "idempotency-key": z.string().optional().openapi({ description: "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422." }),
@@ -68,7 +71,7 @@ export function registerImageRoutes(app: App): void {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work) });
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
     // A client that hangs up cancels the provider's work: its signal reaches the backend.
     const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
     const urlFor = await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock);

@@ -9,6 +9,8 @@ import type { Context } from "hono";
 import { prepareGeneration } from "../core/pipeline";
 import type { Caller, GenerationRequest } from "../core/request";
 import type { Env } from "../env";
+import { requestGuard, spenderOf } from "../guard/request-guard";
+import { requestLimitViolation } from "../guard/request-limits";
 import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";
 import { PUBLIC_BASE_URL_MISSING, publicOrigin } from "../http/public-origin";
@@ -78,6 +80,10 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
+  // Per-request limits are answered now (422), not after the 202 as a failed job.
+  const spender = spenderOf(c);
+  const violation = requestLimitViolation(prepared.plan.spec, requestGuard(c).limits);
+  if (violation) throw violation;
   const id = deps.ids.newId();
   const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
   if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
@@ -87,6 +93,7 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     config: c.env.IMAGEN_CONFIG,
     origin,
     ...(callbackUrl !== undefined && { callbackUrl }),
+    ...(spender.keyLimits && { keyLimits: spender.keyLimits }),
   });
   c.get("log").info("job accepted", { job_id: id, backend: prepared.plan.chain[0] ?? null });
   c.header("Location", view.document.status_url);
