@@ -8,7 +8,8 @@ import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/guard/config";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
-import { appWithConfig, bearer, postJson, seedKey } from "../helpers/world";
+import { ledgerRows } from "../helpers/ledger";
+import { appWithConfig, bearer, postJson } from "../helpers/world";
 
 const PRICE = 0.003;
 
@@ -134,5 +135,51 @@ describe("x-should-retry: false once an attempt may have cost money", () => {
     const res = await world.generate({ prompt: "a fox", backend: "paid-refuses" });
     expect(res.status).toBeLessThan(500);
     expect(res.headers.get("x-should-retry")).toBeNull();
+  });
+});
+
+describe("reuse: an identical seeded request within the window pays once", () => {
+  const seeded = { prompt: "a fox in the snow", backend: "paid", seed: 42 };
+
+  it("the second identical request gets the first one's images at cost 0, marked in the answer and the ledger", async () => {
+    const world = await worldFor(freshCaller("reuse"), { daily_usd: 1 });
+    const first = await (await world.generate(seeded)).json<any>();
+    const again = await world.generate(seeded);
+
+    expect(again.status).toBe(201);
+    expect(again.headers.get("imagen-reused-from")).toBe(first.request_id);
+    const body = await again.json<any>();
+    expect(body).toMatchObject({ reused_from: first.request_id, cost_usd_estimate: 0, seed: 42 });
+    expect(body.request_id).not.toBe(first.request_id);
+    expect(body.images.map((i: any) => i.key)).toEqual(first.images.map((i: any) => i.key));
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: PRICE });
+    const [row] = await ledgerRows(body.request_id, 1);
+    expect(row).toMatchObject({ backend_type: "reuse", cost_usd_estimate: 0, error_code: null, external_id: first.request_id });
+  });
+
+  it("another seed, another size or no seed at all: generated and paid anew", async () => {
+    const world = await worldFor(freshCaller("reuse-miss"), { daily_usd: 1 });
+    await world.generate(seeded);
+    const answers = [
+      await world.generate({ ...seeded, seed: 43 }),
+      await world.generate({ ...seeded, size: "512x512" }),
+      await world.generate({ prompt: seeded.prompt, backend: "paid" }),
+      await world.generate({ prompt: seeded.prompt, backend: "paid" }),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers.get("imagen-reused-from")).toBeNull();
+      expect((await answer.json<any>()).reused_from).toBeUndefined();
+    }
+    expect((await world.budget()).daily.spent_usd).toBeCloseTo(5 * PRICE, 10);
+  });
+
+  it("Cache-Control: no-cache generates anew and pays", async () => {
+    const world = await worldFor(freshCaller("reuse-nocache"), { daily_usd: 1 });
+    await world.generate(seeded);
+    const fresh = await world.generate(seeded, { "cache-control": "no-cache" });
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get("imagen-reused-from")).toBeNull();
+    expect((await fresh.json<any>()).reused_from).toBeUndefined();
+    expect((await world.budget()).daily.spent_usd).toBeCloseTo(2 * PRICE, 10);
   });
 });
