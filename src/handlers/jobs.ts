@@ -80,7 +80,7 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
-  // Per-request limits are answered now (422), not after the 202 as a failed job.
+  // Per-request limits are answered now (400), not after the 202 as a failed job.
   const spender = spenderOf(c);
   const violation = requestLimitViolation(prepared.plan.spec, requestGuard(c).limits);
   if (violation) throw violation;
