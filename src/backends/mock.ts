@@ -1,7 +1,8 @@
 /**
  * The in-tree mock backend: real PNGs whose pixels depend only on prompt, seed and image index
  * (same inputs → identical bytes), with configurable latency and failure injection for tests,
- * local runs and benchmarks. Free: it has no price row and costs 0.
+ * local runs and benchmarks. Free (no price row, costs 0) unless `cost_per_image_usd` makes it a
+ * paid stand-in for the spend guard's tests and benchmarks.
  *
  * It is also the example of a one-shot provider (one call returns the images, like Together or
  * OpenAI images): `protocol: oneShot(generate)`, throwing BackendError for every failure and
@@ -12,6 +13,7 @@ import { encodeCellPng, type Rgb } from "./mock/png";
 import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
 import { baseInstanceFields } from "./instance-base";
+import { usd } from "../lib/money";
 
 const CELL = 32;
 
@@ -28,6 +30,8 @@ export const mockBackendType = defineBackendType({
     failure_kind: z
       .enum(["unavailable", "timeout", "failed", "rate_limited", "invalid_request", "auth", "insufficient_credit"])
       .default("unavailable"),
+    /** Makes the mock a paid backend (tests and benchmarks of the spend guard); absent = free. */
+    cost_per_image_usd: z.number().min(0).max(100).optional(),
   }),
   create(name, config, runtime) {
     const model = config.model ?? "mock-png";
@@ -36,6 +40,7 @@ export const mockBackendType = defineBackendType({
       type: "mock",
       model,
       provider: "mock",
+      ...(config.cost_per_image_usd !== undefined && { configuredPricePerImage: usd(config.cost_per_image_usd) }),
       status: async () => ({ state: "ok" }),
       protocol: oneShot(async (spec, ctx) => {
         const started = runtime.clock.now();

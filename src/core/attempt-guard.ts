@@ -30,9 +30,15 @@ export interface SpendTicket {
 export interface AttemptGuard {
   /** Reserve before the backend is called; throws a typed error to refuse the attempt. */
   reserve(charge: AttemptCharge): Promise<SpendTicket>;
+  /**
+   * Settle an attempt whose ticket is gone (a job resumed in a fresh instance after eviction):
+   * the reservation is found by its attempt id, or, when its lease already ran out, the charge
+   * is still counted.
+   */
+  settleLost(caller: string, attemptId: string, chargedUsd: Usd): Promise<void>;
 }
 
 const NOTHING_RESERVED: SpendTicket = { reservedUsd: ZERO_USD, settle: async () => {} };
 
 /** Reserves nothing, settles nothing. */
-export const NO_GUARD: AttemptGuard = { reserve: async () => NOTHING_RESERVED };
+export const NO_GUARD: AttemptGuard = { reserve: async () => NOTHING_RESERVED, settleLost: async () => {} };

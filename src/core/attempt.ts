@@ -81,19 +81,6 @@ export async function recordFailure(
   };
 }
 
-/** What `n` images of this spec cost on `backend` at most; null when free or unpriced. */
-export async function worstCase(backend: Backend, spec: { n: number; width: number; height: number }, pricing: CostEstimator) {
-  if (backend.configuredPricePerImage !== undefined) {
-    return backend.configuredPricePerImage > 0 ? usd(backend.configuredPricePerImage * spec.n) : null;
-  }
-  try {
-    const estimate = await pricing.estimate({ provider: backend.provider, model: backend.model, imagesProduced: spec.n, width: spec.width, height: spec.height });
-    return estimate && estimate.usd > 0 ? estimate.usd : null;
-  } catch {
-    return null;
-  }
-}
-
 async function estimateCost(backend: Backend, result: BackendResult, pricing: CostEstimator, log: Logger): Promise<CostEstimate | null> {
   const first = result.images[0];
   if (!first) return { usd: ZERO_USD, priceId: null };

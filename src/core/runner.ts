@@ -16,8 +16,9 @@ import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol 
 import { BackendError, type BackendErrorKind } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
+import { priceAttempt, worstCaseUsd } from "../guard/worst-case";
 import type { SpendTicket } from "./attempt-guard";
-import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess, type SuccessfulAttempt, worstCase } from "./attempt";
+import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess, type SuccessfulAttempt } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
@@ -305,7 +306,7 @@ export class GenerationRunner {
       width: spec.width,
       height: spec.height,
       n: spec.n,
-      worstCaseUsd: await worstCase(backend, spec, this.deps.pricing),
+      worstCaseUsd: worstCaseUsd(await priceAttempt(backend, spec, this.deps.pricing)),
     });
     this.tickets.set(attempt.eventId, ticket);
   }
@@ -314,16 +315,18 @@ export class GenerationRunner {
   private async settleSpend(attempt: AttemptState, chargedUsd: Usd | null): Promise<void> {
     const ticket = this.tickets.get(attempt.eventId);
     this.tickets.delete(attempt.eventId);
-    if (!ticket) {
-      // A job resumed in a fresh instance: the reservation stayed with the old one.
-      if (chargedUsd !== null && chargedUsd > 0) this.attemptLog(attempt).warn("spend reservation lost; not settled", { charged_usd: chargedUsd });
-      return;
-    }
     try {
-      await ticket.settle(chargedUsd ?? ticket.reservedUsd);
+      if (ticket) await ticket.settle(chargedUsd ?? ticket.reservedUsd);
+      // A job resumed in a fresh instance (evicted mid-attempt): its ticket stayed with the old
+      // one, but the reservation is the caller's and is found by the attempt id.
+      else await this.deps.guard.settleLost(this.prepared.caller.name, attempt.eventId, chargedUsd ?? (await this.worstCaseOf(attempt)));
     } catch (error) {
       this.attemptLog(attempt).error("settling the spend reservation failed", { error: messageOf(error) });
     }
+  }
+
+  private async worstCaseOf(attempt: AttemptState): Promise<Usd> {
+    return worstCaseUsd(await priceAttempt(this.deps.backend(attempt.backend), this.prepared.plan.spec, this.deps.pricing)) ?? ZERO_USD;
   }
 
   /** Best effort, on a fresh signal: the attempt's own may be why we are here. */

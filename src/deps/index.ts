@@ -18,7 +18,7 @@ import { type PipelineOptions, pipelineDepsFor } from "./pipeline";
 
 export { backendResolver } from "./backends";
 export { ledgerDependency, ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
-export { pipelineDepsFor, type PipelineOptions } from "./pipeline";
+export { pipelineDepsFor, type PipelineOptions, type Spender } from "./pipeline";
 
 export interface AppDeps {
   readonly env: Env;

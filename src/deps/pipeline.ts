@@ -3,6 +3,8 @@ import { NO_GUARD } from "../core/attempt-guard";
 import type { PipelineDeps } from "../core/pipeline";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
+import type { Limits } from "../guard/config";
+import { attemptGuardFor } from "../guard/spend-guard";
 import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
@@ -17,6 +19,13 @@ export interface PipelineOptions {
   readonly clock?: Clock;
   /** A request's execution context: usage events are then delivered after the response. */
   readonly waitUntil?: (work: Promise<unknown>) => void;
+  /** Whose spend the attempts reserve, and the API key's own limits; absent = nothing is guarded. */
+  readonly spender?: Spender;
+}
+
+export interface Spender {
+  readonly caller: string;
+  readonly keyLimits?: Limits;
 }
 
 export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, options: PipelineOptions = {}): PipelineDeps {
@@ -28,7 +37,7 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     store: new R2ImageStore(env.IMAGES),
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
-    guard: NO_GUARD,
+    guard: options.spender ? attemptGuardFor(env.GUARDS, config, options.spender.caller, options.spender.keyLimits) : NO_GUARD,
     clock,
     ids: cryptoIdSource(() => clock.now()),
     log,

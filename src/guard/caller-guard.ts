@@ -15,6 +15,7 @@
  *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
  *   completeIdempotencyKey / abandonIdempotencyKey
  *   hitRateLimit(keyId, limit) → RateDecision
+ *   findReuse(fingerprint) / rememberReuse(…)     identical seeded requests within the reuse window
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -24,6 +25,8 @@ import { fromUnits, toUnits } from "./money-units";
 import type { BudgetPeriod } from "./periods";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
 import type { RateDecision } from "./store/rate-window";
+import { ReuseIndex } from "./store/reuse-index";
+import type { GenerationOutcome } from "../core/pipeline";
 import { RateWindows } from "./store/rate-window";
 import { type PeriodCaps, type PeriodState, SpendBook } from "./store/spend-book";
 
@@ -63,6 +66,7 @@ export class CallerGuard extends DurableObject<Env> {
   private readonly spend: SpendBook;
   private readonly keys: IdempotencyBook;
   private readonly windows: RateWindows;
+  private readonly reuse: ReuseIndex;
   /** Duplicates waiting for a key's first request, woken when it completes or abandons. */
   private readonly waiting = new Map<string, Set<() => void>>();
 
@@ -71,6 +75,7 @@ export class CallerGuard extends DurableObject<Env> {
     this.spend = new SpendBook(ctx.storage.sql);
     this.keys = new IdempotencyBook(ctx.storage.sql);
     this.windows = new RateWindows(ctx.storage.sql);
+    this.reuse = new ReuseIndex(ctx.storage.sql);
   }
 
   async reserve(reservation: SpendReservation): Promise<ReserveAnswer> {
@@ -116,6 +121,14 @@ export class CallerGuard extends DurableObject<Env> {
 
   async hitRateLimit(keyId: string, limit: RateLimit): Promise<RateDecision> {
     return this.windows.hit(keyId, limit, Date.now());
+  }
+
+  async findReuse(fingerprint: string): Promise<GenerationOutcome | null> {
+    return this.reuse.find(fingerprint, Date.now());
+  }
+
+  async rememberReuse(fingerprint: string, outcome: GenerationOutcome, ttlMs: number): Promise<void> {
+    this.reuse.remember(fingerprint, outcome, Date.now(), ttlMs);
   }
 
   override async alarm(): Promise<void> {

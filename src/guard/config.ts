@@ -50,6 +50,12 @@ export const guardConfigSchema = z.strictObject({
    * alarm releases it. Longer than the slowest attempt (a sync Replicate wait, a queued home box).
    */
   lease_seconds: z.int().min(1).max(86_400).default(1800),
+  /**
+   * An identical request with an explicit seed (same caller, backend, prompt, size, steps, style,
+   * negative, n) within this many seconds gets the stored images again instead of paying twice;
+   * 0 = off. `Cache-Control: no-cache` on the request always generates anew.
+   */
+  reuse_window_s: z.int().min(0).max(86_400).default(600),
 });
 
 export type RateLimit = z.infer<typeof rateLimitSchema>;

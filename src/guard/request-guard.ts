@@ -1,8 +1,11 @@
 /** What the guard's middleware and handlers need about one request: the caller's object and limits. */
 import type { Context } from "hono";
+import type { Spender } from "../deps/pipeline";
 import type { AppEnv } from "../http/context";
+import type { GenerationRequest } from "../core/request";
 import type { CallerGuard } from "./caller-guard";
 import { effectiveLimits, type GuardConfig, type Limits } from "./config";
+import { GenerationReuse, reuseFingerprint } from "./reuse";
 import { callerGuard } from "./spend-guard";
 
 export interface RequestGuard {
@@ -15,4 +18,20 @@ export function requestGuard(c: Context<AppEnv>): RequestGuard {
   const config = c.var.deps.config.guard;
   const caller = c.get("caller").name;
   return { config, limits: effectiveLimits(config, caller, c.get("apiKey").limits), stub: callerGuard(c.env.GUARDS, caller) };
+}
+
+/** The request's spender: its attempts reserve under the caller's caps and its API key's limits. */
+export function spenderOf(c: Context<AppEnv>): Spender {
+  const keyLimits = c.get("apiKey").limits;
+  return { caller: c.get("caller").name, ...(keyLimits && { keyLimits }) };
+}
+
+/** The request's reuse (null: off, unseeded, or `Cache-Control: no-cache`). */
+export async function requestReuse(c: Context<AppEnv>, request: GenerationRequest): Promise<GenerationReuse | null> {
+  if (/\bno-cache\b/i.test(c.req.header("cache-control") ?? "")) return null;
+  const config = c.var.deps.config;
+  const caller = c.get("caller").name;
+  const settings = { windowSeconds: config.guard.reuse_window_s, defaultBackend: config.default_backend };
+  const fingerprint = await reuseFingerprint(request, caller, settings);
+  return fingerprint === null ? null : new GenerationReuse(callerGuard(c.env.GUARDS, caller), fingerprint, settings.windowSeconds);
 }

@@ -12,8 +12,10 @@
 import type { AttemptCharge, AttemptGuard, SpendTicket } from "../core/attempt-guard";
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { CallerGuard, SpendCaps } from "./caller-guard";
-import { effectiveLimits, type GuardConfig, type Limits } from "./config";
+import type { ImagenConfig } from "../config/schema";
+import { effectiveLimits, type Limits } from "./config";
 import { BudgetExceededError } from "./errors";
+import { leaseSecondsFor } from "./lease";
 import { requestLimitViolation } from "./request-limits";
 
 export interface DurableObjectAttemptGuardOptions {
@@ -29,11 +31,11 @@ export interface DurableObjectAttemptGuardOptions {
  */
 export function attemptGuardFor(
   namespace: DurableObjectNamespace<CallerGuard>,
-  config: GuardConfig,
+  config: Pick<ImagenConfig, "backends" | "jobs" | "guard">,
   caller: string,
   keyLimits: Limits | undefined,
 ): DurableObjectAttemptGuard {
-  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(config, caller, keyLimits), leaseSeconds: config.lease_seconds });
+  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(config.guard, caller, keyLimits), leaseSeconds: leaseSecondsFor(config) });
 }
 
 export function callerGuard(namespace: DurableObjectNamespace<CallerGuard>, caller: string): DurableObjectStub<CallerGuard> {
@@ -71,6 +73,10 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
       reservedUsd: answer.reservedUsd,
       settle: (chargedUsd: Usd) => stub.settle(charge.attemptId, chargedUsd),
     };
+  }
+
+  async settleLost(caller: string, attemptId: string, chargedUsd: Usd): Promise<void> {
+    await callerGuard(this.options.namespace, caller).settle(attemptId, chargedUsd);
   }
 }
 

@@ -9,10 +9,14 @@ import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
 import { idempotencyKey } from "../guard/idempotency";
 import { rateLimit } from "../guard/rate-limit";
+import { requestReuse, spenderOf } from "../guard/request-guard";
+import { REUSED_FROM_HEADER, reusedOutcome, reuseUsageEvent } from "../guard/reuse";
+import { sha256Hex } from "../lib/hash";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
 import { problem } from "../http/problem";
+import { markUnsafeRetries } from "../http/should-retry";
 import { type Reader, serveOwnedObject } from "../http/serve-object";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
@@ -28,11 +32,13 @@ const generateRoute = createRoute({
   operationId: "generateImages",
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
-  middleware: [rateLimit(), requireJsonBody(), idempotencyKey()] as const,
+  // markUnsafeRetries inside idempotencyKey: a replayed answer keeps its x-should-retry.
+  middleware: [rateLimit(), requireJsonBody(), idempotencyKey(), markUnsafeRetries()] as const,
   request: {
     headers: z.object({
       "idempotency-key": z.string().optional().openapi({ description: "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422." }),
       prefer: z.string().optional().openapi({ description: "`respond-async`: answer 202 with a job at once (docs/jobs.md); the status URL is in `Location`." }),
+      "cache-control": z.string().optional().openapi({ description: "`no-cache`: generate anew even when an identical seeded request was answered within the reuse window." }),
     }),
     body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } },
   },
@@ -73,11 +79,22 @@ export function registerImageRoutes(app: App): void {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work) });
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
+    const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock);
+    const reuse = await requestReuse(c, request);
+    const stored = await reuse?.find();
+    if (stored) {
+      const caller = c.get("caller").name;
+      const requestId = c.get("requestId");
+      const input = { eventId: deps.ids.newId(), requestId, caller, source: request.source ?? null, promptHash: await sha256Hex(request.prompt), now: deps.clock.now() };
+      await deps.usage.record(reuseUsageEvent(stored, request.n, input));
+      c.header(REUSED_FROM_HEADER, stored.request_id);
+      return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);
+    }
     // A client that hangs up cancels the provider's work: its signal reaches the backend.
     const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
-    const urlFor = await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock);
-    return c.json(await outcomeBody(outcome, urlFor), 201);
+    await reuse?.remember(outcome).catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) }));
+    return c.json(await outcomeBody(outcome, await urlFor()), 201);
   });
 
   app.openapi(serveRoute, async (c) => {

@@ -10,6 +10,8 @@ import { prepareGeneration } from "../core/pipeline";
 import { releaseOutput } from "../core/explicit-output";
 import type { Caller, GenerationRequest } from "../core/request";
 import type { Env } from "../env";
+import { requestGuard, spenderOf } from "../guard/request-guard";
+import { requestLimitViolation } from "../guard/request-limits";
 import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";
 import { PUBLIC_BASE_URL_MISSING, publicOrigin } from "../http/public-origin";
@@ -79,23 +81,29 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     if (refused) throw problem("invalid-request", 400, refused, { extra: { errors: [{ field: "callback_url", message: refused }] } });
   }
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
-  const id = deps.ids.newId();
-  const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
-  if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
-  const view = await jobStub(c.env, id)
-    .submit({
+  const spender = spenderOf(c);
+  let view;
+  try {
+    // Per-request limits are answered now (400), not after the 202 as a failed job.
+    const violation = requestLimitViolation(prepared.plan.spec, requestGuard(c).limits);
+    if (violation) throw violation;
+    const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
+    if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
+    const id = deps.ids.newId();
+    view = await jobStub(c.env, id).submit({
       id,
       prepared,
       config: c.env.IMAGEN_CONFIG,
       origin,
       ...(callbackUrl !== undefined && { callbackUrl }),
-    })
-    .catch(async (error: unknown) => {
-      // No job holds the claimed output: let it go.
-      await releaseOutput(request, deps.store);
-      throw error;
+      ...(spender.keyLimits && { keyLimits: spender.keyLimits }),
     });
-  c.get("log").info("job accepted", { job_id: id, backend: prepared.plan.chain[0] ?? null });
+  } catch (error) {
+    // No job holds the output key claimed while preparing: let it go.
+    await releaseOutput(request, deps.store);
+    throw error;
+  }
+  c.get("log").info("job accepted", { job_id: view.document.id, backend: prepared.plan.chain[0] ?? null });
   c.header("Location", view.document.status_url);
   c.header("Preference-Applied", "respond-async");
   return c.json(view.document, 202);

@@ -83,6 +83,10 @@ export const GenerateImagesResponse = z
       .object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() })
       .optional()
       .openapi({ description: "Tokens billed, when the backend bills by tokens and reports them." }),
+    reused_from: z
+      .string()
+      .optional()
+      .openapi({ description: "The request whose images these are: an identical seeded request within the reuse window (cost 0, README \"Spend safety\")." }),
   })
   .openapi("GenerateImagesResponse");
 

@@ -5,14 +5,15 @@
  *
  * It renders our problem document (RFC 9457, the same document every other route answers and a
  * failed job carries), so however an error became a problem, these routes say the same thing in
- * OpenAI's words with the same status. It also decides `x-should-retry`: the SDKs retry 408, 409,
- * 429 and 5xx on their own, which after a paid attempt would pay twice.
+ * OpenAI's words with the same status, and `x-should-retry` by the rule every generating route
+ * shares (./should-retry.ts).
  * https://platform.openai.com/docs/guides/error-codes
  */
 import type { MiddlewareHandler } from "hono";
 import type { ErrorObject } from "openai/resources/shared";
 import { z } from "zod";
 import { PROBLEM_CONTENT_TYPE } from "./problem";
+import { retryIsSafe, SHOULD_RETRY_HEADER } from "./should-retry";
 
 /** The members of our problem document this rendering reads. */
 const ProblemDocument = z.looseObject({
@@ -34,9 +35,6 @@ export interface OpenAIErrorAnswer {
   readonly retryable: boolean;
 }
 
-/** Attempt kinds that prove the provider took no paid work: a retry cannot pay twice for them. */
-const UNPAID_KINDS = new Set(["not_configured", "auth", "invalid_request", "insufficient_credit", "rate_limited"]);
-
 export function openAIError(problem: ProblemDocument): OpenAIErrorAnswer {
   const slug = problem.type.slice(problem.type.lastIndexOf(":") + 1);
   const param = problem.errors?.[0]?.field ?? null;
@@ -50,7 +48,7 @@ export function openAIError(problem: ProblemDocument): OpenAIErrorAnswer {
         code: problem.code ?? errorCode(problem.status, slug, param),
       },
     },
-    retryable: problem.status < 500 || (problem.attempts !== undefined && problem.attempts.every((a) => UNPAID_KINDS.has(a.kind))),
+    retryable: retryIsSafe(problem),
   };
 }
 
@@ -82,7 +80,7 @@ export function openAIErrorShape(): MiddlewareHandler {
     const headers = new Headers(c.res.headers);
     headers.set("content-type", "application/json");
     headers.delete("content-length");
-    if (!answer.retryable) headers.set("x-should-retry", "false");
+    if (!answer.retryable) headers.set(SHOULD_RETRY_HEADER, "false");
     c.res = new Response(JSON.stringify(answer.body), { status: answer.status, headers });
   };
 }

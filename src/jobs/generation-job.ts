@@ -276,7 +276,8 @@ export class GenerationJob extends DurableObject<Env> {
     const env = { ...this.env, ...this.overrides.env } as Env;
     const config = parseConfig(record.config);
     const log = this.log.child({ job_id: record.id });
-    const base = pipelineDepsFor(config, env, log, this.overrides.clock ? { clock: this.overrides.clock } : {});
+    const spender = { caller: record.caller.name, ...(record.keyLimits && { keyLimits: record.keyLimits }) };
+    const base = pipelineDepsFor(config, env, log, { spender, ...(this.overrides.clock && { clock: this.overrides.clock }) });
     const deps = { ...base, ...(this.overrides.usage && { usage: this.overrides.usage }) };
     const settings = config.jobs;
     // An ended job keeps no work: its services only deliver the callback and forget it.

@@ -10,6 +10,7 @@ import type { OutcomeBody } from "../core/outcome-body";
 import type { PreparedGeneration } from "../core/pipeline";
 import type { Caller } from "../core/request";
 import type { ChainState } from "../core/runner";
+import type { Limits } from "../guard/config";
 
 export const JOB_STATUSES = ["submitted", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -31,6 +32,8 @@ export interface JobSubmission {
   /** Origin of our public URLs (status, images, the webhook given to providers), no trailing slash. */
   readonly origin: string;
   readonly callbackUrl?: string;
+  /** The submitting API key's own limits: the job reserves spend under the same caps the sync path would. */
+  readonly keyLimits?: Limits;
 }
 
 /** The problem+json body the sync path would have answered with (src/core/problem.ts). */
@@ -73,6 +76,8 @@ export interface JobRecord {
   readonly requestId: string;
   readonly origin: string;
   readonly config: unknown;
+  /** The submitting API key's limits (absent on jobs accepted before they were carried). */
+  readonly keyLimits?: Limits;
   /**
    * The planned request. It holds the prompt, which the sidecar needs when the images are
    * stored; it is dropped the moment the job ends and is never logged.

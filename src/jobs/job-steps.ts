@@ -56,6 +56,7 @@ export function newJob(submission: JobSubmission, now: number): JobRecord {
     requestId: submission.prepared.requestId,
     origin: submission.origin,
     config: submission.config,
+    ...(submission.keyLimits && { keyLimits: submission.keyLimits }),
     work: submission.prepared,
     chain: CHAIN_START,
     result: null,

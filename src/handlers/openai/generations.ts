@@ -12,6 +12,7 @@ import type { ImagenConfig } from "../../config/schema";
 import { generate } from "../../core/generate";
 import type { GenerationOutcome, PipelineDeps } from "../../core/pipeline";
 import type { GenerationRequest } from "../../core/request";
+import { spenderOf } from "../../guard/request-guard";
 import type { App, AppEnv } from "../../http/context";
 import { requireJsonBody } from "../../http/json-body";
 import { problem } from "../../http/problem";
@@ -48,7 +49,7 @@ const route = createRoute({
 export function registerGenerationRoute(app: App): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work) });
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
     const request = pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config);
     const outcome = await runPipeline(c, request, deps);
     const format = body.response_format ?? "b64_json";

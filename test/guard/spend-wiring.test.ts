@@ -1,0 +1,185 @@
+/**
+ * The spend guard on the real HTTP path: POST /v1/images (sync and async) and the OpenAI route
+ * reserve in the caller's Durable Object before every attempt, and settle after it.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ApiKeyStore } from "../../src/auth/api-keys";
+import type { Limits } from "../../src/guard/config";
+import { eventually } from "../fakes/replicate/kit";
+import { testConfig } from "../helpers/config";
+import { ledgerRows } from "../helpers/ledger";
+import { appWithConfig, bearer, postJson } from "../helpers/world";
+
+const PRICE = 0.003;
+
+const BACKENDS = {
+  mock: { type: "mock", model: "mock-png" },
+  /** Stands in for Together FLUX schnell: every image is billed. */
+  paid: { type: "mock", model: "mock-paid", cost_per_image_usd: PRICE },
+  pricey: { type: "mock", model: "mock-pricey", cost_per_image_usd: 0.01 },
+  "paid-down": { type: "mock", model: "mock-paid-down", cost_per_image_usd: PRICE, failure_rate: 1, failure_kind: "unavailable", fallback: ["pricey"] },
+  "paid-fails": { type: "mock", model: "mock-paid-fails", cost_per_image_usd: PRICE, failure_rate: 1, failure_kind: "failed" },
+  "paid-refuses": { type: "mock", model: "mock-paid-refuses", cost_per_image_usd: PRICE, failure_rate: 1, failure_kind: "invalid_request" },
+};
+
+function freshCaller(label: string): string {
+  return `${label}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** The app with `caller` capped as given, and a key for it. */
+async function worldFor(caller: string, limits: Limits, keyLimits?: Limits) {
+  const app = appWithConfig(testConfig({ backends: BACKENDS, guard: { callers: { [caller]: limits } } }));
+  const key = `imk_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  await new ApiKeyStore(env.API_KEYS).add(key, caller, "user", null, new Date(), keyLimits);
+  return {
+    app,
+    generate: (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      app.call("/v1/images", postJson("/v1/images", key, { size: "256x256", ...body }, headers)),
+    budget: async () => (await app.call("/v1/budget", { headers: bearer(key) })).json<any>(),
+    job: async (id: string) => (await app.call(`/v1/jobs/${id}`, { headers: bearer(key) })).json<any>(),
+  };
+}
+
+describe("POST /v1/images reserves before every paid attempt", () => {
+  for (let round = 1; round <= 10; round++) {
+    it(`50 concurrent $${PRICE} requests against a $0.05 daily cap: 16 generated, 34 answered 402, spend never over the cap (round ${round})`, async () => {
+      const world = await worldFor(freshCaller("burst"), { daily_usd: 0.05 });
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => world.generate({ prompt: `fox ${i}`, backend: "paid" })));
+
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(16);
+      expect(statuses.filter((s) => s === 402)).toHaveLength(34);
+      for (const refused of answers.filter((a) => a.status === 402)) {
+        const problem = await refused.json<any>();
+        expect(problem).toMatchObject({ type: "urn:imagen-edge:problem:budget-exceeded", cap: "daily", cap_usd: 0.05, requested_usd: PRICE });
+        expect(problem.spent_usd + problem.reserved_usd + PRICE).toBeGreaterThan(0.05);
+        expect(Date.parse(problem.resets_at)).toBeGreaterThan(Date.now());
+      }
+      const { daily } = await world.budget();
+      expect(daily).toMatchObject({ cap_usd: 0.05, spent_usd: 0.048, reserved_usd: 0 });
+    });
+  }
+
+  it("free backends are never refused, even with a cap of $0", async () => {
+    const world = await worldFor(freshCaller("free"), { daily_usd: 0 });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => world.generate({ prompt: `free fox ${i}`, backend: "mock" })));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("a fallback attempt reserves again: the first attempt's failure frees its money, the fallback's price does not fit", async () => {
+    const world = await worldFor(freshCaller("fallback"), { daily_usd: 0.005 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid-down" });
+    expect(res.status).toBe(402);
+    expect(await res.json()).toMatchObject({ cap_usd: 0.005, spent_usd: 0, reserved_usd: 0, requested_usd: 0.01 });
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("the API key's own cap wins over the caller's", async () => {
+    const world = await worldFor(freshCaller("keycap"), { daily_usd: 10 }, { daily_usd: 0.002 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid" });
+    expect(res.status).toBe(402);
+    expect(await res.json()).toMatchObject({ cap_usd: 0.002 });
+  });
+
+  it("more images than the key allows: 400 naming n before any attempt, nothing spent", async () => {
+    const world = await worldFor(freshCaller("many"), { daily_usd: 1 }, { max_images_per_request: 1 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid", n: 2 });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errors: [{ field: "n" }], limit: 1 });
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+});
+
+describe("async jobs reserve under the submitting key's caps", () => {
+  it("a job over the cap fails with the 402 problem the sync path answers; nothing spent", async () => {
+    const world = await worldFor(freshCaller("job"), { daily_usd: 0.002 });
+    const accepted = await world.generate({ prompt: "a fox", backend: "paid" }, { prefer: "respond-async" });
+    expect(accepted.status).toBe(202);
+    const { id } = await accepted.json<any>();
+    const failed = await eventually(async () => {
+      const job = await world.job(id);
+      return job.status === "failed" ? job : undefined;
+    });
+    expect(failed.error).toMatchObject({ type: "urn:imagen-edge:problem:budget-exceeded", status: 402 });
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("a job within the cap spends what the provider billed", async () => {
+    const world = await worldFor(freshCaller("job-ok"), { daily_usd: 1 });
+    const accepted = await world.generate({ prompt: "a fox", backend: "paid" }, { prefer: "respond-async" });
+    const { id } = await accepted.json<any>();
+    await eventually(async () => ((await world.job(id)).status === "succeeded" ? true : undefined));
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: PRICE, reserved_usd: 0 });
+  });
+
+  it("more images than the key allows: 400 at once, no job accepted", async () => {
+    const world = await worldFor(freshCaller("job-many"), {}, { max_images_per_request: 1 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid", n: 2 }, { prefer: "respond-async" });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+  });
+});
+
+describe("x-should-retry: false once an attempt may have cost money", () => {
+  it("a paid attempt that failed at the provider: 5xx with x-should-retry: false", async () => {
+    const world = await worldFor(freshCaller("retry"), { daily_usd: 1 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid-fails" });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(res.headers.get("x-should-retry")).toBe("false");
+  });
+
+  it("nothing billable happened (the provider refused the input): no such header", async () => {
+    const world = await worldFor(freshCaller("retry-ok"), { daily_usd: 1 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid-refuses" });
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers.get("x-should-retry")).toBeNull();
+  });
+});
+
+describe("reuse: an identical seeded request within the window pays once", () => {
+  const seeded = { prompt: "a fox in the snow", backend: "paid", seed: 42 };
+
+  it("the second identical request gets the first one's images at cost 0, marked in the answer and the ledger", async () => {
+    const world = await worldFor(freshCaller("reuse"), { daily_usd: 1 });
+    const first = await (await world.generate(seeded)).json<any>();
+    const again = await world.generate(seeded);
+
+    expect(again.status).toBe(201);
+    expect(again.headers.get("imagen-reused-from")).toBe(first.request_id);
+    const body = await again.json<any>();
+    expect(body).toMatchObject({ reused_from: first.request_id, cost_usd_estimate: 0, seed: 42 });
+    expect(body.request_id).not.toBe(first.request_id);
+    expect(body.images.map((i: any) => i.key)).toEqual(first.images.map((i: any) => i.key));
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: PRICE });
+    const [row] = await ledgerRows(body.request_id, 1);
+    expect(row).toMatchObject({ backend_type: "reuse", cost_usd_estimate: 0, error_code: null, external_id: first.request_id });
+  });
+
+  it("another seed, another size or no seed at all: generated and paid anew", async () => {
+    const world = await worldFor(freshCaller("reuse-miss"), { daily_usd: 1 });
+    await world.generate(seeded);
+    const answers = [
+      await world.generate({ ...seeded, seed: 43 }),
+      await world.generate({ ...seeded, size: "512x512" }),
+      await world.generate({ prompt: seeded.prompt, backend: "paid" }),
+      await world.generate({ prompt: seeded.prompt, backend: "paid" }),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers.get("imagen-reused-from")).toBeNull();
+      expect((await answer.json<any>()).reused_from).toBeUndefined();
+    }
+    expect((await world.budget()).daily.spent_usd).toBeCloseTo(5 * PRICE, 10);
+  });
+
+  it("Cache-Control: no-cache generates anew and pays", async () => {
+    const world = await worldFor(freshCaller("reuse-nocache"), { daily_usd: 1 });
+    await world.generate(seeded);
+    const fresh = await world.generate(seeded, { "cache-control": "no-cache" });
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get("imagen-reused-from")).toBeNull();
+    expect((await fresh.json<any>()).reused_from).toBeUndefined();
+    expect((await world.budget()).daily.spent_usd).toBeCloseTo(2 * PRICE, 10);
+  });
+});
