@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import autocannon from "autocannon";
+import { seedLocalKey } from "../scripts/keys";
+import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
 
 export interface Result {
   readonly target: string;
@@ -37,6 +39,21 @@ export function startServer(name: string, command: string, args: readonly string
       }
     },
   };
+}
+
+/** The local state the Worker needs: an admin API key, and the ledger's tables (else its queue consumer fails every batch). */
+export async function prepareLocalState(apiKey: string): Promise<void> {
+  await seedLocalKey(apiKey, "bench", "admin", "benchmark");
+  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
+}
+
+/** The Worker of wrangler.toml under `wrangler dev` on 127.0.0.1, with the state `npm run dev` uses. */
+export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = []): Server {
+  return startServer("imagen-edge", process.execPath, [
+    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspectorPort), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
+    ...extraArgs,
+  ], QUIET_ENV);
 }
 
 /** Stops every server when this process exits, however it exits. */

@@ -22,9 +22,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parse } from "smol-toml";
-import { seedLocalKey } from "../scripts/keys";
-import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
-import { drive, type Result, resultRows, startServer, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import { drive, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = Number(process.env.BENCH_OPENAI_PORT ?? 8833);
@@ -58,11 +56,7 @@ function startAll() {
     NODE_ENV: "production",
     TRUSTED_CUSTOM_HOSTS: "127.0.0.1",
   });
-  const ours = startServer("imagen-edge", process.execPath, [
-    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(PORT + 2),
-    "--inspector-port", String(INSPECTOR_PORT), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
-    "--var", `IMAGEN_CONFIG:${benchConfig()}`, "--var", `OPENAI_API_KEY:${UPSTREAM_KEY}`,
-  ], QUIET_ENV);
+  const ours = startWranglerDev(PORT + 2, INSPECTOR_PORT, ["--var", `IMAGEN_CONFIG:${benchConfig()}`, "--var", `OPENAI_API_KEY:${UPSTREAM_KEY}`]);
   return [upstream, portkey, ours];
 }
 
@@ -115,8 +109,7 @@ function verdict(results: readonly Result[]): string {
 }
 
 async function main(): Promise<void> {
-  await seedLocalKey(OUR_KEY, "bench", "admin", "benchmark");
-  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
+  await prepareLocalState(OUR_KEY);
   const servers = startAll();
   const stop = stopAllOnExit(servers);
   try {

@@ -7,9 +7,7 @@
  * Options (env): BENCH_SECONDS (default 8), BENCH_PORT (default 8836), BENCH_INSPECTOR_PORT
  * (default 9336), BENCH_TOP (default 40 rows). Loopback only; the Worker is stopped at the end.
  */
-import { seedLocalKey } from "../scripts/keys";
-import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
-import { drive, startServer, stopAllOnExit, waitFor } from "./harness";
+import { drive, prepareLocalState, startWranglerDev, stopAllOnExit, waitFor } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const PORT = Number(process.env.BENCH_PORT ?? 8836);
@@ -60,12 +58,8 @@ async function inspector(): Promise<{ call: (method: string, params?: object) =>
 }
 
 async function main(): Promise<void> {
-  await seedLocalKey(KEY, "bench", "admin", "benchmark");
-  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
-  const worker = startServer("imagen-edge", process.execPath, [
-    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(PORT),
-    "--inspector-port", String(INSPECTOR_PORT), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
-  ], QUIET_ENV);
+  await prepareLocalState(KEY);
+  const worker = startWranglerDev(PORT, INSPECTOR_PORT);
   const stop = stopAllOnExit([worker]);
   try {
     await waitFor(`${URL_}/healthz`);
