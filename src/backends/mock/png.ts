@@ -44,6 +44,33 @@ const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3
 const MAX_MATCH = 258;
 const ADLER_MOD = 65521;
 
+/** Length 3..258 → its length code (0..28, i.e. symbol 257 + code), looked up instead of searched. */
+const LENGTH_CODE = (() => {
+  const table = new Uint8Array(MAX_MATCH + 1);
+  let code = 0;
+  for (let length = 3; length <= MAX_MATCH; length++) {
+    while (code + 1 < LENGTH_BASE.length && LENGTH_BASE[code + 1]! <= length) code++;
+    table[length] = code;
+  }
+  return table;
+})();
+
+/**
+ * The fixed Huffman code (RFC 1951 §3.2.6) of every literal/length symbol, bit-reversed once
+ * here because deflate packs Huffman codes most-significant bit first into an LSB-first stream.
+ */
+const FIXED_CODE = new Uint16Array(288);
+const FIXED_LENGTH = new Uint8Array(288);
+for (let value = 0; value < 288; value++) {
+  const [code, length] = value < 144 ? [0x30 + value, 8] : value < 256 ? [0x190 + value - 144, 9] : value < 280 ? [value - 256, 7] : [0xc0 + value - 280, 8];
+  let reversed = 0;
+  for (let i = 0; i < length; i++) reversed |= ((code >>> i) & 1) << (length - 1 - i);
+  FIXED_CODE[value] = reversed;
+  FIXED_LENGTH[value] = length;
+}
+/** Distance code 0 (distance 1, no extra bits) is five zero bits. */
+const DISTANCE_ONE_LENGTH = 5;
+
 /** A zlib stream (header, one fixed-Huffman deflate block, Adler-32) built from literals and zero runs. */
 class ZlibZeroRunWriter {
   private out = new Uint8Array(4096);
@@ -100,26 +127,14 @@ class ZlibZeroRunWriter {
   }
 
   private match(length: number): void {
-    let code = 0;
-    while (code + 1 < LENGTH_BASE.length && LENGTH_BASE[code + 1]! <= length) code++;
+    const code = LENGTH_CODE[length]!;
     this.symbol(257 + code);
     if (LENGTH_EXTRA[code]! > 0) this.bits(length - LENGTH_BASE[code]!, LENGTH_EXTRA[code]!);
-    this.huffman(0, 5); // distance code 0 = distance 1, no extra bits
+    this.bits(0, DISTANCE_ONE_LENGTH);
   }
 
-  /** A literal/length symbol in the fixed Huffman code (RFC 1951 §3.2.6). */
   private symbol(value: number): void {
-    if (value < 144) this.huffman(0x30 + value, 8);
-    else if (value < 256) this.huffman(0x190 + value - 144, 9);
-    else if (value < 280) this.huffman(value - 256, 7);
-    else this.huffman(0xc0 + value - 280, 8);
-  }
-
-  /** Huffman codes are packed most-significant bit first. */
-  private huffman(code: number, length: number): void {
-    let reversed = 0;
-    for (let i = 0; i < length; i++) reversed |= ((code >>> i) & 1) << (length - 1 - i);
-    this.bits(reversed, length);
+    this.bits(FIXED_CODE[value]!, FIXED_LENGTH[value]!);
   }
 
   private bits(value: number, count: number): void {

@@ -1,0 +1,137 @@
+/**
+ * What the benchmarks share: servers started in a process group of their own (so stopping one
+ * also ends the workerd or Node process it spawned), a wait for them to answer, and a bounded
+ * autocannon run that reports latency and throughput.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import autocannon from "autocannon";
+import { seedLocalKey } from "../scripts/keys";
+import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
+
+export interface Result {
+  readonly target: string;
+  readonly concurrency: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly rps: number;
+}
+
+export interface Server {
+  readonly name: string;
+  stop(): void;
+}
+
+/** Starts `command args` detached (its own process group); `stop` signals the whole group. */
+export function startServer(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Server {
+  const child: ChildProcess = spawn(command, args, { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
+  let stopped = false;
+  return {
+    name,
+    stop() {
+      if (stopped || child.pid === undefined) return;
+      stopped = true;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // The group is already gone.
+      }
+    },
+  };
+}
+
+/** The local state the Worker needs: an admin API key, and the ledger's tables (else its queue consumer fails every batch). */
+export async function prepareLocalState(apiKey: string): Promise<void> {
+  await seedLocalKey(apiKey, "bench", "admin", "benchmark");
+  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
+}
+
+/** The Worker of wrangler.toml under `wrangler dev` on 127.0.0.1, with the state `npm run dev` uses. */
+export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = []): Server {
+  return startServer("imagen-edge", process.execPath, [
+    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspectorPort), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
+    ...extraArgs,
+  ], QUIET_ENV);
+}
+
+/** Stops every server when this process exits, however it exits. */
+export function stopAllOnExit(servers: readonly Server[]): () => void {
+  const stop = () => servers.forEach((s) => s.stop());
+  process.on("exit", stop);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  }
+  return stop;
+}
+
+export async function waitFor(url: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+}
+
+export interface Load {
+  readonly target: string;
+  readonly url: string;
+  readonly path: string;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly headers: Record<string, string>;
+  /** A fresh body per request (seed n), so no layer can answer from a cache. */
+  readonly body: (n: number) => unknown;
+}
+
+/** One bounded run: `seconds` of POSTs at `concurrency`. */
+export async function drive(load: Load): Promise<Result> {
+  let n = 1;
+  const result = await autocannon({
+    url: load.url,
+    connections: load.concurrency,
+    duration: load.seconds,
+    requests: [
+      {
+        method: "POST",
+        path: load.path,
+        headers: { "content-type": "application/json", ...load.headers },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify(load.body(n++)) }),
+      },
+    ],
+  });
+  return {
+    target: load.target,
+    concurrency: load.concurrency,
+    requests: result.requests.total,
+    errors: result.non2xx + result.errors + result.timeouts,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+  };
+}
+
+export function resultRows(results: readonly Result[]): string[] {
+  return [
+    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} |`),
+  ];
+}
+
+/** Replaces the block between `<!-- bench:NAME:begin -->` and its end marker (appends it the first time). */
+export function writeBenchmarkBlock(doc: string, name: string, body: string): string {
+  const begin = `<!-- bench:${name}:begin -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const block = `${begin}\n${body}\n${end}`;
+  return doc.includes(begin) ? doc.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), () => block) : `${doc}\n${block}\n`;
+}
