@@ -18,7 +18,9 @@ export type BackendErrorKind =
   /** The provider ran the job and it failed. */
   | "failed"
   /** Nobody waits any more (the client hung up, the job's owner canceled it); the provider's work was stopped. */
-  | "canceled";
+  | "canceled"
+  /** The provider made (and billed) the images, but they could not be fetched before they expired. */
+  | "paid_output_lost";
 
 /** One field-level complaint from a provider (Replicate's `invalid_fields` entries, ComfyUI's node errors). */
 export type InvalidField = { readonly [member: string]: string | number | boolean | null };
@@ -38,6 +40,8 @@ export class BackendError extends Error {
        * connection after a create was sent): trying another backend could pay twice.
        */
       readonly ambiguous?: boolean;
+      /** What the provider still bills for this failed attempt (`paid_output_lost`). */
+      readonly charged?: { readonly images: number; readonly width: number; readonly height: number };
       readonly cause?: unknown;
     } = {},
   ) {

@@ -45,6 +45,7 @@ import {
   ASPECT_RATIO_SIZES,
   aspectRatios,
   fluxFamilies,
+  expectedSize,
   fluxInput,
   inferFamily,
   MAX_STEPS,
@@ -266,7 +267,7 @@ async function outcomeOf(
       try {
         return { state: "succeeded", result: await collect(prediction, ctx, submission) };
       } catch (error) {
-        if (error instanceof BackendError) return { state: "failed", error: new BackendError(error.kind, `${error.detail} (prediction ${id})`, { ...error.extra, externalId: id }) };
+        if (error instanceof BackendError) return { state: "failed", error: paidOutputLost(prediction, error) };
         throw error;
       }
     default:
@@ -277,6 +278,21 @@ async function outcomeOf(
       }
       return { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: id }) };
   }
+}
+
+/**
+ * A succeeded prediction whose outputs could not be taken: Replicate bills it all the same, so
+ * the attempt says what was charged (the images it made, at the size it was asked for).
+ */
+function paidOutputLost(prediction: Prediction, cause: BackendError): BackendError {
+  const outputs = Array.isArray(prediction.output) ? prediction.output.length : prediction.output ? 1 : 0;
+  const images = prediction.metrics?.image_count ?? Math.max(outputs, 1);
+  const size = expectedSize(prediction.input) ?? { width: 0, height: 0 };
+  return new BackendError(
+    "paid_output_lost",
+    `Replicate made and billed ${images} image(s) for prediction ${prediction.id}, but they could not be stored: ${cause.detail}`,
+    { ...cause.extra, externalId: prediction.id, charged: { images, width: size.width, height: size.height } },
+  );
 }
 
 /** The API handle for an instance, or null when its token is not set. */

@@ -6,7 +6,7 @@
 import type { AsyncSubmission, Backend, BackendResult } from "../backends/backend";
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
-import { usd, ZERO_USD } from "../lib/money";
+import { type Usd, usd, ZERO_USD } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import { logLostUsageEvent } from "../usage/deferred-sink";
 import type { UsageEvent } from "../usage/event";
@@ -63,14 +63,16 @@ export async function recordFailure(
   error: unknown,
   deps: PipelineDeps,
   log: Logger,
-): Promise<{ error: BackendError; failed: FailedAttempt }> {
+): Promise<{ error: BackendError; failed: FailedAttempt; chargedUsd: Usd | null }> {
   const latencyMs = deps.clock.now() - attempt.startedAt;
   const backendError =
     error instanceof BackendError ? error : new BackendError("failed", `backend "${backend.name}" crashed: ${messageOf(error)}`, { cause: error });
-  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError }, deps), deps);
+  const charged = await chargedCost(backend, backendError, deps.pricing, log);
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError, charged }, deps), deps);
   log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
   return {
     error: backendError,
+    chargedUsd: charged?.cost?.usd ?? null,
     failed: {
       backend: backend.name,
       kind: backendError.kind,
@@ -79,6 +81,28 @@ export async function recordFailure(
       ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
     },
   };
+}
+
+/** What a failed attempt is still billed: the images the provider made but we could not take. */
+interface ChargedFailure {
+  readonly images: number;
+  /** null = unpriced (recorded as NULL, never guessed). */
+  readonly cost: CostEstimate | null;
+}
+
+async function chargedCost(backend: Backend, error: BackendError, pricing: CostEstimator, log: Logger): Promise<ChargedFailure | null> {
+  const charged = error.extra.charged;
+  if (!charged || charged.images === 0) return null;
+  if (backend.configuredPricePerImage !== undefined) {
+    return { images: charged.images, cost: { usd: usd(backend.configuredPricePerImage * charged.images), priceId: null } };
+  }
+  try {
+    const cost = await pricing.estimate({ provider: backend.provider, model: backend.model, imagesProduced: charged.images, width: charged.width, height: charged.height });
+    return { images: charged.images, cost };
+  } catch (error) {
+    log.error("cost estimate failed", { error: messageOf(error) });
+    return { images: charged.images, cost: null };
+  }
 }
 
 async function estimateCost(backend: Backend, result: BackendResult, pricing: CostEstimator, log: Logger): Promise<CostEstimate | null> {
@@ -108,7 +132,7 @@ function usageEvent(
   backend: Backend,
   attempt: AttemptState,
   latencyMs: number,
-  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError },
+  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError; charged: ChargedFailure | null },
   deps: PipelineDeps,
 ): UsageEvent {
   const { spec } = prepared.plan;
@@ -131,10 +155,10 @@ function usageEvent(
     width: first?.width ?? spec.width,
     height: first?.height ?? spec.height,
     images_requested: spec.n,
-    images_produced: ok ? outcome.result.images.length : 0,
+    images_produced: ok ? outcome.result.images.length : (outcome.charged?.images ?? 0),
     latency_ms: Math.round(latencyMs),
-    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : ZERO_USD,
-    price_id: ok ? (outcome.cost?.priceId ?? null) : null,
+    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : outcome.charged ? (outcome.charged.cost?.usd ?? null) : ZERO_USD,
+    price_id: ok ? (outcome.cost?.priceId ?? null) : (outcome.charged?.cost?.priceId ?? null),
     success: ok,
     error_code: ok ? null : outcome.error.kind,
     error_message: ok ? null : outcome.error.detail,

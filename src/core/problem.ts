@@ -22,6 +22,7 @@ export type ProblemType =
   | "backend-unavailable"
   | "insufficient-credit"
   | "canceled"
+  | "paid-output-lost"
   | "budget-exceeded"
   | "rate-limited"
   | "idempotency-key-reused"
@@ -44,6 +45,7 @@ export const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   "backend-unavailable": "Backend unavailable",
   "insufficient-credit": "Insufficient credit",
   canceled: "Canceled",
+  "paid-output-lost": "Images paid for but not stored",
   "budget-exceeded": "Spend cap reached",
   "rate-limited": "Too many requests",
   "idempotency-key-reused": "Idempotency key reused with another request",
@@ -99,6 +101,7 @@ const BY_BACKEND_KIND: Readonly<Record<BackendErrorKind, { readonly type: Proble
   auth: { type: "backend-failed", status: 502 },
   failed: { type: "backend-failed", status: 502 },
   canceled: { type: "canceled", status: CLIENT_CLOSED_REQUEST },
+  paid_output_lost: { type: "paid-output-lost", status: 502 },
 };
 
 /**

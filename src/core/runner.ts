@@ -285,10 +285,10 @@ export class GenerationRunner {
   private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown) {
     const backend = this.deps.backend(attempt.backend);
     const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt));
-    // What a failed attempt still costs: nothing before the provider accepted work, and nothing
-    // after either — every provider we speak bills per produced image (Replicate's FLUX models,
-    // Together, OpenAI) or not at all (ComfyUI at home), and a failed job produced none we take.
-    await this.settleSpend(attempt, ZERO_USD);
+    // What a failed attempt still costs: every provider we speak bills per produced image
+    // (Replicate's FLUX models, Together, OpenAI) or not at all (ComfyUI at home), so nothing —
+    // unless the images were made and then lost (`paid_output_lost`), which is billed.
+    await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
     return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
   }
 
@@ -368,7 +368,8 @@ function whereItStood(progress: AsyncProgress | undefined): string {
 
 /** A request the provider itself rejected would be rejected by the next backend too; a canceled one has nobody to serve. */
 export function mayFallBack(kind: BackendErrorKind): boolean {
-  return kind !== "invalid_request" && kind !== "canceled";
+  // Images already paid for elsewhere are not made again by another backend.
+  return kind !== "invalid_request" && kind !== "canceled" && kind !== "paid_output_lost";
 }
 
 

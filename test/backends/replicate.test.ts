@@ -424,12 +424,13 @@ describe("replicate backend: outputs", () => {
     expect(clock.sleeps.slice(-4)).toEqual([250, 500, 1000, 2000]);
   });
 
-  it("gives up on a download that keeps failing once the attempt's deadline has passed, saying why", async () => {
+  it("gives up on a download that keeps failing once the attempt's deadline has passed, saying what was billed", async () => {
     const failing = Array.from({ length: 40 }, () => ({ status: 500 }));
     const { generate, requests } = await setup({ timeout_s: 5 }, { next_download: failing, finalize_ms: 0 });
     const error = await failure(generate());
-    expect(error.kind).toBe("unavailable");
-    expect(error.detail).toContain("could not download output 0");
+    expect(error.kind).toBe("paid_output_lost");
+    expect(error.detail).toMatch(/^Replicate made and billed 1 image\(s\) for prediction \S+, but they could not be stored: .*could not download output 0/);
+    expect(error.extra.charged).toEqual({ images: 1, width: 1024, height: 768 });
     // 250 ms doubling to 30 s: the tries that fit in the minute past the deadline, then no more.
     expect(downloads(await requests()).length).toBeLessThan(15);
     expect(downloads(await requests()).length).toBeGreaterThan(4);
