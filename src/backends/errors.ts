@@ -38,6 +38,8 @@ export class BackendError extends Error {
        * connection after a create was sent): trying another backend could pay twice.
        */
       readonly ambiguous?: boolean;
+      /** The provider's HTTP status when it answered (5xx tells "answered badly" from "unreachable"). */
+      readonly httpStatus?: number;
       readonly cause?: unknown;
     } = {},
   ) {

@@ -9,7 +9,7 @@ import type { Logger } from "../lib/log";
 import { R2ImageStore } from "../storage/image-store";
 import { deferredUsageSink } from "../usage/deferred-sink";
 import { queueUsageSink } from "../usage/queue-sink";
-import { backendResolver } from "./backends";
+import { backendResolver, cooldownsFor } from "./backends";
 import { estimatorFor } from "./estimator";
 import { ledgerFor } from "./ledger";
 
@@ -29,6 +29,7 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: NO_GUARD,
+    cooldowns: cooldownsFor(config),
     clock,
     ids: cryptoIdSource(() => clock.now()),
     log,
