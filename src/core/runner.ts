@@ -22,6 +22,7 @@ import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess,
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
+import { ownEntry } from "../config/lookup";
 import { coolingDownLine, DEFAULT_COOLDOWN_S } from "./cooldown";
 import { type FallbackTrigger, fallbackTrigger } from "./fallback";
 
@@ -193,7 +194,7 @@ export class GenerationRunner {
   }
 
   private cooldownMs(backend: string): number {
-    return (this.deps.config.backends[backend]?.cooldown_s ?? DEFAULT_COOLDOWN_S) * 1000;
+    return (ownEntry(this.deps.config.backends, backend)?.cooldown_s ?? DEFAULT_COOLDOWN_S) * 1000;
   }
 
   private async submit(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {

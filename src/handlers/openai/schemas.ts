@@ -50,8 +50,10 @@ export type OpenAIImagesResponse = ImagesResponse & { data: Image[] };
 export interface ModelEntry extends Model {
   /** The backend's status line, as GET /v1/backends shows it. */
   readonly status: string;
-  /** For an alias: the instance it stands for. */
+  /** For an alias: the instance or chain it stands for. */
   readonly alias_of?: string;
+  /** For a chain: its instances, tried in this order. */
+  readonly chain?: string[];
 }
 
 const ModelSchema = z
@@ -62,6 +64,7 @@ const ModelSchema = z
     owned_by: z.string(),
     status: z.string().openapi({ example: "ok" }),
     alias_of: z.string().optional(),
+    chain: z.array(z.string()).optional(),
   })
   .openapi("OpenAIModel");
 
