@@ -61,6 +61,8 @@ export function planGeneration(
     n: request.n,
     ...(negative !== undefined && { negative }),
     ...(steps !== undefined && { steps }),
+    ...(request.quality !== undefined && { quality: request.quality }),
+    ...(request.outputFormat !== undefined && { outputFormat: request.outputFormat }),
   };
   return { chain: chain.backends, fallbackOn: chain.fallbackOn, spec, style: request.style ?? null };
 }

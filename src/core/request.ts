@@ -1,4 +1,5 @@
 /** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
+import type { OutputFormat } from "../backends/backend";
 import type { Size } from "../config/size";
 
 export type Role = "admin" | "user";
@@ -25,4 +26,7 @@ export interface GenerationRequest {
   readonly sidecar?: boolean;
   /** Free attribution label for usage reports. */
   readonly source?: string;
+  /** Passed to backends that take them (OpenAI images); the others ignore them. */
+  readonly quality?: string;
+  readonly outputFormat?: OutputFormat;
 }

@@ -10,8 +10,8 @@ import { ledgerRows } from "../helpers/ledger";
 import { appWithConfig, BASE, seedKey } from "../helpers/world";
 
 /** The SDK sending to an app on `config`; `answers` are the Worker's answers in order. */
-function sdk(apiKey: string, config: unknown, options: { maxRetries: number; loseFirstAnswer?: boolean }) {
-  const app = appWithConfig(config);
+function sdk(apiKey: string, config: unknown, options: { maxRetries: number; loseFirstAnswer?: boolean }, secrets: Record<string, string> = {}) {
+  const app = appWithConfig(config, secrets);
   const answers: Response[] = [];
   const retryCounts: (string | null)[] = [];
   const client = new OpenAI({

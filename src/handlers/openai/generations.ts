@@ -88,6 +88,8 @@ function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string | undefi
     ...(body.size && body.size !== "auto" && { size: parseSize(body.size)! }),
     ...(style !== undefined && !(OPENAI_STYLES.has(style) && !hasOwnEntry(config.styles, style)) && { style }),
     ...(source !== undefined && { source }),
+    ...(body.quality && { quality: body.quality }),
+    ...(body.output_format && { outputFormat: body.output_format }),
   };
 }
 
