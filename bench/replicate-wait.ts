@@ -18,6 +18,8 @@ import type { Backend, BackendResult, GenerationSpec } from "../src/backends/bac
 import { replicateBackendType, replicateConfigSchema } from "../src/backends/replicate";
 import { parseConfig } from "../src/config/load";
 import { NO_GUARD } from "../src/core/attempt-guard";
+import { CooldownBook } from "../src/core/cooldown";
+import { DEFAULT_FALLBACK_ON } from "../src/core/fallback";
 import type { PipelineDeps } from "../src/core/pipeline";
 import { GenerationRunner } from "../src/core/runner";
 import { cryptoIdSource } from "../src/lib/ids";
@@ -70,7 +72,7 @@ async function runOnce(fakeUrl: string, mode: Mode, index: number): Promise<numb
 /** One attempt through the runner every request uses; nothing is stored or ledgered. */
 async function throughRunner(backend: Backend, spec: GenerationSpec, requestId: string): Promise<BackendResult> {
   const prepared = {
-    plan: { chain: [backend.name], spec, style: null },
+    plan: { chain: [backend.name], fallbackOn: DEFAULT_FALLBACK_ON, spec, style: null },
     request: { prompt: spec.prompt, n: spec.n },
     caller: { name: "bench", role: "user" as const },
     requestId,
@@ -83,6 +85,7 @@ async function throughRunner(backend: Backend, spec: GenerationSpec, requestId: 
     usage: { record: async () => {} },
     pricing: { estimate: async () => null },
     guard: NO_GUARD,
+    cooldowns: new CooldownBook(),
     clock: systemClock,
     ids: cryptoIdSource(),
     log: silentLogger,

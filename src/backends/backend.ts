@@ -37,7 +37,13 @@ export interface GenerationSpec {
   /** Undefined = the instance's default steps. */
   readonly steps?: number;
   readonly n: number;
+  /** The caller's quality (OpenAI's word); backends with a quality setting check and use it, others ignore it. */
+  readonly quality?: string;
+  /** The caller's image format; backends that can choose one check and use it, others ignore it. */
+  readonly outputFormat?: OutputFormat;
 }
+
+export type OutputFormat = "png" | "jpeg" | "webp";
 
 /**
  * One produced image. A stream must come with its byte length: R2 only accepts streams of known

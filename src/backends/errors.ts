@@ -42,6 +42,8 @@ export class BackendError extends Error {
       readonly ambiguous?: boolean;
       /** What the provider still bills for this failed attempt (`paid_output_lost`). */
       readonly charged?: { readonly images: number; readonly width: number; readonly height: number };
+      /** The provider's HTTP status when it answered (5xx tells "answered badly" from "unreachable"). */
+      readonly httpStatus?: number;
       readonly cause?: unknown;
     } = {},
   ) {

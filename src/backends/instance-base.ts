@@ -1,5 +1,6 @@
 /** Fields every backend instance accepts, whatever its type. */
 import { z } from "zod";
+import { fallbackOnSchema } from "../core/fallback";
 
 export const envVarName = z
   .string()
@@ -10,4 +11,8 @@ export const baseInstanceFields = {
   default_steps: z.int().min(1).max(150).optional(),
   /** Instances to try, in order, when this one fails in a way another backend could fix. */
   fallback: z.array(z.string()).max(5).optional(),
+  /** Which failures move on to `fallback` (README "Fallback"); default: every kind that may. */
+  fallback_on: fallbackOnSchema.optional(),
+  /** After failing as unreachable, chains skip this instance this long (0 = never skip); default 60. */
+  cooldown_s: z.int().min(0).max(86_400).optional(),
 };

@@ -162,7 +162,7 @@ export function providerError(
     return new BackendError(
       "unavailable",
       `${api.label} answered ${status} to ${context.call}${because}; not re-sent, since the images may have been made and billed`,
-      { ambiguous: true },
+      { ambiguous: true, httpStatus: status },
     );
   }
   return new BackendError("invalid_request", `${api.label} rejected the request (${status})${because}`, {

@@ -8,10 +8,10 @@
  */
 import { z } from "zod";
 import { sizeField } from "../config/size";
-import { defineBackendType, oneShot } from "./backend";
+import { defineBackendType, type GenerationSpec, oneShot, type OutputFormat } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields } from "./instance-base";
-import { OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
+import { isDallE, OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 
 export { isDallE, openAiImageRequest, parseOpenAiImages, type OpenAiImageRequest } from "./openai/protocol";
@@ -54,16 +54,18 @@ export const openAiBackendType = defineBackendType({
             invalidFields: [{ field: "size", message: `one of ${config.sizes.join(", ")}` }],
           });
         }
+        const choice = requestedChoices(config.model, spec);
         const api = access.require();
+        const wanted = choice.quality ?? config.quality;
         const body = openAiImageRequest(spec, {
           model: config.model,
-          ...(config.quality !== undefined && { quality: config.quality }),
-          outputFormat: config.output_format,
+          ...(wanted !== undefined && { quality: wanted }),
+          outputFormat: choice.outputFormat ?? config.output_format,
         });
         const answer = await createImages(api, OPENAI_IMAGES_PATH, body, { clock: ctx.clock, signal: ctx.signal, timeoutMs: config.timeout_s * 1000 });
         const made = parseOpenAiImages(answer);
-        ctx.log.info("openai images made", { backend: name, images: made.images.length, quality: made.quality ?? config.quality ?? "auto" });
-        const quality = made.quality ?? config.quality;
+        ctx.log.info("openai images made", { backend: name, images: made.images.length, quality: made.quality ?? wanted ?? "auto" });
+        const quality = made.quality ?? wanted;
         return {
           images: made.images,
           model: config.model,
@@ -76,3 +78,22 @@ export const openAiBackendType = defineBackendType({
     };
   },
 });
+
+/** DALL·E speaks standard | hd and answers PNG; GPT image models speak low … max and choose formats. */
+const QUALITIES = { dallE: ["standard", "hd", "auto"], gptImage: ["low", "medium", "high", "xhigh", "max", "auto"] } as const satisfies Record<string, readonly OpenAiQuality[]>;
+
+/** The caller's quality and format, checked against what this model takes (a 400 naming the field otherwise). */
+function requestedChoices(model: string, spec: GenerationSpec): { quality?: OpenAiQuality; outputFormat?: OutputFormat } {
+  const dallE = isDallE(model);
+  const allowed: readonly string[] = dallE ? QUALITIES.dallE : QUALITIES.gptImage;
+  const { quality, outputFormat } = spec;
+  if (quality !== undefined && !allowed.includes(quality)) {
+    throw new BackendError("invalid_request", `${model} takes quality ${allowed.join(", ")}, not ${quality}`, { invalidFields: [{ field: "quality", message: allowed.join(", ") }] });
+  }
+  if (dallE && outputFormat !== undefined && outputFormat !== "png") {
+    throw new BackendError("invalid_request", `${model} answers PNG only, not ${outputFormat}`, { invalidFields: [{ field: "output_format", message: "png" }] });
+  }
+  return { ...(quality !== undefined && { quality: quality as OpenAiQuality }), ...(outputFormat !== undefined && { outputFormat }) };
+}
+
+type OpenAiQuality = (typeof openAiQualities)[number];

@@ -15,6 +15,7 @@ import { providersSchema, withProviderDefaults } from "./providers";
 import { imageUrlsConfigSchema } from "../storage/signed-urls";
 import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
 import { sizeString } from "./size";
+import { chainProblems, chainSchema } from "./chains";
 
 const name = z
   .string()
@@ -70,6 +71,8 @@ const configObjectSchema = z
     /** Per provider family, e.g. one `base_url` for every Together instance (see ./providers.ts). */
     providers: providersSchema,
     backends: z.record(name, backendInstanceSchema),
+    /** Named fallback chains, usable wherever an instance name is (./chains.ts). */
+    chains: z.record(name, chainSchema).default({}),
     styles: z.record(name, styleSchema).default({}),
     output: outputSchema.default({ naming: DEFAULT_NAMING, sidecar: true }),
     ledger: ledgerSchema.prefault({}),
@@ -80,12 +83,15 @@ const configObjectSchema = z
     openai: openaiCompatConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
-    if (!hasOwnEntry(config.backends, config.default_backend)) {
+    if (!hasOwnEntry(config.backends, config.default_backend) && !hasOwnEntry(config.chains, config.default_backend)) {
       ctx.addIssue({
         code: "custom",
         path: ["default_backend"],
-        message: `default_backend "${config.default_backend}" is not one of the configured backends`,
+        message: `default_backend "${config.default_backend}" is not one of the configured backends or chains`,
       });
+    }
+    for (const [path, message] of chainProblems(config.chains, Object.keys(config.backends))) {
+      ctx.addIssue({ code: "custom", path: ["chains", ...path], message });
     }
     for (const [instance, backend] of Object.entries(config.backends)) {
       for (const [i, next] of (backend.fallback ?? []).entries()) {
@@ -98,7 +104,7 @@ const configObjectSchema = z
         }
       }
     }
-    for (const [alias, message] of aliasProblems(config.openai, Object.keys(config.backends))) {
+    for (const [alias, message] of aliasProblems(config.openai, [...Object.keys(config.backends), ...Object.keys(config.chains)])) {
       ctx.addIssue({ code: "custom", path: ["openai", "aliases", alias], message });
     }
   });

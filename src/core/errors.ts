@@ -25,7 +25,8 @@ export class OutputConflictError extends Error {
 
 export interface FailedAttempt {
   readonly backend: string;
-  readonly kind: BackendError["kind"];
+  /** `skipped`: not attempted, the backend was cooling down (no usage row; src/core/cooldown.ts). */
+  readonly kind: BackendError["kind"] | "skipped";
   readonly detail: string;
   readonly latency_ms: number;
   readonly external_id?: string;

@@ -15,6 +15,7 @@ import type { ImageStore } from "../storage/image-store";
 import type { UsageSink } from "../usage/event";
 import type { SuccessfulAttempt } from "./attempt";
 import type { AttemptGuard } from "./attempt-guard";
+import type { CooldownBook } from "./cooldown";
 import type { FailedAttempt } from "./errors";
 import { claimOutput } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   readonly pricing: CostEstimator;
   /** Asked before every attempt; NO_GUARD when spend is not limited. */
   readonly guard: AttemptGuard;
+  /** Backends that failed as unreachable, skipped for a while (per isolate). */
+  readonly cooldowns: CooldownBook;
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly log: Logger;

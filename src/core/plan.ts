@@ -4,7 +4,9 @@
  */
 import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
+import { resolveChain } from "../config/chains";
 import { ownEntry } from "../config/lookup";
+import type { FallbackTrigger } from "./fallback";
 import { DEFAULT_SIZE } from "../config/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";
@@ -14,6 +16,8 @@ import type { GenerationRequest } from "./request";
 export interface GenerationPlan {
   /** Instance names in the order they will be tried. */
   readonly chain: readonly string[];
+  /** The failures that move the chain on to its next backend. */
+  readonly fallbackOn: readonly FallbackTrigger[];
   readonly spec: GenerationSpec;
   readonly style: string | null;
 }
@@ -24,14 +28,16 @@ export function planGeneration(
   ids: IdSource,
   backend: (name: string) => Backend,
 ): GenerationPlan {
-  const first = request.backend ?? config.default_backend;
-  const instance = ownEntry(config.backends, first);
-  if (!instance) {
+  const named = request.backend ?? config.default_backend;
+  const chain = resolveChain(config, named);
+  if (!chain) {
     throw new InvalidRequestError(
       "backend",
-      `unknown backend "${first}"; configured: ${Object.keys(config.backends).join(", ")}`,
+      `unknown backend "${named}"; configured: ${[...Object.keys(config.backends), ...Object.keys(config.chains)].join(", ")}`,
     );
   }
+  const first = chain.backends[0]!;
+  const instance = ownEntry(config.backends, first)!;
   const style = request.style === undefined ? undefined : ownEntry(config.styles, request.style);
   if (request.style !== undefined && !style) {
     const known = Object.keys(config.styles);
@@ -55,6 +61,8 @@ export function planGeneration(
     n: request.n,
     ...(negative !== undefined && { negative }),
     ...(steps !== undefined && { steps }),
+    ...(request.quality !== undefined && { quality: request.quality }),
+    ...(request.outputFormat !== undefined && { outputFormat: request.outputFormat }),
   };
-  return { chain: [first, ...(instance.fallback ?? [])], spec, style: request.style ?? null };
+  return { chain: chain.backends, fallbackOn: chain.fallbackOn, spec, style: request.style ?? null };
 }

@@ -1,4 +1,5 @@
 /** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
+import type { OutputFormat } from "../backends/backend";
 import type { Size } from "../config/size";
 
 export type Role = "admin" | "user";
@@ -29,4 +30,7 @@ export interface GenerationRequest {
   readonly ref?: string;
   /** The caller's X-Request-Id, kept on every usage row: UsageEvent.client_request_id. */
   readonly clientRequestId?: string;
+  /** Passed to backends that take them (OpenAI images); the others ignore them. */
+  readonly quality?: string;
+  readonly outputFormat?: OutputFormat;
 }

@@ -10,10 +10,11 @@
  *
  *   step: no attempt ──► begin ──► submit ──► pending ──poll/callback──► succeeded
  *                          ▲                     │  deadline passed: cancel ─► timeout
- *                          └── next backend ◄── failed (unless the provider rejected the request)
+ *                          └── next backend ◄── failed, on a trigger the chain lists (./fallback.ts);
+ *                                               a backend cooling down is skipped (./cooldown.ts)
  */
 import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol } from "../backends/backend";
-import { BackendError, type BackendErrorKind } from "../backends/errors";
+import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
 import { priceAttempt, worstCaseUsd } from "../guard/worst-case";
@@ -22,6 +23,9 @@ import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess,
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
+import { ownEntry } from "../config/lookup";
+import { coolingDownLine, DEFAULT_COOLDOWN_S } from "./cooldown";
+import { type FallbackTrigger, fallbackTrigger } from "./fallback";
 
 /** Where a generation stands between steps. */
 export interface ChainState {
@@ -166,12 +170,32 @@ export class GenerationRunner {
   // ---- the steps ------------------------------------------------------------------------------
 
   private begin(chain: ChainState): StepResult {
-    const index = chain.failed.length;
-    const backend = this.prepared.plan.chain[index];
-    if (backend === undefined) throw new Error(`request ${this.prepared.requestId} has no backend left to try`);
     const now = this.deps.clock.now();
+    const { chain: backends } = this.prepared.plan;
+    let failed = chain.failed;
+    // A backend cooling down is skipped (no attempt, no usage row) while a later one remains.
+    while (failed.length < backends.length - 1) {
+      const skipped = this.coolingDown(backends[failed.length]!, now);
+      if (!skipped) break;
+      this.log.info("backend skipped", { request_id: this.prepared.requestId, backend: skipped.backend, detail: skipped.detail });
+      failed = [...failed, skipped];
+    }
+    const index = failed.length;
+    const backend = backends[index];
+    if (backend === undefined) throw new Error(`request ${this.prepared.requestId} has no backend left to try`);
     const attempt: AttemptState = { index, backend, eventId: this.deps.ids.newId(), startedAt: now, submission: null, pollErrors: 0 };
-    return { status: "running", chain: { ...chain, attempt, nextStepAt: now } };
+    return { status: "running", chain: { ...chain, failed, attempt, nextStepAt: now } };
+  }
+
+  /** The skipped "attempt" when `backend` cools down after failing as unreachable; null when it may be tried. */
+  private coolingDown(backend: string, now: number): FailedAttempt | null {
+    const admission = this.deps.cooldowns.admit(backend, now, this.cooldownMs(backend));
+    if (admission.admitted) return null;
+    return { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 };
+  }
+
+  private cooldownMs(backend: string): number {
+    return (ownEntry(this.deps.config.backends, backend)?.cooldown_s ?? DEFAULT_COOLDOWN_S) * 1000;
   }
 
   private async submit(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
@@ -262,6 +286,7 @@ export class GenerationRunner {
 
   private async succeed(attempt: AttemptState, backend: Backend, result: Parameters<typeof recordSuccess>[3], failed: readonly FailedAttempt[]): Promise<FinishedStep> {
     const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt));
+    this.deps.cooldowns.reached(backend.name);
     // An unpriced success is charged what was reserved for it: the guard's worst case stands.
     await this.settleSpend(attempt, success.cost?.usd ?? null);
     return { status: "succeeded", success, failed };
@@ -270,10 +295,21 @@ export class GenerationRunner {
   /** A failed attempt: its usage event; the next backend gets a turn unless none may. */
   private async fail(chain: ChainState, attempt: AttemptState, error: unknown): Promise<StepResult> {
     const recorded = await this.recordFailure(chain, attempt, error);
-    if (mayFallBack(recorded.error.kind) && recorded.failed.length < this.prepared.plan.chain.length) {
+    const trigger = fallbackTrigger(recorded.error, attempt.submission !== null);
+    this.noteReachability(attempt, trigger, recorded.error);
+    if (trigger !== null && this.prepared.plan.fallbackOn.includes(trigger) && recorded.failed.length < this.prepared.plan.chain.length) {
       return { status: "running", chain: { attempt: null, failed: recorded.failed, nextStepAt: this.deps.clock.now() } };
     }
     return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
+  }
+
+  /** An unreachable backend cools down; any other answer shows it is there. */
+  private noteReachability(attempt: AttemptState, trigger: FallbackTrigger | null, error: BackendError): void {
+    if (trigger === "unreachable") {
+      this.deps.cooldowns.unreachable(attempt.backend, this.deps.clock.now(), this.cooldownMs(attempt.backend), `${attempt.backend} was unreachable: ${error.detail}`);
+    } else if (error.kind !== "canceled") {
+      this.deps.cooldowns.reached(attempt.backend);
+    }
   }
 
   /** A canceled attempt: its usage event, and the end of the chain. */
@@ -365,13 +401,6 @@ function whereItStood(progress: AsyncProgress | undefined): string {
   if (progress?.state !== "queued") return "still running";
   return progress.queuePosition === undefined ? "still queued" : `still queued behind ${progress.queuePosition} job(s)`;
 }
-
-/** A request the provider itself rejected would be rejected by the next backend too; a canceled one has nobody to serve. */
-export function mayFallBack(kind: BackendErrorKind): boolean {
-  // Images already paid for elsewhere are not made again by another backend.
-  return kind !== "invalid_request" && kind !== "canceled" && kind !== "paid_output_lost";
-}
-
 
 /** The sync path's progress feed: follows the attempt in flight, stops when it changes or ends. */
 class ProgressWatch {

@@ -4,12 +4,21 @@
  */
 import type { Backend } from "../backends/backend";
 import { createBackend } from "../backends/registry";
+import { CooldownBook } from "../core/cooldown";
 import { ownEntry } from "../config/lookup";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
 
 const backendCache = new WeakMap<ImagenConfig, Map<string, Backend>>();
+const cooldownBooks = new WeakMap<ImagenConfig, CooldownBook>();
+
+/** The isolate's cooldown book for a config: which of its backends are skipped for a while. */
+export function cooldownsFor(config: ImagenConfig): CooldownBook {
+  let book = cooldownBooks.get(config);
+  if (!book) cooldownBooks.set(config, (book = new CooldownBook()));
+  return book;
+}
 
 export function backendResolver(config: ImagenConfig, env: Readonly<Record<string, unknown>> | Env, clock: Clock = systemClock): (name: string) => Backend {
   let cache = backendCache.get(config);

@@ -16,7 +16,7 @@ import { backendResolver } from "./backends";
 import { ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
 import { type PipelineOptions, pipelineDepsFor } from "./pipeline";
 
-export { backendResolver } from "./backends";
+export { backendResolver, cooldownsFor } from "./backends";
 export { ledgerDependency, ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
 export { pipelineDepsFor, type PipelineOptions, type Spender } from "./pipeline";
 

@@ -11,7 +11,7 @@ import type { Logger } from "../lib/log";
 import { R2ImageStore } from "../storage/image-store";
 import { deferredUsageSink } from "../usage/deferred-sink";
 import { queueUsageSink } from "../usage/queue-sink";
-import { backendResolver } from "./backends";
+import { backendResolver, cooldownsFor } from "./backends";
 import { estimatorFor } from "./estimator";
 import { ledgerFor } from "./ledger";
 
@@ -38,6 +38,7 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender ? attemptGuardFor(env.GUARDS, config, options.spender.caller, options.spender.keyLimits) : NO_GUARD,
+    cooldowns: cooldownsFor(config),
     clock,
     ids: cryptoIdSource(() => clock.now()),
     log,

@@ -10,12 +10,20 @@
  * - any other answer (a 4xx, a failure that cost nothing) frees the key, so a corrected retry runs.
  * Keys are per caller: two callers never see each other's.
  *
+ * With `sdkRetries`, a request without the header but with the official OpenAI SDKs'
+ * `x-stainless-retry-count` gets a key derived from caller, route and body: the SDKs resend an
+ * identical body on every retry but no key. Count 0 is a new request and always runs (taking the
+ * key over); a count above 0 is a retry of it and is replayed, or waits for it, as above — so an
+ * SDK retry after a lost answer never generates twice. Two identical first tries at the same
+ * moment are two requests; a retry then joins the later one.
+ *
  * @example
  *   app.openapi(createRoute({ …, middleware: [idempotencyKey()] }), handler);
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context";
 import { problem } from "../http/problem";
+import { sha256Hex } from "../lib/hash";
 import { requestFingerprint } from "./fingerprint";
 import { requestGuard } from "./request-guard";
 import type { StoredAnswer } from "./store/idempotency-book";
@@ -25,9 +33,13 @@ export interface IdempotencyOptions {
   readonly varyHeaders?: readonly string[];
   /** Response headers kept and replayed with the body. */
   readonly replayHeaders?: readonly string[];
+  /** Derive a key for SDK requests that carry `x-stainless-retry-count` but no Idempotency-Key. */
+  readonly sdkRetries?: boolean;
 }
 
 const HEADER = "idempotency-key";
+/** Sent by the Stainless-generated SDKs (openai-node, openai-python): 0 on the first try. */
+const SDK_RETRY_HEADER = "x-stainless-retry-count";
 export const REPLAYED_HEADER = "Idempotent-Replayed";
 const DEFAULT_REPLAY_HEADERS = ["content-type", "location", "preference-applied", "x-should-retry"];
 /** The draft makes the key a structured-field string ("…"); bare tokens are accepted too. */
@@ -39,8 +51,10 @@ export function idempotencyKey(options: IdempotencyOptions = {}): MiddlewareHand
 
   return async (c, next) => {
     const raw = c.req.header(HEADER);
-    if (raw === undefined) return next();
-    const key = KEY_PATTERN.exec(raw.trim())?.[1];
+    const sdkRetry = raw === undefined && options.sdkRetries ? sdkRetryCount(c.req.header(SDK_RETRY_HEADER)) : null;
+    if (raw === undefined && sdkRetry === null) return next();
+    const fingerprint = await requestFingerprint(c.req, varyHeaders);
+    const key = raw === undefined ? await sha256Hex(`sdk-retry\n${c.get("caller").name}\n${fingerprint}`) : KEY_PATTERN.exec(raw.trim())?.[1];
     if (key === undefined) {
       const message = "Idempotency-Key must be 1..255 visible ASCII characters (a UUID is a good choice)";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "Idempotency-Key", message }] } });
@@ -48,7 +62,7 @@ export function idempotencyKey(options: IdempotencyOptions = {}): MiddlewareHand
     const { config, stub } = requestGuard(c);
     const holder = c.get("requestId");
     const claim = await stub.claimIdempotencyKey(
-      { key, fingerprint: await requestFingerprint(c.req, varyHeaders), holder, leaseMs: config.lease_seconds * 1000 },
+      { key, fingerprint, holder, leaseMs: config.lease_seconds * 1000, ...(sdkRetry === 0 && { fresh: true }) },
       config.idempotency_wait_seconds * 1000,
     );
     switch (claim.kind) {
@@ -72,6 +86,11 @@ export function idempotencyKey(options: IdempotencyOptions = {}): MiddlewareHand
       else await stub.abandonIdempotencyKey(key, holder);
     }
   };
+}
+
+/** The SDK's retry number, or null when the header is absent or not a count. */
+function sdkRetryCount(header: string | undefined): number | null {
+  return header !== undefined && /^\d{1,3}$/.test(header.trim()) ? Number(header.trim()) : null;
 }
 
 function worthReplaying(response: Response): boolean {

@@ -1,9 +1,18 @@
-/** GET /v1/backends: every configured instance with its type, model, default flag and status. */
+/**
+ * GET /v1/backends: every configured instance with its type, model, default flag and status (a
+ * backend cooling down after failing as unreachable says until when), and every chain with the
+ * status of the backend that would serve it now.
+ */
 import { createRoute } from "@hono/zod-openapi";
 import { type Backend, type BackendStatus, describeStatus } from "../backends/backend";
 import type { App } from "../http/context";
 import { BackendsResponse, problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
+import { ownEntry } from "../config/lookup";
+import { coolingDownLine } from "../core/cooldown";
+import { DEFAULT_FALLBACK_ON } from "../core/fallback";
+import { type AppDeps, cooldownsFor } from "../deps";
+import { type Clock, systemClock } from "../lib/clock";
 
 /** A status probe that hangs must not hang the listing. */
 const STATUS_TIMEOUT_MS = 5_000;
@@ -22,22 +31,57 @@ const route = createRoute({
 
 export function registerBackendRoutes(app: App): void {
   app.openapi(route, async (c) => {
-    const { config, backend: resolve } = c.var.deps;
+    const { config } = c.var.deps;
+    const status = statusBoard(c.var.deps);
     const backends = await Promise.all(
-      Object.entries(config.backends).map(async ([name, instance]) => {
-        const backend = resolve(name);
-        return {
-          name,
-          type: instance.type,
-          model: backend.model,
-          default: name === config.default_backend,
-          fallback: instance.fallback ?? [],
-          status: await instanceStatus(backend),
-        };
-      }),
+      Object.entries(config.backends).map(async ([name, instance]) => ({
+        name,
+        type: instance.type,
+        model: status.backend(name).model,
+        default: name === config.default_backend,
+        fallback: instance.fallback ?? [],
+        fallback_on: [...(instance.fallback_on ?? DEFAULT_FALLBACK_ON)],
+        status: await status.of(name),
+      })),
     );
-    return c.json({ backends }, 200);
+    const chains = await Promise.all(
+      Object.entries(config.chains).map(async ([name, chain]) => ({
+        name,
+        default: name === config.default_backend,
+        backends: chain.backends,
+        fallback_on: [...(chain.fallback_on ?? DEFAULT_FALLBACK_ON)],
+        status: await status.of(name),
+      })),
+    );
+    return c.json({ backends, chains }, 200);
   });
+}
+
+/** Status lines of instances and chains, as the listings show them. */
+export function statusBoard(deps: Pick<AppDeps, "config" | "backend">, clock: Clock = systemClock) {
+  const cooldowns = cooldownsFor(deps.config);
+  const ofInstance = async (name: string): Promise<string> => {
+    const cooling = cooldowns.coolingUntil(name, clock.now());
+    return cooling ? coolingDownLine(cooling.until, cooling.reason) : instanceStatus(deps.backend(name));
+  };
+  return {
+    backend: deps.backend,
+    /** An instance's line, or a chain's: the member that would serve it now. */
+    async of(name: string): Promise<string> {
+      const chain = ownEntry(deps.config.chains, name);
+      if (!chain) return ofInstance(name);
+      return chainStatus(await Promise.all(chain.backends.map(async (member) => ({ member, status: await ofInstance(member) }))));
+    },
+  };
+}
+
+/** `ok`, `ok via <member>` when earlier members cannot serve, else every member's line. */
+function chainStatus(members: readonly { readonly member: string; readonly status: string }[]): string {
+  const serving = members.findIndex((m) => m.status.startsWith("ok"));
+  if (serving === 0) return members[0]!.status;
+  const story = (list: typeof members) => list.map((m) => `${m.member}: ${m.status}`).join("; ");
+  if (serving > 0) return `ok via ${members[serving]!.member} (${story(members.slice(0, serving))})`;
+  return `unavailable (${story(members)})`;
 }
 
 /** The status line of one instance, probed within a time limit. */

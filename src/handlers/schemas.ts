@@ -108,11 +108,22 @@ export const BackendInfo = z
     model: z.string(),
     default: z.boolean(),
     fallback: z.array(z.string()),
+    fallback_on: z.array(z.string()).openapi({ description: "The failures that move on to `fallback` (README \"Fallback\")." }),
     status: z.string().openapi({ example: "not configured (set REPLICATE_API_TOKEN)" }),
   })
   .openapi("Backend");
 
-export const BackendsResponse = z.object({ backends: z.array(BackendInfo) }).openapi("BackendsResponse");
+export const ChainInfo = z
+  .object({
+    name: z.string(),
+    default: z.boolean(),
+    backends: z.array(z.string()).openapi({ description: "Instances, tried in this order." }),
+    fallback_on: z.array(z.string()),
+    status: z.string().openapi({ example: "ok via flux-schnell-replicate (flux-schnell-local: skipped: cooling down until …)" }),
+  })
+  .openapi("Chain");
+
+export const BackendsResponse = z.object({ backends: z.array(BackendInfo), chains: z.array(ChainInfo) }).openapi("BackendsResponse");
 
 export const ImageKeyParam = z.object({
   key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),

@@ -72,6 +72,22 @@ describe("openai backend: generating", () => {
 });
 
 describe("openai backend: failures", () => {
+  it("sends the caller's quality and output_format over the instance's", async () => {
+    const { generate, requests } = await setup({ quality: "low" });
+    const result = await generate({ ...spec, quality: "high", outputFormat: "webp" });
+
+    expect(creates(await requests())[0]!.body).toMatchObject({ quality: "high", output_format: "webp" });
+    expect(result.quality).toBe("high");
+  });
+
+  it("refuses a quality the model does not take, naming the field, before sending anything", async () => {
+    const { generate, requests } = await setup();
+    const error = await backendFailure(generate({ ...spec, quality: "hd" }));
+    expect(error.kind).toBe("invalid_request");
+    expect(error.extra.invalidFields).toEqual([{ field: "quality", message: "low, medium, high, xhigh, max, auto" }]);
+    expect(await requests()).toEqual([]);
+  });
+
   it("refuses a size outside the instance's sizes before sending anything", async () => {
     const { generate, requests } = await setup({ sizes: ["1024x1024", "1536x1024"] });
     const error = await backendFailure(generate());

@@ -10,12 +10,38 @@ describe("GET /v1/backends", () => {
     expect(res.status).toBe(200);
     const { backends } = await res.json<any>();
     expect(backends.map((b: any) => b.name)).toEqual(["mock", "mock-down", "mock-refuses", "mock-with-fallback"]);
-    expect(backends[0]).toEqual({ name: "mock", type: "mock", model: "mock-png", default: true, fallback: [], status: "ok" });
+    expect(backends[0]).toEqual({
+      name: "mock",
+      type: "mock",
+      model: "mock-png",
+      default: true,
+      fallback: [],
+      fallback_on: ["unconfigured", "unreachable", "rate_limited", "server_error", "timeout"],
+      status: "ok",
+    });
     expect(backends[3]).toMatchObject({ default: false, fallback: ["mock-down", "mock"] });
   });
 
   it("needs a key", async () => {
     expect((await callWorker("/v1/backends")).status).toBe(401);
+  });
+
+  it("lists chains, and a backend that just failed as unreachable as skipped until its cooldown ends", async () => {
+    const key = await seedKey("chain-lister");
+    const config = testConfig({
+      backends: { ...testConfig().backends, home: { type: "mock", model: "home", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 120 } },
+      chains: { "home-then-mock": { backends: ["home", "mock"], fallback_on: ["unreachable"] } },
+    });
+    const app = appWithConfig(config);
+    const before = await (await app.call("/v1/backends", { headers: bearer(key) })).json<any>();
+
+    const made = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", backend: "home-then-mock", size: "64x64" }));
+    const after = await (await app.call("/v1/backends", { headers: bearer(key) })).json<any>();
+
+    expect(made.status).toBe(201);
+    expect(before.chains).toEqual([{ name: "home-then-mock", default: false, backends: ["home", "mock"], fallback_on: ["unreachable"], status: "ok" }]);
+    expect(after.backends.find((b: any) => b.name === "home").status).toMatch(/^skipped: cooling down until \S+Z \(home was unreachable: /);
+    expect(after.chains[0].status).toMatch(/^ok via mock \(home: skipped: cooling down until /);
   });
 });
 

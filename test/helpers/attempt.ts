@@ -9,6 +9,8 @@ import { BackendError } from "../../src/backends/errors";
 import type { AsyncProgress, AttemptContext, Backend, BackendResult, GenerationSpec } from "../../src/backends/backend";
 import { parseConfig } from "../../src/config/load";
 import { NO_GUARD } from "../../src/core/attempt-guard";
+import { CooldownBook } from "../../src/core/cooldown";
+import { DEFAULT_FALLBACK_ON } from "../../src/core/fallback";
 import { GenerationFailedError } from "../../src/core/errors";
 import type { PipelineDeps } from "../../src/core/pipeline";
 import { GenerationRunner } from "../../src/core/runner";
@@ -34,12 +36,13 @@ export async function runAttempt(backend: Backend, spec: GenerationSpec, ctx: At
     usage: { record: async (event) => void events.push(event) },
     pricing: createCostEstimator({ store: new MemoryPriceStore(ctx.clock, BUNDLED_PRICES), clock: ctx.clock }),
     guard: NO_GUARD,
+    cooldowns: new CooldownBook(),
     clock: ctx.clock,
     ids: cryptoIdSource(() => ctx.clock.now()),
     log: ctx.log,
   };
   const prepared = {
-    plan: { chain: [backend.name], spec, style: null },
+    plan: { chain: [backend.name], fallbackOn: DEFAULT_FALLBACK_ON, spec, style: null },
     request: { prompt: spec.prompt, n: spec.n },
     caller: { name: "backend-test", role: "user" as const },
     requestId: ctx.requestId,

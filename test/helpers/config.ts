@@ -5,7 +5,8 @@ export function testConfig(overrides: Record<string, unknown> = {}) {
     output: { naming: "{caller}/{date}/{time}-{slug}-{seed}.{ext}", sidecar: true },
     backends: {
       mock: { type: "mock", model: "mock-png" },
-      "mock-down": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "unavailable" },
+      // Fails every time and is never skipped (cooldown_s 0), so each test sees its attempt.
+      "mock-down": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 0 },
       "mock-refuses": { type: "mock", model: "mock-refuses", failure_rate: 1, failure_kind: "invalid_request" },
       "mock-with-fallback": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "timeout", fallback: ["mock-down", "mock"] },
     },

@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { parseConfig } from "../../src/config/load";
 import { NO_GUARD } from "../../src/core/attempt-guard";
+import { CooldownBook } from "../../src/core/cooldown";
 import type { PipelineDeps } from "../../src/core/pipeline";
 import type { Clock } from "../../src/lib/clock";
 import { manualClock } from "./clock";
@@ -38,6 +39,7 @@ export function pipelineWorld(config: unknown = testConfig(), { usage, secrets, 
     usage: usage ?? { record: async (event) => void events.push(event) },
     pricing: createCostEstimator({ store: new MemoryPriceStore(clock, BUNDLED_PRICES), clock }),
     guard: NO_GUARD,
+    cooldowns: new CooldownBook(),
     clock,
     ids: { newId: () => ulid(clock.now() + n++), randomSeed: () => 777 },
     log: jsonLogger({}, (line) => logs.push(line)),

@@ -320,7 +320,7 @@ describe("replicate async jobs: the alarm is the fallback", () => {
     expect(await job.document()).toEqual(done);
   });
 
-  it("past the deadline plus grace and still running: cancels it at Replicate, times the attempt out, falls back", async () => {
+  it("past the deadline plus grace and still running: cancels it at Replicate and times the attempt out, without falling back after Replicate took the work", async () => {
     const clock = manualClock(Date.now());
     const world = await replicateWorld(
       { outcome: "hang" },
@@ -334,15 +334,11 @@ describe("replicate async jobs: the alarm is the fallback", () => {
 
     clock.advance(32_000);
     await job.forceAlarm();
-    const done = await job.until((d) => d.status === "succeeded", "succeeded on the fallback");
+    const done = await job.until((d) => d.status === "failed", "failed at its deadline");
 
-    expect(done.result!.backend).toBe("mock");
-    expect(done.result!.failed_attempts).toMatchObject([{ backend: "flux", kind: "timeout" }]);
+    expect(done.error).toMatchObject({ type: "urn:imagen-edge:problem:backend-timeout" });
     expect((await world.requests()).filter((r) => r.path.endsWith("/cancel"))).toHaveLength(1);
-    expect(job.events.map((e) => [e.backend, e.success, e.attempt])).toEqual([
-      ["flux", false, 1],
-      ["mock", true, 2],
-    ]);
+    expect(job.events.map((e) => [e.backend, e.success, e.error_code])).toEqual([["flux", false, "timeout"]]);
   });
 
   it("survives an eviction: a fresh instance picks the job up from storage and finishes it", async () => {

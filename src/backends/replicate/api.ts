@@ -250,7 +250,7 @@ async function errorFor(api: ReplicateApi, response: Response, call: string): Pr
       );
   }
   if (response.status >= 500) {
-    return new BackendError("unavailable", `Replicate answered ${response.status} to ${call}${said ? `: ${said}` : ""}`);
+    return new BackendError("unavailable", `Replicate answered ${response.status} to ${call}${said ? `: ${said}` : ""}`, { httpStatus: response.status });
   }
   // 400, 403, 404 and the rest: the request itself is wrong (unknown model, bad version…).
   return new BackendError("invalid_request", `Replicate answered ${response.status} to ${call}${said ? `: ${said}` : ""}`);

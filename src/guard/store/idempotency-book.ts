@@ -28,6 +28,12 @@ export interface ClaimInput {
   /** Who claims it (the request id); only the holder may complete or abandon the claim. */
   readonly holder: string;
   readonly leaseMs: number;
+  /**
+   * A first try whose key was derived from its content (an SDK request without Idempotency-Key):
+   * a new request that merely looks like an earlier one, so it takes the key over instead of
+   * being answered from it.
+   */
+  readonly fresh?: boolean;
 }
 
 interface KeyRow extends Record<string, SqlStorageValue> {
@@ -55,7 +61,7 @@ export class IdempotencyBook {
 
   claim(input: ClaimInput, now: number): KeyClaim {
     const row = this.sql.exec<KeyRow>("SELECT fingerprint, state, holder, until, answer FROM idempotency_keys WHERE key = ?", input.key).toArray()[0];
-    if (row && row.until > now) {
+    if (row && row.until > now && !input.fresh) {
       if (row.fingerprint !== input.fingerprint) return { kind: "mismatch" };
       if (row.state === "done") return { kind: "replay", answer: JSON.parse(row.answer!) as StoredAnswer };
       return { kind: "running" };

@@ -14,6 +14,8 @@ import type { GenerationOutcome, PipelineDeps } from "../../core/pipeline";
 import type { GenerationRequest } from "../../core/request";
 import { spenderOf } from "../../guard/request-guard";
 import type { App, AppEnv } from "../../http/context";
+import { idempotencyKey } from "../../guard/idempotency";
+import { rateLimit } from "../../guard/rate-limit";
 import { requireJsonBody } from "../../http/json-body";
 import { problem } from "../../http/problem";
 import { toBase64 } from "../../lib/base64";
@@ -35,14 +37,16 @@ const route = createRoute({
   path: "/v1/images/generations",
   summary: "Generate images, OpenAI Images API style (use the official openai SDKs with baseURL …/v1)",
   security: [{ bearer: [] }],
-  middleware: [requireJsonBody()] as const,
+  // Idempotency-Key as on POST /v1/images; without one, the SDK's retries are recognised by their
+  // x-stainless-retry-count and never generate twice.
+  middleware: [rateLimit(), requireJsonBody(), idempotencyKey({ sdkRetries: true, varyHeaders: [SOURCE_HEADER] })] as const,
   request: {
     headers: z.object({ [SOURCE_HEADER]: z.string().optional().openapi({ description: "Usage source label; wins over `user`." }) }),
     body: { required: true, content: { "application/json": { schema: OpenAIImageRequest } } },
   },
   responses: {
     200: { description: "Images generated (stored in R2 and ledgered)", content: { "application/json": { schema: ImagesResponseSchema } } },
-    ...openAIErrorResponses(400, 401, 402, 404, 413, 415, 500, 502, 503, 504),
+    ...openAIErrorResponses(400, 401, 402, 404, 409, 413, 415, 422, 429, 500, 502, 503, 504),
   },
 });
 
@@ -85,6 +89,8 @@ function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string | undefi
     ...(body.size && body.size !== "auto" && { size: parseSize(body.size)! }),
     ...(style !== undefined && !(OPENAI_STYLES.has(style) && !hasOwnEntry(config.styles, style)) && { style }),
     ...(source !== undefined && { source }),
+    ...(body.quality && { quality: body.quality }),
+    ...(body.output_format && { outputFormat: body.output_format }),
   };
 }
 

@@ -20,8 +20,8 @@ export const OpenAIImageRequest = z
     n: z.int().min(1).max(MAX_IMAGES).nullish().openapi({ description: `1..${MAX_IMAGES}.` }),
     size: z.union([z.literal("auto"), sizeField]).nullish().openapi({ description: "WxH (each side 64..2048, a multiple of 8) or auto (the instance's default)." }),
     response_format: z.enum(["url", "b64_json"]).nullish().openapi({ description: "Default b64_json, as OpenAI's GPT image models answer; url = a signed URL that opens without a key." }),
-    output_format: z.enum(["png", "jpeg", "webp"]).nullish().openapi({ description: "Accepted; the answer's output_format says what the backend produced." }),
-    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).nullish().openapi({ description: "Accepted; backends without a quality setting ignore it." }),
+    output_format: z.enum(["png", "jpeg", "webp"]).nullish().openapi({ description: "Used by backends that can choose (OpenAI images); others make their own format, which the answer's output_format names." }),
+    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).nullish().openapi({ description: "Used by backends with a quality setting (OpenAI images: low/medium/high/auto for GPT image models, standard/hd for DALL·E); others ignore it." }),
     style: z.string().max(64).nullish().openapi({ description: "One of our configured styles; OpenAI's legacy vivid / natural are ignored unless configured." }),
     user: sourceLabel.optional().openapi({ description: "Recorded as the usage source (unless X-Imagen-Source is sent)." }),
     safety_identifier: sourceLabel.nullish().openapi({ description: "Like user; wins over it." }),
@@ -50,8 +50,10 @@ export type OpenAIImagesResponse = ImagesResponse & { data: Image[] };
 export interface ModelEntry extends Model {
   /** The backend's status line, as GET /v1/backends shows it. */
   readonly status: string;
-  /** For an alias: the instance it stands for. */
+  /** For an alias: the instance or chain it stands for. */
   readonly alias_of?: string;
+  /** For a chain: its instances, tried in this order. */
+  readonly chain?: string[];
 }
 
 const ModelSchema = z
@@ -62,6 +64,7 @@ const ModelSchema = z
     owned_by: z.string(),
     status: z.string().openapi({ example: "ok" }),
     alias_of: z.string().optional(),
+    chain: z.array(z.string()).optional(),
   })
   .openapi("OpenAIModel");
 

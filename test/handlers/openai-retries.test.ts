@@ -1,0 +1,93 @@
+/**
+ * The official `openai` SDK's own retries against the OpenAI-compatible route: a retry after a
+ * lost answer never generates twice, and a rate-limited key ends in the SDK's RateLimitError
+ * after it retried as Retry-After said.
+ */
+import OpenAI, { RateLimitError } from "openai";
+import { describe, expect, it } from "vitest";
+import { testConfig } from "../helpers/config";
+import { ledgerRows } from "../helpers/ledger";
+import { appWithConfig, BASE, seedKey } from "../helpers/world";
+
+/** The SDK sending to an app on `config`; `answers` are the Worker's answers in order. */
+function sdk(apiKey: string, config: unknown, options: { maxRetries: number; loseFirstAnswer?: boolean }, secrets: Record<string, string> = {}) {
+  const app = appWithConfig(config, secrets);
+  const answers: Response[] = [];
+  const retryCounts: (string | null)[] = [];
+  const client = new OpenAI({
+    apiKey,
+    baseURL: `${BASE}/v1`,
+    maxRetries: options.maxRetries,
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      retryCounts.push(request.headers.get("x-stainless-retry-count"));
+      const url = new URL(request.url);
+      const answer = await app.call(url.pathname + url.search, request);
+      answers.push(answer.clone());
+      if (options.loseFirstAnswer && answers.length === 1) {
+        // The Worker made and stored the images, then the connection broke before the answer arrived.
+        await answer.arrayBuffer();
+        throw new TypeError("fetch failed: the connection was reset");
+      }
+      return answer;
+    },
+  });
+  return { client, answers, retryCounts };
+}
+
+describe("an SDK retry after a lost answer", () => {
+  it("is answered from the first generation: one generation, one usage row", async () => {
+    const key = await seedKey("sdk-lost-answer");
+    const { client, answers, retryCounts } = sdk(key, testConfig(), { maxRetries: 2, loseFirstAnswer: true });
+
+    const result = await client.images.generate({ model: "mock", prompt: "a lighthouse in fog", size: "64x64" });
+
+    expect(retryCounts).toEqual(["0", "1"]);
+    expect(answers.map((a) => [a.status, a.headers.get("idempotent-replayed")])).toEqual([[200, null], [200, "true"]]);
+    expect(await answers[1]!.json()).toEqual(await answers[0]!.json());
+    expect(result.data![0]!.b64_json).toBeTruthy();
+    const requestId = answers[0]!.headers.get("x-request-id")!;
+    expect((await ledgerRows(requestId, 1)).map((r) => [r.backend, r.success])).toEqual([["mock", 1]]);
+    expect(answers[1]!.headers.get("x-request-id")).not.toBe(requestId);
+  });
+
+  it("a new request with the same body (retry count 0) generates again", async () => {
+    const key = await seedKey("sdk-same-body");
+    const { client, answers } = sdk(key, testConfig(), { maxRetries: 0 });
+
+    await client.images.generate({ model: "mock", prompt: "the same prompt", size: "64x64" });
+    await client.images.generate({ model: "mock", prompt: "the same prompt", size: "64x64" });
+
+    expect(answers.map((a) => a.headers.get("idempotent-replayed"))).toEqual([null, null]);
+    expect(answers[0]!.headers.get("x-request-id")).not.toBe(answers[1]!.headers.get("x-request-id"));
+  });
+});
+
+describe("a rate-limited key", () => {
+  it("ends in the SDK's RateLimitError after its retries; nothing generated for the refused requests", async () => {
+    const key = await seedKey("sdk-rate-limited");
+    const config = testConfig({ guard: { default: { rate_limit: { requests: 1, window_seconds: 3600 } } } });
+    const { client, answers } = sdk(key, config, { maxRetries: 1 });
+    await client.images.generate({ model: "mock", prompt: "the one allowed", size: "64x64" });
+
+    const error = await client.images.generate({ model: "mock", prompt: "one too many", size: "64x64" }).then(() => null, (e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error).toMatchObject({ status: 429, code: "rate_limit_exceeded", type: "rate_limit_error" });
+    expect(Number((error as RateLimitError).headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(answers.map((a) => a.status)).toEqual([200, 429, 429]);
+  });
+
+  it("is retried by the SDK once Retry-After has passed, and then served", async () => {
+    const key = await seedKey("sdk-retry-after");
+    const config = testConfig({ guard: { default: { rate_limit: { requests: 1, window_seconds: 1 } } } });
+    const { client, answers } = sdk(key, config, { maxRetries: 2 });
+    await client.images.generate({ model: "mock", prompt: "first", size: "64x64" });
+
+    const second = await client.images.generate({ model: "mock", prompt: "second", size: "64x64" });
+
+    expect(second.data).toHaveLength(1);
+    expect(answers.map((a) => a.status)).toEqual([200, 429, 200]);
+    expect(answers[1]!.headers.get("retry-after")).toBe("1");
+  });
+});
