@@ -3,8 +3,9 @@
  * lost answer never generates twice, and a rate-limited key ends in the SDK's RateLimitError
  * after it retried as Retry-After said.
  */
-import OpenAI, { RateLimitError } from "openai";
-import { describe, expect, it } from "vitest";
+import OpenAI, { APIError, RateLimitError } from "openai";
+import { describe, expect, inject, it } from "vitest";
+import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
 import { appWithConfig, BASE, seedKey } from "../helpers/world";
@@ -89,5 +90,27 @@ describe("a rate-limited key", () => {
     expect(second.data).toHaveLength(1);
     expect(answers.map((a) => a.status)).toEqual([200, 429, 200]);
     expect(answers[1]!.headers.get("retry-after")).toBe("1");
+  });
+});
+
+describe("an over-budget caller", () => {
+  it("gets the SDK's APIError 402 naming the cap, which the SDK does not retry; nothing is created upstream", async () => {
+    const fakes = inject("fakes");
+    const openaiKey = newKey("openai");
+    const key = await seedKey("sdk-over-budget");
+    const config = testConfig({
+      providers: { openai: { base_url: `${fakes.openai}/v1` } },
+      backends: { ...testConfig().backends, "openai-images": { type: "openai", model: "gpt-image-1.5", quality: "high", sizes: ["1024x1024"] } },
+      // gpt-image-1.5 high 1024x1024 costs $0.133 per image: one image is over this cap.
+      guard: { default: { daily_usd: 0.01 } },
+    });
+    const { client, answers } = sdk(key, config, { maxRetries: 2 }, { OPENAI_API_KEY: openaiKey });
+
+    const error = await client.images.generate({ model: "openai-images", prompt: "too dear", size: "1024x1024" }).then(() => null, (e: unknown) => e);
+
+    expect(error).toBeInstanceOf(APIError);
+    expect(error).toMatchObject({ status: 402, type: "insufficient_quota", code: "budget_exceeded" });
+    expect(answers.map((a) => a.status)).toEqual([402]);
+    expect(creates(await requestsOf(fakes.openai!, openaiKey))).toHaveLength(0);
   });
 });
