@@ -1,5 +1,5 @@
 /**
- * The ledger contract (DESIGN principle 5): the embedded D1 ledger and the Supabase ledger (against
+ * The ledger contract: the embedded D1 ledger and the Supabase ledger (against
  * the fake Data API, real Postgres behind it) take the same fixture events and must give the same
  * reports, pages and summaries — each checked against numbers worked out by hand, then against
  * each other field by field.
