@@ -3,8 +3,6 @@
  * for GPT image and DALL·E models, what it reads back (images, quality, usage, revised prompts),
  * and the resilience rules of a paid create. Each test takes its own key.
  */
-import { runAttempt } from "../helpers/attempt";
-import { failingNetwork } from "../helpers/network";
 import { describe, expect, inject, it } from "vitest";
 import type { AttemptContext, GenerationSpec } from "../../src/backends/backend";
 import { describeStatus } from "../../src/backends/backend";
@@ -14,7 +12,9 @@ import { silentLogger } from "../../src/lib/log";
 import { creates, newKey, type Scenario } from "../fakes/openai-style/control";
 import { imageBytes } from "../fakes/replicate/kit";
 import { steppedClock } from "../helpers/clock";
-import { backendFailure, hostedBackend } from "../helpers/hosted-backend";
+import { backendFailure, runAttempt } from "../helpers/attempt";
+import { hostedBackend } from "../helpers/hosted-backend";
+import { failingNetwork } from "../helpers/network";
 
 const fake = inject("fakes").openai!;
 

@@ -3,7 +3,6 @@
  * the images it returns, and the resilience rules of a paid create. Each test takes its own key,
  * so scenarios never leak between tests.
  */
-import { failingNetwork } from "../helpers/network";
 import { describe, expect, inject, it } from "vitest";
 import type { GenerationSpec } from "../../src/backends/backend";
 import { describeStatus } from "../../src/backends/backend";
@@ -12,7 +11,9 @@ import { sniffImage } from "../../src/backends/image-size";
 import { creates, newKey, type Scenario } from "../fakes/openai-style/control";
 import { imageBytes } from "../fakes/replicate/kit";
 import { steppedClock } from "../helpers/clock";
-import { backendFailure, hostedBackend } from "../helpers/hosted-backend";
+import { backendFailure } from "../helpers/attempt";
+import { hostedBackend } from "../helpers/hosted-backend";
+import { failingNetwork } from "../helpers/network";
 
 const fake = inject("fakes").together!;
 

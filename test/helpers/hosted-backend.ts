@@ -2,10 +2,8 @@
  * A Together or OpenAI backend instance on its own account of the fake provider, driven directly
  * with a stepped clock (so 429 waits are recorded, not slept).
  */
-import { expect } from "vitest";
 import type { z } from "zod";
 import type { AttemptContext, BackendType, GenerationSpec } from "../../src/backends/backend";
-import { BackendError } from "../../src/backends/errors";
 import { silentLogger } from "../../src/lib/log";
 import { requestsOf, setScenario, type Scenario } from "../fakes/openai-style/control";
 import { runAttempt } from "./attempt";
@@ -32,14 +30,4 @@ export async function hostedBackend<S extends z.ZodObject<{ type: z.ZodLiteral<s
     generate: (spec: GenerationSpec) => runAttempt(backend, spec, ctx),
     requests: () => requestsOf(fakeUrl, key ?? ""),
   };
-}
-
-/** The BackendError a promise rejects with (fails the test if it resolves or throws anything else). */
-export async function backendFailure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
 }
