@@ -1,13 +1,15 @@
 /**
  * The in-tree mock backend: real PNGs whose pixels depend only on prompt, seed and image index
  * (same inputs → identical bytes), with configurable latency and failure injection for tests,
- * local runs and benchmarks. Free: it has no price row and costs 0.
+ * local runs and benchmarks. Free unless `cost_per_image_usd` is set (a stand-in for a paid
+ * provider when trying spend caps locally).
  *
  * It is also the example of a one-shot provider (one call returns the images, like Together or
  * OpenAI images): `protocol: oneShot(generate)`, throwing BackendError for every failure and
  * honouring `ctx.signal`. The runner does the rest (spend, usage event, fallback, cancellation).
  */
 import { z } from "zod";
+import { usd } from "../lib/money";
 import { encodeCellPng, type Rgb } from "./mock/png";
 import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
@@ -28,6 +30,8 @@ export const mockBackendType = defineBackendType({
     failure_kind: z
       .enum(["unavailable", "timeout", "failed", "rate_limited", "invalid_request", "auth", "insufficient_credit"])
       .default("unavailable"),
+    /** What each image is billed, USD, as if it came from a paid provider; absent = free. */
+    cost_per_image_usd: z.number().min(0).max(100).optional(),
   }),
   create(name, config, runtime) {
     const model = config.model ?? "mock-png";
@@ -36,6 +40,7 @@ export const mockBackendType = defineBackendType({
       type: "mock",
       model,
       provider: "mock",
+      ...(config.cost_per_image_usd === undefined ? {} : { configuredPricePerImage: usd(config.cost_per_image_usd) }),
       status: async () => ({ state: "ok" }),
       protocol: oneShot(async (spec, ctx) => {
         const started = runtime.clock.now();

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { readScope } from "../auth/ownership";
 import type { AppEnv, App } from "../http/context";
 import { fromDependency } from "../http/dependency";
 import { problem } from "../http/problem";
@@ -139,9 +140,8 @@ function ledgerReader(c: Context<AppEnv>): <T>(read: (ledger: Ledger) => Promise
 /** Users are confined to their own rows; naming someone else is refused, not silently narrowed. */
 function scopedFilter(c: Context<AppEnv>, query: { since?: string | undefined; until?: string | undefined; caller?: string | undefined }): UsageFilter {
   const caller = c.get("caller");
-  if (caller.role !== "admin" && query.caller !== undefined && query.caller !== caller.name) {
-    throw problem("forbidden", 403, "only admins can read other callers' usage");
-  }
-  const who = caller.role === "admin" ? query.caller : caller.name;
+  const scope = readScope(caller, query.caller);
+  if (!scope) throw problem("forbidden", 403, "only admins can read other callers' usage");
+  const who = scope.caller;
   return { ...(query.since && { since: query.since }), ...(query.until && { until: query.until }), ...(who !== undefined && { caller: who }) };
 }

@@ -32,6 +32,7 @@ const OPENAI_STYLES = new Set(["vivid", "natural"]);
 const route = createRoute({
   method: "post",
   path: "/v1/images/generations",
+  operationId: "createImageOpenAI",
   summary: "Generate images, OpenAI Images API style (use the official openai SDKs with baseURL …/v1)",
   security: [{ bearer: [] }],
   middleware: [requireJsonBody()] as const,
