@@ -72,10 +72,10 @@ describe("GET /v1/images", () => {
 
   it("narrows by key prefix and by UTC date, and never lists sidecars", async () => {
     const key = await seedKey("narrow");
-    const made = await generateAs(key, { prompt: "kept", size: "64x64", output: "narrow-test/kept.png" });
+    const made = await generateAs(key, { prompt: "kept", size: "64x64", output: "narrow/kept-here/kept.png" });
     await generateAs(key, { prompt: "elsewhere", size: "64x64" });
-    expect(await env.IMAGES.head("narrow-test/kept.png.json")).not.toBeNull();
-    const byPrefix = await (await listAs(key, "?prefix=narrow-test/")).json<any>();
+    expect(await env.IMAGES.head("narrow/kept-here/kept.png.json")).not.toBeNull();
+    const byPrefix = await (await listAs(key, "?prefix=narrow/kept-here/")).json<any>();
     expect(byPrefix.images.map((i: any) => i.key)).toEqual([made.images[0].key]);
     const future = await (await listAs(key, "?since=2999-01-01")).json<any>();
     expect(future.images).toEqual([]);
