@@ -25,7 +25,8 @@ describe("GET /v1/images", () => {
     expect(body.images.map((i: any) => i.key).sort()).toEqual(keys.sort());
     expect(body.images.find((i: any) => i.key === first.images[0].key)).toEqual({
       key: first.images[0].key,
-      url: first.images[0].url,
+      // Signed afresh per answer: same image path, its own expiry and signature.
+      url: expect.stringMatching(new RegExp(`^${first.images[0].url.split("?")[0].replace(/[.?]/g, "\\$&")}\\?exp=\\d+&sig=[\\w-]+$`)),
       caller: "lister",
       width: 128,
       height: 64,
