@@ -19,6 +19,9 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
+            // The shipped entry, with a GenerationJob whose usage sink, clock and env a test may
+            // set (test/entry/); production has no such seam.
+            main: "./test/entry/worker.ts",
             // D1 migrations for applyD1Migrations() in tests (the ledger's D1 tables, docs/ledger.md).
             miniflare: {
               bindings: {

@@ -30,25 +30,33 @@ export interface ImageListing {
   readonly images: readonly {
     readonly key: string;
     readonly url: string;
-    readonly width: number;
-    readonly height: number;
+    readonly caller: string;
+    /** null for images stored before listing existed. */
+    readonly width: number | null;
+    readonly height: number | null;
     readonly bytes: number;
     readonly mime_type: string;
     readonly backend: string;
-    readonly model: string;
-    readonly seed: number;
+    readonly model: string | null;
+    readonly seed: number | null;
     readonly cost_usd_estimate: number | null;
     readonly created_at: string;
   }[];
   readonly next_cursor: string | null;
 }
 
-/** GET /v1/budget: one entry per period (day, month, …). */
+/** One period of GET /v1/budget; a null cap means no cap. */
 export interface BudgetPeriod {
-  readonly caps: number | null;
-  readonly spent: number;
-  readonly reserved: number;
-  readonly remaining: number | null;
-  readonly resets_at: string | null;
+  readonly cap_usd: number | null;
+  readonly spent_usd: number;
+  readonly reserved_usd: number;
+  readonly remaining_usd: number | null;
+  readonly resets_at: string;
 }
-export type BudgetAnswer = Readonly<Record<string, BudgetPeriod>>;
+/** GET /v1/budget. */
+export interface BudgetAnswer {
+  readonly caller: string;
+  readonly daily: BudgetPeriod;
+  readonly monthly: BudgetPeriod;
+  readonly limits: Readonly<Record<string, unknown>>;
+}

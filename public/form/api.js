@@ -51,17 +51,6 @@ function safeJson(text) {
   }
 }
 
-/**
- * What an <img> shows for an image URL. An <img> cannot send the bearer header, so the bytes are
- * fetched with the key and shown through a blob: URL. When image URLs carry their own signature
- * (`?exp=&sig=`), this becomes `return url;`.
- */
-export async function imageSrc(url) {
-  const response = await fetch(url, { headers: { authorization: `Bearer ${apiKey.get()}` } });
-  if (!response.ok) throw new ApiProblem(response.status, null, null);
-  return URL.createObjectURL(await response.blob());
-}
-
 /** "2026-05-04T08:00:00.000Z" → local date and time, for people. */
 export function when(iso) {
   return new Date(iso).toLocaleString();

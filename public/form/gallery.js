@@ -1,9 +1,8 @@
 // The caller's recent images (GET /v1/images), newest first, a page at a time.
-import { api, el, imageSrc, usd, when } from "./api.js";
+import { api, el, usd, when } from "./api.js";
 
 const PAGE = 24;
 const $ = (id) => document.getElementById(id);
-let shown = [];
 let nextCursor = null;
 
 export function setUpGallery(onProblem) {
@@ -13,8 +12,6 @@ export function setUpGallery(onProblem) {
 /** Reloads the first page, or appends the next one when `more`. */
 export async function loadGallery(more = false) {
   if (!more) {
-    for (const src of shown) URL.revokeObjectURL(src);
-    shown = [];
     $("gallery-grid").replaceChildren();
   }
   const query = new URLSearchParams({ limit: String(PAGE), ...(more && nextCursor ? { cursor: nextCursor } : {}) });
@@ -26,11 +23,9 @@ export async function loadGallery(more = false) {
 }
 
 function figure(image) {
-  const img = el("img", { alt: image.key, loading: "lazy", ...(image.width && { width: image.width, height: image.height }) });
-  imageSrc(image.url).then((src) => {
-    shown.push(src);
-    img.src = src;
-  }, () => img.replaceWith(el("p", { class: "field-error" }, "Could not load this image.")));
+  // A signed URL (`?exp=&sig=`): the <img> needs no key.
+  const img = el("img", { alt: image.key, loading: "lazy", src: image.url, ...(image.width && { width: image.width, height: image.height }) });
+  img.addEventListener("error", () => img.replaceWith(el("p", { class: "field-error" }, "Could not load this image.")), { once: true });
   const made = [image.backend, image.model, image.seed === null ? null : `seed ${image.seed}`, usd(image.cost_usd_estimate)].filter(Boolean).join(" · ");
   return el("figure", { "data-key": image.key }, img, el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at)));
 }

@@ -1,6 +1,6 @@
 // The generate form: backends, estimate and budget, an async job with visible progress, then the
 // images with what made them, "use this seed", download and the request as curl / JavaScript.
-import { accessMessage, api, ApiProblem, el, imageSrc, usd } from "./api.js";
+import { accessMessage, api, ApiProblem, el, usd } from "./api.js";
 
 const POLL_MS = 1000;
 const FIELDS = ["prompt", "backend", "style", "size", "seed", "steps", "n", "negative"];
@@ -77,16 +77,29 @@ async function showEstimate() {
   if (!body) return;
   try {
     const estimate = await api("/v1/images/estimate", { method: "POST", body });
-    const fits = estimate.fits_budget === false ? " — over budget" : estimate.budget ? " — fits the budget" : "";
-    line.textContent = `Estimate: ${usd(estimate.cost_usd_estimate)}${fits}`;
+    line.textContent = estimateLine(estimate);
   } catch (error) {
-    // No estimate endpoint on this deployment (404/405), or the request is not valid yet.
+    // The request is not valid yet (shown next to its field), or the estimate is unreachable.
     line.textContent = "";
     if (error instanceof ApiProblem && error.status === 400) {
       clearErrors();
       showFieldErrors(error.errors, false);
     }
   }
+}
+
+/** "Estimate: $0.0030 (worst case, fallbacks included) — fits the budget", or what breaks a limit. */
+function estimateLine(estimate) {
+  const cost = estimate.worst_case_usd === null ? "unknown (a backend of the chain has no price)" : usd(estimate.worst_case_usd);
+  const verdict =
+    estimate.limit_violations.length > 0
+      ? ` — not allowed: ${estimate.limit_violations.map((v) => v.message).join("; ")}`
+      : estimate.fits_budget === false
+        ? " — over budget"
+        : estimate.fits_budget === true
+          ? " — fits the budget"
+          : "";
+  return `Estimate: ${cost}${verdict}`;
 }
 
 /** POST with `Prefer: respond-async`, then poll the job; resolves with its result. */
@@ -126,7 +139,8 @@ function describeProgress(job, elapsedMs) {
 
 /** A failed job as a problem carrying every attempt (what the fallback did). */
 function jobFailure(error) {
-  return new ApiProblem(error.status, { type: error.type, detail: error.detail, backend: error.backend, attempts: error.attempts }, null);
+  // The job's error is the problem document the sync answer would have been (resets_at, attempts…).
+  return new ApiProblem(error.status, error, null);
 }
 
 function showProblem(error, onKeyProblem) {
@@ -193,13 +207,11 @@ function showResults(outcome, body) {
   results.replaceChildren(el("div", {}, el("h3", {}, "Result"), facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
 }
 
+// Image URLs carry their own signature (`?exp=&sig=`): an <img> cannot send the bearer header.
 function imageFigure(image) {
-  const img = el("img", { alt: `Generated image ${image.key}`, width: image.width, height: image.height });
-  const download = el("a", { class: "button", download: image.key.split("/").pop() }, "Download");
-  imageSrc(image.url).then((src) => {
-    img.src = src;
-    download.href = src;
-  }, () => img.replaceWith(el("p", { class: "field-error" }, "Could not load the image.")));
+  const img = el("img", { alt: `Generated image ${image.key}`, width: image.width, height: image.height, src: image.url });
+  img.addEventListener("error", () => img.replaceWith(el("p", { class: "field-error" }, "Could not load the image.")), { once: true });
+  const download = el("a", { class: "button", href: image.url, download: image.key.split("/").pop() }, "Download");
   return el("figure", {}, img, el("figcaption", {}, `${image.width}×${image.height} · `, download));
 }
 

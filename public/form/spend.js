@@ -1,6 +1,6 @@
 // Spend: per day as a bar chart (inline SVG), a table by backend / model / caller / source with
 // totals (GET /v1/usage), and the budget gauge (GET /v1/budget, where the deployment has one).
-import { api, ApiProblem, el, usd, when } from "./api.js";
+import { api, el, usd, when } from "./api.js";
 
 const DAYS = 30;
 const GROUP = ["backend", "model", "caller", "source"];
@@ -57,23 +57,23 @@ function groupTable(report) {
   return el("table", {}, el("thead", {}, head), el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: GROUP.length + 4 }, "No usage in this period."))), el("tfoot", {}, totals));
 }
 
-/** The budget gauge; hidden when this deployment has no budget endpoint yet. */
+/** The budget gauges (GET /v1/budget): today's and this month's spend against the caps. */
 async function loadBudget() {
+  const budget = await api("/v1/budget");
   const box = $("budget");
-  try {
-    const budget = await api("/v1/budget");
-    const meter = el("meter", { id: "budget-meter", min: 0, max: budget.limit_usd, value: budget.spent_usd, high: budget.limit_usd * 0.8, optimum: 0 });
-    box.replaceChildren(
-      el("label", { for: "budget-meter" }, `Budget (${budget.period}): ${usd(budget.spent_usd)} of ${usd(budget.limit_usd)} spent`),
-      meter,
-      el("p", { class: "note" }, `${usd(budget.remaining_usd)} left; resets ${when(budget.resets_at)}.`),
-    );
-    box.hidden = false;
-  } catch (error) {
-    if (error instanceof ApiProblem && (error.status === 404 || error.status === 405)) {
-      box.hidden = true;
-      return;
-    }
-    throw error;
-  }
+  box.replaceChildren(...["daily", "monthly"].flatMap((period) => periodGauge(period, budget[period])));
+  box.hidden = false;
+}
+
+/** One period of GET /v1/budget: a gauge when it has a cap, else one line of what was spent. */
+function periodGauge(period, p) {
+  const used = p.spent_usd + p.reserved_usd;
+  const inFlight = p.reserved_usd > 0 ? ` (+${usd(p.reserved_usd)} in flight)` : "";
+  if (p.cap_usd === null) return [el("p", { class: "note", "data-period": period }, `No ${period} cap; ${usd(p.spent_usd)} spent${inFlight}.`)];
+  const id = `budget-${period}`;
+  return [
+    el("label", { for: id }, `Budget (${period}): ${usd(p.spent_usd)} of ${usd(p.cap_usd)} spent${inFlight}`),
+    el("meter", { id, min: 0, max: p.cap_usd, value: Math.min(used, p.cap_usd), high: p.cap_usd * 0.8, optimum: 0 }),
+    el("p", { class: "note" }, `${usd(p.remaining_usd)} left; resets ${when(p.resets_at)}.`),
+  ];
 }

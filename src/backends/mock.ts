@@ -9,6 +9,7 @@
  * honouring `ctx.signal`. The runner does the rest (spend, usage event, fallback, cancellation).
  */
 import { z } from "zod";
+import { usd } from "../lib/money";
 import { encodeCellPng, type Rgb } from "./mock/png";
 import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";

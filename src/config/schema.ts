@@ -17,9 +17,10 @@ import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
 import { sizeString } from "./size";
 import { chainProblems, chainSchema } from "./chains";
 
-const name = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "names are lowercase letters, digits, '.', '_' or '-'");
+/** Names of backend instances and styles (they appear in URLs, object keys and ledger rows). */
+export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const name = z.string().regex(INSTANCE_NAME_PATTERN, "names are lowercase letters, digits, '.', '_' or '-'");
 
 export const styleSchema = z.strictObject({
   /** Prompt template; `{prompt}` is replaced by the caller's prompt. */

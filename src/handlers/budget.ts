@@ -57,6 +57,7 @@ const EstimateSchema = z
 const budgetRoute = createRoute({
   method: "get",
   path: "/v1/budget",
+  operationId: "getBudget",
   summary: "The caller's spend caps, spend this period, reservations in flight and what is left",
   security: [{ bearer: [] }],
   responses: {
@@ -68,6 +69,7 @@ const budgetRoute = createRoute({
 const estimateRoute = createRoute({
   method: "post",
   path: "/v1/images/estimate",
+  operationId: "estimateImages",
   summary: "Price a generation request (each attempt of its chain, the worst case, whether it fits) without running it",
   security: [{ bearer: [] }],
   middleware: [requireJsonBody()] as const,

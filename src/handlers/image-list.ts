@@ -1,5 +1,6 @@
 /** GET /v1/images: the caller's own stored images, newest first, paginated (admins: anyone's). */
 import { createRoute, z } from "@hono/zod-openapi";
+import { readScope } from "../auth/ownership";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { systemClock } from "../lib/clock";
@@ -56,10 +57,9 @@ export function registerImageListRoute(app: App): void {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     const who = c.get("caller");
-    if (who.role !== "admin" && query.caller !== undefined && query.caller !== who.name) {
-      throw problem("forbidden", 403, "only admins can list other callers' images");
-    }
-    const caller = who.role === "admin" ? (query.caller ?? null) : who.name;
+    const scope = readScope(who, query.caller);
+    if (!scope) throw problem("forbidden", 403, "only admins can list other callers' images");
+    const caller = scope.caller ?? null;
     const page = await listImages(c.env.IMAGES, { ...query, caller }).catch((error: unknown) => {
       throw error instanceof RangeError ? problem("invalid-request", 400, `cursor: ${error.message}`) : error;
     });

@@ -6,9 +6,10 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { mayAccess } from "../auth/ownership";
 import { prepareGeneration } from "../core/pipeline";
 import { releaseOutput } from "../core/explicit-output";
-import type { Caller, GenerationRequest } from "../core/request";
+import type { GenerationRequest } from "../core/request";
 import type { Env } from "../env";
 import { requestGuard, spenderOf } from "../guard/request-guard";
 import { requestLimitViolation } from "../guard/request-limits";
@@ -51,7 +52,7 @@ export function registerJobRoutes(app: App): void {
   app.openapi(getJob, async (c) => {
     const { id } = c.req.valid("param");
     const view = await jobStub(c.env, id).view();
-    if (!view || !mayAccess(view.caller, c.get("caller"))) throw notFound(id);
+    if (!view || !mayAccess(c.get("caller"), view.caller.name)) throw notFound(id);
     return c.json(view.document, 200);
   });
 
@@ -59,7 +60,7 @@ export function registerJobRoutes(app: App): void {
     const { id } = c.req.valid("param");
     const stub = jobStub(c.env, id);
     const view = await stub.view();
-    if (!view || !mayAccess(view.caller, c.get("caller"))) throw notFound(id);
+    if (!view || !mayAccess(c.get("caller"), view.caller.name)) throw notFound(id);
     if (!isActive(view.document.status)) throw problem("conflict", 409, `job ${id} has already ${view.document.status}; nothing to cancel`);
     const canceled = await stub.cancel();
     if (!canceled) throw notFound(id);
@@ -112,10 +113,6 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
 export function jobStub(env: Env, id: string) {
   if (!env.JOBS) throw new Error("async jobs need the JOBS Durable Object binding (wrangler.toml)");
   return env.JOBS.get(env.JOBS.idFromName(id));
-}
-
-function mayAccess(owner: Caller, caller: Caller): boolean {
-  return caller.role === "admin" || owner.name === caller.name;
 }
 
 function notFound(id: string) {

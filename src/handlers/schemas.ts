@@ -3,6 +3,7 @@
  * /openapi.json, so the document cannot drift from the behaviour.
  */
 import { z } from "@hono/zod-openapi";
+import { CALLER_PATTERN } from "../auth/api-keys";
 import { sizeField } from "../config/size";
 import { limitsSchema } from "../guard/config";
 import { MAX_REF_CHARS, REF_PATTERN } from "../usage/event";
@@ -136,7 +137,7 @@ export const SignedUrlQuery = z.object({
 
 export const CreateKeyRequest = z
   .strictObject({
-    caller: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,63}$/, "caller: lowercase letters, digits, '.', '_', '/' or '-'"),
+    caller: z.string().regex(CALLER_PATTERN, "caller: lowercase letters, digits, '.', '_', '/' or '-'"),
     role: z.enum(["admin", "user"]).default("user"),
     label: z.string().max(200).optional(),
     limits: limitsSchema.optional().openapi({ description: "This key's own caps and rate limit; override the caller's from config, field by field." }),

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { readScope } from "../auth/ownership";
 import type { AppEnv, App } from "../http/context";
 import { fromDependency } from "../http/dependency";
 import { CORRELATION_ID } from "../http/correlation";
@@ -13,7 +14,7 @@ import { ledgerDependency } from "../deps";
 import { alignedTable, csv, rawRows, reportRows } from "../usage/format";
 import { REF_PATTERN } from "../usage/event";
 import type { Ledger, UsageFilter, UsageGroupKey } from "../usage/ledger";
-import { MAX_PAGE_LIMIT, USAGE_GROUP_KEYS } from "../usage/ledger-rules";
+import { groupKeysProblem, isUtcDate, MAX_PAGE_LIMIT, USAGE_GROUP_KEYS, UTC_DATE_PATTERN } from "../usage/ledger-rules";
 import { problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 
@@ -23,8 +24,8 @@ export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "mode
 /** A UTC date like 2026-05-01 that exists on the calendar. */
 export const utcDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC date like 2026-05-01")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "not a real date");
+  .regex(UTC_DATE_PATTERN, "a UTC date like 2026-05-01")
+  .refine(isUtcDate, "not a real date");
 
 const filterFields = {
   since: utcDate.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
@@ -48,8 +49,7 @@ const UsageQuery = z
       .transform((value, ctx) => {
         if (value === undefined) return [...DEFAULT_GROUP];
         const keys = value.split(",").map((k) => k.trim()).filter(Boolean);
-        const unknown = keys.filter((k) => !(GROUP_KEYS as readonly string[]).includes(k));
-        if (unknown.length > 0 || keys.length === 0 || new Set(keys).size !== keys.length) {
+        if (keys.length === 0 || groupKeysProblem(keys) !== null) {
           ctx.addIssue({ code: "custom", message: `group keys are ${GROUP_KEYS.join(", ")} (each once); got ${value}` });
           return z.NEVER;
         }
@@ -162,10 +162,9 @@ function ledgerReader(c: Context<AppEnv>): <T>(read: (ledger: Ledger) => Promise
  */
 function scopedFilter(c: Context<AppEnv>, query: Partial<Record<keyof typeof filterFields, string | undefined>>): UsageFilter {
   const caller = c.get("caller");
-  if (caller.role !== "admin" && query.caller !== undefined && query.caller !== caller.name) {
-    throw problem("forbidden", 403, "only admins can read other callers' usage");
-  }
-  const who = caller.role === "admin" ? query.caller : caller.name;
+  const scope = readScope(caller, query.caller);
+  if (!scope) throw problem("forbidden", 403, "only admins can read other callers' usage");
+  const who = scope.caller;
   return {
     ...(query.since && { since: query.since }),
     ...(query.until && { until: query.until }),

@@ -12,6 +12,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
+import { INSTANCE_NAME_PATTERN } from "../config/schema";
 import { ownEntry } from "../config/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
@@ -44,7 +45,7 @@ const route = createRoute({
       job: jobId().openapi({ param: { name: "job", in: "query" }, description: "The job the webhook is about (we put it in the URL we gave the provider)." }),
       backend: z
         .string()
-        .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "an instance name")
+        .regex(INSTANCE_NAME_PATTERN, "an instance name")
         .openapi({ param: { name: "backend", in: "query" }, description: "The instance whose secret signs it." }),
     }),
   },

@@ -4,6 +4,7 @@
  * the caching headers. Another caller's object is reported exactly like a missing one, so
  * existence is never revealed.
  */
+import { mayAccess } from "../auth/ownership";
 import type { Caller } from "../core/request";
 import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "./range";
 import { IMAGE_CACHE_CONTROL, isStorableKey } from "../storage/image-store";
@@ -53,5 +54,5 @@ async function rangeResponse(object: R2ObjectBody, range: ByteRange, headers: He
 }
 
 function ownedBy(object: R2Object, reader: Reader): boolean {
-  return reader === "signed-url" || reader.role === "admin" || object.customMetadata?.caller === reader.name;
+  return reader === "signed-url" || mayAccess(reader, object.customMetadata?.caller);
 }

@@ -10,7 +10,7 @@
  *
  * Retries (exponential backoff) are the job's alarm; this module makes one try and says when the next is due.
  */
-import { Webhook } from "standardwebhooks";
+import { whsecSigner } from "../webhooks/whsec";
 import type { Clock } from "../lib/clock";
 import { backoffDelay } from "../lib/backoff";
 import { classifyHost } from "../net/address-rules";
@@ -69,11 +69,10 @@ export function callbackSecretProblem(secret: unknown): string | null {
   if (typeof secret !== "string" || secret.trim() === "") {
     return `callback_url needs ${CALLBACK_SECRET_ENV} (a whsec_<base64> secret) to sign deliveries; it is not set`;
   }
-  if (!secret.startsWith("whsec_")) return `${CALLBACK_SECRET_ENV} must look like whsec_<base64>`;
   try {
-    new Webhook(secret);
-  } catch {
-    return `${CALLBACK_SECRET_ENV} is not valid base64 after whsec_`;
+    whsecSigner(secret, CALLBACK_SECRET_ENV);
+  } catch (error) {
+    return (error as Error).message;
   }
   return null;
 }
@@ -92,7 +91,7 @@ export async function postCallback(
     "user-agent": "imagen-edge-callbacks/1",
     "webhook-id": options.messageId,
     "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
-    "webhook-signature": new Webhook(options.secret).sign(options.messageId, timestamp, body),
+    "webhook-signature": whsecSigner(options.secret, CALLBACK_SECRET_ENV).sign(options.messageId, timestamp, body),
   };
   try {
     const response = await options.fetch(url, {

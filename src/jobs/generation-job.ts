@@ -41,8 +41,8 @@ export interface JobView {
 export type DeliveryAnswer = "accepted" | "duplicate" | "ignored" | "unknown_job";
 
 /**
- * The seam tests use (through `runInDurableObject`) to count usage events, drive time or give
- * the job secrets; production never sets it.
+ * What a subclass may supply in place of the Worker's own (`jobSeam()`): a usage sink, a clock,
+ * extra env. The shipped class supplies none; the test entry registers a subclass that does.
  */
 export interface JobOverrides {
   readonly usage?: UsageSink;
@@ -55,7 +55,6 @@ export interface JobOverrides {
 const ALARM_RETRIES_BEFORE_GIVING_UP = 5;
 
 export class GenerationJob extends DurableObject<Env> {
-  private overrides: JobOverrides = {};
   private cachedServices: JobServices | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   /** The step in progress, so a cancel can stop a provider call at once. */
@@ -65,17 +64,16 @@ export class GenerationJob extends DurableObject<Env> {
   private watcher: { readonly eventId: string; readonly stop: () => void } | null = null;
   private readonly log: Logger = jsonLogger({ service: "imagen-edge", component: "generation-job" });
 
-  /** See JobOverrides. Call before `submit`. */
-  useOverrides(overrides: JobOverrides): void {
-    this.overrides = overrides;
-    this.cachedServices = null;
+  /** Not RPC: protected, read when the job's services are built. See JobOverrides. */
+  protected jobSeam(): JobOverrides {
+    return {};
   }
 
   async submit(submission: JobSubmission): Promise<JobView> {
     return this.serial(async () => {
       const existing = await this.record();
       if (existing) return this.viewOf(existing);
-      const record = newJob(submission, (this.overrides.clock ?? systemClock).now());
+      const record = newJob(submission, (this.jobSeam().clock ?? systemClock).now());
       const services = this.services(record);
       await this.save(record);
       await this.reschedule(record, services);
@@ -258,7 +256,7 @@ export class GenerationJob extends DurableObject<Env> {
 
   private async saveProgress(progress: AsyncProgress): Promise<void> {
     const previous = await this.ctx.storage.get<StoredProgress>(KEYS.progress);
-    const now = (this.overrides.clock ?? systemClock).now();
+    const now = (this.jobSeam().clock ?? systemClock).now();
     await this.ctx.storage.put(KEYS.progress, { ...mergeProgress(previous, progress), updatedAt: now } satisfies StoredProgress);
   }
 
@@ -273,12 +271,13 @@ export class GenerationJob extends DurableObject<Env> {
    */
   private services(record: JobRecord): JobServices {
     if (this.cachedServices) return this.cachedServices;
-    const env = { ...this.env, ...this.overrides.env } as Env;
+    const seam = this.jobSeam();
+    const env = { ...this.env, ...seam.env } as Env;
     const config = parseConfig(record.config);
     const log = this.log.child({ job_id: record.id });
     const spender = { caller: record.caller.name, ...(record.keyLimits && { keyLimits: record.keyLimits }) };
-    const base = pipelineDepsFor(config, env, log, { spender, ...(this.overrides.clock && { clock: this.overrides.clock }) });
-    const deps = { ...base, ...(this.overrides.usage && { usage: this.overrides.usage }) };
+    const base = pipelineDepsFor(config, env, log, { spender, ...(seam.clock && { clock: seam.clock }) });
+    const deps = { ...base, ...(seam.usage && { usage: seam.usage }) };
     const settings = config.jobs;
     // An ended job keeps no work: its services only deliver the callback and forget it.
     const runner = record.work

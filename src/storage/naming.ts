@@ -3,7 +3,8 @@
  * {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
  * typo shows up in the key instead of vanishing.
  */
-import { ownEntry } from "../config/lookup";
+// With its extension: the `imagen` CLI runs this module in Node as compiled ESM.
+import { ownEntry } from "../config/lookup.js";
 
 export interface NamingValues {
   readonly now: Date;

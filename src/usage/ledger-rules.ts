@@ -53,13 +53,18 @@ export const USAGE_EVENT_COLUMNS = [
   "provider_image_count",
 ] as const satisfies readonly (keyof UsageEvent)[];
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const UTC_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A UTC date like 2026-05-01 that exists on the calendar. */
+export function isUtcDate(value: string): boolean {
+  // Round-tripping through Date rejects 2026-02-30 as well as malformed text.
+  const ms = Date.parse(`${value}T00:00:00.000Z`);
+  return UTC_DATE_PATTERN.test(value) && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
+}
 
 function checkDate(name: string, value: string | undefined): void {
   if (value === undefined) return;
-  // Round-tripping through Date rejects 2026-02-30 as well as malformed text.
-  const ms = Date.parse(`${value}T00:00:00.000Z`);
-  if (!DATE.test(value) || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
+  if (!isUtcDate(value)) {
     throw new RangeError(`usage filter: ${name} must be a UTC date YYYY-MM-DD, got ${JSON.stringify(value)}`);
   }
 }
@@ -76,12 +81,17 @@ export function checkFilter(filter: UsageFilter): void {
   }
 }
 
-export function checkGroupKeys(keys: readonly string[]): asserts keys is readonly UsageGroupKey[] {
+/** Why `keys` is not a usable grouping (unknown or repeated keys), or null. */
+export function groupKeysProblem(keys: readonly string[]): string | null {
   const unknown = keys.filter((k) => !(USAGE_GROUP_KEYS as readonly string[]).includes(k));
-  if (unknown.length > 0) {
-    throw new RangeError(`unknown usage group key: ${unknown.join(", ")} (use ${USAGE_GROUP_KEYS.join(", ")})`);
-  }
-  if (new Set(keys).size !== keys.length) throw new RangeError("usage group keys must not repeat");
+  if (unknown.length > 0) return `unknown usage group key: ${unknown.join(", ")} (use ${USAGE_GROUP_KEYS.join(", ")})`;
+  if (new Set(keys).size !== keys.length) return "usage group keys must not repeat";
+  return null;
+}
+
+export function checkGroupKeys(keys: readonly string[]): asserts keys is readonly UsageGroupKey[] {
+  const problem = groupKeysProblem(keys);
+  if (problem !== null) throw new RangeError(problem);
 }
 
 export function checkPageLimit(limit: number): void {

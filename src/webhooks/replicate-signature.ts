@@ -9,7 +9,8 @@
  * Unlike the official client's `validateWebhook`, this checks the timestamp (replays of an old
  * delivery are refused) and never compares signatures with `===`.
  */
-import { Webhook, WebhookVerificationError } from "standardwebhooks";
+import { type Webhook, WebhookVerificationError } from "standardwebhooks";
+import { whsecSigner } from "./whsec";
 
 /**
  * standardwebhooks' fixed tolerance, both directions. It reads the time from `Date.now()`; in a
@@ -80,12 +81,7 @@ export function verifyReplicateWebhook(delivery: ReplicateWebhookDelivery): Repl
 }
 
 function signer(secret: string): Webhook {
-  if (!secret.startsWith("whsec_")) throw new Error("the Replicate webhook secret must look like whsec_<base64>");
-  try {
-    return new Webhook(secret);
-  } catch (error) {
-    throw new Error("the Replicate webhook secret is not valid base64 after whsec_", { cause: error });
-  }
+  return whsecSigner(secret, "the Replicate webhook secret");
 }
 
 function header(headers: ReplicateWebhookDelivery["headers"], name: string): string | undefined {

@@ -25,7 +25,8 @@ describe("GET /v1/images", () => {
     expect(body.images.map((i: any) => i.key).sort()).toEqual(keys.sort());
     expect(body.images.find((i: any) => i.key === first.images[0].key)).toEqual({
       key: first.images[0].key,
-      url: first.images[0].url,
+      // Signed afresh per answer: same image path, its own expiry and signature.
+      url: expect.stringMatching(new RegExp(`^${first.images[0].url.split("?")[0].replace(/[.?]/g, "\\$&")}\\?exp=\\d+&sig=[\\w-]+$`)),
       caller: "lister",
       width: 128,
       height: 64,
@@ -72,10 +73,10 @@ describe("GET /v1/images", () => {
 
   it("narrows by key prefix and by UTC date, and never lists sidecars", async () => {
     const key = await seedKey("narrow");
-    const made = await generateAs(key, { prompt: "kept", size: "64x64", output: "narrow/narrow-test/kept.png" });
+    const made = await generateAs(key, { prompt: "kept", size: "64x64", output: "narrow/kept-here/kept.png" });
     await generateAs(key, { prompt: "elsewhere", size: "64x64" });
-    expect(await env.IMAGES.head("narrow/narrow-test/kept.png.json")).not.toBeNull();
-    const byPrefix = await (await listAs(key, "?prefix=narrow/narrow-test/")).json<any>();
+    expect(await env.IMAGES.head("narrow/kept-here/kept.png.json")).not.toBeNull();
+    const byPrefix = await (await listAs(key, "?prefix=narrow/kept-here/")).json<any>();
     expect(byPrefix.images.map((i: any) => i.key)).toEqual([made.images[0].key]);
     const future = await (await listAs(key, "?since=2999-01-01")).json<any>();
     expect(future.images).toEqual([]);

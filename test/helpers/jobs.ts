@@ -1,6 +1,6 @@
 /**
- * Async jobs in tests: submit straight to a job's Durable Object (with the test seam: an
- * in-memory usage sink, a clock, secrets), read it, force its alarm, wait for it.
+ * Async jobs in tests: submit straight to a job's Durable Object (with the test entry's seam, see
+ * test/entry/: an in-memory usage sink, a clock, secrets), read it, force its alarm, wait for it.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -18,6 +18,7 @@ import { R2ImageStore } from "../../src/storage/image-store";
 import type { UsageEvent } from "../../src/usage/event";
 import { eventually } from "../fakes/replicate/kit";
 import { BASE } from "./world";
+import { setJobSeam } from "../entry/seamed-generation-job";
 
 export const alice: Caller = { name: "alice", role: "user" };
 
@@ -39,8 +40,6 @@ export interface SubmittedJob {
   forceAlarm(): Promise<boolean>;
   /** Wait (really) until the document satisfies `check`. */
   until(check: (document: JobDocument) => boolean, what?: string): Promise<JobDocument>;
-  /** Re-install the seam after an eviction (a fresh instance starts without it). */
-  reattach(): Promise<void>;
 }
 
 export async function submitJob(options: {
@@ -63,8 +62,7 @@ export async function submitJob(options: {
     ...(options.secrets && { env: options.secrets }),
   };
   const stub = () => jobStub(id);
-  const reattach = () => runInDurableObject(stub(), (job: GenerationJob) => job.useOverrides(overrides));
-  await reattach();
+  setJobSeam(env.JOBS.idFromName(id), overrides);
   const prepared = await prepareGeneration(
     { n: 1, ...options.request },
     options.caller ?? alice,
@@ -91,7 +89,6 @@ export async function submitJob(options: {
       }).catch(async (error: unknown) => {
         expect.fail(`job never reached ${what}; last: ${JSON.stringify(await document())} (${String(error)})`);
       }) as Promise<JobDocument>,
-    reattach,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The web form at / in real headless Chromium against the real Worker (wrangler dev): what a
+ * The web form at / in real headless Chromium against the real Worker (in workerd): what a
  * person sees after pasting a key and pressing buttons.
  */
 import type { Browser, Page } from "playwright-core";
@@ -7,6 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { REPO_ROOT } from "./helpers/postgres";
 import { type RunningWorker, startWorker } from "./helpers/worker";
+
+/** A caller allowed $0.05 a day, and one allowed one generation an hour. */
+const CAPPED = "carol";
+const THROTTLED = "trent";
 
 const FORM_CONFIG = {
   default_backend: "mock",
@@ -17,8 +21,16 @@ const FORM_CONFIG = {
     "mock-down": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "unavailable" },
     "mock-flaky": { type: "mock", model: "mock-flaky", failure_rate: 1, failure_kind: "unavailable", fallback: ["mock"] },
     "flux-schnell-replicate": { type: "replicate", model: "black-forest-labs/flux-schnell", api_token_env: "REPLICATE_TOKEN_NOT_SET_IN_TESTS" },
+    // Billed like a paid provider, so the spend caps below have something to refuse.
+    "mock-priced": { type: "mock", model: "mock-priced", cost_per_image_usd: 0.1 },
   },
   styles: { photo: { template: "{prompt}, photo" } },
+  guard: {
+    callers: {
+      [CAPPED]: { daily_usd: 0.05 },
+      [THROTTLED]: { rate_limit: { requests: 1, window_seconds: 3600 } },
+    },
+  },
 };
 
 let worker: RunningWorker;
@@ -28,7 +40,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-  worker = await startWorker({ config: FORM_CONFIG });
+  worker = await startWorker({ config: FORM_CONFIG, extraCallers: [CAPPED, THROTTLED] });
 });
 
 afterEach(async () => {
@@ -95,7 +107,8 @@ describe("the web form", () => {
     expect(await page.isHidden("#custom-size")).toBe(true);
     await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
     expect(await page.$eval("#results img", (img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([512, 512]);
-    expect(await page.getAttribute("#results a[download]", "href")).toMatch(/^blob:/);
+    // Signed image URLs: the <img> and the download link need no key.
+    expect(await page.getAttribute("#results a[download]", "href")).toMatch(new RegExp(`^${worker.url}/v1/images/.+\\?exp=\\d+&sig=`));
     const curl = await page.textContent("#results .snippets pre code");
     expect(curl).toContain(`"${worker.url}/v1/images"`);
     expect(curl).toContain('"seed":42');
@@ -205,8 +218,9 @@ describe("the web form", () => {
     const rows = await page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
     expect(rows).toContainEqual(["mock", "mock-png", worker.adminCaller, "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
     expect(await page.textContent("#spend-table tfoot th")).toBe("Total");
-    // No budget endpoint on this deployment yet: the gauge stays hidden instead of failing.
-    expect(await page.isHidden("#budget")).toBe(true);
+    // No caps for this caller: the budget section says so instead of drawing a gauge.
+    expect(await page.textContent("#budget")).toContain("No monthly cap; ");
+    expect(await page.$$("#budget meter")).toHaveLength(0);
     expect(await page.textContent("#spend-error")).toBe("");
   });
 
@@ -251,70 +265,41 @@ describe("the web form", () => {
   });
 });
 
-/**
- * Answers the API does not give yet (rate limiting, budgets and estimates are another change):
- * the browser is handed the documented shapes (docs/web-form.md) so the form's handling of them
- * is specified now. After that change lands, these should run against the real endpoints.
- */
-describe("the web form with rate limits and budgets (documented shapes, stubbed in the browser)", () => {
-  const problemJson = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => ({
-    status,
-    headers: { "content-type": "application/problem+json", ...headers },
-    body: JSON.stringify({ status, title: "x", ...body }),
-  });
-
+describe("the web form with rate limits and budgets", () => {
   it("says how long to wait when rate limited", async () => {
-    const page = await openForm(worker.userKey);
-    await backendsLoaded(page);
-    await page.route("**/v1/images", (route) =>
-      route.request().method() === "POST"
-        ? route.fulfill(problemJson(429, { type: "urn:imagen-edge:problem:rate-limited", detail: "too many requests for this key" }, { "retry-after": "17" }))
-        : route.continue(),
-    );
-    await generate(page, { prompt: "again and again" });
-    expect(await text(page, "#submit-error", /./)).toBe("Rate limited: too many requests for this key. Try again in 17 s.");
-  });
-
-  it("says when over budget and when the budget resets", async () => {
-    const page = await openForm(worker.userKey);
-    await backendsLoaded(page);
-    const resets = "2026-12-01T00:00:00.000Z";
-    await page.route("**/v1/images", (route) =>
-      route.request().method() === "POST"
-        ? route.fulfill(problemJson(402, { type: "urn:imagen-edge:problem:over-budget", detail: "this would exceed the monthly budget of $5.00", resets_at: resets }))
-        : route.continue(),
-    );
-    await generate(page, { prompt: "one too many" });
-    const message = await text(page, "#submit-error", /Over budget/);
-    const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), resets);
-    expect(message).toBe(`Over budget: this would exceed the monthly budget of $5.00. The budget resets ${local}.`);
+    const page = await openForm(worker.keysOf[THROTTLED]!);
+    await generate(page, { prompt: "once", size: "256x256" });
+    await text(page, "#results .facts", /^mock/);
+    await page.click("#submit");
+    const message = await text(page, "#submit-error", /Rate limited/);
+    expect(message).toMatch(/^Rate limited: this API key may send 1 request\(s\) per 3600 s; retry in \d+ s\. Try again in \d+ s\.$/);
   });
 
   it("shows the estimate and whether it fits before submitting, and the budget gauge on the spend page", async () => {
-    const page = await openForm(worker.userKey);
-    await page.route("**/v1/images/estimate", (route) =>
-      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ cost_usd_estimate: 0.003, fits_budget: true, budget: { limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" } }) }),
-    );
-    await page.route("**/v1/budget", (route) =>
-      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ limit_usd: 5, spent_usd: 1.25, remaining_usd: 3.75, period: "month", resets_at: "2026-12-01T00:00:00.000Z" }) }),
-    );
+    const page = await openForm(worker.keysOf[CAPPED]!);
     await backendsLoaded(page);
     await page.fill("#prompt", "what would this cost");
-    expect(await text(page, "#estimate", /Estimate/)).toBe("Estimate: $0.0030 — fits the budget");
+    expect(await text(page, "#estimate", /Estimate/)).toBe("Estimate: $0.0000 — fits the budget");
+    await page.selectOption("#backend", "mock-priced");
+    expect(await text(page, "#estimate", /\$0\.1/)).toBe("Estimate: $0.1000 — over budget");
     await page.click('nav a[href="#spend"]');
     await page.waitForSelector("#budget meter", { state: "visible" });
-    expect(await page.$eval("#budget meter", (m: HTMLMeterElement) => [m.value, m.max])).toEqual([1.25, 5]);
-    expect(await page.textContent("#budget label")).toBe("Budget (month): $1.2500 of $5.0000 spent");
+    expect(await page.$eval("#budget meter", (m: HTMLMeterElement) => [m.value, m.max])).toEqual([0, 0.05]);
+    expect(await page.textContent("#budget label")).toBe("Budget (daily): $0.0000 of $0.0500 spent");
+    expect(await page.textContent("#budget")).toContain("No monthly cap; $0.0000 spent.");
   });
 
-  it("shows no estimate, and no error, where the deployment has no estimate endpoint", async () => {
-    const page = await openForm(worker.userKey);
-    await backendsLoaded(page);
-    const answered = page.waitForResponse((response) => response.url().endsWith("/v1/images/estimate"));
-    await page.fill("#prompt", "no estimate here");
-    // 405 today: POST on /v1/images/{key}, a GET-only route.
-    expect([404, 405]).toContain((await answered).status());
-    expect(await page.textContent("#estimate")).toBe("");
-    expect(await page.textContent("#submit-error")).toBe("");
+  it("says when over budget and when the budget resets, and generates nothing", async () => {
+    const page = await openForm(worker.keysOf[CAPPED]!);
+    await generate(page, { prompt: "one too many", backend: "mock-priced", size: "256x256" });
+    const message = await text(page, "#submit-error", /Over budget/);
+    const midnight = new Date();
+    midnight.setUTCHours(24, 0, 0, 0);
+    const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), midnight.toISOString());
+    expect(message).toMatch(/^Over budget: .*daily.*\./);
+    expect(message.endsWith(` The budget resets ${local}.`)).toBe(true);
+    expect(await page.$$("#results img")).toHaveLength(0);
+    const listed = await fetch(`${worker.url}/v1/images`, { headers: { authorization: `Bearer ${worker.keysOf[CAPPED]}` } });
+    expect(((await listed.json()) as { images: unknown[] }).images).toEqual([]);
   });
 });

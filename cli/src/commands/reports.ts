@@ -24,10 +24,10 @@ export async function imagesCommand(ctx: Context, flags: { limit?: number; curso
       ...answer.images.map((i) => [
         i.created_at,
         i.key,
-        `${i.width}x${i.height}`,
+        i.width === null || i.height === null ? "-" : `${i.width}x${i.height}`,
         i.backend,
-        i.model,
-        String(i.seed),
+        i.model ?? "-",
+        i.seed === null ? "-" : String(i.seed),
         i.cost_usd_estimate === null ? "-" : i.cost_usd_estimate.toFixed(4),
       ]),
     ]),
@@ -42,9 +42,10 @@ export async function budgetCommand(ctx: Context): Promise<void> {
   ctx.terminal.out(
     alignedTable([
       ["PERIOD", "CAP", "SPENT", "RESERVED", "REMAINING", "RESETS_AT"],
-      ...Object.entries(answer)
-        .filter((entry): entry is [string, BudgetPeriod] => typeof entry[1] === "object" && entry[1] !== null)
-        .map(([period, b]) => [period, money(b.caps), usd(b.spent), usd(b.reserved), money(b.remaining), b.resets_at ?? "-"]),
+      ...(["daily", "monthly"] as const).map((period) => {
+        const b: BudgetPeriod = answer[period];
+        return [period, money(b.cap_usd), usd(b.spent_usd), usd(b.reserved_usd), money(b.remaining_usd), b.resets_at];
+      }),
     ]),
   );
 }

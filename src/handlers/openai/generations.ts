@@ -35,6 +35,7 @@ const OPENAI_STYLES = new Set(["vivid", "natural"]);
 const route = createRoute({
   method: "post",
   path: "/v1/images/generations",
+  operationId: "createImageOpenAI",
   summary: "Generate images, OpenAI Images API style (use the official openai SDKs with baseURL …/v1)",
   security: [{ bearer: [] }],
   // Idempotency-Key as on POST /v1/images; without one, the SDK's retries are recognised by their

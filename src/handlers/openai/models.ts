@@ -14,6 +14,7 @@ import { type ModelEntry, ModelIdParam, ModelListResponse, ModelResponse, openAI
 const list = createRoute({
   method: "get",
   path: "/v1/models",
+  operationId: "listModels",
   summary: "Instances and aliases usable as `model`, OpenAI style",
   security: [{ bearer: [] }],
   responses: {
@@ -25,6 +26,7 @@ const list = createRoute({
 const retrieve = createRoute({
   method: "get",
   path: "/v1/models/{model}",
+  operationId: "retrieveModel",
   summary: "One instance or alias, OpenAI style",
   security: [{ bearer: [] }],
   request: { params: ModelIdParam },

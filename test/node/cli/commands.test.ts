@@ -1,6 +1,7 @@
 /** `imagen backends`, `usage`, `jobs`, `keys`: what a user sees, text and --json. */
 import { describe, expect, it } from "vitest";
 import { runCli, runJson, worker } from "./run-cli";
+import { CAPPED_CALLER } from "./test-config";
 
 const asAdmin = () => ({ env: { IMAGEN_API_KEY: worker().adminKey } });
 
@@ -125,5 +126,48 @@ describe("imagen keys", () => {
     const run = await runCli(["keys", "list"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^imagen: Forbidden \(HTTP 403\): this endpoint needs an admin API key\n {2}→ this needs an admin API key\n/);
+  });
+});
+
+describe("imagen images", () => {
+  it("lists the caller's own images, newest first, with what made them; --limit pages with a hint on stderr", async () => {
+    const caller = await freshCaller("gallery-owner");
+    for (const seed of ["21", "22"]) {
+      await runJson(["generate", "listed", "--backend", "mock", "--seed", seed, "--size", "64x64", "--output", "/dev/null", "--no-sidecar"], caller);
+    }
+    const run = await runCli(["images"], caller);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^CREATED\s+KEY\s+SIZE\s+BACKEND\s+MODEL\s+SEED\s+COST_USD$/),
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\S+\s+gallery-owner\/\S+-22\.png\s+64x64\s+mock\s+mock-png\s+22\s+0\.0000$/),
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\S+\s+gallery-owner\/\S+-21\.png\s+64x64\s+mock\s+mock-png\s+21\s+0\.0000$/),
+    ]);
+
+    const first = await runCli(["images", "--limit", "1", "--json"], caller);
+    const page = JSON.parse(first.stdout) as { images: { key: string; url: string; caller: string; seed: number }[]; next_cursor: string | null };
+    expect(page.images).toHaveLength(1);
+    expect(page.images[0]).toMatchObject({ caller: "gallery-owner", seed: 22 });
+    expect(page.images[0]!.url).toMatch(/\?exp=\d+&sig=/);
+    expect(page.next_cursor).not.toBeNull();
+
+    const more = await runCli(["images", "--limit", "1"], caller);
+    expect(more.stderr).toBe(`more: imagen images --cursor ${page.next_cursor}\n`);
+    const next = await runJson<{ images: { seed: number }[] }>(["images", "--limit", "1", "--cursor", page.next_cursor!], caller);
+    expect(next.images.map((i) => i.seed)).toEqual([21]);
+  });
+});
+
+describe("imagen budget", () => {
+  it("shows each period's cap, spend, reservations and reset; a period without a cap says so", async () => {
+    const caller = await freshCaller(CAPPED_CALLER);
+    const run = await runCli(["budget"], caller);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^PERIOD\s+CAP\s+SPENT\s+RESERVED\s+REMAINING\s+RESETS_AT$/),
+      expect.stringMatching(/^daily\s+\$2\.0000\s+\$0\.0000\s+\$0\.0000\s+\$2\.0000\s+\d{4}-\d\d-\d\dT00:00:00/),
+      expect.stringMatching(/^monthly\s+no cap\s+\$0\.0000\s+\$0\.0000\s+no cap\s+\d{4}-\d\d-01T00:00:00/),
+    ]);
+    const answer = await runJson<{ caller: string; daily: { cap_usd: number | null }; monthly: { cap_usd: number | null } }>(["budget"], caller);
+    expect(answer).toMatchObject({ caller: CAPPED_CALLER, daily: { cap_usd: 2 }, monthly: { cap_usd: null } });
   });
 });

@@ -4,6 +4,7 @@
  * "not configured" without sending anything).
  */
 export const SLOW_MOCK_MS = 2_500;
+export const CAPPED_CALLER = "budget-reader";
 
 export const CLI_TEST_CONFIG = {
   default_backend: "mock",
@@ -22,4 +23,6 @@ export const CLI_TEST_CONFIG = {
   styles: {
     "blog-header": { template: "{prompt}, wide editorial blog header", size: "256x128" },
   },
+  // A daily cap for one caller, so `imagen budget` has a gauge to show (and one period without).
+  guard: { callers: { [CAPPED_CALLER]: { daily_usd: 2 } } },
 };

@@ -7,6 +7,7 @@
  *   … fetch(`${worker.url}/v1/backends`, { headers: { authorization: `Bearer ${worker.userKey}` } }) …
  *   await worker.stop();
  */
+import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +26,8 @@ export interface RunningWorker {
   /** Caller names of the admin and user keys. */
   readonly adminCaller: string;
   readonly userCaller: string;
+  /** One user key per name in `options.extraCallers`, for tests that give a caller limits of its own. */
+  readonly keysOf: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +37,8 @@ export interface StartWorkerOptions {
    * and a status probe must never leave this machine in a test.
    */
   readonly config: Record<string, unknown>;
+  /** More user callers to seed a key for (e.g. one with a spend cap in `config.guard.callers`). */
+  readonly extraCallers?: readonly string[];
 }
 
 interface HarnessEnv {
@@ -46,7 +51,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
   const harness = createTestHarness({
     root: ROOT,
-    workers: [{ configPath: "./wrangler.toml", vars: { IMAGEN_CONFIG: options.config as never } }],
+    workers: [
+      {
+        configPath: "./wrangler.toml",
+        // A fresh URL-signing secret per run (README "Signed image URLs"), as a deployment sets one.
+        vars: { IMAGEN_CONFIG: options.config as never, IMAGEN_URL_SECRET: randomBytes(32).toString("base64url") },
+      },
+    ],
   });
   try {
     const { url } = await harness.listen();
@@ -58,6 +69,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     const revokedKey = await seedKey(keys, "mallory", "user");
     const revoked = (await keys.list()).find((record) => record.caller === "mallory")!;
     await keys.revoke(revoked.id, new Date());
+    const keysOf: Record<string, string> = {};
+    for (const caller of options.extraCallers ?? []) keysOf[caller] = await seedKey(keys, caller, "user");
     return {
       url: url.origin,
       adminKey,
@@ -65,6 +78,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       revokedKey,
       adminCaller: "owner",
       userCaller: "alice",
+      keysOf,
       stop: () => harness.close(),
     };
   } catch (error) {
