@@ -2,6 +2,7 @@
 // The service's own types for the documents it answers with, so the two cannot drift apart.
 import type { OutcomeBody, OutcomeImageBody } from "../../src/core/outcome-body.js";
 import type { JobDocument } from "../../src/jobs/job-document.js";
+import type { ListedImage } from "../../src/storage/image-listing.js";
 
 export type ImageRecord = OutcomeImageBody;
 export type GenerateAnswer = OutcomeBody;
@@ -25,23 +26,9 @@ export interface ApiKeyInfo {
   readonly revoked_at: string | null;
 }
 
-/** GET /v1/images (the caller's gallery). */
+/** GET /v1/images (the caller's gallery): each listed image with its signed URL. */
 export interface ImageListing {
-  readonly images: readonly {
-    readonly key: string;
-    readonly url: string;
-    readonly caller: string;
-    /** null for images stored before listing existed. */
-    readonly width: number | null;
-    readonly height: number | null;
-    readonly bytes: number;
-    readonly mime_type: string;
-    readonly backend: string;
-    readonly model: string | null;
-    readonly seed: number | null;
-    readonly cost_usd_estimate: number | null;
-    readonly created_at: string;
-  }[];
+  readonly images: readonly (ListedImage & { readonly url: string })[];
   readonly next_cursor: string | null;
 }
 

@@ -14,7 +14,6 @@ import { encodeCellPng, type Rgb } from "./mock/png";
 import { defineBackendType, type GeneratedImage, oneShot } from "./backend";
 import { BackendError, type BackendErrorKind } from "./errors";
 import { baseInstanceFields } from "./instance-base";
-import { usd } from "../lib/money";
 
 const CELL = 32;
 

@@ -1,5 +1,5 @@
 -- Usage reports, computed in the database and called through PostgREST (`.rpc()`), so the Worker
--- never loops over ledger rows (DESIGN principle 5). The D1 ledger (src/usage/d1-ledger.ts) runs
+-- never loops over ledger rows. The D1 ledger (src/usage/d1-ledger.ts) runs
 -- the same aggregation in SQLite; test/usage/ledger-contract.test.ts holds both to one contract.
 --
 -- Shared rules:
