@@ -7,7 +7,7 @@
  */
 import { systemClock } from "../../../src/lib/clock";
 import { jsonLogger } from "../../../src/lib/log";
-import { createMaiClient, supabaseSettingsFromEnv } from "../../../src/lib/supabase";
+import { createMaiClient, supabaseSettingsFromEnv } from "../../../src/supabase/client";
 import { SupabasePriceStore } from "../../../src/pricing/supabase-price-store";
 import { configFromEnv, createPricingRefreshHandler } from "./handler";
 
