@@ -48,6 +48,15 @@ export interface JobError {
   /** The provider's field-level complaints (e.g. Replicate's 422), as on the sync answer. */
   readonly invalid_fields?: InvalidField[];
   readonly attempts: FailedAttempt[];
+  /** Field-level problems, as the sync 400 carries them (e.g. a per-request limit). */
+  readonly errors?: { readonly field: string; readonly message: string }[];
+  /** A spend cap's refusal (402), as the sync answer carries it. */
+  readonly cap?: string;
+  readonly cap_usd?: number;
+  readonly spent_usd?: number;
+  readonly reserved_usd?: number;
+  readonly requested_usd?: number;
+  readonly resets_at?: string;
 }
 
 export type CallbackStatus = "pending" | "delivered" | "failed";

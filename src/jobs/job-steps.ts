@@ -195,12 +195,20 @@ async function finish(record: JobRecord, step: Extract<StepResult, { status: "su
 }
 
 /** The problem the sync path would have answered with, and where the chain stood. */
+const SYNC_MEMBERS = ["errors", "cap", "cap_usd", "spent_usd", "reserved_usd", "requested_usd", "resets_at"] as const;
+
+function pickMembers(extra: Readonly<Record<string, unknown>>, names: readonly string[]): Partial<JobError> {
+  return Object.fromEntries(names.filter((name) => extra[name] !== undefined).map((name) => [name, extra[name]])) as Partial<JobError>;
+}
+
 function jobError(record: JobRecord, error: unknown, now: number, detail?: string, backend?: string): JobError {
   const problem = problemFor(error);
   const { type, title, status } = problemDocument(problem);
   const extra = problem.extra ?? {};
   const attempt = record.chain.attempt;
   return {
+    // The members the sync answer carries for the same failure (field errors, a cap's figures).
+    ...pickMembers(extra, SYNC_MEMBERS),
     type,
     title,
     status,

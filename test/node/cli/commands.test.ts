@@ -60,7 +60,7 @@ describe("imagen usage", () => {
     const raw = await runCli(["usage", "--since", today, "--raw"], caller);
     expect(raw.code).toBe(0);
     const lines = raw.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^CREATED\s+CALLER\s+SOURCE\s+BACKEND\s+MODEL\s+SEED\s+SIZE\s+IMAGES\s+LATENCY_MS\s+COST_USD\s+OK\s+ERROR$/);
+    expect(lines[0]).toMatch(/^CREATED\s+CALLER\s+SOURCE\s+REF\s+BACKEND\s+MODEL\s+SEED\s+SIZE\s+IMAGES\s+LATENCY_MS\s+COST_USD\s+OK\s+ERROR$/);
     expect(lines.slice(1, -1)).toHaveLength(3);
     expect(lines.slice(1, -1).every((line) => line.includes("usage-reader") && line.includes(" cli "))).toBe(true);
     expect(lines.at(-1)).toMatch(/^TOTAL\s+3 calls\s+2 ok\s+1 failed\s+2\s+0\.0000$/);
