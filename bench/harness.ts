@@ -47,11 +47,21 @@ export async function prepareLocalState(apiKey: string): Promise<void> {
   wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
 }
 
-/** The Worker of wrangler.toml under `wrangler dev` on 127.0.0.1, with the state `npm run dev` uses. */
-export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = []): Server {
-  return startServer("imagen-edge", process.execPath, [
-    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspectorPort), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
+/** A Worker for `wrangler dev`: its config file and where its local state lives. */
+export interface WorkerProject {
+  readonly name: string;
+  readonly config: string;
+  readonly persistTo: string;
+}
+
+/** The Worker of wrangler.toml, with the state `npm run dev` uses. */
+export const IMAGEN_EDGE: WorkerProject = { name: "imagen-edge", config: "wrangler.toml", persistTo: ".wrangler/state" };
+
+/** `worker` (by default this one) under `wrangler dev` on 127.0.0.1. */
+export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = [], worker: WorkerProject = IMAGEN_EDGE): Server {
+  return startServer(worker.name, process.execPath, [
+    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", worker.config, "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspectorPort), "--persist-to", worker.persistTo, "--show-interactive-dev-session=false", "--log-level", "error",
     ...extraArgs,
   ], QUIET_ENV);
 }
