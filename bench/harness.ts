@@ -4,7 +4,9 @@
  * autocannon run that reports latency and throughput.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
+import { parse } from "smol-toml";
 import { seedLocalKey } from "../scripts/keys";
 import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
 
@@ -64,6 +66,11 @@ export function startWranglerDev(port: number, inspectorPort: number, extraArgs:
     "--inspector-port", String(inspectorPort), "--persist-to", worker.persistTo, "--show-interactive-dev-session=false", "--log-level", "error",
     ...extraArgs,
   ], QUIET_ENV);
+}
+
+/** wrangler.toml's IMAGEN_CONFIG, to derive a `--var IMAGEN_CONFIG:<json>` override from. */
+export function localImagenConfig(): Record<string, unknown> {
+  return (parse(readFileSync("wrangler.toml", "utf8")) as { vars: { IMAGEN_CONFIG: Record<string, unknown> } }).vars.IMAGEN_CONFIG;
 }
 
 /** Stops every server when this process exits, however it exits. */

@@ -21,8 +21,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { parse } from "smol-toml";
-import { drive, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import { drive, localImagenConfig, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = Number(process.env.BENCH_OPENAI_PORT ?? 8833);
@@ -41,8 +40,7 @@ const CONTENDERS = ["upstream direct", "portkey", "imagen-edge"] as const;
 
 /** wrangler.toml's IMAGEN_CONFIG with the OpenAI family pointed at the fake. */
 function benchConfig(): string {
-  const toml = parse(readFileSync("wrangler.toml", "utf8")) as { vars: { IMAGEN_CONFIG: Record<string, unknown> } };
-  const config = toml.vars.IMAGEN_CONFIG;
+  const config = localImagenConfig();
   const providers = { ...(config.providers as Record<string, unknown> | undefined), openai: { base_url: `${UPSTREAM}/v1` } };
   return JSON.stringify({ ...config, providers });
 }
