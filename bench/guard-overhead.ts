@@ -56,12 +56,32 @@ function load(arm: Arm): Load {
   };
 }
 
-/** One request per arm: both must succeed, and only the paid one may cost anything. */
+interface DailyBudget {
+  readonly cap_usd: number | null;
+  readonly spent_usd: number;
+  readonly reserved_usd: number;
+}
+
+/** The caller's daily period as the guard's Durable Object sees it. */
+async function dailyBudget(): Promise<DailyBudget> {
+  const response = await fetch(`${URL_}/v1/budget`, { headers: { authorization: `Bearer ${KEY}` } });
+  if (response.status !== 200) throw new Error(`GET /v1/budget: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { daily: DailyBudget }).daily;
+}
+
+const committed = (b: DailyBudget) => b.spent_usd + b.reserved_usd;
+
+/** One request per arm: both must succeed, the cap must be in force, and only the paid arm may reach the guard's books. */
 async function warmUp(): Promise<void> {
   for (const arm of ["guard off", "guard on"] as const) {
+    const before = await dailyBudget();
     const response = await fetch(`${URL_}/v1/images`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` }, body: JSON.stringify(load(arm).body(0)) });
     const text = await response.text();
     if (response.status !== 201) throw new Error(`${arm} warm-up: ${response.status} ${text.slice(0, 300)}`);
+    const after = await dailyBudget();
+    if (after.cap_usd !== DAILY_CAP_USD) throw new Error(`daily cap not in force: ${JSON.stringify(after)}`);
+    const charged = committed(after) > committed(before);
+    if (charged !== (arm === "guard on")) throw new Error(`${arm} warm-up: guard books went ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
   }
 }
 
@@ -89,9 +109,13 @@ async function main(): Promise<void> {
     await warmUp();
     const machineLoad = loadavg().map((l) => l.toFixed(1)).join(" / ");
     console.log(`image ${SIZE}; ${SECONDS}s per run; load average before: ${machineLoad}`);
+    const before = await dailyBudget();
     const results: Result[] = [];
     for (const arm of ORDER) results.push(await drive(load(arm)));
-    const report = [...resultRows(results), "", verdict(results)].join("\n");
+    const after = await dailyBudget();
+    const paid = results.filter((r) => r.target === "guard on").reduce((sum, r) => sum + r.requests, 0);
+    const books = `The guard's daily books grew by $${(committed(after) - committed(before)).toFixed(3)} over ${paid} "guard on" requests at $0.001 each.`;
+    const report = [...resultRows(results), "", verdict(results), "", books].join("\n");
     console.log(report);
     const stamp =
       `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; ` +
