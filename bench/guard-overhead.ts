@@ -16,8 +16,7 @@
  * and BENCH_GUARD_INSPECTOR_PORT (default 9337). Every server is stopped at the end.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
-import { drive, type Load, localImagenConfig, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import { drive, loadAverages, measuredStamp, type Load, localImagenConfig, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZE = process.env.BENCH_SIZE ?? "256x256";
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
   try {
     await waitFor(`${URL_}/healthz`);
     await warmUp();
-    const machineLoad = loadavg().map((l) => l.toFixed(1)).join(" / ");
+    const machineLoad = loadAverages();
     console.log(`image ${SIZE}; ${SECONDS}s per run; load average before: ${machineLoad}`);
     const before = await dailyBudget();
     const results: Result[] = [];
@@ -118,8 +117,8 @@ async function main(): Promise<void> {
     const report = [...resultRows(results), "", verdict(results), "", books].join("\n");
     console.log(report);
     const stamp =
-      `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; ` +
-      `load average (1/5/15 min) before the run: ${machineLoad}. One Worker under wrangler dev (local workerd), mock backend, ` +
+      `${measuredStamp(machineLoad)} ` +
+      `One Worker under wrangler dev (local workerd), mock backend, ` +
       `image ${SIZE} PNG, concurrency 1, ${SECONDS}s per run, arms in the order ${ORDER.join(", ")}.`;
     writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "guard-overhead", `${stamp}\n\n${report}`));
   } finally {

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import autocannon from "autocannon";
 import { parse } from "smol-toml";
 import { seedLocalKey } from "../scripts/keys";
@@ -135,6 +136,16 @@ export async function drive(load: Load): Promise<Result> {
     p99: result.latency.p99,
     rps: result.requests.average,
   };
+}
+
+/** The 1/5/15-minute load averages, as the stamps print them. */
+export function loadAverages(): string {
+  return loadavg().map((l) => l.toFixed(1)).join(" / ");
+}
+
+/** "Measured <UTC minute> on <cores × cpu>, Node <version>; load average … before the run: <load>." */
+export function measuredStamp(loadBefore: string): string {
+  return `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average (1/5/15 min) before the run: ${loadBefore}.`;
 }
 
 export function resultRows(results: readonly Result[]): string[] {

@@ -8,8 +8,7 @@
  * BENCH_PORT + 1000, likewise).
  */
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
-import { drive, type Load, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, type WorkerProject, writeBenchmarkBlock } from "./harness";
+import { drive, loadAverages, measuredStamp, type Load, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, type WorkerProject, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZE = process.env.BENCH_SIZE ?? "1024x1024";
@@ -66,7 +65,7 @@ async function main(): Promise<void> {
   try {
     await Promise.all([waitFor(`${FULL}/healthz`), waitFor(`${BASELINE}/`)]);
     const bytes = await primeBaseline();
-    const machineLoad = loadavg().map((l) => l.toFixed(1)).join(" / ");
+    const machineLoad = loadAverages();
     console.log(`image ${SIZE}: ${bytes} bytes; ${SECONDS}s per run; load average before: ${machineLoad}`);
     const results: Result[] = [];
     for (const concurrency of [1, 16]) {
@@ -76,8 +75,8 @@ async function main(): Promise<void> {
     const report = [...resultRows(results), "", ...ratios(results)].join("\n");
     console.log(report);
     const stamp =
-      `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; ` +
-      `load average (1/5/15 min) before the run: ${machineLoad}. wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run.`;
+      `${measuredStamp(machineLoad)} ` +
+      `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run.`;
     writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "generation", `${stamp}\n\n${report}`));
   } finally {
     stop();
