@@ -4,7 +4,10 @@
  * autocannon run that reports latency and throughput.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import autocannon from "autocannon";
+import { parse } from "smol-toml";
 import { seedLocalKey } from "../scripts/keys";
 import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
 
@@ -47,13 +50,28 @@ export async function prepareLocalState(apiKey: string): Promise<void> {
   wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
 }
 
-/** The Worker of wrangler.toml under `wrangler dev` on 127.0.0.1, with the state `npm run dev` uses. */
-export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = []): Server {
-  return startServer("imagen-edge", process.execPath, [
-    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", "wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspectorPort), "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false", "--log-level", "error",
+/** A Worker for `wrangler dev`: its config file and where its local state lives. */
+export interface WorkerProject {
+  readonly name: string;
+  readonly config: string;
+  readonly persistTo: string;
+}
+
+/** The Worker of wrangler.toml, with the state `npm run dev` uses. */
+export const IMAGEN_EDGE: WorkerProject = { name: "imagen-edge", config: "wrangler.toml", persistTo: ".wrangler/state" };
+
+/** `worker` (by default this one) under `wrangler dev` on 127.0.0.1. */
+export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = [], worker: WorkerProject = IMAGEN_EDGE): Server {
+  return startServer(worker.name, process.execPath, [
+    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", worker.config, "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspectorPort), "--persist-to", worker.persistTo, "--show-interactive-dev-session=false", "--log-level", "error",
     ...extraArgs,
   ], QUIET_ENV);
+}
+
+/** wrangler.toml's IMAGEN_CONFIG, to derive a `--var IMAGEN_CONFIG:<json>` override from. */
+export function localImagenConfig(): Record<string, unknown> {
+  return (parse(readFileSync("wrangler.toml", "utf8")) as { vars: { IMAGEN_CONFIG: Record<string, unknown> } }).vars.IMAGEN_CONFIG;
 }
 
 /** Stops every server when this process exits, however it exits. */
@@ -118,6 +136,16 @@ export async function drive(load: Load): Promise<Result> {
     p99: result.latency.p99,
     rps: result.requests.average,
   };
+}
+
+/** The 1/5/15-minute load averages, as the stamps print them. */
+export function loadAverages(): string {
+  return loadavg().map((l) => l.toFixed(1)).join(" / ");
+}
+
+/** "Measured <UTC minute> on <cores × cpu>, Node <version>; load average … before the run: <load>." */
+export function measuredStamp(loadBefore: string): string {
+  return `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; load average (1/5/15 min) before the run: ${loadBefore}.`;
 }
 
 export function resultRows(results: readonly Result[]): string[] {

@@ -20,9 +20,7 @@
  * Only loopback addresses are used; every server is stopped (its process group) at the end.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
-import { parse } from "smol-toml";
-import { drive, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import { drive, loadAverages, measuredStamp, localImagenConfig, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = Number(process.env.BENCH_OPENAI_PORT ?? 8833);
@@ -41,8 +39,7 @@ const CONTENDERS = ["upstream direct", "portkey", "imagen-edge"] as const;
 
 /** wrangler.toml's IMAGEN_CONFIG with the OpenAI family pointed at the fake. */
 function benchConfig(): string {
-  const toml = parse(readFileSync("wrangler.toml", "utf8")) as { vars: { IMAGEN_CONFIG: Record<string, unknown> } };
-  const config = toml.vars.IMAGEN_CONFIG;
+  const config = localImagenConfig();
   const providers = { ...(config.providers as Record<string, unknown> | undefined), openai: { base_url: `${UPSTREAM}/v1` } };
   return JSON.stringify({ ...config, providers });
 }
@@ -115,7 +112,7 @@ async function main(): Promise<void> {
   try {
     await Promise.all([waitFor(`${UPSTREAM}/v1/models`), waitFor(`${PORTKEY}/`), waitFor(`${OURS}/healthz`)]);
     const bytes = await warmUp();
-    const load = loadavg().map((l) => l.toFixed(1)).join(" / ");
+    const load = loadAverages();
     console.log(`image ${SIZE} PNG: ${bytes} bytes; ${SECONDS}s per run; load average before: ${load}`);
     const results: Result[] = [];
     for (const concurrency of [1, 16]) {
@@ -125,8 +122,8 @@ async function main(): Promise<void> {
     const report = [...resultRows(results), "", verdict(results)].join("\n");
     console.log(report);
     const stamp =
-      `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; ` +
-      `load average (1/5/15 min) before the run: ${load}. imagen-edge under wrangler dev (local workerd); Portkey ` +
+      `${measuredStamp(load)} ` +
+      `imagen-edge under wrangler dev (local workerd); Portkey ` +
       `${portkeyVersion()} and the fake upstream under Node. Image ${SIZE} PNG (${bytes} bytes, base64 in every answer), ${SECONDS}s per run.`;
     writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "openai-compare", `${stamp}\n\n${report}`));
   } finally {

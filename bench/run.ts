@@ -7,137 +7,77 @@
  * (default 8791: the full path there, the baseline one above) and BENCH_INSPECTOR_PORT (default
  * BENCH_PORT + 1000, likewise).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import autocannon from "autocannon";
-import { seedLocalKey } from "../scripts/keys";
-import { QUIET_ENV, wranglerSync } from "../scripts/wrangler";
+import { drive, loadAverages, measuredStamp, type Load, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, type WorkerProject, writeBenchmarkBlock } from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZE = process.env.BENCH_SIZE ?? "1024x1024";
 const KEY = "imk_bench_key";
-const STATE = ".bench/state";
-const WRANGLER = "node_modules/wrangler/bin/wrangler.js";
 const PORT = Number(process.env.BENCH_PORT ?? 8791);
 const INSPECTOR_PORT = Number(process.env.BENCH_INSPECTOR_PORT ?? PORT + 1000);
 const FULL = `http://127.0.0.1:${PORT}`;
 const BASELINE = `http://127.0.0.1:${PORT + 1}`;
+/** Its own state, wiped per run, so runs do not pile up objects. */
+const BASELINE_WORKER: WorkerProject = { name: "baseline", config: "bench/baseline/wrangler.toml", persistTo: ".bench/state" };
 
-interface Result {
-  readonly target: string;
-  readonly concurrency: number;
-  readonly requests: number;
-  readonly errors: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly rps: number;
-}
-
-function startWorker(config: string, port: number, inspectorPort: number, persist: string): ChildProcess {
-  const child = spawn(process.execPath, [WRANGLER, "dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--show-interactive-dev-session=false", "--log-level", "error"], {
-    env: QUIET_ENV,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return child;
-}
-
-async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
-}
-
-async function drive(target: string, url: string, concurrency: number, headers: Record<string, string>): Promise<Result> {
-  let seed = 1;
-  const result = await autocannon({
-    url,
-    connections: concurrency,
-    duration: SECONDS,
-    requests: [
-      {
-        method: "POST",
-        path: "/v1/images",
-        headers: { "content-type": "application/json", ...headers },
-        // A fresh seed per request: distinct images and keys, as in real use.
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ prompt: "benchmark lighthouse at dusk", size: SIZE, seed: seed++, source: "bench" }) }),
-      },
-    ],
-  });
-  const bad = result.non2xx + result.errors + result.timeouts;
+function load(target: "baseline" | "full path", concurrency: number): Load {
   return {
     target,
+    url: target === "baseline" ? BASELINE : FULL,
+    path: "/v1/images",
     concurrency,
-    requests: result.requests.total,
-    errors: bad,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    rps: result.requests.average,
+    seconds: SECONDS,
+    headers: target === "baseline" ? {} : { authorization: `Bearer ${KEY}` },
+    // A fresh seed per request: distinct images and keys, as in real use.
+    body: (seed: number) => ({ prompt: "benchmark lighthouse at dusk", size: SIZE, seed, source: "bench" }),
   };
 }
 
-function table(results: readonly Result[]): string {
-  const rows = results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} |`);
-  const ratios = [1, 16].map((c) => {
-    const full = results.find((r) => r.target === "full path" && r.concurrency === c)!;
-    const base = results.find((r) => r.target === "baseline" && r.concurrency === c)!;
-    return `| p50 ratio at concurrency ${c} | ${(full.p50 / Math.max(base.p50, 1)).toFixed(2)}x |`;
-  });
+function ratios(results: readonly Result[]): string[] {
+  const at = (target: string, c: number) => results.find((r) => r.target === target && r.concurrency === c)!;
   return [
-    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    ...rows,
-    "",
     "| full path vs baseline | |",
     "|---|---:|",
-    ...ratios,
-  ].join("\n");
+    ...[1, 16].map((c) => `| p50 ratio at concurrency ${c} | ${(at("full path", c).p50 / Math.max(at("baseline", c).p50, 1)).toFixed(2)}x |`),
+    `| req/s ratio at concurrency 16 | ${(at("full path", 16).rps / Math.max(at("baseline", 16).rps, 0.1)).toFixed(2)}x |`,
+  ];
+}
+
+/** One image through the full path, its bytes given to the baseline to write from then on. */
+async function primeBaseline(): Promise<number> {
+  const auth = { authorization: `Bearer ${KEY}` };
+  const sample = await fetch(`${FULL}/v1/images`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: JSON.stringify({ prompt: "benchmark lighthouse at dusk", size: SIZE, seed: 1 }),
+  });
+  if (sample.status !== 201) throw new Error(`warm-up failed: ${sample.status} ${await sample.text()}`);
+  const image = ((await sample.json()) as { images: { url: string }[] }).images[0]!;
+  const bytes = await (await fetch(image.url, { headers: auth })).arrayBuffer();
+  await fetch(`${BASELINE}/bytes`, { method: "PUT", body: bytes });
+  return bytes.byteLength;
 }
 
 async function main(): Promise<void> {
   rmSync(".bench", { recursive: true, force: true });
-  await seedLocalKey(KEY, "bench", "admin", "benchmark");
-  // The full path records every attempt: without the ledger's tables its queue consumer would
-  // fail (and retry) every batch during the measurement.
-  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
-  // keys.ts writes to .wrangler/state; the bench uses its own state so runs do not pile up.
-  const workers = [startWorker("wrangler.toml", PORT, INSPECTOR_PORT, ".wrangler/state"), startWorker("bench/baseline/wrangler.toml", PORT + 1, INSPECTOR_PORT + 1, STATE)];
-  const stop = () => workers.forEach((w) => w.kill("SIGTERM"));
-  process.on("exit", stop);
+  await prepareLocalState(KEY);
+  const stop = stopAllOnExit([startWranglerDev(PORT, INSPECTOR_PORT), startWranglerDev(PORT + 1, INSPECTOR_PORT + 1, [], BASELINE_WORKER)]);
   try {
     await Promise.all([waitFor(`${FULL}/healthz`), waitFor(`${BASELINE}/`)]);
-    const auth = { authorization: `Bearer ${KEY}` };
-    const sample = await fetch(`${FULL}/v1/images`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...auth },
-      body: JSON.stringify({ prompt: "benchmark lighthouse at dusk", size: SIZE, seed: 1 }),
-    });
-    if (sample.status !== 201) throw new Error(`warm-up failed: ${sample.status} ${await sample.text()}`);
-    const image = ((await sample.json()) as { images: { url: string }[] }).images[0]!;
-    const bytes = await (await fetch(image.url, { headers: auth })).arrayBuffer();
-    await fetch(`${BASELINE}/bytes`, { method: "PUT", body: bytes });
-    console.log(`image ${SIZE}: ${bytes.byteLength} bytes; ${SECONDS}s per run`);
-
+    const bytes = await primeBaseline();
+    const machineLoad = loadAverages();
+    console.log(`image ${SIZE}: ${bytes} bytes; ${SECONDS}s per run; load average before: ${machineLoad}`);
     const results: Result[] = [];
     for (const concurrency of [1, 16]) {
-      results.push(await drive("baseline", BASELINE, concurrency, {}));
-      results.push(await drive("full path", FULL, concurrency, auth));
+      results.push(await drive(load("baseline", concurrency)));
+      results.push(await drive(load("full path", concurrency)));
     }
-    const report = table(results);
+    const report = [...resultRows(results), "", ...ratios(results)].join("\n");
     console.log(report);
-    const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, wrangler dev (local workerd), image ${SIZE} PNG (${bytes.byteLength} bytes), ${SECONDS}s per run.`;
-    const doc = readFileSync("BENCHMARKS.md", "utf8");
-    const begin = "<!-- bench:generation:begin -->";
-    const end = "<!-- bench:generation:end -->";
-    const block = `${begin}\n${stamp}\n\n${report}\n${end}`;
-    writeFileSync("BENCHMARKS.md", doc.includes(begin) ? doc.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block) : `${doc}\n${block}\n`);
+    const stamp =
+      `${measuredStamp(machineLoad)} ` +
+      `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run.`;
+    writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "generation", `${stamp}\n\n${report}`));
   } finally {
     stop();
   }
