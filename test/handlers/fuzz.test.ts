@@ -94,8 +94,9 @@ async function checkAnswer(r: FuzzRequest): Promise<void> {
   if (!requestId) fail("no X-Request-Id header");
   if (response.status < 400) return;
   const isProblem = /^application\/problem\+json/.test(response.headers.get("content-type") ?? "");
-  // A method no route has (405) is answered by the app's own method check, before any route's shape.
-  if (OPENAI_ROUTES.has(r.route) && !(isProblem && response.status === 405)) {
+  // A method no route has (405), or a path that normalises away from the route (`/v1/models/..`,
+  // 404), is answered by the app itself, before any route's shape: problem+json like elsewhere.
+  if (OPENAI_ROUTES.has(r.route) && !(isProblem && (response.status === 405 || response.status === 404))) {
     // OpenAI's own error shape on its routes (the SDKs read nothing else); the id stays in the header.
     const body = JSON.parse(text) as { error?: { message?: unknown; type?: unknown } };
     if (typeof body.error?.message !== "string" || typeof body.error.type !== "string") fail("an error not in OpenAI's shape");
