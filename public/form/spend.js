@@ -7,12 +7,17 @@ const GROUP = ["backend", "model", "caller", "source"];
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
+/** Which load is the latest: an older one that answers late must not paint over a newer one. */
+let latestLoad = 0;
+
 export async function loadSpend() {
+  const load = ++latestLoad;
   const since = new Date(Date.now() - (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
   const [summary, report] = await Promise.all([
     api(`/v1/usage/summary?since=${since}`),
     api(`/v1/usage?since=${since}&group=${GROUP.join(",")}`),
   ]);
+  if (load !== latestLoad) return;
   $("spend-chart").replaceChildren(dayChart(summary.by_day, since));
   $("spend-table").replaceChildren(groupTable(report));
   await loadBudget();
