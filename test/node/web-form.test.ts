@@ -199,19 +199,18 @@ describe("the web form", () => {
     await generate(page, { prompt: "to be counted", size: "256x256" });
     await text(page, "#results .facts", /^mock/);
     await page.click('nav a[href="#spend"]');
-    // Usage reaches the ledger through a queue; reload the section until it has arrived.
-    await page.waitForFunction(
-      async () => {
-        const calls = document.querySelector("#spend-table tfoot td")?.textContent;
-        if (calls && Number(calls) > 0) return true;
+    // Usage reaches the ledger through a queue; reload the section until this caller's own request
+    // is in the table (other callers' rows fill the totals sooner).
+    const spendRows = () => page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
+    const deadline = Date.now() + 90_000;
+    while (!(await spendRows()).some((cells) => cells[0] === "mock" && cells[2] === worker.adminCaller && cells[3] === "web")) {
+      if (Date.now() > deadline) throw new Error("the spend table never showed this caller's request");
+      await page.evaluate(() => {
         location.hash = "#generate";
         location.hash = "#spend";
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        return false;
-      },
-      undefined,
-      { timeout: 90_000, polling: 1500 },
-    );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
     const today = new Date().toISOString().slice(0, 10);
     expect(await page.$$("#spend-chart svg rect.bar")).toHaveLength(30);
     expect(await page.$eval(`#spend-chart rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
