@@ -21,6 +21,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { drive, loadAverages, measuredStamp, localImagenConfig, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import { newKey } from "../test/fakes/openai-style/control";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = Number(process.env.BENCH_OPENAI_PORT ?? 8833);
@@ -29,8 +30,8 @@ const UPSTREAM = `http://127.0.0.1:${PORT}`;
 const PORTKEY = `http://127.0.0.1:${PORT + 1}`;
 const OURS = `http://127.0.0.1:${PORT + 2}`;
 const OUR_KEY = "imk_bench_key";
-/** Shaped like OpenAI's keys, which is all the fake checks; it never leaves loopback. */
-const UPSTREAM_KEY = "sk-bench-0000000000000000";
+/** A fresh key per run, shaped as the fake upstream expects; it never leaves loopback. */
+const UPSTREAM_KEY = newKey("openai");
 const MODEL = "gpt-image-1.5";
 const INSTANCE = "openai-images";
 const SIZE = "1024x1024";
