@@ -180,7 +180,9 @@ export const b64ImageSchema = z.looseObject({ b64_json: z.string().min(1) });
 export function decodeB64Image(label: string, b64: string): GeneratedImage {
   let bytes: Uint8Array;
   try {
-    bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const binary = atob(b64);
+    bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   } catch (error) {
     throw new BackendError("failed", `${label} returned an image that is not valid base64`, { cause: error });
   }

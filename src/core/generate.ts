@@ -15,6 +15,8 @@ export interface GenerateOptions {
   readonly signal?: AbortSignal;
   /** Queue position and sampler steps, when the backend reports them. */
   readonly onProgress?: (progress: AsyncProgress) => void;
+  /** Each stored image whose bytes were in memory (not streamed), by its final key: lets an answer embed them without reading R2 back. */
+  readonly onStoredBytes?: (key: string, bytes: Uint8Array) => void;
 }
 
 export async function generate(
@@ -29,6 +31,12 @@ export async function generate(
     const runner = new GenerationRunner(prepared, deps, { deadlineGraceMs: 0, holdSubmit: true });
     const attempt = await runner.run(options.signal ?? new AbortController().signal, options.onProgress);
     const images = await storeImages(prepared, attempt, deps);
+    if (options.onStoredBytes) {
+      for (const [index, record] of images.entries()) {
+        const image = attempt.result.images[index];
+        if (image && "bytes" in image) options.onStoredBytes(record.key, image.bytes);
+      }
+    }
     return outcomeOf(attempt, images, attempt.failed, requestId);
   } finally {
     await releaseOutput(request, deps.store);

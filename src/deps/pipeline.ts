@@ -37,7 +37,9 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     store: new R2ImageStore(env.IMAGES),
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
-    guard: options.spender ? attemptGuardFor(env.GUARDS, config, options.spender.caller, options.spender.keyLimits) : NO_GUARD,
+    guard: options.spender
+      ? attemptGuardFor(env.GUARDS, config, options.spender.caller, options.spender.keyLimits, options.waitUntil && { waitUntil: options.waitUntil, log })
+      : NO_GUARD,
     cooldowns: cooldownsFor(config),
     clock,
     ids: cryptoIdSource(() => clock.now()),

@@ -13,6 +13,7 @@ import type { AttemptCharge, AttemptGuard, SpendTicket } from "../core/attempt-g
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { CallerGuard, SpendCaps } from "./caller-guard";
 import type { ImagenConfig } from "../config/schema";
+import type { Logger } from "../lib/log";
 import { effectiveLimits, type Limits } from "./config";
 import { BudgetExceededError } from "./errors";
 import { leaseSecondsFor } from "./lease";
@@ -23,6 +24,17 @@ export interface DurableObjectAttemptGuardOptions {
   /** The request's effective limits (effectiveLimits() of config and API key). */
   readonly limits: Limits;
   readonly leaseSeconds: number;
+  /**
+   * A request's execution context: settlements then finish after the answer is sent (the
+   * reservation keeps counting until they land, so a cap is never overshot meanwhile). Absent —
+   * an async job's Durable Object — the runner waits for each settlement.
+   */
+  readonly afterAnswer?: AfterAnswer;
+}
+
+export interface AfterAnswer {
+  readonly waitUntil: (work: Promise<unknown>) => void;
+  readonly log: Logger;
 }
 
 /**
@@ -34,8 +46,14 @@ export function attemptGuardFor(
   config: Pick<ImagenConfig, "backends" | "jobs" | "guard">,
   caller: string,
   keyLimits: Limits | undefined,
+  afterAnswer?: AfterAnswer,
 ): DurableObjectAttemptGuard {
-  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(config.guard, caller, keyLimits), leaseSeconds: leaseSecondsFor(config) });
+  return new DurableObjectAttemptGuard({
+    namespace,
+    limits: effectiveLimits(config.guard, caller, keyLimits),
+    leaseSeconds: leaseSecondsFor(config),
+    ...(afterAnswer && { afterAnswer }),
+  });
 }
 
 export function callerGuard(namespace: DurableObjectNamespace<CallerGuard>, caller: string): DurableObjectStub<CallerGuard> {
@@ -56,7 +74,8 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
     const violation = requestLimitViolation(charge, this.options.limits);
     if (violation) throw violation;
     const stub = callerGuard(this.options.namespace, charge.caller.name);
-    if (charge.worstCaseUsd === null || charge.worstCaseUsd === 0) return settleOnlyIfCharged(stub, charge.attemptId);
+    const settle = (chargedUsd: Usd) => this.settleOff(stub.settle(charge.attemptId, chargedUsd), charge.attemptId);
+    if (charge.worstCaseUsd === null || charge.worstCaseUsd === 0) return settleOnlyIfCharged(settle);
     const answer = await stub.reserve({
       attemptId: charge.attemptId,
       requestId: charge.requestId,
@@ -69,23 +88,35 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
       const { refusedBy } = answer;
       throw new BudgetExceededError(refusedBy.period, refusedBy.capUsd!, refusedBy.spentUsd, refusedBy.reservedUsd, answer.requestedUsd, refusedBy.resetsAt);
     }
-    return {
-      reservedUsd: answer.reservedUsd,
-      settle: (chargedUsd: Usd) => stub.settle(charge.attemptId, chargedUsd),
-    };
+    return { reservedUsd: answer.reservedUsd, settle };
   }
 
   async settleLost(caller: string, attemptId: string, chargedUsd: Usd): Promise<void> {
     await callerGuard(this.options.namespace, caller).settle(attemptId, chargedUsd);
   }
+
+  /** The settlement, started now; awaited here only when there is no request context to finish it. */
+  private settleOff(settlement: Promise<void>, attemptId: string): Promise<void> {
+    const after = this.options.afterAnswer;
+    if (!after) return settlement;
+    after.waitUntil(
+      settlement.catch((error: unknown) =>
+        after.log.error("settling the spend reservation failed; its lease will release it", {
+          attempt_id: attemptId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      ),
+    );
+    return Promise.resolve();
+  }
 }
 
 /** A free attempt reserves nothing; should it be charged after all (a price appeared), that still counts. */
-function settleOnlyIfCharged(stub: DurableObjectStub<CallerGuard>, attemptId: string): SpendTicket {
+function settleOnlyIfCharged(settle: (chargedUsd: Usd) => Promise<void>): SpendTicket {
   return {
     reservedUsd: ZERO_USD,
     async settle(chargedUsd: Usd) {
-      if (chargedUsd > 0) await stub.settle(attemptId, chargedUsd);
+      if (chargedUsd > 0) await settle(chargedUsd);
     },
   };
 }

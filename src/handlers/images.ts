@@ -93,7 +93,8 @@ export function registerImageRoutes(app: App): void {
     }
     // A client that hangs up cancels the provider's work: its signal reaches the backend.
     const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
-    await reuse?.remember(outcome).catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) }));
+    // Sent now, finished after the answer: the next identical request queues behind it in the caller's object.
+    if (reuse) c.executionCtx.waitUntil(reuse.remember(outcome).catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
     return c.json(await outcomeBody(outcome, await urlFor()), 201);
   });
 

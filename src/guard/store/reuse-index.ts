@@ -12,6 +12,8 @@ export class ReuseIndex {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS reuse_index (fingerprint TEXT PRIMARY KEY, outcome TEXT NOT NULL, stored_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
     );
+    sql.exec("CREATE INDEX IF NOT EXISTS reuse_index_stored_at ON reuse_index (stored_at)");
+    sql.exec("CREATE INDEX IF NOT EXISTS reuse_index_expires_at ON reuse_index (expires_at)");
   }
 
   find(fingerprint: string, now: number): GenerationOutcome | null {
@@ -28,9 +30,11 @@ export class ReuseIndex {
       now,
       now + ttlMs,
     );
-    this.sql.exec(
-      "DELETE FROM reuse_index WHERE fingerprint NOT IN (SELECT fingerprint FROM reuse_index ORDER BY stored_at DESC LIMIT ?)",
-      MAX_REUSE_ENTRIES,
-    );
+    // Past the bound, the oldest go; both statements walk the stored_at index, never sort the table.
+    const oldestKept = this.sql
+      .exec<{ stored_at: number }>("SELECT stored_at FROM reuse_index ORDER BY stored_at DESC LIMIT 1 OFFSET ?", MAX_REUSE_ENTRIES - 1)
+      .toArray()[0];
+    // Entries stored in the same millisecond as the oldest kept one stay: the bound is loose by those.
+    if (oldestKept) this.sql.exec("DELETE FROM reuse_index WHERE stored_at < ?", oldestKept.stored_at);
   }
 }

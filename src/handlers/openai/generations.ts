@@ -56,11 +56,14 @@ export function registerGenerationRoute(app: App): void {
     const body = c.req.valid("json");
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
     const request = pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config);
-    const outcome = await runPipeline(c, request, deps);
+    const stored = new Map<string, Uint8Array>();
+    const outcome = await runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes));
     const format = body.response_format ?? "b64_json";
     const urlFor = format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock) : null;
     const delivered = await Promise.all(
-      outcome.images.map(async (image) => (urlFor ? { url: await urlFor(image.key) } : { b64_json: await storedBase64(c.env.IMAGES, image.key) })),
+      outcome.images.map(async (image) =>
+        urlFor ? { url: await urlFor(image.key) } : { b64_json: toBase64(stored.get(image.key) ?? (await storedBytes(c.env.IMAGES, image.key))) },
+      ),
     );
     return c.json(imagesResponse(outcome, delivered, deps.clock.now()), 200);
   });
@@ -70,9 +73,14 @@ export function registerGenerationRoute(app: App): void {
  * The one place this route enters the generation pipeline; the runner takes over from
  * `generate()` here without the translation around it changing.
  */
-function runPipeline(c: Context<AppEnv>, request: GenerationRequest, deps: PipelineDeps): Promise<GenerationOutcome> {
+function runPipeline(
+  c: Context<AppEnv>,
+  request: GenerationRequest,
+  deps: PipelineDeps,
+  onStoredBytes: (key: string, bytes: Uint8Array) => void,
+): Promise<GenerationOutcome> {
   // A client that hangs up cancels the provider's work, as on POST /v1/images.
-  return generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
+  return generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal, onStoredBytes });
 }
 
 /** OpenAI's request in our terms. Unknown models are 404 `model_not_found`, as OpenAI answers them. */
@@ -110,9 +118,12 @@ export function imagesResponse(
   };
 }
 
-/** The stored image as base64: the answer and R2 hold the very same bytes. */
-async function storedBase64(bucket: R2Bucket, key: string): Promise<string> {
+/**
+ * A stored image's bytes read back from R2, for images that were streamed into it (never whole in
+ * memory); the others are answered from the very bytes that were stored.
+ */
+async function storedBytes(bucket: R2Bucket, key: string): Promise<Uint8Array> {
   const object = await bucket.get(key);
   if (!object) throw new Error(`image ${key} vanished between storing and answering`);
-  return toBase64(new Uint8Array(await object.arrayBuffer()));
+  return new Uint8Array(await object.arrayBuffer());
 }
