@@ -7,11 +7,12 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { parse } from "smol-toml";
+import type { KeyValueStore } from "../src/auth/api-keys";
 
 type MiniflareModule = typeof import("miniflare");
 
 export interface LocalKv {
-  readonly kv: KVNamespace;
+  readonly kv: KeyValueStore;
   close(): Promise<void>;
 }
 
@@ -26,7 +27,7 @@ export function localNamespaceId(binding: string, configPath = "wrangler.toml"):
   return namespace.id ?? binding;
 }
 
-/** `persistTo` as given to `wrangler dev --persist-to`. */
+/** `binding` in the local state at `persistTo` (as given to `wrangler dev --persist-to`); `close` ends its runtime. */
 export async function openLocalKv(binding: string, persistTo: string, configPath = "wrangler.toml"): Promise<LocalKv> {
   const { Miniflare, convertV4MiniflareOptions } = wranglersMiniflare();
   const miniflare = new Miniflare(
@@ -40,7 +41,7 @@ export async function openLocalKv(binding: string, persistTo: string, configPath
     }),
   );
   try {
-    const kv = (await miniflare.getKVNamespace(binding)) as unknown as KVNamespace;
+    const kv: KeyValueStore = await miniflare.getKVNamespace(binding);
     return { kv, close: () => miniflare.dispose() };
   } catch (error) {
     await miniflare.dispose();
