@@ -6,16 +6,15 @@
  *   npm run keys -- revoke <id> [--remote]
  *
  * Without --remote it works on the local state `npm run dev` uses (.wrangler/state, or
- * --persist-to DIR as given to `wrangler dev`), through one
- * local runtime (wrangler's getPlatformProxy) for the whole command instead of a wrangler process
- * per KV operation. The records are written by the Worker's own ApiKeyStore, so the terminal and
- * `POST /v1/keys` cannot disagree on their shape. The plaintext key is printed once and never
- * stored; KV holds only its sha256.
+ * --persist-to DIR as given to `wrangler dev`), through one local runtime that holds only the
+ * API_KEYS namespace (scripts/local-kv.ts) for the whole command. The records are written by the
+ * Worker's own ApiKeyStore, so the terminal and `POST /v1/keys` cannot disagree on their shape.
+ * The plaintext key is printed once and never stored; KV holds only its sha256.
  */
 import { parseArgs } from "node:util";
-import { getPlatformProxy } from "wrangler";
 import { type ApiKeyRecord, ApiKeyStore, CALLER_PATTERN, type KeyValueStore, newApiKey } from "../src/auth/api-keys";
 import type { Role } from "../src/core/request";
+import { openLocalKv } from "./local-kv";
 import { wranglerSync } from "./wrangler";
 
 /** Where `npm run dev` keeps its local state (`wrangler dev --persist-to`). */
@@ -29,15 +28,8 @@ export interface OpenKeyStore {
 /** The key store of the local state directory (`persistTo`, as `wrangler --persist-to`) or of production. */
 export async function openKeyStore(options: { remote: boolean; persistTo?: string }): Promise<OpenKeyStore> {
   if (options.remote) return { store: new ApiKeyStore(remoteKv()), close: async () => {} };
-  // Only errors: the local runtime warns about bindings (Durable Objects, queues) this command never uses.
-  process.env.WRANGLER_LOG ??= "error";
-  const proxy = await getPlatformProxy<{ API_KEYS: KVNamespace }>({
-    configPath: "wrangler.toml",
-    // wrangler keeps local state under <persist-to>/v3.
-    persist: { path: `${options.persistTo ?? LOCAL_STATE}/v3` },
-    remoteBindings: false,
-  });
-  return { store: new ApiKeyStore(proxy.env.API_KEYS), close: () => proxy.dispose() };
+  const local = await openLocalKv("API_KEYS", options.persistTo ?? LOCAL_STATE);
+  return { store: new ApiKeyStore(local.kv), close: local.close };
 }
 
 /** Stores a known key locally (the documented dev key, the bench's key). */
