@@ -67,6 +67,8 @@ export interface BackendResult {
   /** The seed the backend actually used. */
   readonly seed: number;
   readonly predictTimeSeconds?: number;
+  /** How many images the provider's own answer says it made (Replicate's metrics.image_count, the length of OpenAI's or Together's `data`). */
+  readonly providerImageCount?: number;
   /** The provider's id for this job (e.g. a Replicate prediction id). */
   readonly externalId?: string;
   /** The quality the provider made (OpenAI's `quality`), a price dimension. */

@@ -68,6 +68,7 @@ export const openAiBackendType = defineBackendType({
         const quality = made.quality ?? wanted;
         return {
           images: made.images,
+          providerImageCount: made.images.length,
           model: config.model,
           // OpenAI takes no seed: the one we drew is recorded so the row is complete, not reproducible.
           seed: spec.seed,

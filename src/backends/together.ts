@@ -46,6 +46,7 @@ export const togetherBackendType = defineBackendType({
         ctx.log.info("together images made", { backend: name, images: images.length, ...(id !== undefined && { together_id: id }) });
         return {
           images,
+          providerImageCount: images.length,
           model: config.model,
           // Together uses the seed it is sent and does not echo it.
           seed: spec.seed,

@@ -48,10 +48,11 @@ export async function recordSuccess(
   result: BackendResult,
   deps: PipelineDeps,
   log: Logger,
+  reservedUsd: Usd | null,
 ): Promise<SuccessfulAttempt> {
   const latencyMs = deps.clock.now() - attempt.startedAt;
   const cost = await estimateCost(backend, result, deps.pricing, log);
-  await emit(usageEvent(prepared, backend, attempt, latencyMs, { result, cost }, deps), deps);
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, { result, cost }, reservedUsd, deps), deps);
   return { backend, result, latencyMs, cost };
 }
 
@@ -63,12 +64,13 @@ export async function recordFailure(
   error: unknown,
   deps: PipelineDeps,
   log: Logger,
+  reservedUsd: Usd | null,
 ): Promise<{ error: BackendError; failed: FailedAttempt; chargedUsd: Usd | null }> {
   const latencyMs = deps.clock.now() - attempt.startedAt;
   const backendError =
     error instanceof BackendError ? error : new BackendError("failed", `backend "${backend.name}" crashed: ${messageOf(error)}`, { cause: error });
   const charged = await chargedCost(backend, backendError, deps.pricing, log);
-  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError, charged }, deps), deps);
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError, charged }, reservedUsd, deps), deps);
   log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
   return {
     error: backendError,
@@ -133,6 +135,7 @@ function usageEvent(
   attempt: AttemptState,
   latencyMs: number,
   outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError; charged: ChargedFailure | null },
+  reservedUsd: Usd | null,
   deps: PipelineDeps,
 ): UsageEvent {
   const { spec } = prepared.plan;
@@ -164,7 +167,10 @@ function usageEvent(
     error_message: ok ? null : outcome.error.detail,
     external_id: ok ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null) : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
     attempt: attempt.index + 1,
+    reserved_usd: reservedUsd,
     provider_predict_time_s: ok ? (outcome.result.predictTimeSeconds ?? null) : null,
+    // A failed attempt the provider still billed (paid_output_lost) reports the images it made.
+    provider_image_count: ok ? (outcome.result.providerImageCount ?? null) : (outcome.charged?.images ?? null),
   };
 }
 

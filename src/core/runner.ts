@@ -285,7 +285,7 @@ export class GenerationRunner {
   }
 
   private async succeed(attempt: AttemptState, backend: Backend, result: Parameters<typeof recordSuccess>[3], failed: readonly FailedAttempt[]): Promise<FinishedStep> {
-    const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt));
+    const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
     this.deps.cooldowns.reached(backend.name);
     // An unpriced success is charged what was reserved for it: the guard's worst case stands.
     await this.settleSpend(attempt, success.cost?.usd ?? null);
@@ -320,7 +320,7 @@ export class GenerationRunner {
 
   private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown) {
     const backend = this.deps.backend(attempt.backend);
-    const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt));
+    const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
     // What a failed attempt still costs: every provider we speak bills per produced image
     // (Replicate's FLUX models, Together, OpenAI) or not at all (ComfyUI at home), so nothing —
     // unless the images were made and then lost (`paid_output_lost`), which is billed.
@@ -345,6 +345,11 @@ export class GenerationRunner {
       worstCaseUsd: worstCaseUsd(await priceAttempt(backend, spec, this.deps.pricing)),
     });
     this.tickets.set(attempt.eventId, ticket);
+  }
+
+  /** What the guard reserved for the attempt; null when its ticket stayed with another instance (a resumed job). */
+  private reservedFor(attempt: AttemptState): Usd | null {
+    return this.tickets.get(attempt.eventId)?.reservedUsd ?? null;
   }
 
   /** `null` = unknown charge: what was reserved stands. */

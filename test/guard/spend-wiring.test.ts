@@ -122,6 +122,29 @@ describe("async jobs reserve under the submitting key's caps", () => {
   });
 });
 
+describe("the ledger row says what the guard reserved for each attempt", () => {
+  it("a paid attempt records its worst case as reserved_usd; a free one records 0", async () => {
+    const world = await worldFor(freshCaller("reserved-row"), { daily_usd: 1 });
+    const paid = await (await world.generate({ prompt: "a fox", backend: "paid", n: 2 })).json<any>();
+    const free = await (await world.generate({ prompt: "a fox", backend: "mock" })).json<any>();
+    const [paidRow] = await ledgerRows(paid.request_id, 1);
+    const [freeRow] = await ledgerRows(free.request_id, 1);
+    expect(paidRow).toMatchObject({ success: 1, cost_usd_estimate: 2 * PRICE, reserved_usd: 2 * PRICE, provider_image_count: null });
+    expect(freeRow).toMatchObject({ success: 1, reserved_usd: 0 });
+  });
+
+  it("a fallback's rows: the failed attempt and the one that succeeded each carry their own reservation", async () => {
+    const world = await worldFor(freshCaller("reserved-fallback"), { daily_usd: 1 });
+    const res = await world.generate({ prompt: "a fox", backend: "paid-down" });
+    expect(res.status).toBe(201);
+    const rows = await ledgerRows((await res.json<any>()).request_id, 2);
+    expect(rows.map((r: any) => [r.attempt, r.success, r.reserved_usd])).toEqual([
+      [1, 0, PRICE],
+      [2, 1, 0.01],
+    ]);
+  });
+});
+
 describe("x-should-retry: false once an attempt may have cost money", () => {
   it("a paid attempt that failed at the provider: 5xx with x-should-retry: false", async () => {
     const world = await worldFor(freshCaller("retry"), { daily_usd: 1 });

@@ -54,7 +54,7 @@ describe("POST /v1/images on a Together instance", () => {
     for (const image of body.images) expect(await storedImage(image.key)).toEqual({ mimeType: "image/png", width: 1024, height: 768 });
 
     const [row] = await ledgerRows(body.request_id, 1);
-    expect(row).toMatchObject({ caller: "ada/blog", backend: "flux-schnell-together", success: 1, images_produced: 2, cost_usd_estimate: 0.0042 });
+    expect(row).toMatchObject({ caller: "ada/blog", backend: "flux-schnell-together", success: 1, images_produced: 2, provider_image_count: 2, cost_usd_estimate: 0.0042 });
     expect(await priceRow(row!.price_id)).toMatchObject({ provider: "together", model: "black-forest-labs/flux.1-schnell", unit: "megapixel", usd_rate: 0.0027 });
     expect(creates(await requestsOf(fakes.together!, togetherKey))).toHaveLength(1);
   });
@@ -98,7 +98,7 @@ describe("POST /v1/images on an OpenAI instance", () => {
     expect(body).toMatchObject({ backend: "openai-images", model: "gpt-image-1.5", cost_usd_estimate: 0.266 });
     for (const image of body.images) expect(await storedImage(image.key)).toEqual({ mimeType: "image/png", width: 1024, height: 1024 });
     const [row] = await ledgerRows(body.request_id, 1);
-    expect(row).toMatchObject({ backend: "openai-images", success: 1, images_produced: 2, cost_usd_estimate: 0.266 });
+    expect(row).toMatchObject({ backend: "openai-images", success: 1, images_produced: 2, provider_image_count: 2, cost_usd_estimate: 0.266 });
     expect(await priceRow(row!.price_id)).toMatchObject({ provider: "openai", model: "gpt-image-1.5", quality: "high", size: "1024x1024", usd_rate: 0.133 });
   });
 

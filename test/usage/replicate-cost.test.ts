@@ -72,7 +72,7 @@ describe("cost of a Replicate generation", () => {
     expect(problem.extra?.attempts?.map((a) => a.backend)).toEqual(["flux-schnell-replicate"]);
     expect(retryIsSafe({ status: problem.status, attempts: problem.extra?.attempts })).toBe(false);
     expect(world.events).toEqual([
-      expect.objectContaining({ success: false, error_code: "paid_output_lost", images_produced: 1, cost_usd_estimate: 0.003, backend: "flux-schnell-replicate" }),
+      expect.objectContaining({ success: false, error_code: "paid_output_lost", images_produced: 1, provider_image_count: 1, cost_usd_estimate: 0.003, backend: "flux-schnell-replicate" }),
     ]);
   });
 });

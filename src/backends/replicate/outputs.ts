@@ -82,6 +82,7 @@ export async function collectOutputs(prediction: Prediction, options: CollectOpt
     ...(version ? { modelVersion: version } : {}),
     seed: seedUsed(prediction),
     ...(prediction.metrics?.predict_time !== undefined ? { predictTimeSeconds: prediction.metrics.predict_time } : {}),
+    ...(prediction.metrics?.image_count !== undefined ? { providerImageCount: prediction.metrics.image_count } : {}),
     externalId: id,
   };
 }
