@@ -45,9 +45,9 @@ export function startServer(name: string, command: string, args: readonly string
 }
 
 /** The local state the Worker needs: an admin API key, and the ledger's tables (else its queue consumer fails every batch). */
-export async function prepareLocalState(apiKey: string): Promise<void> {
-  await seedLocalKey(apiKey, "bench", "admin", "benchmark");
-  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", ".wrangler/state"]);
+export async function prepareLocalState(apiKey: string, persistTo = IMAGEN_EDGE.persistTo): Promise<void> {
+  await seedLocalKey(apiKey, "bench", "admin", "benchmark", persistTo);
+  wranglerSync(["d1", "migrations", "apply", "imagen-ledger", "--local", "--persist-to", persistTo]);
 }
 
 /** A Worker for `wrangler dev`: its config file and where its local state lives. */
