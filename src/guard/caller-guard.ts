@@ -15,7 +15,8 @@
  *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
  *   completeIdempotencyKey / abandonIdempotencyKey
  *   hitRateLimit(keyId, limit) → RateDecision
- *   findReuse(fingerprint) / rememberReuse(…)     identical seeded requests within the reuse window
+ *   findReuse(fingerprint, holder, waitMs)        identical seeded requests within the reuse window;
+ *   rememberReuse / abandonReuse / forgetReuse     an identical one in flight is waited for, not paid again
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -69,6 +70,12 @@ export class CallerGuard extends DurableObject<Env> {
   private readonly reuse: ReuseIndex;
   /** Duplicates waiting for a key's first request, woken when it completes or abandons. */
   private readonly waiting = new Map<string, Set<() => void>>();
+  /**
+   * Seeded requests generating right now: fingerprint → the request id. Kept in memory only: an
+   * object that restarts forgets them, and a waiter gives up after its wait, so at worst an
+   * identical request generates (and pays) again — never waits forever.
+   */
+  private readonly generating = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -123,12 +130,42 @@ export class CallerGuard extends DurableObject<Env> {
     return this.windows.hit(keyId, limit, Date.now());
   }
 
-  async findReuse(fingerprint: string): Promise<GenerationOutcome | null> {
-    return this.reuse.find(fingerprint, Date.now());
+  /**
+   * The stored answer of an identical request, waiting up to `waitMs` while one is generating;
+   * null = none: `holder` is now the one generating, and must remember or abandon.
+   */
+  async findReuse(fingerprint: string, holder: string, waitMs: number): Promise<GenerationOutcome | null> {
+    const giveUpAt = Date.now() + waitMs;
+    for (;;) {
+      const found = this.reuse.find(fingerprint, Date.now());
+      if (found) return found;
+      const current = this.generating.get(fingerprint);
+      if (current === undefined || current === holder || Date.now() >= giveUpAt) {
+        this.generating.set(fingerprint, holder);
+        return null;
+      }
+      await this.nextChange(reuseWaitKey(fingerprint), Math.min(RECHECK_MS, giveUpAt - Date.now()));
+    }
   }
 
-  async rememberReuse(fingerprint: string, outcome: GenerationOutcome, ttlMs: number): Promise<void> {
+  async rememberReuse(fingerprint: string, holder: string, outcome: GenerationOutcome, ttlMs: number): Promise<void> {
     this.reuse.remember(fingerprint, outcome, Date.now(), ttlMs);
+    this.stopGenerating(fingerprint, holder);
+  }
+
+  /** The holder's generation failed: whoever waits for it generates instead. */
+  async abandonReuse(fingerprint: string, holder: string): Promise<void> {
+    this.stopGenerating(fingerprint, holder);
+  }
+
+  /** The stored answer's images are gone (deleted or expired in R2): never hand it out again. */
+  async forgetReuse(fingerprint: string): Promise<void> {
+    this.reuse.forget(fingerprint);
+  }
+
+  private stopGenerating(fingerprint: string, holder: string): void {
+    if (this.generating.get(fingerprint) === holder) this.generating.delete(fingerprint);
+    this.wake(reuseWaitKey(fingerprint));
   }
 
   override async alarm(): Promise<void> {
@@ -165,6 +202,11 @@ export class CallerGuard extends DurableObject<Env> {
   private wake(key: string): void {
     for (const done of [...(this.waiting.get(key) ?? [])]) done();
   }
+}
+
+/** Waiters of reuse and of idempotency keys share one wake-up map; the prefix keeps them apart. */
+function reuseWaitKey(fingerprint: string): string {
+  return `reuse:${fingerprint}`;
 }
 
 function capUnits(caps: SpendCaps): PeriodCaps {

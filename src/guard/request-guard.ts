@@ -31,7 +31,9 @@ export async function requestReuse(c: Context<AppEnv>, request: GenerationReques
   if (/\bno-cache\b/i.test(c.req.header("cache-control") ?? "")) return null;
   const config = c.var.deps.config;
   const caller = c.get("caller").name;
-  const settings = { windowSeconds: config.guard.reuse_window_s, defaultBackend: config.default_backend };
+  const settings = { windowSeconds: config.guard.reuse_window_s, defaultBackend: config.default_backend, waitSeconds: config.guard.idempotency_wait_seconds };
   const fingerprint = await reuseFingerprint(request, caller, settings);
-  return fingerprint === null ? null : new GenerationReuse(callerGuard(c.env.GUARDS, caller), fingerprint, settings.windowSeconds);
+  if (fingerprint === null) return null;
+  const stillStored = async (keys: readonly string[]) => (await Promise.all(keys.map((key) => c.env.IMAGES.head(key)))).every((object) => object !== null);
+  return new GenerationReuse(callerGuard(c.env.GUARDS, caller), fingerprint, c.get("requestId"), settings, stillStored);
 }

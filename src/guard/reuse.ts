@@ -3,7 +3,9 @@
  * same when caller, backend, prompt, explicit non-zero seed, size, steps, style, negative and n
  * all match (an explicit output key never matches: it asks for a new object). The second answer
  * carries the first one's images, `reused_from` and a cost-0 usage event marked `backend_type
- * "reuse"` whose `external_id` names the request that paid.
+ * "reuse"` whose `external_id` names the request that paid. An identical request that arrives
+ * while the first is still generating waits for it (up to `guard.idempotency_wait_seconds`), and
+ * a stored answer whose images are no longer in the bucket is forgotten, not handed out.
  *
  * Hono-free; the index lives in the caller's Durable Object (./store/reuse-index.ts).
  */
@@ -21,6 +23,8 @@ export const REUSE_BACKEND_TYPE = "reuse";
 export interface ReuseSettings {
   readonly windowSeconds: number;
   readonly defaultBackend: string;
+  /** How long an identical request waits for one still generating. */
+  readonly waitSeconds: number;
 }
 
 /** The request's fingerprint, or null when it may not be reused (no explicit seed, explicit output, reuse off). */
@@ -30,19 +34,33 @@ export async function reuseFingerprint(request: GenerationRequest, caller: strin
   return sha256Hex(JSON.stringify([caller, backend, await sha256Hex(prompt), seed, size ?? null, steps ?? null, style ?? null, negative ?? null, n]));
 }
 
+/** One request's use of the reuse index: find (or become the one generating), then remember or abandon. */
 export class GenerationReuse {
   constructor(
     private readonly stub: DurableObjectStub<CallerGuard>,
     private readonly fingerprint: string,
-    private readonly windowSeconds: number,
+    /** This request's id: while it generates, identical requests wait for it. */
+    private readonly holder: string,
+    private readonly settings: ReuseSettings,
+    /** Whether every one of these objects is still in the bucket. */
+    private readonly stillStored: (keys: readonly string[]) => Promise<boolean>,
   ) {}
 
+  /** The answer of an identical earlier request whose images are all still stored; null = generate (and then remember or abandon). */
   async find(): Promise<GenerationOutcome | null> {
-    return (await this.stub.findReuse(this.fingerprint)) as GenerationOutcome | null;
+    const waitMs = this.settings.waitSeconds * 1000;
+    const found = (await this.stub.findReuse(this.fingerprint, this.holder, waitMs)) as GenerationOutcome | null;
+    if (!found || (await this.stillStored(found.images.map((image) => image.key)))) return found;
+    await this.stub.forgetReuse(this.fingerprint);
+    return (await this.stub.findReuse(this.fingerprint, this.holder, waitMs)) as GenerationOutcome | null;
   }
 
   remember(outcome: GenerationOutcome): Promise<void> {
-    return this.stub.rememberReuse(this.fingerprint, outcome, this.windowSeconds * 1000);
+    return this.stub.rememberReuse(this.fingerprint, this.holder, outcome, this.settings.windowSeconds * 1000);
+  }
+
+  abandon(): Promise<void> {
+    return this.stub.abandonReuse(this.fingerprint, this.holder);
   }
 }
 

@@ -91,10 +91,17 @@ export function registerImageRoutes(app: App): void {
       c.header(REUSED_FROM_HEADER, stored.request_id);
       return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);
     }
-    // A client that hangs up cancels the provider's work: its signal reaches the backend.
-    const outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
-    // Sent now, finished after the answer: the next identical request queues behind it in the caller's object.
-    if (reuse) c.executionCtx.waitUntil(reuse.remember(outcome).catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
+    // Sent now, finished after the answer: an identical request waiting in the caller's object is woken by it.
+    const afterAnswer = (work: Promise<void>) => c.executionCtx.waitUntil(work.catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
+    let outcome: Awaited<ReturnType<typeof generate>>;
+    try {
+      // A client that hangs up cancels the provider's work: its signal reaches the backend.
+      outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
+    } catch (error) {
+      if (reuse) afterAnswer(reuse.abandon());
+      throw error;
+    }
+    if (reuse) afterAnswer(reuse.remember(outcome));
     return c.json(await outcomeBody(outcome, await urlFor()), 201);
   });
 

@@ -17,6 +17,9 @@ const BACKENDS = {
   mock: { type: "mock", model: "mock-png" },
   /** Stands in for Together FLUX schnell: every image is billed. */
   paid: { type: "mock", model: "mock-paid", cost_per_image_usd: PRICE },
+  /** Long enough that an identical request arrives while it still generates. */
+  "paid-slow": { type: "mock", model: "mock-paid-slow", cost_per_image_usd: PRICE, latency_ms: 1500 },
+  "paid-slow-fails": { type: "mock", model: "mock-paid-slow-fails", cost_per_image_usd: PRICE, latency_ms: 1500, failure_rate: 1, failure_kind: "failed" },
   pricey: { type: "mock", model: "mock-pricey", cost_per_image_usd: 0.01 },
   "paid-down": { type: "mock", model: "mock-paid-down", cost_per_image_usd: PRICE, failure_rate: 1, failure_kind: "unavailable", fallback: ["pricey"] },
   "paid-fails": { type: "mock", model: "mock-paid-fails", cost_per_image_usd: PRICE, failure_rate: 1, failure_kind: "failed" },
@@ -194,6 +197,48 @@ describe("reuse: an identical seeded request within the window pays once", () =>
       expect((await answer.json<any>()).reused_from).toBeUndefined();
     }
     expect((await world.budget()).daily.spent_usd).toBeCloseTo(5 * PRICE, 10);
+  });
+
+  it("an identical request that arrives while the first still generates waits for it: one generation, one charge", async () => {
+    const world = await worldFor(freshCaller("reuse-inflight"), { daily_usd: 1 });
+    const slow = { ...seeded, backend: "paid-slow" };
+    const first = world.generate(slow);
+    // The second is sent once the first holds the fingerprint (its attempt has reserved).
+    await eventually(async () => ((await world.budget()).daily.reserved_usd > 0 ? true : undefined));
+    const [a, b] = await Promise.all([first, world.generate(slow)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const [paid, reused] = [await a.json<any>(), await b.json<any>()];
+    expect(paid.reused_from).toBeUndefined();
+    expect(reused.reused_from).toBe(paid.request_id);
+    expect(reused.images.map((i: any) => i.key)).toEqual(paid.images.map((i: any) => i.key));
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: PRICE, reserved_usd: 0 });
+  });
+
+  it("when the first generation fails, the identical request that waited for it generates itself", async () => {
+    const world = await worldFor(freshCaller("reuse-inflight-fails"), { daily_usd: 1 });
+    const failing = { ...seeded, backend: "paid-slow-fails" };
+    const first = world.generate(failing);
+    await eventually(async () => ((await world.budget()).daily.reserved_usd > 0 ? true : undefined));
+    const second = world.generate(failing);
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([502, 502]);
+    // Two attempts were made (one each); the second did not get a reused answer of a failure.
+    expect((await b.json<any>()).reused_from).toBeUndefined();
+  });
+
+  it("a stored answer whose images are gone from the bucket is not handed out: generated and paid anew", async () => {
+    const world = await worldFor(freshCaller("reuse-gone"), { daily_usd: 1 });
+    const first = await (await world.generate(seeded)).json<any>();
+    await env.IMAGES.delete(first.images.map((i: any) => i.key));
+    const again = await world.generate(seeded);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("imagen-reused-from")).toBeNull();
+    const body = await again.json<any>();
+    expect(body.reused_from).toBeUndefined();
+    expect(await env.IMAGES.head(body.images[0].key)).not.toBeNull();
+    expect((await world.budget()).daily.spent_usd).toBeCloseTo(2 * PRICE, 10);
+    // …and the fresh answer is what the next identical request reuses.
+    expect((await world.generate(seeded)).headers.get("imagen-reused-from")).toBe(body.request_id);
   });
 
   it("Cache-Control: no-cache generates anew and pays", async () => {

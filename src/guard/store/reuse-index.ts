@@ -21,6 +21,10 @@ export class ReuseIndex {
     return row ? (JSON.parse(row.outcome) as GenerationOutcome) : null;
   }
 
+  forget(fingerprint: string): void {
+    this.sql.exec("DELETE FROM reuse_index WHERE fingerprint = ?", fingerprint);
+  }
+
   remember(fingerprint: string, outcome: GenerationOutcome, now: number, ttlMs: number): void {
     this.sql.exec("DELETE FROM reuse_index WHERE expires_at <= ?", now);
     this.sql.exec(
