@@ -28,6 +28,11 @@ export default defineConfig({
                 TEST_D1_MIGRATIONS: await readD1Migrations("migrations/d1"),
                 // Signs image URLs (README "Signed image URLs"); fresh every run, never stored.
                 IMAGEN_URL_SECRET: randomBytes(32).toString("base64url"),
+                // Queue consumers and job alarms run after the test that caused them, sometimes after
+                // its file has ended; an info line then still travelling to vitest fails the run
+                // ("Closing rpc while onUserConsoleLog was pending"). Tests read captured loggers,
+                // not the console, so the Worker's own console keeps only warnings and errors.
+                LOG_LEVEL: "warn",
               },
               // Deliver usage batches at once in tests (production batches for 5 s).
               queueConsumers: {

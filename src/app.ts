@@ -22,12 +22,18 @@ import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { errorToResponse } from "./http/errors";
 import { problem, problemResponse } from "./http/problem";
-import { jsonLogger, type Logger } from "./lib/log";
+import type { Env } from "./env";
+import { consoleLogger, logLevelOf, type Logger } from "./lib/log";
 
 /** JSON bodies are small; images never travel inward. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" })): App {
+/**
+ * `rootLog` is for tests that capture lines; the deployed Worker logs to the console at the
+ * `LOG_LEVEL` of the request's environment.
+ */
+export function createApp(rootLog?: Logger): App {
+  const logFor = (env: Env): Logger => rootLog ?? consoleLogger({ service: "imagen-edge" }, logLevelOf(env.LOG_LEVEL));
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -47,7 +53,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
 
   app.use(serverRequestId());
   app.use(clientCorrelationId());
-  app.use(accessLog(rootLog));
+  app.use(accessLog(logFor));
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) =>
@@ -101,7 +107,7 @@ export function createApp(rootLog: Logger = jsonLogger({ service: "imagen-edge" 
   app.notFound((c) =>
     withRequestId(problemResponse({ type: "not-found", status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }, c.get("requestId")), c.get("requestId")),
   );
-  app.onError((error, c) => withRequestId(errorToResponse(error, c.get("requestId"), c.get("log") ?? rootLog), c.get("requestId")));
+  app.onError((error, c) => withRequestId(errorToResponse(error, c.get("requestId"), c.get("log") ?? logFor(c.env)), c.get("requestId")));
   return app;
 }
 
@@ -111,11 +117,11 @@ function withRequestId(response: Response, id: string | undefined): Response {
 }
 
 /** One line per request, with the route pattern (never the raw path: keys can carry prompt slugs). */
-function accessLog(rootLog: Logger): MiddlewareHandler<AppEnv> {
+function accessLog(logFor: (env: Env) => Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = Date.now();
     const correlation = c.get("correlationId");
-    const log = rootLog.child({ request_id: c.get("requestId"), ...(correlation && { correlation_id: correlation }) });
+    const log = logFor(c.env).child({ request_id: c.get("requestId"), ...(correlation && { correlation_id: correlation }) });
     c.set("log", log);
     await next();
     // Handlers that build a raw Response (image bytes) bypass c.header(); stamp it here.

@@ -8,6 +8,8 @@ import type { UsageEvent } from "./usage/event";
 export interface Env extends Omit<WranglerEnv, "USAGE_EVENTS"> {
   /** Usage events on their way to the ledger. */
   readonly USAGE_EVENTS: Queue<UsageEvent>;
+  /** `debug` | `info` (the default) | `warn` | `error`: console lines below it are dropped. */
+  readonly LOG_LEVEL?: string;
   /** Secrets (.dev.vars locally, `wrangler secret put` in production), read by the name config gives. */
   readonly [secret: string]: unknown;
 }

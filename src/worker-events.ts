@@ -4,7 +4,7 @@
  */
 import type { Env } from "./env";
 import { systemClock } from "./lib/clock";
-import { jsonLogger } from "./lib/log";
+import { consoleLogger, logLevelOf, type Logger } from "./lib/log";
 import { runConfiguredRefresh } from "./pricing/run";
 import { appDeps } from "./deps";
 import { consumeDeadLetters, consumeUsageBatch } from "./usage/consumer";
@@ -12,18 +12,20 @@ import { consumeDeadLetters, consumeUsageBatch } from "./usage/consumer";
 /** Queue names as in wrangler.toml; a dead-letter queue is recognised by its suffix. */
 export const DEAD_LETTER_SUFFIX = "-dlq";
 
-const log = jsonLogger({ service: "imagen-edge" });
+function rootLog(env: Env): Logger {
+  return consoleLogger({ service: "imagen-edge" }, logLevelOf(env.LOG_LEVEL));
+}
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const ledger = appDeps(env).ledger();
-  const queueLog = log.child({ queue: batch.queue });
+  const queueLog = rootLog(env).child({ queue: batch.queue });
   if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await consumeDeadLetters(batch, ledger, env.IMAGES, queueLog);
   else await consumeUsageBatch(batch, ledger, env.IMAGES, queueLog);
 }
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   const { config, backend: resolve, priceStore } = appDeps(env);
-  const refreshLog = log.child({ cron: controller.cron });
+  const refreshLog = rootLog(env).child({ cron: controller.cron });
   const wanted = Object.keys(config.backends).map((name) => {
     const { provider, model } = resolve(name);
     return { provider, model };

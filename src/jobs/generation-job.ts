@@ -23,7 +23,7 @@ import { parseConfig } from "../config/load";
 import type { Caller } from "../core/request";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
-import { jsonLogger, type Logger } from "../lib/log";
+import { consoleLogger, logLevelOf, type Logger } from "../lib/log";
 import { Cancellation, GenerationRunner } from "../core/runner";
 import { pipelineDepsFor } from "../deps";
 import type { UsageSink } from "../usage/event";
@@ -62,7 +62,7 @@ export class GenerationJob extends DurableObject<Env> {
   private canceling = false;
   /** The live progress feed of the current attempt (ComfyUI's websocket), if any. */
   private watcher: { readonly eventId: string; readonly stop: () => void } | null = null;
-  private readonly log: Logger = jsonLogger({ service: "imagen-edge", component: "generation-job" });
+  private readonly log: Logger = consoleLogger({ service: "imagen-edge", component: "generation-job" }, logLevelOf(this.env.LOG_LEVEL));
 
   /** Not RPC: protected, read when the job's services are built. See JobOverrides. */
   protected jobSeam(): JobOverrides {

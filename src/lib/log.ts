@@ -28,6 +28,21 @@ export function jsonLogger(
   };
 }
 
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** The `LOG_LEVEL` variable as a level; unset or unknown is "info". */
+export function logLevelOf(value: unknown): LogLevel {
+  return LEVELS.find((level) => level === value) ?? "info";
+}
+
+/** The Worker's own logger: JSON lines on the console, those below `minimum` dropped. */
+export function consoleLogger(base: LogFields, minimum: LogLevel): Logger {
+  const floor = LEVELS.indexOf(minimum);
+  return jsonLogger(base, (line, level) => {
+    if (LEVELS.indexOf(level) >= floor) defaultWrite(line, level);
+  });
+}
+
 function defaultWrite(line: string, level: LogLevel): void {
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
