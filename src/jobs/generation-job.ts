@@ -62,7 +62,13 @@ export class GenerationJob extends DurableObject<Env> {
   private canceling = false;
   /** The live progress feed of the current attempt (ComfyUI's websocket), if any. */
   private watcher: { readonly eventId: string; readonly stop: () => void } | null = null;
-  private readonly log: Logger = consoleLogger({ service: "imagen-edge", component: "generation-job" }, logLevelOf(this.env.LOG_LEVEL));
+  private cachedLog: Logger | null = null;
+
+  /** The console at the LOG_LEVEL of the job's env (seam included). */
+  private get log(): Logger {
+    const level = logLevelOf({ ...this.env, ...this.jobSeam().env }.LOG_LEVEL);
+    return (this.cachedLog ??= consoleLogger({ service: "imagen-edge", component: "generation-job" }, level));
+  }
 
   /** Not RPC: protected, read when the job's services are built. See JobOverrides. */
   protected jobSeam(): JobOverrides {

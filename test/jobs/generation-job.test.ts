@@ -131,9 +131,11 @@ describe("generation job: logs", () => {
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" "))),
     );
     try {
-      const ok = await submitJob({ config: testConfig(), request: { prompt: "Grandma's Secret Recipe", size: SMALL } });
-      const chain = await submitJob({ config: testConfig(), request: { prompt: "Grandma's Secret Recipe", backend: "mock-with-fallback", size: SMALL } });
-      const refused = await submitJob({ config: testConfig(), request: { prompt: "Grandma's Secret Recipe", backend: "mock-refuses", size: SMALL } });
+      // The suite runs the Worker's console at warn; these jobs log everything, info included.
+      const verbose = { LOG_LEVEL: "debug" };
+      const ok = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", size: SMALL } });
+      const chain = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", backend: "mock-with-fallback", size: SMALL } });
+      const refused = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", backend: "mock-refuses", size: SMALL } });
       await ok.until((d) => d.status === "succeeded");
       await chain.until((d) => d.status === "succeeded");
       await refused.until((d) => d.status === "failed");
