@@ -10,6 +10,7 @@ import type { ImagenConfig } from "../config/schema";
 import type { PipelineDeps } from "../core/pipeline";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";
+import { type CallerAllowances, callerAllowances } from "../guard/spend-guard";
 import type { PriceStore } from "../pricing/store";
 import type { Ledger } from "../usage/ledger";
 import { backendResolver } from "./backends";
@@ -31,6 +32,8 @@ export interface AppDeps {
   priceStore(): PriceStore;
   /** The pipeline's dependencies for one request (its logger, its execution context). */
   pipeline(log: Logger, options?: PipelineOptions): PipelineDeps;
+  /** This isolate's spend allowances (src/guard/allowance.ts); null when `guard.allowance_usd` is 0. */
+  allowances(): CallerAllowances | null;
 }
 
 const byEnv = new WeakMap<object, { readonly raw: unknown; readonly deps: AppDeps }>();
@@ -47,6 +50,7 @@ function buildAppDeps(env: Env): AppDeps {
   let config: ImagenConfig | undefined;
   let ledger: Ledger | undefined;
   let prices: PriceStore | undefined;
+  let allowances: CallerAllowances | null | undefined;
   const configured = () => (config ??= loadConfig(env.IMAGEN_CONFIG));
   return {
     env,
@@ -57,6 +61,10 @@ function buildAppDeps(env: Env): AppDeps {
     ledgerTarget: () => ledgerTarget(configured(), env),
     ledger: () => (ledger ??= ledgerFor(env, configured())),
     priceStore: () => (prices ??= priceStoreFor(env, configured())),
-    pipeline: (log, options) => pipelineDepsFor(configured(), env, log, options),
+    pipeline(log, options = {}) {
+      const shared = this.allowances();
+      return pipelineDepsFor(configured(), env, log, { ...(shared && { allowances: shared }), ...options });
+    },
+    allowances: () => (allowances === undefined ? (allowances = callerAllowances(env.GUARDS, configured())) : allowances),
   };
 }

@@ -9,8 +9,9 @@
  * request died (lease run out) and forgets expired idempotency keys.
  *
  * RPC surface (this file imports no Hono):
- *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt
+ *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt (async jobs)
  *   settle(attemptId, chargedUsd)                 after it (0 = nothing charged: a release)
+ *   reserveBlock / settleFromBlock / retireBlock  an isolate's allowance (sync requests)
  *   budget(caps) → PeriodBudget[]                 GET /v1/budget, estimates
  *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
  *   completeIdempotencyKey / abandonIdempotencyKey
@@ -38,6 +39,21 @@ export interface SpendReservation {
   readonly usd: Usd;
   readonly leaseMs: number;
   readonly caps: SpendCaps;
+}
+
+/** An allowance block leaves service: its unused part is released; `close` = none of it is in flight, release it all. */
+export interface BlockRetirement {
+  readonly blockId: string;
+  readonly unusedUsd: Usd;
+  readonly close: boolean;
+}
+
+/** An attempt reserved from an allowance block ended; `close` = the block's last one: release the rest. */
+export interface BlockAttemptSettlement {
+  readonly blockId: string;
+  readonly attemptId: string;
+  readonly chargedUsd: Usd;
+  readonly close: boolean;
 }
 
 /** USD caps per period; absent = uncapped. */
@@ -95,6 +111,34 @@ export class CallerGuard extends DurableObject<Env> {
     if (!outcome.ok) return { ok: false, refusedBy: periodBudget(outcome.refusedBy), requestedUsd: fromUnits(outcome.requestedUnits) };
     await this.scheduleAlarm();
     return { ok: true, reservedUsd: fromUnits(outcome.units) };
+  }
+
+  /**
+   * An isolate's allowance block: at least `reservation.usd`, up to `upToUsd`. `retire` gives
+   * back the unused part of the isolate's previous block in the same step, so that money counts
+   * toward this block's room.
+   */
+  async reserveBlock(reservation: SpendReservation, upToUsd: Usd, retire?: BlockRetirement): Promise<ReserveAnswer> {
+    const now = Date.now();
+    if (retire) this.spend.drawDown(retire.blockId, toUnits(retire.unusedUsd), retire.close, now);
+    const outcome = this.spend.reserveUpTo(
+      { attemptId: reservation.attemptId, requestId: reservation.requestId, instance: reservation.instance, units: toUnits(reservation.usd), leaseMs: reservation.leaseMs },
+      toUnits(upToUsd),
+      capUnits(reservation.caps),
+      now,
+    );
+    if (!outcome.ok) return { ok: false, refusedBy: periodBudget(outcome.refusedBy), requestedUsd: fromUnits(outcome.requestedUnits) };
+    await this.scheduleAlarm();
+    return { ok: true, reservedUsd: fromUnits(outcome.units) };
+  }
+
+  /** An attempt spent from a block ended; false = the block is not reserved here (its isolate must drop it). */
+  async settleFromBlock(settlement: BlockAttemptSettlement): Promise<boolean> {
+    return this.spend.settleFromBlock(settlement.blockId, settlement.attemptId, toUnits(settlement.chargedUsd), settlement.close, Date.now());
+  }
+
+  async retireBlock(retire: BlockRetirement): Promise<void> {
+    this.spend.drawDown(retire.blockId, toUnits(retire.unusedUsd), retire.close, Date.now());
   }
 
   async settle(attemptId: string, chargedUsd: Usd): Promise<void> {

@@ -56,6 +56,13 @@ export const guardConfigSchema = z.strictObject({
    * 0 = off. `Cache-Control: no-cache` on the request always generates anew.
    */
   reuse_window_s: z.int().min(0).max(86_400).default(600),
+  /**
+   * Sync requests reserve from a block of the caller's budget that each Worker isolate holds
+   * (src/guard/allowance.ts) instead of one Durable Object round trip per paid attempt; this is
+   * what a block asks for. Near a cap a block gets what is left. 0 = off: every paid attempt
+   * reserves in the caller's object.
+   */
+  allowance_usd: z.number().min(0).max(1000).default(0.25),
 });
 
 export type RateLimit = z.infer<typeof rateLimitSchema>;

@@ -1,8 +1,9 @@
 /**
  * The AttemptGuard the runner calls around every attempt, backed by the caller's Durable Object.
  * Per-request limits are checked here (no round trip); free attempts reserve nothing and are never
- * blocked by money caps; a paid attempt reserves its worst case atomically in the object, and its
- * ticket settles what the provider charged (0 releases the reservation).
+ * blocked by money caps; a paid attempt reserves its worst case — on a sync request from the
+ * isolate's allowance block (allowance.ts), otherwise atomically in the object — and its ticket
+ * settles what the provider charged (0 releases the reservation).
  *
  * @example
  *   const guard = new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits, leaseSeconds: 1800 });
@@ -11,13 +12,55 @@
  */
 import type { AttemptCharge, AttemptGuard, SpendTicket } from "../core/attempt-guard";
 import { type Usd, ZERO_USD } from "../lib/money";
-import type { CallerGuard, SpendCaps } from "./caller-guard";
+import { type BlockBank, type BlockRelease, SpendAllowance, SpendAllowances } from "./allowance";
+import type { CallerGuard, PeriodBudget, SpendCaps } from "./caller-guard";
+import { fromUnits, toUnits } from "./money-units";
 import type { ImagenConfig } from "../config/schema";
 import type { Logger } from "../lib/log";
 import { effectiveLimits, type Limits } from "./config";
 import { BudgetExceededError } from "./errors";
 import { leaseSecondsFor } from "./lease";
 import { requestLimitViolation } from "./request-limits";
+
+/** Why an allowance block was refused: the period whose cap it would pass. */
+export interface BlockRefusal {
+  readonly refusedBy: PeriodBudget;
+  readonly requestedUsd: Usd;
+}
+
+export type CallerAllowances = SpendAllowances<BlockRefusal>;
+
+/** A block that keeps taking attempts for longer than this retires, returning idle room to the caller. */
+const ALLOWANCE_MAX_AGE_MS = 10_000;
+
+/** The isolate's allowances (null when `guard.allowance_usd` is 0). */
+export function callerAllowances(namespace: DurableObjectNamespace<CallerGuard>, config: Pick<ImagenConfig, "backends" | "jobs" | "guard">): CallerAllowances | null {
+  if (config.guard.allowance_usd === 0) return null;
+  const leaseMs = leaseSecondsFor(config) * 1000;
+  const settings = { blockUnits: toUnits(config.guard.allowance_usd), maxAgeMs: ALLOWANCE_MAX_AGE_MS, now: () => Date.now(), newBlockId: () => `blk_${crypto.randomUUID()}` };
+  return new SpendAllowances((caller, capsKey) => new SpendAllowance(blockBank(namespace, caller, JSON.parse(capsKey) as SpendCaps, leaseMs), settings));
+}
+
+export function capsKey(limits: Limits): string {
+  return JSON.stringify(spendCaps(limits));
+}
+
+/** The caller's Durable Object as an allowance's bank: a fresh stub per call, made by the request that sends it (no I/O object outlives its request). */
+function blockBank(namespace: DurableObjectNamespace<CallerGuard>, caller: string, caps: SpendCaps, leaseMs: number): BlockBank<BlockRefusal> {
+  const release = (r: BlockRelease) => ({ blockId: r.blockId, unusedUsd: fromUnits(r.unusedUnits), close: r.close });
+  return {
+    async open(request) {
+      const reservation = { attemptId: request.blockId, requestId: request.blockId, instance: ALLOWANCE_INSTANCE, usd: fromUnits(request.minUnits), leaseMs, caps };
+      const answer = await callerGuard(namespace, caller).reserveBlock(reservation, fromUnits(request.wantUnits), request.retire && release(request.retire));
+      return answer.ok ? { ok: true, units: toUnits(answer.reservedUsd) } : { ok: false, refusal: { refusedBy: answer.refusedBy, requestedUsd: answer.requestedUsd } };
+    },
+    settle: ({ chargedUnits, ...settlement }) => callerGuard(namespace, caller).settleFromBlock({ ...settlement, chargedUsd: fromUnits(chargedUnits) }),
+    retire: (r) => callerGuard(namespace, caller).retireBlock(release(r)),
+  };
+}
+
+/** What the object's reservations table names an allowance block's instance. */
+const ALLOWANCE_INSTANCE = "(allowance)";
 
 export interface DurableObjectAttemptGuardOptions {
   readonly namespace: DurableObjectNamespace<CallerGuard>;
@@ -30,6 +73,8 @@ export interface DurableObjectAttemptGuardOptions {
    * an async job's Durable Object — the runner waits for each settlement.
    */
   readonly afterAnswer?: AfterAnswer;
+  /** The isolate's allowances: with `afterAnswer`, paid attempts reserve from the caller's block. */
+  readonly allowances?: CallerAllowances;
 }
 
 export interface AfterAnswer {
@@ -47,12 +92,14 @@ export function attemptGuardFor(
   caller: string,
   keyLimits: Limits | undefined,
   afterAnswer?: AfterAnswer,
+  allowances?: CallerAllowances,
 ): DurableObjectAttemptGuard {
   return new DurableObjectAttemptGuard({
     namespace,
     limits: effectiveLimits(config.guard, caller, keyLimits),
     leaseSeconds: leaseSecondsFor(config),
     ...(afterAnswer && { afterAnswer }),
+    ...(allowances && { allowances }),
   });
 }
 
@@ -76,6 +123,8 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
     const stub = callerGuard(this.options.namespace, charge.caller.name);
     const settle = (chargedUsd: Usd) => this.settleOff(stub.settle(charge.attemptId, chargedUsd), charge.attemptId);
     if (charge.worstCaseUsd === null || charge.worstCaseUsd === 0) return settleOnlyIfCharged(settle);
+    const { afterAnswer, allowances } = this.options;
+    if (afterAnswer && allowances) return this.reserveFromAllowance(allowances, charge, charge.worstCaseUsd);
     const answer = await stub.reserve({
       attemptId: charge.attemptId,
       requestId: charge.requestId,
@@ -84,11 +133,16 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
       leaseMs: this.options.leaseSeconds * 1000,
       caps: spendCaps(this.options.limits),
     });
-    if (!answer.ok) {
-      const { refusedBy } = answer;
-      throw new BudgetExceededError(refusedBy.period, refusedBy.capUsd!, refusedBy.spentUsd, refusedBy.reservedUsd, answer.requestedUsd, refusedBy.resetsAt);
-    }
+    if (!answer.ok) throw budgetExceeded(answer);
     return { reservedUsd: answer.reservedUsd, settle };
+  }
+
+  private async reserveFromAllowance(allowances: CallerAllowances, charge: AttemptCharge, worstCaseUsd: Usd): Promise<SpendTicket> {
+    const allowance = allowances.for(charge.caller.name, capsKey(this.options.limits));
+    const taken = await allowance.take(charge.attemptId, toUnits(worstCaseUsd));
+    if (!taken.ok) throw budgetExceeded(taken.refusal);
+    const { ticket } = taken;
+    return { reservedUsd: fromUnits(ticket.units), settle: (chargedUsd) => this.settleOff(ticket.settle(toUnits(chargedUsd)), charge.attemptId) };
   }
 
   async settleLost(caller: string, attemptId: string, chargedUsd: Usd): Promise<void> {
@@ -109,6 +163,10 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
     );
     return Promise.resolve();
   }
+}
+
+function budgetExceeded({ refusedBy, requestedUsd }: BlockRefusal): BudgetExceededError {
+  return new BudgetExceededError(refusedBy.period, refusedBy.capUsd!, refusedBy.spentUsd, refusedBy.reservedUsd, requestedUsd, refusedBy.resetsAt);
 }
 
 /** A free attempt reserves nothing; should it be charged after all (a price appeared), that still counts. */

@@ -2,10 +2,12 @@
  * The spend guard on the real HTTP path: POST /v1/images (sync and async) and the OpenAI route
  * reserve in the caller's Durable Object before every attempt, and settle after it.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/guard/config";
+import { callerGuard } from "../../src/guard/spend-guard";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
@@ -31,8 +33,8 @@ function freshCaller(label: string): string {
 }
 
 /** The app with `caller` capped as given, and a key for it. */
-async function worldFor(caller: string, limits: Limits, keyLimits?: Limits) {
-  const app = appWithConfig(testConfig({ backends: BACKENDS, guard: { callers: { [caller]: limits } } }));
+async function worldFor(caller: string, limits: Limits, keyLimits?: Limits, guard: Record<string, unknown> = {}) {
+  const app = appWithConfig(testConfig({ backends: BACKENDS, guard: { ...guard, callers: { [caller]: limits } } }));
   const key = `imk_test_${crypto.randomUUID().replaceAll("-", "")}`;
   await new ApiKeyStore(env.API_KEYS).add(key, caller, "user", null, new Date(), keyLimits);
   return {
@@ -92,6 +94,56 @@ describe("POST /v1/images reserves before every paid attempt", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ errors: [{ field: "n" }], limit: 1 });
     expect((await world.budget()).daily).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+});
+
+/** The caller's object's reservations: attempts' and allowance blocks'. */
+function reservationsOf(caller: string): Promise<Array<{ instance: string; units: number }>> {
+  return runInDurableObject(callerGuard(env.GUARDS, caller), (_guard, state) => state.storage.sql.exec<{ instance: string; units: number }>("SELECT instance, units FROM reservations").toArray());
+}
+
+describe("sync requests reserve from the isolate's allowance block", () => {
+  it("ten sequential paid requests: one block reserved in the caller's object, spend settled per attempt; reading the budget gives the block back", async () => {
+    const caller = freshCaller("allowance");
+    const world = await worldFor(caller, { daily_usd: 1 });
+    const requestIds: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await world.generate({ prompt: `fox ${i}`, backend: "paid" });
+      expect(res.status).toBe(201);
+      requestIds.push((await res.json<any>()).request_id);
+    }
+
+    // allowance_usd defaults to $0.25 = 2500 units; ten attempts were charged out of it.
+    expect(await reservationsOf(caller)).toEqual([{ instance: "(allowance)", units: 2500 - 10 * 30 }]);
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 10 * PRICE, reserved_usd: 0 });
+    expect(await reservationsOf(caller)).toEqual([]);
+    for (const id of requestIds) expect((await ledgerRows(id, 1))[0]).toMatchObject({ reserved_usd: PRICE, cost_usd_estimate: PRICE });
+  });
+
+  it("two isolates (two apps) share one $0.05 cap: 50 concurrent requests between them never spend past it", async () => {
+    const caller = freshCaller("isolates");
+    const [one, two] = [await worldFor(caller, { daily_usd: 0.05 }), await worldFor(caller, { daily_usd: 0.05 })];
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).generate({ prompt: `fox ${i}`, backend: "paid" })));
+    const generated = answers.filter((a) => a.status === 201).length;
+    expect(answers.filter((a) => a.status !== 201).map((a) => a.status)).toEqual(Array(50 - generated).fill(402));
+    expect(generated).toBeGreaterThan(0);
+    expect(generated).toBeLessThanOrEqual(16);
+    await one.budget();
+    const { daily } = await two.budget();
+    expect(daily.reserved_usd).toBe(0);
+    expect(daily.spent_usd).toBeCloseTo(generated * PRICE, 10);
+  });
+
+  it("guard.allowance_usd = 0: every paid attempt reserves in the caller's object, no block; the cap holds the same", async () => {
+    const caller = freshCaller("no-allowance");
+    const world = await worldFor(caller, { daily_usd: 0.05 }, undefined, { allowance_usd: 0 });
+    const slow = world.generate({ prompt: "slow fox", backend: "paid-slow" });
+    await eventually(async () => ((await reservationsOf(caller)).length > 0 ? true : undefined));
+    expect(await reservationsOf(caller)).toEqual([{ instance: "paid-slow", units: 30 }]);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => world.generate({ prompt: `fox ${i}`, backend: "paid" })));
+    expect((await slow).status).toBe(201);
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(15);
+    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0.048, reserved_usd: 0 });
   });
 });
 

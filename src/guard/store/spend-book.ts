@@ -81,6 +81,46 @@ export class SpendBook {
     return { ok: true, units: input.units };
   }
 
+  /**
+   * Reserve between `input.units` and `maxUnits`: as much as every capped period still has room
+   * for. An isolate's allowance block (src/guard/allowance.ts) is reserved this way.
+   */
+  reserveUpTo(input: ReserveInput, maxUnits: number, caps: PeriodCaps, now: number): ReserveOutcome {
+    const room = Math.min(
+      maxUnits,
+      ...this.periods(caps, now).map((state) => (state.capUnits === undefined ? Infinity : state.capUnits - state.spentUnits - state.reservedUnits)),
+    );
+    return this.reserve({ ...input, units: Math.max(input.units, room) }, caps, now);
+  }
+
+  /**
+   * An attempt spent from an allowance block ended: count its charge once, and take it out of
+   * the block's reservation (it is spent now). `close` = the block is retired and this was its
+   * last attempt: what it still holds is released. False when the block is not (or no longer)
+   * reserved here.
+   */
+  settleFromBlock(blockId: string, attemptId: string, chargedUnits: number, close: boolean, now: number): boolean {
+    const done = this.sql.exec<{ outcome: string }>("SELECT outcome FROM finished_attempts WHERE attempt_id = ?", attemptId).toArray()[0];
+    if (done?.outcome !== "settled") {
+      this.sql.exec("INSERT OR REPLACE INTO finished_attempts (attempt_id, outcome, units, finished_at) VALUES (?, 'settled', ?, ?)", attemptId, chargedUnits, now);
+      this.addSpend(chargedUnits, now);
+    }
+    return this.drawDown(blockId, done?.outcome === "settled" ? 0 : chargedUnits, close, now);
+  }
+
+  /** Take `units` out of a block's reservation; `close` releases the rest. False when the block is not reserved here. */
+  drawDown(blockId: string, units: number, close: boolean, now: number): boolean {
+    const known = this.sql.exec("SELECT 1 FROM reservations WHERE attempt_id = ?", blockId).toArray().length > 0;
+    if (!known) return false;
+    if (close) {
+      this.sql.exec("DELETE FROM reservations WHERE attempt_id = ?", blockId);
+      this.sql.exec("INSERT OR IGNORE INTO finished_attempts (attempt_id, outcome, units, finished_at) VALUES (?, 'settled', 0, ?)", blockId, now);
+    } else {
+      this.sql.exec("UPDATE reservations SET units = max(0, units - ?) WHERE attempt_id = ?", units, blockId);
+    }
+    return true;
+  }
+
   /** The attempt ended: drop its reservation and count what was charged (once per attempt). */
   settle(attemptId: string, chargedUnits: number, now: number): void {
     const done = this.sql.exec<{ outcome: string }>("SELECT outcome FROM finished_attempts WHERE attempt_id = ?", attemptId).toArray()[0];
@@ -93,13 +133,12 @@ export class SpendBook {
       chargedUnits,
       now,
     );
-    if (chargedUnits > 0) {
-      this.sql.exec(
-        "INSERT INTO daily_spend (day, units) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET units = units + excluded.units",
-        dayKey(now),
-        chargedUnits,
-      );
-    }
+    this.addSpend(chargedUnits, now);
+  }
+
+  private addSpend(chargedUnits: number, now: number): void {
+    if (chargedUnits <= 0) return;
+    this.sql.exec("INSERT INTO daily_spend (day, units) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET units = units + excluded.units", dayKey(now), chargedUnits);
   }
 
   /** Releases the reservations whose lease ran out (their request died) and forgets old rows. */
