@@ -392,14 +392,22 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
   function schedule(prediction: FakePrediction): void {
     const at = [prediction.createdAt, prediction.startAt, prediction.outputAt, prediction.doneAt];
     if (prediction.deadline !== undefined) at.push(prediction.deadline);
-    for (const when of at) {
-      const timer = setTimeout(() => {
-        prediction.timers.delete(timer);
-        refresh(prediction);
-      }, Math.max(0, when - Date.now()));
-      timer.unref();
-      prediction.timers.add(timer);
-    }
+    for (const when of at) wakeAt(prediction, when);
+  }
+
+  /**
+   * Node measures a timer from its event loop's cached clock, which a busy machine leaves stale:
+   * the timer can fire before `Date.now()` reaches `when`. The transition has not happened then
+   * (stateOf reads Date.now()), so sleep again for the rest instead of missing it for good.
+   */
+  function wakeAt(prediction: FakePrediction, when: number): void {
+    const timer = setTimeout(() => {
+      prediction.timers.delete(timer);
+      if (Date.now() < when) wakeAt(prediction, when);
+      else refresh(prediction);
+    }, Math.max(0, when - Date.now()));
+    timer.unref();
+    prediction.timers.add(timer);
   }
 
   function refresh(prediction: FakePrediction): void {
