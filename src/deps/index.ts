@@ -52,6 +52,7 @@ function buildAppDeps(env: Env): AppDeps {
   let prices: PriceStore | undefined;
   let allowances: CallerAllowances | null | undefined;
   const configured = () => (config ??= loadConfig(env.IMAGEN_CONFIG));
+  const isolateAllowances = () => (allowances === undefined ? (allowances = callerAllowances(env.GUARDS, configured())) : allowances);
   return {
     env,
     get config() {
@@ -61,10 +62,10 @@ function buildAppDeps(env: Env): AppDeps {
     ledgerTarget: () => ledgerTarget(configured(), env),
     ledger: () => (ledger ??= ledgerFor(env, configured())),
     priceStore: () => (prices ??= priceStoreFor(env, configured())),
-    pipeline(log, options = {}) {
-      const shared = this.allowances();
+    pipeline: (log, options = {}) => {
+      const shared = isolateAllowances();
       return pipelineDepsFor(configured(), env, log, { ...(shared && { allowances: shared }), ...options });
     },
-    allowances: () => (allowances === undefined ? (allowances = callerAllowances(env.GUARDS, configured())) : allowances),
+    allowances: isolateAllowances,
   };
 }

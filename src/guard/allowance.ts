@@ -212,16 +212,16 @@ export class SpendAllowance<Refusal> {
   }
 }
 
-/** One allowance per caller and caps, per isolate. */
-export class SpendAllowances<Refusal> {
+/** One allowance per caller and caps, per isolate: a block reserved under one set of caps is not checked against another. */
+export class SpendAllowances<Refusal, Caps> {
   private readonly byKey = new Map<string, SpendAllowance<Refusal>>();
 
-  constructor(private readonly create: (caller: string, capsKey: string) => SpendAllowance<Refusal>) {}
+  constructor(private readonly create: (caller: string, caps: Caps) => SpendAllowance<Refusal>) {}
 
-  for(caller: string, capsKey: string): SpendAllowance<Refusal> {
-    const key = `${caller}\u0000${capsKey}`;
+  for(caller: string, caps: Caps): SpendAllowance<Refusal> {
+    const key = `${caller}\u0000${JSON.stringify(caps)}`;
     let allowance = this.byKey.get(key);
-    if (!allowance) this.byKey.set(key, (allowance = this.create(caller, capsKey)));
+    if (!allowance) this.byKey.set(key, (allowance = this.create(caller, caps)));
     return allowance;
   }
 

@@ -28,7 +28,7 @@ export interface BlockRefusal {
   readonly requestedUsd: Usd;
 }
 
-export type CallerAllowances = SpendAllowances<BlockRefusal>;
+export type CallerAllowances = SpendAllowances<BlockRefusal, SpendCaps>;
 
 /** A block that keeps taking attempts for longer than this retires, returning idle room to the caller. */
 const ALLOWANCE_MAX_AGE_MS = 10_000;
@@ -38,11 +38,7 @@ export function callerAllowances(namespace: DurableObjectNamespace<CallerGuard>,
   if (config.guard.allowance_usd === 0) return null;
   const leaseMs = leaseSecondsFor(config) * 1000;
   const settings = { blockUnits: toUnits(config.guard.allowance_usd), maxAgeMs: ALLOWANCE_MAX_AGE_MS, now: () => Date.now(), newBlockId: () => `blk_${crypto.randomUUID()}` };
-  return new SpendAllowances((caller, capsKey) => new SpendAllowance(blockBank(namespace, caller, JSON.parse(capsKey) as SpendCaps, leaseMs), settings));
-}
-
-export function capsKey(limits: Limits): string {
-  return JSON.stringify(spendCaps(limits));
+  return new SpendAllowances<BlockRefusal, SpendCaps>((caller, caps) => new SpendAllowance(blockBank(namespace, caller, caps, leaseMs), settings));
 }
 
 /** The caller's Durable Object as an allowance's bank: a fresh stub per call, made by the request that sends it (no I/O object outlives its request). */
@@ -138,7 +134,7 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
   }
 
   private async reserveFromAllowance(allowances: CallerAllowances, charge: AttemptCharge, worstCaseUsd: Usd): Promise<SpendTicket> {
-    const allowance = allowances.for(charge.caller.name, capsKey(this.options.limits));
+    const allowance = allowances.for(charge.caller.name, spendCaps(this.options.limits));
     const taken = await allowance.take(charge.attemptId, toUnits(worstCaseUsd));
     if (!taken.ok) throw budgetExceeded(taken.refusal);
     const { ticket } = taken;

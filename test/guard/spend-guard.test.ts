@@ -75,6 +75,28 @@ describe("spend caps: reservations are atomic in the caller's Durable Object", (
     expect(monthly).toMatchObject({ spentUsd: 0.02, reservedUsd: 0, remainingUsd: 0.98 });
   });
 
+  it("an allowance block: settlements draw it down, a retirement gives back its unused part, close releases the rest; a block it does not hold answers false", async () => {
+    const caller = freshCaller();
+    const stub = callerGuard(env.GUARDS, caller);
+    const caps = { daily: 1 };
+    const block = { attemptId: "blk-1", requestId: "blk-1", instance: "(allowance)", usd: usd(0.003), leaseMs: 60_000, caps };
+    expect(await stub.reserveBlock(block, usd(0.25))).toEqual({ ok: true, reservedUsd: 0.25 });
+
+    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-1", chargedUsd: usd(0.003), close: false })).toBe(true);
+    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-1", chargedUsd: usd(0.003), close: false })).toBe(true);
+    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0.247 });
+
+    await stub.retireBlock({ blockId: "blk-1", unusedUsd: usd(0.2), close: false });
+    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0.047 });
+    await stub.retireBlock({ blockId: "blk-1", unusedUsd: usd(0), close: true });
+    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0 });
+
+    // The provider charged the attempt whatever became of its block: the charge still counts, once.
+    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-2", chargedUsd: usd(0.004), close: false })).toBe(false);
+    expect(await stub.settleFromBlock({ blockId: "blk-gone", attemptId: "a-2", chargedUsd: usd(0.004), close: true })).toBe(false);
+    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.007, reservedUsd: 0 });
+  });
+
   it("a failed attempt that cost nothing settles 0: the reservation is released and nothing is spent", async () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 0.01 });

@@ -110,14 +110,11 @@ export class SpendBook {
 
   /** Take `units` out of a block's reservation; `close` releases the rest. False when the block is not reserved here. */
   drawDown(blockId: string, units: number, close: boolean, now: number): boolean {
-    const known = this.sql.exec("SELECT 1 FROM reservations WHERE attempt_id = ?", blockId).toArray().length > 0;
-    if (!known) return false;
-    if (close) {
-      this.sql.exec("DELETE FROM reservations WHERE attempt_id = ?", blockId);
-      this.sql.exec("INSERT OR IGNORE INTO finished_attempts (attempt_id, outcome, units, finished_at) VALUES (?, 'settled', 0, ?)", blockId, now);
-    } else {
-      this.sql.exec("UPDATE reservations SET units = max(0, units - ?) WHERE attempt_id = ?", units, blockId);
-    }
+    const touched = close
+      ? this.sql.exec("DELETE FROM reservations WHERE attempt_id = ? RETURNING attempt_id", blockId)
+      : this.sql.exec("UPDATE reservations SET units = max(0, units - ?) WHERE attempt_id = ? RETURNING attempt_id", units, blockId);
+    if (touched.toArray().length === 0) return false;
+    if (close) this.sql.exec("INSERT OR IGNORE INTO finished_attempts (attempt_id, outcome, units, finished_at) VALUES (?, 'settled', 0, ?)", blockId, now);
     return true;
   }
 
