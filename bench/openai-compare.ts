@@ -49,7 +49,7 @@ function startAll() {
   const tsx = "node_modules/.bin/tsx";
   const upstream = startServer("fake OpenAI", tsx, ["test/fakes/openai/server.ts", "--port", String(PORT)]);
   // --headless: no log UI; NODE_ENV=production also skips its dev-only routes.
-  const portkey = startServer("portkey", process.execPath, ["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${PORT + 1}`, "--headless"], {
+  const portkey = startServer("portkey", process.execPath, ["bench/node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${PORT + 1}`, "--headless"], {
     ...process.env,
     NODE_ENV: "production",
     TRUSTED_CUSTOM_HOSTS: "127.0.0.1",
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 }
 
 function portkeyVersion(): string {
-  return (JSON.parse(readFileSync("node_modules/@portkey-ai/gateway/package.json", "utf8")) as { version: string }).version;
+  return (JSON.parse(readFileSync("bench/node_modules/@portkey-ai/gateway/package.json", "utf8")) as { version: string }).version;
 }
 
 main().catch((error: unknown) => {

@@ -17,7 +17,7 @@ const edgeKey = fakeSupabaseKey("secret", "edge");
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url).href);
-const deno = `${root}node_modules/.bin/deno`;
+const deno = `${root}tools/node_modules/.bin/deno`;
 const fn = "supabase/functions/pricing-refresh";
 const config = `${fn}/deno.json`;
 // NO_COLOR keeps output readable in a failure message; DENO_NO_UPDATE_CHECK keeps Deno offline.

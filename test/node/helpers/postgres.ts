@@ -21,7 +21,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url).href);
-const SUPABASE_CLI = fileURLToPath(new URL("../../../node_modules/.bin/supabase", import.meta.url).href);
+const SUPABASE_CLI = fileURLToPath(new URL("../../../tools/node_modules/.bin/supabase", import.meta.url).href);
 
 /**
  * The roles a Supabase database has and a plain Postgres lacks: the three API roles PostgREST
