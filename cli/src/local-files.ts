@@ -10,7 +10,7 @@ import type { GenerateAnswer, ImageRecord } from "./api-types.js";
 
 const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
 
-export function extensionFor(mimeType: string): string {
+function extensionFor(mimeType: string): string {
   return EXTENSIONS[mimeType] ?? mimeType.split("/")[1]?.replace(/[^a-z0-9]/g, "") ?? "bin";
 }
 

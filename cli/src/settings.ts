@@ -13,7 +13,7 @@ export const PREVIEW_MODES = ["auto", "on", "off"] as const;
 export type PreviewMode = (typeof PREVIEW_MODES)[number];
 
 /** The old CLI's placeholders (UTC date and time), plus {id} and {caller}. */
-export const DEFAULT_NAMING = "{date}-{time}-{slug}-{seed}-{backend}.{ext}";
+const DEFAULT_NAMING = "{date}-{time}-{slug}-{seed}-{backend}.{ext}";
 
 export const ConfigFile = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).optional(),

@@ -23,7 +23,7 @@ import { leaseSecondsFor } from "./lease";
 import { requestLimitViolation } from "./request-limits";
 
 /** Why an allowance block was refused: the period whose cap it would pass. */
-export interface BlockRefusal {
+interface BlockRefusal {
   readonly refusedBy: PeriodBudget;
   readonly requestedUsd: Usd;
 }

@@ -19,7 +19,7 @@ import { problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 
 const GROUP_KEYS = USAGE_GROUP_KEYS;
-export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
+const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
 
 /** A UTC date like 2026-05-01 that exists on the calendar. */
 export const utcDate = z

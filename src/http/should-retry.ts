@@ -20,7 +20,7 @@ const UNPAID_KINDS = new Set(["not_configured", "auth", "invalid_request", "insu
 
 /** False when an attempt of this answer may already have cost money and a retry could pay again. */
 export function retryIsSafe(problem: RetryEvidence): boolean {
-  return problem.status < 500 || (problem.attempts !== undefined && problem.attempts.every((a) => UNPAID_KINDS.has(a.kind)));
+  return problem.status < 500 || (problem.attempts?.every((a) => UNPAID_KINDS.has(a.kind)) ?? false);
 }
 
 /** For routes that answer problem+json: marks the answers after which a retry could pay twice. */

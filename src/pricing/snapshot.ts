@@ -18,7 +18,7 @@
 import { roundRate } from "./model-key";
 import type { NewPrice, PriceUnit } from "./store";
 
-export const SNAPSHOT_DATE = "2026-11-22";
+const SNAPSHOT_DATE = "2026-11-22";
 export const SNAPSHOT_SOURCE = `bundled-snapshot-${SNAPSHOT_DATE}`;
 const SNAPSHOT_TIME = `${SNAPSHOT_DATE}T00:00:00.000Z`;
 

@@ -50,7 +50,7 @@ export function renderNamingTemplate(template: string, values: NamingValues): st
   return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => ownEntry(replacements, name) ?? whole);
 }
 
-export const MAX_KEY_LENGTH = 512;
+const MAX_KEY_LENGTH = 512;
 
 /**
  * Why a key is unacceptable, or null when it is fine. Applies to explicit `output` keys and to

@@ -19,7 +19,7 @@ export const USAGE_GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backe
  */
 export const MAX_PAGE_LIMIT = 500;
 /** The most failures a summary may list. */
-export const MAX_RECENT_ERRORS = 1000;
+const MAX_RECENT_ERRORS = 1000;
 
 /** The event's fields in ledger-column order: what recordBatch writes. */
 export const USAGE_EVENT_COLUMNS = [
@@ -150,7 +150,7 @@ export function eventForLedger(event: UsageEvent): UsageEvent {
 const count = z.coerce.number().int().nonnegative();
 const money = z.coerce.number().nonnegative();
 
-export const usageTotalsSchema = z.object({
+const usageTotalsSchema = z.object({
   calls: count,
   succeeded: count,
   failed: count,

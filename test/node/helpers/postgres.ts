@@ -29,7 +29,7 @@ const SUPABASE_CLI = fileURLToPath(new URL("../../../tools/node_modules/.bin/sup
  * connects as. `supabase db push` itself needs nothing more: it creates its own
  * supabase_migrations schema.
  */
-export const SUPABASE_ROLES_SQL = `
+const SUPABASE_ROLES_SQL = `
   create role anon nologin noinherit;
   create role authenticated nologin noinherit;
   create role service_role nologin noinherit bypassrls;
