@@ -1,6 +1,6 @@
 /**
  * Where a downloaded image lands and what its sidecar says. Without --output the path comes from
- * the naming template (the old CLI's {date} {time} {slug} {seed} {backend} {ext}, plus {id});
+ * the naming template ({date} {time} {slug} {seed} {backend} {ext}, plus {id});
  * a template path never overwrites an existing file, an explicit --output does.
  */
 import { mkdir, open } from "node:fs/promises";

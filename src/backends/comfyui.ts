@@ -1,5 +1,5 @@
 /**
- * The ComfyUI backend: the owner's home GPU box ("mRock") reached through Cloudflare Tunnel +
+ * The ComfyUI backend: the owner's home GPU box reached through Cloudflare Tunnel +
  * Access (or a Workers VPC service binding), running an API-format workflow template with our
  * prompt, seed, steps and size patched in.
  *

@@ -1,6 +1,6 @@
 /**
- * Object keys from the output naming template. Placeholders are the old Go CLI's ({date}, {time},
- * {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
+ * Object keys from the output naming template. Placeholders are the ones `imagen` users already write
+ * ({date}, {time}, {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
  * typo shows up in the key instead of vanishing.
  */
 // With its extension: the `imagen` CLI runs this module in Node as compiled ESM.

@@ -1,5 +1,5 @@
 /**
- * Usage reports as text: `table` is the old Go CLI's clean, aligned table with totals; `csv` is
+ * Usage reports as text: `table` is the aligned table with totals that `imagen usage` users read; `csv` is
  * RFC 4180 for spreadsheets.
  */
 import type { UsageGroupKey, UsageGroupRow, UsageReport, UsageRow, UsageTotals } from "./ledger";

@@ -183,7 +183,7 @@ const int = z.coerce.number().int();
 
 /**
  * A stored row, from D1 (0/1 booleans, numbers) or PostgREST (JSON booleans, Postgres time
- * spelling). Rows the old Go CLI wrote before ImaGen Edge (backend_type "legacy", Supabase
+ * spelling). Rows written before ImaGen Edge by the earlier `imagen` CLI (backend_type "legacy", Supabase
  * only) lack some facts; they come back with request_id = event_id, caller "unknown", latency,
  * width and height 0, as docs/ledger.md says.
  */
