@@ -9,7 +9,7 @@
  * fallback_on = ["unconfigured", "unreachable", "rate_limited", "server_error", "timeout"]
  */
 import { z } from "zod";
-import { DEFAULT_FALLBACK_ON, type FallbackTrigger, fallbackOnSchema } from "../core/fallback";
+import { DEFAULT_FALLBACK_ON, type FallbackTrigger, fallbackOnSchema } from "../backends/fallback-triggers";
 import { ownEntry } from "./lookup";
 import type { ImagenConfig } from "./schema";
 

@@ -6,7 +6,7 @@ import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import { resolveChain } from "../config/chains";
 import { ownEntry } from "../config/lookup";
-import type { FallbackTrigger } from "./fallback";
+import type { FallbackTrigger } from "../backends/fallback-triggers";
 import { DEFAULT_SIZE } from "../config/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";

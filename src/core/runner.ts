@@ -25,7 +25,8 @@ import type { PipelineDeps, PreparedGeneration } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
 import { ownEntry } from "../config/lookup";
 import { coolingDownLine, DEFAULT_COOLDOWN_S } from "./cooldown";
-import { type FallbackTrigger, fallbackTrigger } from "./fallback";
+import type { FallbackTrigger } from "../backends/fallback-triggers";
+import { fallbackTrigger } from "./fallback";
 
 /** Where a generation stands between steps. */
 export interface ChainState {

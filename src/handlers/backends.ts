@@ -10,7 +10,7 @@ import { BackendsResponse, problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 import { ownEntry } from "../config/lookup";
 import { coolingDownLine } from "../core/cooldown";
-import { DEFAULT_FALLBACK_ON } from "../core/fallback";
+import { DEFAULT_FALLBACK_ON } from "../backends/fallback-triggers";
 import { type AppDeps, cooldownsFor } from "../deps";
 import { type Clock, systemClock } from "../lib/clock";
 
