@@ -14,7 +14,7 @@
  * the downloads in ./replicate/outputs.ts.
  */
 import { z } from "zod";
-import type { Size } from "../config/size";
+import type { Size } from "../lib/size";
 import { isLoopbackHost } from "../net/address-rules";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {

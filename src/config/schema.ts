@@ -14,7 +14,7 @@ import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { providersSchema, withProviderDefaults } from "./providers";
 import { imageUrlsConfigSchema } from "../storage/signed-urls";
 import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
-import { sizeString } from "./size";
+import { sizeString } from "../lib/size";
 import { chainProblems, chainSchema } from "./chains";
 
 /** Names of backend instances and styles (they appear in URLs, object keys and ledger rows). */

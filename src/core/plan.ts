@@ -7,7 +7,7 @@ import type { ImagenConfig } from "../config/schema";
 import { resolveChain } from "../config/chains";
 import { ownEntry } from "../config/lookup";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
-import { DEFAULT_SIZE } from "../config/size";
+import { DEFAULT_SIZE } from "../lib/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";
 import { InvalidRequestError } from "./errors";

@@ -1,6 +1,6 @@
 /** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
 import type { OutputFormat } from "../backends/backend";
-import type { Size } from "../config/size";
+import type { Size } from "../lib/size";
 
 export type Role = "admin" | "user";
 

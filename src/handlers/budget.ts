@@ -3,7 +3,7 @@
  * POST /v1/images/estimate (what a request would cost, attempt by attempt, and whether it fits).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { parseSize } from "../config/size";
+import { parseSize } from "../lib/size";
 import type { PeriodBudget } from "../guard/caller-guard";
 import { limitsSchema } from "../guard/config";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";

@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { parseSize } from "../config/size";
+import { parseSize } from "../lib/size";
 import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
 import { idempotencyKey } from "../guard/idempotency";

@@ -4,7 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { CALLER_PATTERN } from "../auth/api-keys";
-import { sizeField } from "../config/size";
+import { sizeField } from "../lib/size";
 import { limitsSchema } from "../guard/config";
 import { MAX_REF_CHARS, REF_PATTERN } from "../usage/event";
 
