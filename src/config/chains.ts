@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_FALLBACK_ON, type FallbackTrigger, fallbackOnSchema } from "../backends/fallback-triggers";
-import { ownEntry } from "./lookup";
+import { ownEntry } from "../lib/lookup";
 import type { ImagenConfig } from "./schema";
 
 export const chainSchema = z.strictObject({

@@ -9,7 +9,7 @@ import { backendInstanceSchema } from "../backends/registry";
 import { guardConfigSchema } from "../guard/config";
 import { jobsConfigSchema } from "../jobs/config";
 import { pricingConfigSchema } from "../pricing/config";
-import { hasOwnEntry } from "./lookup";
+import { hasOwnEntry } from "../lib/lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { providersSchema, withProviderDefaults } from "./providers";
 import { imageUrlsConfigSchema } from "../storage/signed-urls";

@@ -5,7 +5,7 @@
 import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import { resolveChain } from "../config/chains";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
 import { DEFAULT_SIZE } from "../lib/size";
 import type { IdSource } from "../lib/ids";

@@ -23,7 +23,7 @@ import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess,
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import { coolingDownLine, DEFAULT_COOLDOWN_S } from "./cooldown";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
 import { fallbackTrigger } from "./fallback";

@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ImageMimeType } from "../../backends/backend";
-import { hasOwnEntry } from "../../config/lookup";
+import { hasOwnEntry } from "../../lib/lookup";
 import { parseSize } from "../../lib/size";
 import type { ImagenConfig } from "../../config/schema";
 import { generate } from "../../core/generate";

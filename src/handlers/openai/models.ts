@@ -4,7 +4,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { resolveChain } from "../../config/chains";
-import { ownEntry } from "../../config/lookup";
+import { ownEntry } from "../../lib/lookup";
 import type { ImagenConfig } from "../../config/schema";
 import type { App } from "../../http/context";
 import { problem } from "../../http/problem";
