@@ -7,7 +7,7 @@ import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
 import { guardConfigSchema } from "../guard/config";
-import { jobsConfigSchema } from "../jobs/config";
+import { jobsConfigSchema } from "./jobs";
 import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "../lib/lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
