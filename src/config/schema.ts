@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
-import { guardConfigSchema } from "../guard/config";
+import { guardConfigSchema } from "./guard";
 import { jobsConfigSchema } from "./jobs";
 import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "../lib/lookup";

@@ -22,7 +22,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { Usd } from "../lib/money";
-import type { RateLimit } from "./config";
+import type { RateLimit } from "../config/guard";
 import { fromUnits, toUnits } from "./money-units";
 import type { BudgetPeriod } from "./periods";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";

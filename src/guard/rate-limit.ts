@@ -14,7 +14,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/context";
 import { problem } from "../http/problem";
-import type { RateLimit } from "./config";
+import type { RateLimit } from "../config/guard";
 import { requestGuard } from "./request-guard";
 import type { RateDecision } from "./store/rate-window";
 

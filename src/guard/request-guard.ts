@@ -4,7 +4,7 @@ import type { Spender } from "../deps/pipeline";
 import type { AppEnv } from "../http/context";
 import type { GenerationRequest } from "../core/request";
 import type { CallerGuard } from "./caller-guard";
-import { effectiveLimits, type GuardConfig, type Limits } from "./config";
+import { effectiveLimits, type GuardConfig, type Limits } from "../config/guard";
 import { GenerationReuse, reuseFingerprint } from "./reuse";
 import { callerGuard } from "./spend-guard";
 

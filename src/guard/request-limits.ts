@@ -1,5 +1,5 @@
 /** The caller's per-request limits: images per request and megapixels per image. */
-import type { Limits } from "./config";
+import type { Limits } from "../config/guard";
 import { RequestLimitError } from "./errors";
 
 export interface RequestShape {

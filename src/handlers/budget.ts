@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { parseSize } from "../lib/size";
 import type { PeriodBudget } from "../guard/caller-guard";
-import { limitsSchema } from "../guard/config";
+import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
 import { requestGuard } from "../guard/request-guard";
 import { spendCaps } from "../guard/spend-guard";

@@ -10,7 +10,7 @@ import type { OutcomeBody } from "../core/outcome-body";
 import type { PreparedGeneration } from "../core/pipeline";
 import type { Caller } from "../core/request";
 import type { ChainState } from "../core/runner";
-import type { Limits } from "../guard/config";
+import type { Limits } from "../config/guard";
 
 export const JOB_STATUSES = ["submitted", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AttemptCharge } from "../../src/core/attempt-guard";
-import type { Limits } from "../../src/guard/config";
+import type { Limits } from "../../src/config/guard";
 import { BudgetExceededError, RequestLimitError } from "../../src/guard/errors";
 import { callerGuard, DurableObjectAttemptGuard } from "../../src/guard/spend-guard";
 import { errorToResponse } from "../../src/http/errors";
