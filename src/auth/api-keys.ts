@@ -3,7 +3,7 @@
  * leaks no usable key. Keys can be added and revoked at runtime (admin API or `npm run keys`);
  * revocation marks the record so a revoked key gets a precise 401.
  */
-import type { Role } from "../core/request";
+import type { Role } from "../lib/caller";
 import type { Limits } from "../config/guard";
 import { sha256Hex } from "../lib/hash";
 

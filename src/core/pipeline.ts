@@ -19,7 +19,8 @@ import type { CooldownBook } from "./cooldown";
 import type { FailedAttempt } from "./errors";
 import { claimOutput } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
-import type { Caller, GenerationRequest } from "./request";
+import type { Caller } from "../lib/caller";
+import type { GenerationRequest } from "./request";
 
 export interface PipelineDeps {
   readonly config: ImagenConfig;

@@ -1,14 +1,6 @@
-/** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
+/** A validated generation request as the pipeline sees it (no HTTP); who asked is src/lib/caller.ts. */
 import type { OutputFormat } from "../backends/backend";
 import type { Size } from "../lib/size";
-
-export type Role = "admin" | "user";
-
-export interface Caller {
-  /** What usage rows and sidecars record (replaces the old Go CLI's MAI_FROM_ID / tmux identity). */
-  readonly name: string;
-  readonly role: Role;
-}
 
 export interface GenerationRequest {
   readonly prompt: string;

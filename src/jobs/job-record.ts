@@ -8,7 +8,7 @@ import type { InvalidField } from "../backends/errors";
 import type { FailedAttempt } from "../core/errors";
 import type { OutcomeBody } from "../core/outcome-body";
 import type { PreparedGeneration } from "../core/pipeline";
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import type { ChainState } from "../core/runner";
 import type { Limits } from "../config/guard";
 
