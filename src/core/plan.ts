@@ -4,7 +4,7 @@
  */
 import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
-import { resolveChain } from "../config/chains";
+import { resolveChain } from "../config/resolve-chain";
 import { ownEntry } from "../lib/lookup";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
 import { DEFAULT_SIZE } from "../lib/size";

@@ -3,7 +3,7 @@
  * chain (with its backends) and every alias from config, with its status.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { resolveChain } from "../../config/chains";
+import { resolveChain } from "../../config/resolve-chain";
 import { ownEntry } from "../../lib/lookup";
 import type { ImagenConfig } from "../../config/schema";
 import type { App } from "../../http/context";
