@@ -1,6 +1,6 @@
 /** The caller's per-request limits: images per request and megapixels per image. */
 import type { Limits } from "../config/guard";
-import { RequestLimitError } from "./errors";
+import { RequestLimitError } from "../core/spend-errors";
 
 export interface RequestShape {
   readonly width: number;

@@ -18,7 +18,7 @@ import { fromUnits, toUnits } from "./money-units";
 import type { ImagenConfig } from "../config/schema";
 import type { Logger } from "../lib/log";
 import { effectiveLimits, type Limits } from "../config/guard";
-import { BudgetExceededError } from "./errors";
+import { BudgetExceededError } from "../core/spend-errors";
 import { leaseSecondsFor } from "./lease";
 import { requestLimitViolation } from "./request-limits";
 

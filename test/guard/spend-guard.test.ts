@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AttemptCharge } from "../../src/core/attempt-guard";
 import type { Limits } from "../../src/config/guard";
-import { BudgetExceededError, RequestLimitError } from "../../src/guard/errors";
+import { BudgetExceededError, RequestLimitError } from "../../src/core/spend-errors";
 import { callerGuard, DurableObjectAttemptGuard } from "../../src/guard/spend-guard";
 import { errorToResponse } from "../../src/http/errors";
 import { silentLogger } from "../../src/lib/log";
