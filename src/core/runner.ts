@@ -17,7 +17,7 @@ import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol 
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
-import { priceAttempt, worstCaseUsd } from "../guard/worst-case";
+import { priceAttempt, worstCaseUsd } from "./worst-case";
 import type { SpendTicket } from "./attempt-guard";
 import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
