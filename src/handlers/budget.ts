@@ -7,7 +7,7 @@ import { parseSize } from "../lib/size";
 import type { PeriodBudget } from "../guard/caller-guard";
 import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
-import { requestGuard } from "../guard/request-guard";
+import { requestGuard } from "../http/request-guard";
 import { spendCaps } from "../guard/spend-guard";
 import type { Context } from "hono";
 import type { App, AppEnv } from "../http/context";
