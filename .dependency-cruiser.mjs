@@ -4,12 +4,11 @@
  * Type-only imports count: a layer that names another layer's types is coupled to it just the
  * same. A rule is not broken by exempting the offending file; move the shared piece down instead
  * (into src/lib or the lowest layer that owns it).
- *
- * @type {import("dependency-cruiser").IConfiguration}
  */
 const HONO = "(^|/)node_modules/(hono|@hono/[^/]+)/";
 const SPEND = "^src/(guard|spend)/";
 
+/** @type {import("dependency-cruiser").IConfiguration} */
 export default {
   forbidden: [
     {
