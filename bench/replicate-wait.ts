@@ -19,7 +19,7 @@ import { replicateBackendType, replicateConfigSchema } from "../src/backends/rep
 import { parseConfig } from "../src/config/load";
 import { NO_GUARD } from "../src/core/attempt-guard";
 import { CooldownBook } from "../src/core/cooldown";
-import { DEFAULT_FALLBACK_ON } from "../src/core/fallback";
+import { DEFAULT_FALLBACK_ON } from "../src/backends/fallback-triggers";
 import type { PipelineDeps } from "../src/core/pipeline";
 import { GenerationRunner } from "../src/core/runner";
 import { cryptoIdSource } from "../src/lib/ids";

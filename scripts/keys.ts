@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { type ApiKeyRecord, ApiKeyStore, CALLER_PATTERN, type KeyValueStore, newApiKey } from "../src/auth/api-keys";
-import type { Role } from "../src/core/request";
+import type { Role } from "../src/lib/caller";
 import { openLocalKv } from "./local-kv";
 import { wranglerSync } from "./wrangler";
 

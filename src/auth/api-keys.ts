@@ -3,8 +3,8 @@
  * leaks no usable key. Keys can be added and revoked at runtime (admin API or `npm run keys`);
  * revocation marks the record so a revoked key gets a precise 401.
  */
-import type { Role } from "../core/request";
-import type { Limits } from "../guard/config";
+import type { Role } from "../lib/caller";
+import type { Limits } from "../config/guard";
 import { sha256Hex } from "../lib/hash";
 
 export interface ApiKeyRecord {
@@ -16,7 +16,7 @@ export interface ApiKeyRecord {
   readonly created_at: string;
   readonly revoked_at: string | null;
   readonly label: string | null;
-  /** Overrides the caller's limits from config, field by field (src/guard/config.ts). */
+  /** Overrides the caller's limits from config, field by field (src/config/guard.ts). */
   readonly limits?: Limits;
 }
 

@@ -2,7 +2,7 @@
  * Who may see what: a user sees what it made, an admin sees everything. One rule for images,
  * jobs, usage rows and listings, so no route can drift from the others.
  */
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 
 /** Whether `caller` may read or act on something made by `owner` (absent: unknown owner). */
 export function mayAccess(caller: Caller, owner: string | undefined): boolean {

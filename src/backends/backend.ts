@@ -12,7 +12,7 @@
 import type { ImagesResponse } from "openai/resources/images";
 import type { z } from "zod";
 import type { Clock } from "../lib/clock";
-import type { Size } from "../config/size";
+import type { Size } from "../lib/size";
 import type { Usd } from "../lib/money";
 import type { Logger } from "../lib/log";
 import type { BackendError } from "./errors";

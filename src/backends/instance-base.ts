@@ -1,6 +1,6 @@
 /** Fields every backend instance accepts, whatever its type. */
 import { z } from "zod";
-import { fallbackOnSchema } from "../core/fallback";
+import { fallbackOnSchema } from "./fallback-triggers";
 
 export const envVarName = z
   .string()

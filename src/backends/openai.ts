@@ -7,7 +7,7 @@
  * The wire format is in ./openai/protocol.ts, auth, retries and error mapping in ./openai-style.ts.
  */
 import { z } from "zod";
-import { sizeField } from "../config/size";
+import { sizeField } from "../lib/size";
 import { defineBackendType, type GenerationSpec, oneShot, type OutputFormat } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields } from "./instance-base";

@@ -9,9 +9,7 @@
  * fallback_on = ["unconfigured", "unreachable", "rate_limited", "server_error", "timeout"]
  */
 import { z } from "zod";
-import { DEFAULT_FALLBACK_ON, type FallbackTrigger, fallbackOnSchema } from "../core/fallback";
-import { ownEntry } from "./lookup";
-import type { ImagenConfig } from "./schema";
+import { fallbackOnSchema } from "../backends/fallback-triggers";
 
 export const chainSchema = z.strictObject({
   /** Instance names, tried in this order. */
@@ -33,22 +31,4 @@ export function chainProblems(chains: Readonly<Record<string, ChainConfig>>, ins
     });
     return problems;
   });
-}
-
-/** What a `backend` / `model` name stands for: the instances to try and when to move on. */
-export interface ResolvedChain {
-  readonly backends: readonly string[];
-  readonly fallbackOn: readonly FallbackTrigger[];
-}
-
-/**
- * The chain `name` stands for: a configured chain, or an instance (with its own `fallback` list,
- * if any); undefined when it is neither.
- */
-export function resolveChain(config: Pick<ImagenConfig, "backends" | "chains">, name: string): ResolvedChain | undefined {
-  const chain = ownEntry(config.chains, name);
-  if (chain) return { backends: chain.backends, fallbackOn: chain.fallback_on ?? DEFAULT_FALLBACK_ON };
-  const instance = ownEntry(config.backends, name);
-  if (!instance) return undefined;
-  return { backends: [name, ...(instance.fallback ?? [])], fallbackOn: instance.fallback_on ?? DEFAULT_FALLBACK_ON };
 }

@@ -6,15 +6,15 @@
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
-import { guardConfigSchema } from "../guard/config";
-import { jobsConfigSchema } from "../jobs/config";
+import { guardConfigSchema } from "./guard";
+import { jobsConfigSchema } from "./jobs";
 import { pricingConfigSchema } from "../pricing/config";
-import { hasOwnEntry } from "./lookup";
+import { hasOwnEntry } from "../lib/lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
 import { providersSchema, withProviderDefaults } from "./providers";
 import { imageUrlsConfigSchema } from "../storage/signed-urls";
 import { aliasProblems, openaiCompatConfigSchema } from "./openai-compat";
-import { sizeString } from "./size";
+import { sizeString } from "../lib/size";
 import { chainProblems, chainSchema } from "./chains";
 
 /** Names of backend instances and styles (they appear in URLs, object keys and ledger rows). */

@@ -4,7 +4,7 @@
  * the default until one is configured.
  */
 import { type Usd, ZERO_USD } from "../lib/money";
-import type { Caller } from "./request";
+import type { Caller } from "../lib/caller";
 
 /** What one attempt is about to spend, priced the way its provider bills. */
 export interface AttemptCharge {

@@ -11,7 +11,7 @@ import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import { logLostUsageEvent } from "../usage/deferred-sink";
 import type { UsageEvent } from "../usage/event";
 import type { FailedAttempt } from "./errors";
-import type { PipelineDeps, PreparedGeneration } from "./pipeline";
+import type { PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
 
 /** One backend attempt in flight. */
 export interface AttemptState {
@@ -26,13 +26,6 @@ export interface AttemptState {
   readonly submission: AsyncSubmission | null;
   /** Failed polls in a row (the provider could not be asked); reset by an answer. */
   readonly pollErrors: number;
-}
-
-export interface SuccessfulAttempt {
-  readonly backend: Backend;
-  readonly result: BackendResult;
-  readonly latencyMs: number;
-  readonly cost: CostEstimate | null;
 }
 
 /** The logger of one attempt: request id, backend and 1-based attempt number on every line. */

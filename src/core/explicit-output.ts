@@ -11,7 +11,8 @@ import { keyOwnershipProblem } from "../storage/key-ownership";
 import type { ImageStore } from "../storage/image-store";
 import { sidecarKey, withSuffix } from "../storage/naming";
 import { InvalidRequestError, OutputConflictError } from "./errors";
-import type { Caller, GenerationRequest } from "./request";
+import type { Caller } from "../lib/caller";
+import type { GenerationRequest } from "./request";
 
 type ExplicitRequest = GenerationRequest & { readonly output: string };
 

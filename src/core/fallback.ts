@@ -9,27 +9,8 @@
  *   - the provider accepted paid work (a job it took, a one-shot call that may have been billed:
  *     `BackendError.extra.ambiguous`): a second backend could make the caller pay twice.
  */
-import { z } from "zod";
 import type { BackendError } from "../backends/errors";
-
-const FALLBACK_TRIGGERS = [
-  /** The instance cannot be used as configured: a secret missing or refused, the account out of credit. */
-  "unconfigured",
-  /** Nothing answered: network failure, tunnel down, the home box switched off. */
-  "unreachable",
-  /** The provider still said 429 after its Retry-After was honoured. */
-  "rate_limited",
-  /** The provider answered 5xx, or said it failed, before it took any work. */
-  "server_error",
-  /** The provider did not answer in time, before it took any work. */
-  "timeout",
-] as const;
-
-export type FallbackTrigger = (typeof FALLBACK_TRIGGERS)[number];
-
-export const DEFAULT_FALLBACK_ON: readonly FallbackTrigger[] = FALLBACK_TRIGGERS;
-
-export const fallbackOnSchema = z.array(z.enum(FALLBACK_TRIGGERS)).min(1).max(FALLBACK_TRIGGERS.length);
+import type { FallbackTrigger } from "../backends/fallback-triggers";
 
 /**
  * The trigger a failed attempt presents, or null when it may never fall back. `accepted`: the

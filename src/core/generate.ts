@@ -5,7 +5,8 @@
  */
 import type { AsyncProgress } from "../backends/backend";
 import { type GenerationOutcome, outcomeOf, type PipelineDeps, prepareGeneration } from "./pipeline";
-import type { Caller, GenerationRequest } from "./request";
+import type { Caller } from "../lib/caller";
+import type { GenerationRequest } from "./request";
 import { GenerationRunner } from "./runner";
 import { releaseOutput } from "./explicit-output";
 import { storeImages } from "./store-images";

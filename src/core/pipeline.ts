@@ -3,23 +3,23 @@
  * what it depends on, how a request is prepared before anything is spent, and the answer a
  * finished generation gives. The attempts in between belong to the runner (./runner.ts).
  */
-import type { Backend, TokenUsage } from "../backends/backend";
+import type { Backend, BackendResult, TokenUsage } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import type { Clock } from "../lib/clock";
 import { sha256Hex } from "../lib/hash";
 import type { IdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import type { Usd } from "../lib/money";
-import type { CostEstimator } from "../pricing/estimator";
+import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { ImageStore } from "../storage/image-store";
 import type { UsageSink } from "../usage/event";
-import type { SuccessfulAttempt } from "./attempt";
 import type { AttemptGuard } from "./attempt-guard";
 import type { CooldownBook } from "./cooldown";
 import type { FailedAttempt } from "./errors";
 import { claimOutput } from "./explicit-output";
 import { type GenerationPlan, planGeneration } from "./plan";
-import type { Caller, GenerationRequest } from "./request";
+import type { Caller } from "../lib/caller";
+import type { GenerationRequest } from "./request";
 
 export interface PipelineDeps {
   readonly config: ImagenConfig;
@@ -35,6 +35,14 @@ export interface PipelineDeps {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly log: Logger;
+}
+
+/** An attempt that produced images: what storing them and the answer are made from. */
+export interface SuccessfulAttempt {
+  readonly backend: Backend;
+  readonly result: BackendResult;
+  readonly latencyMs: number;
+  readonly cost: CostEstimate | null;
 }
 
 /** A planned request and what every attempt's usage event needs to know about it. */

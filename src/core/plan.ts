@@ -4,10 +4,10 @@
  */
 import type { Backend, GenerationSpec } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
-import { resolveChain } from "../config/chains";
-import { ownEntry } from "../config/lookup";
-import type { FallbackTrigger } from "./fallback";
-import { DEFAULT_SIZE } from "../config/size";
+import { resolveChain } from "../config/resolve-chain";
+import { ownEntry } from "../lib/lookup";
+import type { FallbackTrigger } from "../backends/fallback-triggers";
+import { DEFAULT_SIZE } from "../lib/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";
 import { InvalidRequestError } from "./errors";

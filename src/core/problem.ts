@@ -5,7 +5,7 @@
  */
 import { BackendError, type BackendErrorKind, type InvalidField } from "../backends/errors";
 import { ConfigError } from "../config/load";
-import { BudgetExceededError, RequestLimitError } from "../guard/errors";
+import { BudgetExceededError, RequestLimitError } from "./spend-errors";
 import { type FailedAttempt, GenerationFailedError, InvalidRequestError, OutputConflictError } from "./errors";
 
 export type ProblemType =

@@ -1,14 +1,6 @@
-/** A validated generation request and its caller, as the pipeline sees them (no HTTP). */
+/** A validated generation request as the pipeline sees it (no HTTP); who asked is src/lib/caller.ts. */
 import type { OutputFormat } from "../backends/backend";
-import type { Size } from "../config/size";
-
-export type Role = "admin" | "user";
-
-export interface Caller {
-  /** What usage rows and sidecars record as the caller: the name stored with the API key, never one the client sends. */
-  readonly name: string;
-  readonly role: Role;
-}
+import type { Size } from "../lib/size";
 
 export interface GenerationRequest {
   readonly prompt: string;
@@ -33,4 +25,11 @@ export interface GenerationRequest {
   /** Passed to backends that take them (OpenAI images); the others ignore them. */
   readonly quality?: string;
   readonly outputFormat?: OutputFormat;
+}
+
+/** What per-request limits and worst-case prices look at: the images asked for and their size. */
+export interface RequestShape {
+  readonly width: number;
+  readonly height: number;
+  readonly n: number;
 }

@@ -17,15 +17,16 @@ import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol 
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
-import { priceAttempt, worstCaseUsd } from "../guard/worst-case";
+import { priceAttempt, worstCaseUsd } from "./worst-case";
 import type { SpendTicket } from "./attempt-guard";
-import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess, type SuccessfulAttempt } from "./attempt";
+import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
-import type { PipelineDeps, PreparedGeneration } from "./pipeline";
+import type { PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
 import { backoffDelay } from "../lib/backoff";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import { coolingDownLine, DEFAULT_COOLDOWN_S } from "./cooldown";
-import { type FallbackTrigger, fallbackTrigger } from "./fallback";
+import type { FallbackTrigger } from "../backends/fallback-triggers";
+import { fallbackTrigger } from "./fallback";
 
 /** Where a generation stands between steps. */
 export interface ChainState {

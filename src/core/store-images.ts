@@ -7,8 +7,7 @@ import { EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
 import { usd } from "../lib/money";
 import { renderNamingTemplate, withSuffix } from "../storage/naming";
 import { OutputConflictError } from "./errors";
-import type { SuccessfulAttempt } from "./attempt";
-import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration } from "./pipeline";
+import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
 import type { GenerationPlan } from "./plan";
 
 /** The images under the naming template (and their sidecars); all or nothing. */

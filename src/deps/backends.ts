@@ -5,7 +5,7 @@
 import type { Backend } from "../backends/backend";
 import { createBackend } from "../backends/registry";
 import { CooldownBook } from "../core/cooldown";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";

@@ -3,7 +3,7 @@ import { NO_GUARD } from "../core/attempt-guard";
 import type { PipelineDeps } from "../core/pipeline";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
-import type { Limits } from "../guard/config";
+import type { Limits } from "../config/guard";
 import { attemptGuardFor, type CallerAllowances } from "../guard/spend-guard";
 import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";

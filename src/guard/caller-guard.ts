@@ -22,9 +22,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { Usd } from "../lib/money";
-import type { RateLimit } from "./config";
+import type { RateLimit } from "../config/guard";
 import { fromUnits, toUnits } from "./money-units";
-import type { BudgetPeriod } from "./periods";
+import type { BudgetPeriod } from "../lib/budget-periods";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
 import type { RateDecision } from "./store/rate-window";
 import { ReuseIndex } from "./store/reuse-index";

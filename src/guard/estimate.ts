@@ -12,9 +12,9 @@ import { planGeneration } from "../core/plan";
 import type { GenerationRequest } from "../core/request";
 import { type Usd, usd } from "../lib/money";
 import type { PeriodBudget } from "./caller-guard";
-import type { Limits } from "./config";
+import type { Limits } from "../config/guard";
 import { requestLimitViolation } from "./request-limits";
-import { type AttemptPrice, priceAttempt } from "./worst-case";
+import { type AttemptPrice, priceAttempt } from "../core/worst-case";
 
 export interface AttemptEstimate {
   readonly backend: string;

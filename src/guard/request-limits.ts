@@ -1,12 +1,7 @@
 /** The caller's per-request limits: images per request and megapixels per image. */
-import type { Limits } from "./config";
-import { RequestLimitError } from "./errors";
-
-export interface RequestShape {
-  readonly width: number;
-  readonly height: number;
-  readonly n: number;
-}
+import type { Limits } from "../config/guard";
+import type { RequestShape } from "../core/request";
+import { RequestLimitError } from "../core/spend-errors";
 
 function megapixels(width: number, height: number): number {
   return (width * height) / 1e6;

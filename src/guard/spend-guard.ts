@@ -17,8 +17,8 @@ import type { CallerGuard, PeriodBudget, SpendCaps } from "./caller-guard";
 import { fromUnits, toUnits } from "./money-units";
 import type { ImagenConfig } from "../config/schema";
 import type { Logger } from "../lib/log";
-import { effectiveLimits, type Limits } from "./config";
-import { BudgetExceededError } from "./errors";
+import { effectiveLimits, type Limits } from "../config/guard";
+import { BudgetExceededError } from "../core/spend-errors";
 import { leaseSecondsFor } from "./lease";
 import { requestLimitViolation } from "./request-limits";
 

@@ -8,9 +8,9 @@ import { type Backend, type BackendStatus, describeStatus } from "../backends/ba
 import type { App } from "../http/context";
 import { BackendsResponse, problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import { coolingDownLine } from "../core/cooldown";
-import { DEFAULT_FALLBACK_ON } from "../core/fallback";
+import { DEFAULT_FALLBACK_ON } from "../backends/fallback-triggers";
 import { type AppDeps, cooldownsFor } from "../deps";
 import { type Clock, systemClock } from "../lib/clock";
 

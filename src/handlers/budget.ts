@@ -3,11 +3,11 @@
  * POST /v1/images/estimate (what a request would cost, attempt by attempt, and whether it fits).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { parseSize } from "../config/size";
+import { parseSize } from "../lib/size";
 import type { PeriodBudget } from "../guard/caller-guard";
-import { limitsSchema } from "../guard/config";
+import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
-import { requestGuard } from "../guard/request-guard";
+import { requestGuard } from "../http/request-guard";
 import { spendCaps } from "../guard/spend-guard";
 import type { Context } from "hono";
 import type { App, AppEnv } from "../http/context";

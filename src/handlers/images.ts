@@ -4,12 +4,12 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { parseSize } from "../config/size";
+import { parseSize } from "../lib/size";
 import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
-import { idempotencyKey } from "../guard/idempotency";
-import { rateLimit } from "../guard/rate-limit";
-import { requestReuse, spenderOf } from "../guard/request-guard";
+import { idempotencyKey } from "../http/idempotency";
+import { rateLimit } from "../http/rate-limit";
+import { requestReuse, spenderOf } from "../http/request-guard";
 import { REUSED_FROM_HEADER, reusedOutcome, reuseUsageEvent } from "../guard/reuse";
 import { sha256Hex } from "../lib/hash";
 import type { App, AppEnv } from "../http/context";

@@ -11,7 +11,7 @@ import { prepareGeneration } from "../core/pipeline";
 import { releaseOutput } from "../core/explicit-output";
 import type { GenerationRequest } from "../core/request";
 import type { Env } from "../env";
-import { requestGuard, spenderOf } from "../guard/request-guard";
+import { requestGuard, spenderOf } from "../http/request-guard";
 import { requestLimitViolation } from "../guard/request-limits";
 import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";

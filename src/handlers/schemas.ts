@@ -4,8 +4,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import { CALLER_PATTERN } from "../auth/api-keys";
-import { sizeField } from "../config/size";
-import { limitsSchema } from "../guard/config";
+import { sizeField } from "../lib/size";
+import { limitsSchema } from "../config/guard";
 import { MAX_REF_CHARS, REF_PATTERN } from "../usage/event";
 
 export const MAX_PROMPT_CHARS = 4000;

@@ -13,7 +13,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
 import { INSTANCE_NAME_PATTERN } from "../config/schema";
-import { ownEntry } from "../config/lookup";
+import { ownEntry } from "../lib/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { jobStub } from "./jobs";

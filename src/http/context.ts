@@ -1,7 +1,7 @@
 /** The Hono environment shared by the app, middleware and handlers. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { ApiKeyRecord } from "../auth/api-keys";
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import type { AppDeps } from "../deps";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";

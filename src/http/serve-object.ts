@@ -5,7 +5,7 @@
  * existence is never revealed.
  */
 import { mayAccess } from "../auth/ownership";
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import { type ByteRange, contentRange, isSatisfiable, parseRangeHeader } from "./range";
 import { IMAGE_CACHE_CONTROL, isStorableKey } from "../storage/image-store";
 

@@ -20,7 +20,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { AsyncProgress } from "../backends/backend";
 import { providerWebhookUrl } from "../routes";
 import { parseConfig } from "../config/load";
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import type { Env } from "../env";
 import { type Clock, systemClock } from "../lib/clock";
 import { consoleLogger, logLevelOf, type Logger } from "../lib/log";

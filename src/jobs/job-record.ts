@@ -8,9 +8,9 @@ import type { InvalidField } from "../backends/errors";
 import type { FailedAttempt } from "../core/errors";
 import type { OutcomeBody } from "../core/outcome-body";
 import type { PreparedGeneration } from "../core/pipeline";
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import type { ChainState } from "../core/runner";
-import type { Limits } from "../guard/config";
+import type { Limits } from "../config/guard";
 
 export const JOB_STATUSES = ["submitted", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

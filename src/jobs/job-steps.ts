@@ -19,7 +19,7 @@ import { storeImages } from "../core/store-images";
 import { imageUrlsFromEnv } from "../storage/signed-urls";
 import type { Logger } from "../lib/log";
 import { CALLBACK_SECRET_ENV, callbackRetryDelayMs, callbackSecretProblem, callbackUrlProblem, postCallback } from "./callbacks";
-import type { JobsConfig } from "./config";
+import type { JobsConfig } from "../config/jobs";
 import { jobDocument } from "./job-document";
 import { isActive, type FinalStatus, type InboxEntry, type JobError, type JobRecord, type JobSubmission } from "./job-record";
 

@@ -5,7 +5,7 @@
  * Admins may place objects anywhere except the service's reserved folders (`_dead-letters/`, …:
  * every top-level folder starting with `_`).
  */
-import type { Caller } from "../core/request";
+import type { Caller } from "../lib/caller";
 import { safeSegment } from "./naming";
 
 /** The folder every key of `caller` lives in: `alice/`. */

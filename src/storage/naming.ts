@@ -4,7 +4,7 @@
  * typo shows up in the key instead of vanishing.
  */
 // With its extension: the `imagen` CLI runs this module in Node as compiled ESM.
-import { ownEntry } from "../config/lookup.js";
+import { ownEntry } from "../lib/lookup.js";
 
 export interface NamingValues {
   readonly now: Date;

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
-import type { Limits } from "../../src/guard/config";
+import type { Limits } from "../../src/config/guard";
 import { DurableObjectAttemptGuard } from "../../src/guard/spend-guard";
 import { usd } from "../../src/lib/money";
 import { testConfig } from "../helpers/config";

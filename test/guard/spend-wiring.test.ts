@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
-import type { Limits } from "../../src/guard/config";
+import type { Limits } from "../../src/config/guard";
 import { callerGuard } from "../../src/guard/spend-guard";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";

@@ -10,7 +10,7 @@ import type { AsyncProgress, AttemptContext, Backend, BackendResult, GenerationS
 import { parseConfig } from "../../src/config/load";
 import { NO_GUARD } from "../../src/core/attempt-guard";
 import { CooldownBook } from "../../src/core/cooldown";
-import { DEFAULT_FALLBACK_ON } from "../../src/core/fallback";
+import { DEFAULT_FALLBACK_ON } from "../../src/backends/fallback-triggers";
 import { GenerationFailedError } from "../../src/core/errors";
 import type { PipelineDeps } from "../../src/core/pipeline";
 import { GenerationRunner } from "../../src/core/runner";

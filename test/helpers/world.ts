@@ -6,7 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { createApp } from "../../src/app";
 import { ApiKeyStore } from "../../src/auth/api-keys";
-import type { Role } from "../../src/core/request";
+import type { Role } from "../../src/lib/caller";
 import type { Env } from "../../src/env";
 import { jsonLogger, type LogLevel } from "../../src/lib/log";
 

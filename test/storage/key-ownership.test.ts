@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { generate } from "../../src/core/generate";
 import { OutputConflictError } from "../../src/core/errors";
-import type { Caller } from "../../src/core/request";
+import type { Caller } from "../../src/lib/caller";
 import { keyOwnershipProblem } from "../../src/storage/key-ownership";
 import { pipelineWorld } from "../helpers/pipeline";
 import { allKeys, callWorker, postJson, seedKey } from "../helpers/world";

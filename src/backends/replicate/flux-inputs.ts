@@ -5,7 +5,7 @@
  * Schemas: GET /v1/models/{owner}/{name} → latest_version.openapi_schema; sizes from
  * replicate/cog-flux (ASPECT_RATIOS, megapixels "0.25" halves each side).
  */
-import type { Size } from "../../config/size";
+import type { Size } from "../../lib/size";
 import type { GenerationSpec } from "../backend";
 import { BackendError } from "../errors";
 

@@ -3,7 +3,7 @@
  * the first request after the previous one closed, so its end (the `t` of the RateLimit header)
  * is known from that request on.
  */
-import type { RateLimit } from "../config";
+import type { RateLimit } from "../../config/guard";
 
 export interface RateDecision {
   readonly allowed: boolean;

@@ -8,7 +8,7 @@
  * repeated by a retry counts once, and a late settle of a reservation the alarm already released
  * still counts what the provider charged.
  */
-import { BUDGET_PERIODS, type BudgetPeriod, dayKey, periodResetsAt, periodStartDay } from "../periods";
+import { BUDGET_PERIODS, type BudgetPeriod, dayKey, periodResetsAt, periodStartDay } from "../../lib/budget-periods";
 
 export interface PeriodCaps {
   readonly daily?: number;

@@ -3,8 +3,8 @@
  * chain (with its backends) and every alias from config, with its status.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { resolveChain } from "../../config/chains";
-import { ownEntry } from "../../config/lookup";
+import { resolveChain } from "../../config/resolve-chain";
+import { ownEntry } from "../../lib/lookup";
 import type { ImagenConfig } from "../../config/schema";
 import type { App } from "../../http/context";
 import { problem } from "../../http/problem";

@@ -6,7 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Image, ImageGenerateParamsNonStreaming, ImagesResponse } from "openai/resources/images";
 import type { Model } from "openai/resources/models";
-import { sizeField } from "../../config/size";
+import { sizeField } from "../../lib/size";
 import { MAX_IMAGES, MAX_PROMPT_CHARS } from "../schemas";
 
 /** The attribution label, as `POST /v1/images` takes it in `source`. */

@@ -1,6 +1,9 @@
-/** Why the guard refused an attempt. Transport-neutral; problemFor (src/core/problem.ts) renders them. */
+/**
+ * Why the spend guard refused an attempt or a request. Transport-neutral, and in core because the
+ * runner's AttemptGuard (./attempt-guard.ts) throws them and problemFor (./problem.ts) renders them.
+ */
 import type { Usd } from "../lib/money";
-import type { BudgetPeriod } from "./periods";
+import type { BudgetPeriod } from "../lib/budget-periods";
 
 /** The attempt's worst-case cost does not fit a spend cap: nothing was called, nothing spent. */
 export class BudgetExceededError extends Error {

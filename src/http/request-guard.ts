@@ -1,12 +1,12 @@
 /** What the guard's middleware and handlers need about one request: the caller's object and limits. */
 import type { Context } from "hono";
 import type { Spender } from "../deps/pipeline";
-import type { AppEnv } from "../http/context";
+import type { AppEnv } from "./context";
 import type { GenerationRequest } from "../core/request";
-import type { CallerGuard } from "./caller-guard";
-import { effectiveLimits, type GuardConfig, type Limits } from "./config";
-import { GenerationReuse, reuseFingerprint } from "./reuse";
-import { callerGuard } from "./spend-guard";
+import type { CallerGuard } from "../guard/caller-guard";
+import { effectiveLimits, type GuardConfig, type Limits } from "../config/guard";
+import { GenerationReuse, reuseFingerprint } from "../guard/reuse";
+import { callerGuard } from "../guard/spend-guard";
 
 export interface RequestGuard {
   readonly config: GuardConfig;
