@@ -22,6 +22,7 @@ import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { errorToResponse } from "./http/errors";
 import { problem, problemResponse } from "./http/problem";
+import { answerOrigin } from "./http/public-origin";
 import type { Env } from "./env";
 import { consoleLogger, logLevelOf, type Logger } from "./lib/log";
 
@@ -93,7 +94,7 @@ export function createApp(rootLog?: Logger): App {
     scheme: "bearer",
     description: "An API key issued by the operator (`npm run keys -- add`) or an admin (`POST /v1/keys`).",
   });
-  // The server is whichever origin served the document, so clients generated from it call this deployment.
+  // Clients generated from the document call this deployment: its configured origin, never a Host header's.
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
@@ -101,7 +102,7 @@ export function createApp(rootLog?: Logger): App {
       version: "0.1.0",
       description: "Image-generation gateway: FLUX and friends behind one API, images in R2, every attempt accounted for.",
     },
-    servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }],
+    servers: [{ url: answerOrigin(c.var.deps.config.public_base_url, c.req.url), description: "This deployment" }],
   }));
 
   app.notFound((c) =>

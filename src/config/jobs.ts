@@ -4,12 +4,12 @@
  */
 import { z } from "zod";
 
+/** An http(s) origin such as `https://imagen.example.com`. */
+export const publicBaseUrl = z.url({ protocol: /^https?$/ });
+
 export const jobsConfigSchema = z.strictObject({
-  /**
-   * The origin our own URLs start with (the webhook URL given to Replicate, status and image
-   * URLs in job documents). Default: the origin of the request that submitted the job.
-   */
-  public_base_url: z.url({ protocol: /^https?$/ }).optional(),
+  /** Deprecated: the old name of the top-level `public_base_url` (src/config/schema.ts). */
+  public_base_url: publicBaseUrl.optional(),
   /** How long past an attempt's deadline a webhook may still arrive before the job polls (and cancels). */
   deadline_grace_s: z.int().min(0).max(3600).default(30),
   /**

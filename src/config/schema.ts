@@ -7,7 +7,7 @@ import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
 import { guardConfigSchema } from "./guard";
-import { jobsConfigSchema } from "./jobs";
+import { jobsConfigSchema, publicBaseUrl } from "./jobs";
 import { pricingConfigSchema } from "../pricing/config";
 import { hasOwnEntry } from "../lib/lookup";
 import { keyProblem, renderNamingTemplate } from "../storage/naming";
@@ -68,6 +68,11 @@ const ledgerSchema = z.strictObject({
 
 const configObjectSchema = z
   .strictObject({
+    /**
+     * The one origin every URL we hand out starts with (image URLs in answers, job status and
+     * webhook URLs, `/openapi.json` servers): never the request's Host header (src/http/public-origin.ts).
+     */
+    public_base_url: publicBaseUrl.optional(),
     default_backend: name,
     /** Per provider family, e.g. one `base_url` for every Together instance (see ./providers.ts). */
     providers: providersSchema,
@@ -108,7 +113,21 @@ const configObjectSchema = z
     for (const [alias, message] of aliasProblems(config.openai, [...Object.keys(config.backends), ...Object.keys(config.chains)])) {
       ctx.addIssue({ code: "custom", path: ["openai", "aliases", alias], message });
     }
-  });
+    const deprecated = config.jobs.public_base_url;
+    if (config.public_base_url !== undefined && deprecated !== undefined && config.public_base_url !== deprecated) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["jobs", "public_base_url"],
+        message: "jobs.public_base_url is the old name of public_base_url; set only public_base_url",
+      });
+    }
+  })
+  // `jobs.public_base_url` (the old name) still works; code reads only the top-level setting.
+  .transform(({ jobs: { public_base_url: deprecated, ...jobs }, ...config }) => ({
+    ...config,
+    public_base_url: config.public_base_url ?? deprecated,
+    jobs,
+  }));
 
 export const configSchema = z.preprocess(withProviderDefaults, configObjectSchema);
 

@@ -53,7 +53,7 @@ export function registerHealthRoutes(app: App): void {
     if (urls) problems.push(`image_urls: ${urls}`);
     if (problems.length > 0) return c.json({ status: "misconfigured" as const, problems }, 503);
     const warnings = [
-      ...(config.jobs.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : []),
+      ...(config.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : []),
       ...(await lastRefreshWarnings(c.var.deps.priceStore(), c.get("log"))),
     ];
     return c.json({ status: "ok" as const, ...(warnings.length > 0 && { warnings }) }, 200);

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { readScope } from "../auth/ownership";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
+import { answerOrigin } from "../http/public-origin";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
 import { listImages } from "../storage/image-listing";
@@ -64,7 +65,7 @@ export function registerImageListRoute(app: App): void {
       throw error instanceof RangeError ? problem("invalid-request", 400, `cursor: ${error.message}`) : error;
     });
     const { config, env } = c.var.deps;
-    const urlFor = await imageUrlsFromEnv(env, config.image_urls, c.req.url, systemClock);
+    const urlFor = await imageUrlsFromEnv(env, config.image_urls, answerOrigin(config.public_base_url, c.req.url), systemClock);
     const images = await Promise.all(page.images.map(async (image) => ({ ...image, url: await urlFor(image.key) })));
     return c.json({ images, next_cursor: page.next_cursor }, 200);
   });

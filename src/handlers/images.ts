@@ -15,6 +15,7 @@ import { sha256Hex } from "../lib/hash";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { prefers } from "../http/prefer";
+import { answerOrigin } from "../http/public-origin";
 import { problem } from "../http/problem";
 import { markUnsafeRetries } from "../http/should-retry";
 import { type Reader, serveOwnedObject } from "../http/serve-object";
@@ -80,7 +81,7 @@ export function registerImageRoutes(app: App): void {
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
-    const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock);
+    const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock);
     const reuse = await requestReuse(c, request);
     const stored = await reuse?.find();
     if (stored) {

@@ -89,7 +89,7 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
     // Per-request limits are answered now (400), not after the 202 as a failed job.
     const violation = requestLimitViolation(prepared.plan.spec, requestGuard(c).limits);
     if (violation) throw violation;
-    const origin = publicOrigin(deps.config.jobs.public_base_url, c.req.url);
+    const origin = publicOrigin(deps.config.public_base_url, c.req.url);
     if (origin === null) throw problem("misconfigured", 503, PUBLIC_BASE_URL_MISSING);
     const id = deps.ids.newId();
     view = await jobStub(c.env, id).submit({

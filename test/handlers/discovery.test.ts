@@ -46,14 +46,14 @@ describe("GET /v1/backends", () => {
 });
 
 describe("GET /healthz", () => {
-  it("answers without a key, warning that the shipped config lacks jobs.public_base_url", async () => {
+  it("answers without a key, warning that the shipped config lacks public_base_url", async () => {
     const res = await callWorker("/healthz");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", warnings: [expect.stringContaining("jobs.public_base_url is not set")] });
+    expect(await res.json()).toEqual({ status: "ok", warnings: [expect.stringContaining("public_base_url is not set")] });
   });
 
-  it("has no warning once jobs.public_base_url is set", async () => {
-    const res = await appWithConfig(testConfig({ jobs: { public_base_url: "https://imagen.example.com" } })).call("/healthz");
+  it("has no warning once public_base_url is set", async () => {
+    const res = await appWithConfig(testConfig({ public_base_url: "https://imagen.example.com" })).call("/healthz");
     expect(await res.json()).toEqual({ status: "ok" });
   });
 

@@ -149,7 +149,7 @@ describe("callback_url checks", () => {
   it("must be https; loopback (plain http too) only with the local-development switch", async () => {
     const key = await seedKey("ivan");
     const shipped = world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
-    const localDev = world(testConfig({ jobs: { public_base_url: "http://imagen.test", allow_loopback_callbacks: true } }), { IMAGEN_CALLBACK_SECRET: SECRET });
+    const localDev = world(testConfig({ jobs: { allow_loopback_callbacks: true } }), { IMAGEN_CALLBACK_SECRET: SECRET });
 
     const plain = await shipped.post(key, { prompt: "p", callback_url: "http://example.com/hook" });
     const refusedLoopback = await shipped.post(key, { prompt: "p", size: "64x64", callback_url: "http://127.0.0.1:9/hook" });
@@ -182,28 +182,37 @@ async function finished(app: ReturnType<typeof appWithConfig>, key: string, id: 
 
 /** In Workers the request URL is built from the Host header: a request "to" evil.example is one with that Host. */
 describe("URLs handed to third parties never come from the Host header", () => {
-  const { jobs: _withBaseUrl, ...noBaseUrl } = testConfig();
+  const { public_base_url: _withBaseUrl, ...noBaseUrl } = testConfig();
 
-  it("without jobs.public_base_url, a job submitted to a public Host is refused (503), naming the setting", async () => {
+  it("without public_base_url, a job submitted to a public Host is refused (503), naming the setting", async () => {
     const key = await seedKey("host-spoofer");
     const app = appWithConfig(noBaseUrl);
     const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
     expect(response.status).toBe(503);
     const problem = await response.json<{ type: string; detail: string }>();
     expect(problem.type).toBe("urn:imagen-edge:problem:misconfigured");
-    expect(problem.detail).toContain("jobs.public_base_url");
+    expect(problem.detail).toContain("public_base_url is not set");
     expect(JSON.stringify(problem)).not.toContain("evil.example");
   });
 
-  it("uses jobs.public_base_url whatever Host says", async () => {
+  it("uses public_base_url (or its old name jobs.public_base_url) whatever Host says", async () => {
     const key = await seedKey("host-spoofer");
-    const app = appWithConfig(testConfig({ jobs: { public_base_url: "https://imagen.example.com/" } }));
-    const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
-    expect(response.status).toBe(202);
-    const job = await response.json<JobDocument>();
-    expect(job.status_url).toBe(`https://imagen.example.com/v1/jobs/${job.id}`);
-    expect(response.headers.get("location")).toBe(job.status_url);
-    await finished(app, key, job.id);
+    for (const config of [testConfig({ public_base_url: "https://imagen.example.com/" }), { ...noBaseUrl, jobs: { public_base_url: "https://imagen.example.com/" } }]) {
+      const app = appWithConfig(config);
+      const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
+      expect(response.status).toBe(202);
+      const job = await response.json<JobDocument>();
+      expect(job.status_url).toBe(`https://imagen.example.com/v1/jobs/${job.id}`);
+      expect(response.headers.get("location")).toBe(job.status_url);
+      await finished(app, key, job.id);
+    }
+  });
+
+  it("refuses a config whose two names for the public origin disagree", async () => {
+    const app = appWithConfig(testConfig({ jobs: { public_base_url: "https://other.example.com" } }));
+    const health = await app.call("/healthz");
+    expect(health.status).toBe(503);
+    expect((await health.json<{ problems: string[] }>()).problems.join(" ")).toContain("jobs.public_base_url is the old name of public_base_url");
   });
 
   it("in local development (a loopback origin) the request's own origin serves", async () => {

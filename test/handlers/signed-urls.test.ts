@@ -100,3 +100,50 @@ describe("signed image URLs", () => {
     expect((await app.call(url.pathname, { headers: bearer(owner) })).status).toBe(200);
   });
 });
+
+/** In Workers the request URL is built from the Host header: a request "to" evil.test is one with that Host. */
+describe("URLs in answers start with public_base_url, whatever Host says", () => {
+  const PUBLIC = "https://imagen.example.com";
+  const FORGED_ORIGINS = ["http://evil.test", "http://127.0.0.1@evil.test"];
+  const { public_base_url: _configured, ...unconfigured } = testConfig();
+  const configs = {
+    public_base_url: testConfig({ public_base_url: PUBLIC }),
+    "jobs.public_base_url (its old name)": { ...unconfigured, jobs: { public_base_url: PUBLIC } },
+  };
+
+  for (const [setting, config] of Object.entries(configs)) {
+    it(`POST /v1/images, the OpenAI url, GET /v1/images and /openapi.json servers (${setting})`, async () => {
+      const app = appWithConfig(config);
+      for (const origin of FORGED_ORIGINS) {
+        const made = await app.call("/v1/images", postJson("/v1/images", owner, { prompt: "forged host", size: "64x64" }), origin);
+        expect(made.status).toBe(201);
+        const [image] = (await made.json<any>()).images;
+        expect(image.url.startsWith(`${PUBLIC}/v1/images/`)).toBe(true);
+        expect(image.sidecar_url.startsWith(`${PUBLIC}/v1/images/`)).toBe(true);
+
+        const openai = await app.call(
+          "/v1/images/generations",
+          postJson("/v1/images/generations", owner, { model: "mock", prompt: "forged host", size: "64x64", response_format: "url" }),
+          origin,
+        );
+        expect(openai.status).toBe(200);
+        expect((await openai.json<any>()).data[0].url.startsWith(`${PUBLIC}/v1/images/`)).toBe(true);
+
+        const listed = await app.call("/v1/images?limit=5", { headers: bearer(owner) }, origin);
+        expect(listed.status).toBe(200);
+        const page = await listed.json<any>();
+        expect(page.images.length).toBeGreaterThan(0);
+        for (const entry of page.images) expect(entry.url.startsWith(`${PUBLIC}/v1/images/`)).toBe(true);
+
+        const doc = await app.call("/openapi.json", {}, origin);
+        expect((await doc.json<any>()).servers).toEqual([{ url: PUBLIC, description: "This deployment" }]);
+      }
+    });
+  }
+
+  it("without the setting, an answer's URLs follow the request's own origin (it goes back only to that caller)", async () => {
+    const app = appWithConfig(unconfigured);
+    const made = await app.call("/v1/images", postJson("/v1/images", owner, { prompt: "local dev", size: "64x64" }), "http://127.0.0.1:8787");
+    expect((await made.json<any>()).images[0].url.startsWith("http://127.0.0.1:8787/v1/images/")).toBe(true);
+  });
+});

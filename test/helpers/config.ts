@@ -10,8 +10,8 @@ export function testConfig(overrides: Record<string, unknown> = {}) {
       "mock-refuses": { type: "mock", model: "mock-refuses", failure_rate: 1, failure_kind: "invalid_request" },
       "mock-with-fallback": { type: "mock", model: "mock-down", failure_rate: 1, failure_kind: "timeout", fallback: ["mock-down", "mock"] },
     },
-    // Job URLs are handed to third parties, so they never come from the Host header.
-    jobs: { public_base_url: "http://imagen.test" },
+    // URLs handed out never come from the Host header.
+    public_base_url: "http://imagen.test",
     styles: {
       "blog-header": { template: "{prompt}, editorial header", size: "1536x768", negative: "text" },
     },

@@ -18,6 +18,7 @@ import { idempotencyKey } from "../../http/idempotency";
 import { rateLimit } from "../../http/rate-limit";
 import { requireJsonBody } from "../../http/json-body";
 import { problem } from "../../http/problem";
+import { answerOrigin } from "../../http/public-origin";
 import { toBase64 } from "../../lib/base64";
 import { imageUrlsFromEnv } from "../../storage/signed-urls";
 import { resolveModel } from "./models";
@@ -59,7 +60,7 @@ export function registerGenerationRoute(app: App): void {
     const stored = new Map<string, Uint8Array>();
     const outcome = await runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes));
     const format = body.response_format ?? "b64_json";
-    const urlFor = format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, c.req.url, deps.clock) : null;
+    const urlFor = format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
     const delivered = await Promise.all(
       outcome.images.map(async (image) =>
         urlFor ? { url: await urlFor(image.key) } : { b64_json: toBase64(stored.get(image.key) ?? (await storedBytes(c.env.IMAGES, image.key))) },
