@@ -6,11 +6,11 @@
  * every top-level folder starting with `_`).
  */
 import type { Caller } from "../lib/caller";
-import { safeSegment } from "./naming";
+import { callerSegment } from "./naming";
 
 /** The folder every key of `caller` lives in: `alice/`. */
 function callerFolder(callerName: string): string {
-  return `${safeSegment(callerName)}/`;
+  return `${callerSegment(callerName)}/`;
 }
 
 /** Why `caller` may not claim `key` (already a well-formed key), or null when it may. */

@@ -30,9 +30,35 @@ export function slugify(prompt: string): string {
   return cut || "image";
 }
 
-/** A caller name made safe for a key segment. */
+/** A name (a backend's) made safe for a key segment. */
 export function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "") || "unknown";
+}
+
+/** What a caller's folder name may hold as it is: what every ordinary caller name looks like. */
+const PLAIN_CALLER = /^[a-z0-9][a-z0-9._-]*$/;
+
+/**
+ * A caller name as a key segment, one-to-one: the folder is each caller's alone, so no caller can
+ * probe (409) or take another's object names. A plain name (`alice`, `otto-head`) is its own
+ * folder, as it always was. Any other character — `/`, a capital, a leading `.` or `-` — becomes
+ * `Z` and its four-digit hex UTF-16 code (`otto/head` → `ottoZ002Fhead`): plain names hold no
+ * capitals and an escape is always five characters, so two names never meet in one folder.
+ */
+export function callerSegment(caller: string): string {
+  if (PLAIN_CALLER.test(caller)) return caller;
+  let segment = "";
+  for (const [i, char] of [...caller].entries()) {
+    const plain = i === 0 ? /^[a-z0-9]$/.test(char) : /^[a-z0-9._-]$/.test(char);
+    segment += plain ? char : escapeUnits(char);
+  }
+  return segment || "Z";
+}
+
+function escapeUnits(char: string): string {
+  let escaped = "";
+  for (let i = 0; i < char.length; i++) escaped += `Z${char.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0")}`;
+  return escaped;
 }
 
 export function renderNamingTemplate(template: string, values: NamingValues): string {
@@ -44,7 +70,7 @@ export function renderNamingTemplate(template: string, values: NamingValues): st
     seed: String(values.seed),
     backend: safeSegment(values.backend),
     ext: values.ext,
-    caller: safeSegment(values.caller),
+    caller: callerSegment(values.caller),
     id: values.id,
   };
   return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => ownEntry(replacements, name) ?? whole);

@@ -15,7 +15,7 @@ describe("POST /v1/images with the mock backend", () => {
     expect(body.images).toHaveLength(1);
     const image = body.images[0];
     expect(image).toMatchObject({ width: 512, height: 256, mime_type: "image/png" });
-    expect(image.key).toMatch(/^otto-head\/\d{4}-\d{2}-\d{2}\/\d{6}-[0-9a-z]{26}-42-mock\.png$/);
+    expect(image.key).toMatch(/^ottoZ002Fhead\/\d{4}-\d{2}-\d{2}\/\d{6}-[0-9a-z]{26}-42-mock\.png$/);
 
     const object = await env.IMAGES.get(image.key);
     expect(object).not.toBeNull();
@@ -39,6 +39,26 @@ describe("POST /v1/images with the mock backend", () => {
     expect(fetched.status).toBe(200);
     expect(fetched.headers.get("content-type")).toBe("image/png");
     expect(new Uint8Array(await fetched.arrayBuffer())).toEqual(bytes);
+  });
+
+  it("gives callers whose names differ only in '/' and '-' folders of their own: none can probe (409) or take another's keys", async () => {
+    const twins = ["otto/twin", "otto-twin", "otto//twin"];
+    const keys = await Promise.all(twins.map((caller) => seedKey(caller)));
+    const made = await Promise.all(
+      keys.map(async (key) => (await (await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "twin", size: "64x64" }))).json<any>()).images[0].key as string),
+    );
+    const folders = made.map((key) => key.slice(0, key.indexOf("/") + 1));
+    expect(new Set(folders).size).toBe(twins.length);
+    // The plain name keeps the folder it always had.
+    expect(folders[1]).toBe("otto-twin/");
+    for (const [i, key] of keys.entries()) {
+      for (const [j, taken] of made.entries()) {
+        if (i === j) continue;
+        const squat = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "squat", size: "64x64", output: taken }));
+        expect(squat.status).toBe(400);
+        expect((await squat.json<any>()).detail).toContain(`must be in your own folder "${folders[i]}"`);
+      }
+    }
   });
 
   it("gives identical bytes for the same prompt and seed, different bytes for another seed", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keyProblem, renderNamingTemplate, sidecarKey, slugify, withSuffix } from "../../src/storage/naming";
+import { callerSegment, keyProblem, renderNamingTemplate, sidecarKey, slugify, withSuffix } from "../../src/storage/naming";
 
 const values = {
   now: new Date("2026-05-08T14:30:15.123Z"),
@@ -19,7 +19,7 @@ describe("naming template", () => {
     ["{seed}", "42"],
     ["{backend}", "flux-schnell-local"],
     ["{ext}", "png"],
-    ["{caller}", "otto-head"],
+    ["{caller}", "ottoZ002Fhead"],
     ["{id}", "01hx0000000000000000000000"],
   ])("replaces %s", (template, expected) => {
     expect(renderNamingTemplate(template, values)).toBe(expected);
@@ -27,7 +27,7 @@ describe("naming template", () => {
 
   it("renders a whole template and leaves unknown placeholders literal", () => {
     expect(renderNamingTemplate("{caller}/{date}/{time}-{slug}-{seed}.{ext}", values)).toBe(
-      "otto-head/2026-05-08/143015-a-wide-editorial-blog-header-about-rag-s-42.png",
+      "ottoZ002Fhead/2026-05-08/143015-a-wide-editorial-blog-header-about-rag-s-42.png",
     );
     expect(renderNamingTemplate("{date}/{model}/{Slug}-{seed}.{ext}", values)).toBe("2026-05-08/{model}/{Slug}-42.png");
   });
@@ -37,6 +37,19 @@ describe("naming template", () => {
     expect(slugify("🐱🐟")).toBe("image");
     expect(slugify(`${"x".repeat(39)} yz`)).toBe("x".repeat(39));
     expect(slugify("a".repeat(100))).toHaveLength(40);
+  });
+});
+
+describe("caller folders", () => {
+  it("keep a plain caller name as it is", () => {
+    for (const plain of ["alice", "otto-head", "a.b_c-9", "0"]) expect(callerSegment(plain)).toBe(plain);
+  });
+
+  it("are one-to-one, and every one is a valid key segment", () => {
+    const names = ["otto/head", "otto-head", "otto//head", "otto--head", "ottoZ002Fhead", "Otto-head", "otto/Head", "-otto", ".otto", "otto/", "/otto", "é", "e\u0301", "😀", "", "Z", "z"];
+    const segments = names.map(callerSegment);
+    expect(new Set(segments).size).toBe(names.length);
+    for (const segment of segments) expect(keyProblem(`${segment}/x.png`)).toBeNull();
   });
 });
 
