@@ -5,7 +5,8 @@
  *
  * The raw body is verified by the instance's backend (Standard Webhooks for Replicate: HMAC over
  * id.timestamp.body with the `whsec_` secret its config names, constant-time compare, 5-minute
- * tolerance). A bad or stale signature → 401, and the job is never touched. A verified delivery
+ * tolerance). A bad or stale signature → 401, and the job is never touched; an instance without
+ * its webhook secret takes no webhooks (404). A verified delivery
  * is handed to the job's Durable Object, which dedupes it by its `webhook-id` and applies it in
  * its own time; we answer 200 at once (Replicate wants a 2xx within seconds).
  */
@@ -54,7 +55,7 @@ const route = createRoute({
       description: "Taken (also for duplicates and late deliveries, which change nothing)",
       content: { "application/json": { schema: z.object({ received: z.literal(true), outcome: z.enum(["accepted", "duplicate", "ignored"]) }) } },
     },
-    ...problemResponses(400, 401, 404, 413, 500),
+    ...problemResponses(400, 401, 404, 413),
   },
 });
 
@@ -69,14 +70,19 @@ export function registerWebhookRoutes(app: App): void {
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);
 
     const rawBody = await c.req.text();
+    const log = c.get("log").child({ job_id: job, backend: name });
     let verdict: ReturnType<typeof verify>;
     try {
       verdict = verify({ headers: c.req.raw.headers, rawBody });
     } catch (error) {
-      if (error instanceof BackendError && error.kind === "not_configured") throw problem("misconfigured", 500, error.detail);
+      // Not the sender's fault, and nothing it could fix: a 4xx, so no one retries against it. The
+      // operator reads the variable's name in the log; the job still ends by polling.
+      if (error instanceof BackendError && error.kind === "not_configured") {
+        log.warn("webhook refused: this instance cannot verify it", { reason: error.detail });
+        throw problem("not-found", 404, `this instance takes no ${type} webhooks for "${name}" (no webhook secret is configured)`);
+      }
       throw error;
     }
-    const log = c.get("log").child({ job_id: job, backend: name });
     if (!verdict.ok) {
       log.warn("webhook refused", { reason: verdict.reason });
       throw problem("unauthorized", 401, `webhook refused: ${verdict.detail}`);

@@ -64,13 +64,16 @@ describe("POST /v1/webhooks/replicate", () => {
     expect(response.status).toBe(401);
   });
 
-  it("says which secret to set when the instance's webhook secret is missing (500, so Replicate retries)", async () => {
+  it("answers 404 (this instance takes no webhooks) when the instance's webhook secret is missing, naming the variable only in the log", async () => {
     const app = appWithConfig(config());
 
     const response = await app.call(`/v1/webhooks/replicate?job=${JOB}&backend=flux`, { method: "POST", headers: await signed(body), body });
 
-    expect(response.status).toBe(500);
-    expect(await response.json()).toMatchObject({ type: "urn:imagen-edge:problem:misconfigured", detail: expect.stringContaining("REPLICATE_WEBHOOK_SECRET") });
+    expect(response.status).toBe(404);
+    const refusal = await response.json<{ type: string; detail: string }>();
+    expect(refusal).toMatchObject({ type: "urn:imagen-edge:problem:not-found", detail: expect.stringContaining("takes no replicate webhooks") });
+    expect(refusal.detail).not.toContain("REPLICATE_WEBHOOK_SECRET");
+    expect(app.logs.find((l) => l.line.includes("cannot verify"))).toMatchObject({ level: "warn", line: expect.stringContaining("REPLICATE_WEBHOOK_SECRET") });
   });
 
   it("answers 404 for an instance that is not of this type or takes no webhooks", async () => {
