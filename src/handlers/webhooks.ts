@@ -17,6 +17,7 @@ import { INSTANCE_NAME_PATTERN } from "../config/schema";
 import { ownEntry } from "../lib/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
+import { jsonDepthWithin } from "../lib/json-depth";
 import { jobStub } from "./jobs";
 import { jobId } from "./job-schemas";
 import { problemResponses } from "./schemas";
@@ -24,6 +25,8 @@ import { ROUTES } from "../routes";
 
 /** Prediction objects are small; this leaves room for data: URI outputs without inviting abuse. */
 const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
+/** A prediction nests a handful of levels; far deeper would only be there to exhaust the stack. */
+const MAX_WEBHOOK_DEPTH = 64;
 
 const route = createRoute({
   method: "post",
@@ -70,6 +73,9 @@ export function registerWebhookRoutes(app: App): void {
     if (!backend || !verify) throw problem("not-found", 404, `no ${type} backend "${name}" takes webhooks`);
 
     const rawBody = await c.req.text();
+    if (!jsonDepthWithin(rawBody, MAX_WEBHOOK_DEPTH)) {
+      throw problem("invalid-request", 400, `webhook bodies nested deeper than ${MAX_WEBHOOK_DEPTH} levels are refused`);
+    }
     const log = c.get("log").child({ job_id: job, backend: name });
     let verdict: ReturnType<typeof verify>;
     try {

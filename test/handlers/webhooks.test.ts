@@ -86,6 +86,17 @@ describe("POST /v1/webhooks/replicate", () => {
     expect([mock.status, unknown.status, mockType.status]).toEqual([404, 404, 404]);
   });
 
+  it("refuses a validly signed body nested 5,000 deep with 400, before anything walks it", async () => {
+    const app = appWithConfig(config(), { REPLICATE_WEBHOOK_SECRET: SECRET, REPLICATE_API_TOKEN: newToken() });
+    const deep = JSON.stringify({ id: "abc", status: "succeeded", input: {}, output: "[".repeat(5000) + "]".repeat(5000) }).replace(/"(\[+\]+)"/, "$1");
+    expect(deep).toContain(`"output":[[[`);
+
+    const response = await app.call(`/v1/webhooks/replicate?job=${JOB}&backend=flux`, { method: "POST", headers: await signed(deep), body: deep });
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: "urn:imagen-edge:problem:invalid-request", detail: expect.stringContaining("nested deeper than") });
+  });
+
   it("answers 400 naming the query field when job or backend is missing or malformed", async () => {
     const app = appWithConfig(config(), { REPLICATE_WEBHOOK_SECRET: SECRET });
 
