@@ -11,7 +11,7 @@ import { registerBudgetRoutes } from "./handlers/budget";
 import { registerHealthRoutes } from "./handlers/health";
 import { registerImageRoutes, registerSignedImageAccess } from "./handlers/images";
 import { registerJobRoutes } from "./handlers/jobs";
-import { registerOpenAIRoutes, useOpenAIErrorShape } from "./handlers/openai";
+import { isOpenAIPath, registerOpenAIRoutes, useOpenAIErrorShape } from "./handlers/openai";
 import { registerKeyRoutes } from "./handlers/keys";
 import { registerPricingRoutes } from "./handlers/pricing";
 import { registerUsageRoutes } from "./handlers/usage";
@@ -21,6 +21,7 @@ import { deps } from "./http/deps";
 import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { errorToResponse } from "./http/errors";
+import { inOpenAIShape } from "./http/openai-errors";
 import { problem, problemResponse } from "./http/problem";
 import { answerOrigin } from "./http/public-origin";
 import type { Env } from "./env";
@@ -57,14 +58,17 @@ export function createApp(rootLog?: Logger): App {
   app.use(accessLog(logFor));
   app.use(methodNotAllowed({
     app,
-    onMethodNotAllowed: (c, methods) =>
-      withRequestId(
+    // Answered after every route middleware ran, so the OpenAI paths' shape is applied here too.
+    onMethodNotAllowed: async (c, methods) => {
+      const answer = withRequestId(
         problemResponse(
           { type: "method-not-allowed", status: 405, detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}`, headers: { allow: methods.join(", ") } },
           c.get("requestId"),
         ),
         c.get("requestId"),
-      ),
+      );
+      return isOpenAIPath(c.req.path) ? inOpenAIShape(answer) : answer;
+    },
   }));
   app.use(deps());
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.

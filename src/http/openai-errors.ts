@@ -73,14 +73,19 @@ function errorCode(status: number, slug: string, param: string | null): string |
 export function openAIErrorShape(): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    if (!c.res.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)) return;
-    const parsed = ProblemDocument.safeParse(await c.res.clone().json().catch(() => null));
-    if (!parsed.success) return;
-    const answer = openAIError(parsed.data);
-    const headers = new Headers(c.res.headers);
-    headers.set("content-type", "application/json");
-    headers.delete("content-length");
-    if (!answer.retryable) headers.set(SHOULD_RETRY_HEADER, "false");
-    c.res = new Response(JSON.stringify(answer.body), { status: answer.status, headers });
+    c.res = await inOpenAIShape(c.res);
   };
+}
+
+/** A problem+json answer as OpenAI's error body (same status and headers); any other answer as it is. */
+export async function inOpenAIShape(response: Response): Promise<Response> {
+  if (!response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)) return response;
+  const parsed = ProblemDocument.safeParse(await response.clone().json().catch(() => null));
+  if (!parsed.success) return response;
+  const answer = openAIError(parsed.data);
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "application/json");
+  headers.delete("content-length");
+  if (!answer.retryable) headers.set(SHOULD_RETRY_HEADER, "false");
+  return new Response(JSON.stringify(answer.body), { status: answer.status, headers });
 }

@@ -159,7 +159,31 @@ describe("errors in OpenAI's shape", () => {
     expect(sent.map((r) => r.headers.get("x-stainless-retry-count"))).toEqual(["0", "1"]);
   });
 
+  it("405 and 404 on OpenAI's paths are OpenAI errors (edits and variations too), with Allow", async () => {
+    const key = await seedKey("openai-wrong-method");
+    const call = (method: string, path: string) =>
+      exports.default.fetch(new Request(`${BASE}${path}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(method === "POST" && { body: "{}" }) }));
+    for (const [method, path, status] of [
+      ["DELETE", "/v1/images/generations", 405],
+      ["POST", "/v1/models", 405],
+      ["PUT", "/v1/models/mock", 405],
+      ["POST", "/v1/images/edits", 405],
+      ["POST", "/v1/images/variations", 405],
+      ["GET", "/v1/models/mock/extra", 404],
+    ] as const) {
+      const res = await call(method, path);
+      expect([method, path, res.status]).toEqual([method, path, status]);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      const { error } = await res.json<{ error: { message: string; type: string; code: string } }>();
+      expect(error).toMatchObject({ type: "invalid_request_error", code: status === 405 ? "method_not_allowed" : "not_found", message: expect.any(String) });
+      if (status === 405) expect(res.headers.get("allow")).toBeTruthy();
+    }
+  });
+
   it("problem+json stays on every other route", async () => {
+    const wrongMethod = await exports.default.fetch(new Request(`${BASE}/v1/images`, { method: "DELETE", headers: { authorization: `Bearer ${await seedKey("own-api-405")}` } }));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("content-type")).toBe("application/problem+json");
     const res = await exports.default.fetch(new Request(`${BASE}/v1/backends`, { headers: { authorization: "Bearer imk_not_a_real_key" } }));
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toBe("application/problem+json");

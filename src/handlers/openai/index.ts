@@ -7,8 +7,16 @@ import { openAIErrorShape } from "../../http/openai-errors";
 import { registerGenerationRoute } from "./generations";
 import { registerModelRoutes } from "./models";
 
-/** Paths whose errors are OpenAI-shaped; everything else keeps problem+json. */
-const OPENAI_PATHS = ["/v1/images/generations", "/v1/models", "/v1/models/*"] as const;
+/**
+ * Paths whose errors are OpenAI-shaped; everything else keeps problem+json. Edits and variations
+ * are OpenAI's paths this service does not serve (yet): an SDK calling them gets errors it can read.
+ */
+const OPENAI_PATHS = ["/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models", "/v1/models/*"] as const;
+
+/** Whether errors on `path` are answered in OpenAI's shape (for answers made outside the routes, like 405). */
+export function isOpenAIPath(path: string): boolean {
+  return OPENAI_PATHS.some((pattern) => (pattern.endsWith("/*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern));
+}
 
 /** Before the API-key check, so that its 401 is OpenAI-shaped on these paths too. */
 export function useOpenAIErrorShape(app: App): void {
