@@ -20,6 +20,7 @@ import { apiKeyAuth } from "./http/auth";
 import { deps } from "./http/deps";
 import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
+import { refuseUnanswerableEncodings } from "./http/accept-encoding";
 import { errorToResponse } from "./http/errors";
 import { inOpenAIShape } from "./http/openai-errors";
 import { problem, problemResponse } from "./http/problem";
@@ -70,6 +71,7 @@ export function createApp(rootLog?: Logger): App {
       return isOpenAIPath(c.req.path) ? inOpenAIShape(answer) : answer;
     },
   }));
+  app.use(refuseUnanswerableEncodings());
   app.use(deps());
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
   registerWebhookRoutes(app);

@@ -14,6 +14,7 @@ export type ProblemType =
   | "forbidden"
   | "not-found"
   | "method-not-allowed"
+  | "not-acceptable"
   | "conflict"
   | "payload-too-large"
   | "unsupported-media-type"
@@ -37,6 +38,7 @@ const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   forbidden: "Forbidden",
   "not-found": "Not found",
   "method-not-allowed": "Method not allowed",
+  "not-acceptable": "Not acceptable",
   conflict: "Conflict",
   "payload-too-large": "Payload too large",
   "unsupported-media-type": "Unsupported media type",
