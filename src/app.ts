@@ -4,7 +4,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerBudgetRoutes } from "./handlers/budget";
@@ -22,6 +21,7 @@ import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { refuseUnanswerableEncodings } from "./http/accept-encoding";
 import { errorToResponse } from "./http/errors";
+import { bufferedBody } from "./http/request-body";
 import { inOpenAIShape } from "./http/openai-errors";
 import { problem, problemResponse } from "./http/problem";
 import { answerOrigin } from "./http/public-origin";
@@ -78,12 +78,7 @@ export function createApp(rootLog?: Logger): App {
   registerSignedImageAccess(app);
   useOpenAIErrorShape(app);
   app.use("/v1/*", apiKeyAuth());
-  app.use("/v1/*", bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw problem("payload-too-large", 413, `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
-    },
-  }));
+  app.use("/v1/*", bufferedBody(MAX_BODY_BYTES, "request bodies"));
 
   registerHealthRoutes(app);
   registerBudgetRoutes(app);

@@ -91,7 +91,7 @@ export interface ProblemDocument {
 }
 
 /** A client that went away gets no answer; 499 is what proxies log for it. */
-const CLIENT_CLOSED_REQUEST = 499;
+export const CLIENT_CLOSED_REQUEST = 499;
 
 const BY_BACKEND_KIND: Readonly<Record<BackendErrorKind, { readonly type: ProblemType; readonly status: number }>> = {
   invalid_request: { type: "invalid-request", status: 400 },

@@ -11,12 +11,12 @@
  * its own time; we answer 200 at once (Replicate wants a 2xx within seconds).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { BackendError } from "../backends/errors";
 import { INSTANCE_NAME_PATTERN } from "../config/schema";
 import { ownEntry } from "../lib/lookup";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
+import { bufferedBody } from "../http/request-body";
 import { jsonDepthWithin } from "../lib/json-depth";
 import { jobStub } from "./jobs";
 import { jobId } from "./job-schemas";
@@ -35,14 +35,7 @@ const route = createRoute({
   summary: "Provider webhook for an async job (signed; no API key)",
   // Authenticated by the provider's signature, not an API key.
   security: [],
-  middleware: [
-    bodyLimit({
-      maxSize: MAX_WEBHOOK_BYTES,
-      onError: () => {
-        throw problem("payload-too-large", 413, `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-      },
-    }),
-  ] as const,
+  middleware: [bufferedBody(MAX_WEBHOOK_BYTES, "webhook bodies")] as const,
   request: {
     params: z.object({ type: z.string().regex(/^[a-z0-9-]{1,32}$/).openapi({ param: { name: "type", in: "path" }, example: "replicate" }) }),
     query: z.object({

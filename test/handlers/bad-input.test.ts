@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../src/app";
-import { allKeys, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { testConfig } from "../helpers/config";
+import { allKeys, appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+
+/** A body that sends `first` and then breaks off, as a client hanging up mid-upload does. */
+function brokenOffBody(first: string): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) controller.error(new Error("Network connection lost."));
+      else controller.enqueue(new TextEncoder().encode(first));
+      sent = true;
+    },
+  });
+}
 
 const ok = { prompt: "a lighthouse at dusk" };
 
@@ -71,6 +84,35 @@ describe("bad input to POST /v1/images", () => {
     expect(response.status).toBe(413);
     expect((await response.json<{ type: string }>()).type).toBe("urn:imagen-edge:problem:payload-too-large");
     expect(await allKeys()).toEqual(before);
+  });
+
+  it("answers 413 for an undeclared-length (chunked) body over the limit", async () => {
+    const key = await seedKey("big-chunked");
+    const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await callWorker("/v1/images", { method: "POST", headers: { ...bearer(key), "content-type": "application/json" }, body });
+    expect(response.status).toBe(413);
+  });
+
+  it("logs a client that hangs up mid-upload as a client abort (499, info), not as an unhandled error", async () => {
+    const key = await seedKey("hangs-up");
+    const app = appWithConfig(testConfig());
+    const response = await app.call("/v1/images", {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/json" },
+      body: brokenOffBody('{"prompt": "half a'),
+    });
+    expect(response.status).toBe(499);
+    expect((await response.json<{ type: string }>()).type).toBe("urn:imagen-edge:problem:canceled");
+    expect(app.logs.filter((l) => l.level === "error")).toEqual([]);
+    expect(app.logs.some((l) => l.level === "info" && l.line.includes("client went away mid-upload"))).toBe(true);
+    expect(app.logs.some((l) => l.line.includes('"status":499'))).toBe(true);
   });
 
   it("answers 415 when the body is not declared as JSON", async () => {
