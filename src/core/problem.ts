@@ -15,6 +15,7 @@ export type ProblemType =
   | "not-found"
   | "method-not-allowed"
   | "not-acceptable"
+  | "precondition-failed"
   | "conflict"
   | "payload-too-large"
   | "unsupported-media-type"
@@ -39,6 +40,7 @@ const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   "not-found": "Not found",
   "method-not-allowed": "Method not allowed",
   "not-acceptable": "Not acceptable",
+  "precondition-failed": "Precondition failed",
   conflict: "Conflict",
   "payload-too-large": "Payload too large",
   "unsupported-media-type": "Unsupported media type",

@@ -61,7 +61,7 @@ const serveRoute = createRoute({
     200: { description: "The object's bytes", content: { "image/png": { schema: { type: "string", format: "binary" } } } },
     206: { description: "A byte range" },
     304: { description: "Not modified" },
-    ...problemResponses(401, 403, 404, 416),
+    ...problemResponses(401, 403, 404, 412, 416),
   },
 });
 
@@ -138,6 +138,8 @@ async function serve(c: Context<AppEnv>, key: string, reader: Reader): Promise<R
       return served.response;
     case "not_found":
       throw problem("not-found", 404, `no image "${key}" for this caller`);
+    case "precondition_failed":
+      throw problem("precondition-failed", 412, "If-Match or If-Unmodified-Since does not hold for this object", { headers: { etag: served.etag } });
     case "unsatisfiable":
       throw problem("invalid-request", 416, "requested range not satisfiable", {
         headers: { "content-range": `bytes */${served.size}` },

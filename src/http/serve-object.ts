@@ -1,6 +1,7 @@
 /**
  * Reading a stored image or sidecar back for its owner, or for anyone holding a valid signed URL
- * (src/storage/signed-urls.ts): conditional requests (If-None-Match → 304), single byte ranges (206 / 416) and
+ * (src/storage/signed-urls.ts): conditional requests (If-None-Match → 304; If-Match,
+ * If-Unmodified-Since → 412 when they fail), single byte ranges (206 / 416) and
  * the caching headers. Another caller's object is reported exactly like a missing one, so
  * existence is never revealed.
  */
@@ -12,6 +13,7 @@ import { IMAGE_CACHE_CONTROL, isStorableKey } from "../storage/image-store";
 export type ServedObject =
   | { readonly kind: "response"; readonly response: Response }
   | { readonly kind: "not_found" }
+  | { readonly kind: "precondition_failed"; readonly etag: string }
   | { readonly kind: "unsatisfiable"; readonly size: number };
 
 /** Who reads: a caller (owner or admin) or the bearer of a verified signed URL for this key. */
@@ -35,7 +37,11 @@ export async function serveOwnedObject(bucket: R2Bucket, key: string, reader: Re
   headers.set("etag", object.httpEtag);
   headers.set("accept-ranges", "bytes");
   headers.set("cache-control", IMAGE_CACHE_CONTROL);
-  if (!("body" in object)) return { kind: "response", response: new Response(null, { status: 304, headers }) };
+  if (!("body" in object)) {
+    // R2 only says some condition failed; RFC 9110 §13.2.2 decides which answer that is.
+    if (mustMatchFailed(request, object)) return { kind: "precondition_failed", etag: object.httpEtag };
+    return { kind: "response", response: new Response(null, { status: 304, headers }) };
+  }
   if (range) return rangeResponse(object, range, headers);
   headers.set("content-length", String(object.size));
   return { kind: "response", response: new Response(object.body, { status: 200, headers }) };
@@ -51,6 +57,19 @@ async function rangeResponse(object: R2ObjectBody, range: ByteRange, headers: He
   headers.set("content-range", contentRange(served.offset, served.length, object.size));
   headers.set("content-length", String(served.length));
   return { kind: "response", response: new Response(object.body, { status: 206, headers }) };
+}
+
+/** If-Match (strong comparison, or `*`), else If-Unmodified-Since, fails for this object: 412, not 304. */
+function mustMatchFailed(request: Headers, object: R2Object): boolean {
+  const ifMatch = request.get("if-match");
+  if (ifMatch !== null) {
+    const tags = ifMatch.split(",").map((tag) => tag.trim());
+    return !tags.some((tag) => tag === "*" || (!tag.startsWith("W/") && tag === object.httpEtag));
+  }
+  const ifUnmodifiedSince = request.get("if-unmodified-since");
+  if (ifUnmodifiedSince === null) return false;
+  const since = Date.parse(ifUnmodifiedSince);
+  return !Number.isNaN(since) && Math.floor(object.uploaded.getTime() / 1000) > Math.floor(since / 1000);
 }
 
 function ownedBy(object: R2Object, reader: Reader): boolean {

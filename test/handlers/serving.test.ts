@@ -63,6 +63,24 @@ describe("GET /v1/images/{key}", () => {
     expect(res.headers.get("etag")).toBe(etag);
   });
 
+  it("answers 412, not 304, when If-Match or If-Unmodified-Since does not hold; 200 when If-Match does", async () => {
+    const first = await callWorker(path(image.url), { headers: bearer(owner) });
+    const etag = first.headers.get("etag")!;
+    await first.arrayBuffer();
+    const conditions: Record<string, string>[] = [{ "if-match": '"not-this-one"' }, { "if-match": `W/${etag}` }, { "if-unmodified-since": new Date(Date.now() - 86_400_000).toUTCString() }];
+    for (const condition of conditions) {
+      const res = await callWorker(path(image.url), { headers: { ...bearer(owner), ...condition } });
+      expect([condition, res.status]).toEqual([condition, 412]);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      expect((await res.json<{ type: string }>()).type).toBe("urn:imagen-edge:problem:precondition-failed");
+    }
+    for (const ifMatch of [etag, `"other", ${etag}`, "*"]) {
+      const res = await callWorker(path(image.url), { headers: { ...bearer(owner), "if-match": ifMatch } });
+      expect([ifMatch, res.status]).toEqual([ifMatch, 200]);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+    }
+  });
+
   it("serves the sidecar JSON to the owner", async () => {
     const res = await callWorker(path(image.sidecar_url), { headers: bearer(owner) });
     expect(res.status).toBe(200);
