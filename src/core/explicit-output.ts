@@ -21,14 +21,20 @@ function explicitImageKeys(request: ExplicitRequest): string[] {
   return Array.from({ length: request.n }, (_, i) => (i === 0 ? request.output : withSuffix(request.output, i + 1)));
 }
 
+/** Why `caller` may not write `output` (the request's 400), or null; an estimate judges it the same way. */
+export function outputRefusal(output: string, caller: Caller): InvalidRequestError | null {
+  const refused = keyOwnershipProblem(output, caller);
+  return refused ? new InvalidRequestError("output", `output key ${refused}`) : null;
+}
+
 export async function claimOutput(
   request: ExplicitRequest,
   caller: Caller,
   requestId: string,
   deps: { readonly config: ImagenConfig; readonly store: Pick<ImageStore, "exists" | "claim" | "unclaim"> },
 ): Promise<void> {
-  const refused = keyOwnershipProblem(request.output, caller);
-  if (refused) throw new InvalidRequestError("output", `output key ${refused}`);
+  const refused = outputRefusal(request.output, caller);
+  if (refused) throw refused;
   const sidecars = request.sidecar ?? deps.config.output.sidecar;
   const claimed: string[] = [];
   try {

@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { parseSize } from "../lib/size";
+import { outputRefusal } from "../core/explicit-output";
 import type { PeriodBudget } from "../guard/caller-guard";
 import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
@@ -97,6 +98,9 @@ export function registerBudgetRoutes(app: App): void {
   app.openapi(estimateRoute, async (c) => {
     const { callback_url: _callbackUrl, ...body } = c.req.valid("json");
     const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };
+    // What the real request would refuse (400) is refused here too, not priced.
+    const refused = request.output === undefined ? null : outputRefusal(request.output, c.get("caller"));
+    if (refused) throw refused;
     const { limits, stub } = requestGuard(c);
     await settleAllowances(c);
     const [attempts, periods] = await Promise.all([estimateAttempts(request, c.var.deps.pipeline(c.var.log)), stub.budget(spendCaps(limits))]);

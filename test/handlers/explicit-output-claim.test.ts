@@ -41,3 +41,21 @@ describe("an explicit output claimed by concurrent requests", () => {
     expect(retried.status).toBe(201);
   });
 });
+
+describe("POST /v1/images/estimate with an explicit output", () => {
+  it("refuses an output outside the caller's folder with the same 400 the request gets, and prices one inside it", async () => {
+    const key = await seedKey("estimator");
+    const app = appWithConfig(testConfig());
+    const body = { prompt: "p", size: "64x64", output: "someone-else/theirs.png" };
+    const estimate = await app.call("/v1/images/estimate", postJson("/v1/images/estimate", key, body));
+    const real = await app.call("/v1/images", postJson("/v1/images", key, body));
+    expect([estimate.status, real.status]).toEqual([400, 400]);
+    const [estimated, refused] = [await estimate.json<any>(), await real.json<any>()];
+    expect(estimated.detail).toBe(refused.detail);
+    expect(estimated.errors).toEqual(refused.errors);
+    expect(estimated.errors[0].field).toBe("output");
+
+    const own = await app.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { ...body, output: "estimator/mine.png" }));
+    expect(own.status).toBe(200);
+  });
+});
