@@ -53,7 +53,9 @@ export interface KeyValueStore {
 /**
  * Key records this isolate has read, by hash. KV takes up to 60 s to show a change in every
  * location, so keeping a record that long adds no staleness KV does not already have; a
- * revocation made through this isolate drops the record at once. Unknown keys are not kept.
+ * revocation made through this isolate drops the record at once, one written by another process
+ * (`npm run keys -- revoke`) holds here once the record expires (README "API keys"). Unknown keys
+ * are not kept.
  */
 const RECORD_TTL_MS = 60_000;
 const MAX_KEPT_RECORDS = 1000;
