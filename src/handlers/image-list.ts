@@ -1,6 +1,7 @@
 /** GET /v1/images: the caller's own stored images, newest first, paginated (admins: anyone's). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { readScope } from "../auth/ownership";
+import { rateLimit } from "../http/rate-limit";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { answerOrigin } from "../http/public-origin";
@@ -42,6 +43,8 @@ const listRoute = createRoute({
   method: "get",
   path: ROUTES.images,
   operationId: "listImages",
+  // A page reads the (prefix-narrowed) bucket listing: as much work as a request can cause, so limited like one.
+  middleware: [rateLimit()] as const,
   summary: "The caller's stored images, newest first (admins: everyone's, or one caller's)",
   security: [{ bearer: [] }],
   request: { query: ImageListQuery },
@@ -50,7 +53,7 @@ const listRoute = createRoute({
       description: "A page of images",
       content: { "application/json": { schema: z.object({ images: z.array(ListedImageSchema), next_cursor: z.string().nullable() }).openapi("ImagePage") } },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 429),
   },
 });
 

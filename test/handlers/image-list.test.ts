@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { testConfig } from "../helpers/config";
+import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
 
 async function generateAs(key: string, body: Record<string, unknown>) {
   const response = await callWorker("/v1/images", postJson("/v1/images", key, body));
@@ -93,5 +94,22 @@ describe("GET /v1/images", () => {
 
   it("answers 401 without a key", async () => {
     expect((await callWorker("/v1/images")).status).toBe(401);
+  });
+});
+
+describe("GET /v1/images under a rate limit", () => {
+  it("counts against the key's limit like any request: RateLimit headers, then 429 with Retry-After", async () => {
+    const caller = `list-braked-${crypto.randomUUID().slice(0, 8)}`;
+    const app = appWithConfig(testConfig({ guard: { callers: { [caller]: { rate_limit: { requests: 1, window_seconds: 3600 } } } } }));
+    const key = await seedKey(caller);
+
+    const first = await app.call("/v1/images", { headers: bearer(key) });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("ratelimit-policy")).toBe('"per-key";q=1;w=3600');
+    expect(first.headers.get("ratelimit")).toMatch(/^"per-key";r=0;t=\d+$/);
+
+    const second = await app.call("/v1/images", { headers: bearer(key) });
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
