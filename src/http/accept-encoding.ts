@@ -29,7 +29,7 @@ function clientAcceptEncoding(request: Request): string | undefined {
 }
 
 /** Whether `coding` has a nonzero weight in `header` (identity is acceptable unless ruled out). */
-export function acceptsCoding(header: string, coding: string): boolean {
+function acceptsCoding(header: string, coding: string): boolean {
   const weights = new Map<string, number>();
   for (const element of header.split(",")) {
     const [name, ...params] = element.split(";").map((part) => part.trim().toLowerCase());

@@ -31,7 +31,7 @@ export function slugify(prompt: string): string {
 }
 
 /** A name (a backend's) made safe for a key segment. */
-export function safeSegment(value: string): string {
+function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "") || "unknown";
 }
 
