@@ -7,7 +7,7 @@ describe("jsonDepthWithin", () => {
     expect(jsonDepthWithin(`{"a":[{"b":[]}]}`, 3)).toBe(false);
     expect(jsonDepthWithin(JSON.stringify({ s: "[[[[[[{{{{" }), 1)).toBe(true);
     expect(jsonDepthWithin(JSON.stringify({ s: 'quote \\" then [[[[' }), 1)).toBe(true);
-    expect(jsonDepthWithin(JSON.stringify({ s: "\\" }) + "[[", 1)).toBe(false);
+    expect(jsonDepthWithin(`${JSON.stringify({ s: "\\" })}[[`, 1)).toBe(false);
     expect(jsonDepthWithin("[]".repeat(10_000), 1)).toBe(true);
   });
 
