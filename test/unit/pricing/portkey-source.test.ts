@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { portkeySource } from "../../src/pricing/sources/portkey";
-import { type CandidatePrice, PriceSourceError } from "../../src/pricing/sources/source";
-import { editPortkey, fakeFetch, fixtures, json, PORTKEY, realRoutes, status } from "./helpers";
+import { portkeySource } from "../../../src/pricing/sources/portkey";
+import { type CandidatePrice, PriceSourceError } from "../../../src/pricing/sources/source";
+import { editPortkey, fakeFetch, fixtures, json, PORTKEY, realRoutes, status } from "../../helpers/pricing";
 
 const ctx = { models: new Map<string, Set<string>>() };
 

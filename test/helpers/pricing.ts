@@ -8,7 +8,7 @@ import togetherPricing from "../fixtures/pricing/portkey/together-ai.json?raw";
 import fluxSchnellPage from "../fixtures/pricing/replicate/flux-schnell.html?raw";
 import { jsonLogger, type Logger } from "../../src/lib/log";
 import type { FetchLike } from "../../src/pricing/sources/source";
-import { manualClock as baseManualClock, type ManualClock } from "../helpers/clock";
+import { manualClock as baseManualClock, type ManualClock } from "./clock";
 
 export type { ManualClock };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { upstreamTextSummary } from "../../src/lib/upstream-text";
+import { upstreamTextSummary } from "../../../src/lib/upstream-text";
 
 describe("upstreamTextSummary", () => {
   it.each([

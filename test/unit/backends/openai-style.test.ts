@@ -3,7 +3,7 @@
  * answer and whether a fallback may run, the detail says what to do.
  */
 import { describe, expect, it } from "vitest";
-import { decodeB64Image, providerError } from "../../src/backends/openai-style";
+import { decodeB64Image, providerError } from "../../../src/backends/openai-style";
 
 const api = { label: "OpenAI", keyEnv: "OPENAI_API_KEY" };
 const body = (message: string, extra: Record<string, unknown> = {}) => ({ error: { message, type: "invalid_request_error", param: null, code: null, ...extra } });

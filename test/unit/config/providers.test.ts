@@ -3,7 +3,7 @@
  * type that names none, overridden by an instance's own.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/load";
+import { ConfigError, parseConfig } from "../../../src/config/load";
 
 const backends = {
   mock: { type: "mock" },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keyProblem, renderNamingTemplate, sidecarKey, slugify, withSuffix } from "../../src/storage/naming";
+import { keyProblem, renderNamingTemplate, sidecarKey, slugify, withSuffix } from "../../../src/storage/naming";
 
 const values = {
   now: new Date("2026-05-08T14:30:15.123Z"),

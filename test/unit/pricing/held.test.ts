@@ -5,13 +5,13 @@
  * in /v1/pricing or can be approved: approving would install a price nobody checked.
  */
 import { describe, expect, it } from "vitest";
-import { approveHeldChange } from "../../src/pricing/held";
-import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
-import { buildPricingOverview } from "../../src/pricing/overview";
-import { refreshPrices } from "../../src/pricing/refresh";
-import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import { replicatePageSource } from "../../src/pricing/sources/replicate";
-import { fakeFetch, html, manualClock, REPLICATE, realRoutes, replicatePage } from "./helpers";
+import { approveHeldChange } from "../../../src/pricing/held";
+import { MemoryPriceStore } from "../../../src/pricing/memory-price-store";
+import { buildPricingOverview } from "../../../src/pricing/overview";
+import { refreshPrices } from "../../../src/pricing/refresh";
+import { BUNDLED_PRICES } from "../../../src/pricing/snapshot";
+import { replicatePageSource } from "../../../src/pricing/sources/replicate";
+import { fakeFetch, html, manualClock, REPLICATE, realRoutes, replicatePage } from "../../helpers/pricing";
 
 const DAY = 86_400_000;
 const FLUX_DEV = "black-forest-labs/flux-dev";

@@ -1,6 +1,6 @@
 /** The Worker's console logger honours LOG_LEVEL: lines below it never reach the console. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { consoleLogger, logLevelOf } from "../../src/lib/log";
+import { consoleLogger, logLevelOf } from "../../../src/lib/log";
 
 afterEach(() => vi.restoreAllMocks());
 

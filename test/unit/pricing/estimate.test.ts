@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createCostEstimator } from "../../src/pricing/estimate";
-import type { EstimateInput } from "../../src/pricing/estimator";
-import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
-import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import type { PriceRow, PriceStore } from "../../src/pricing/store";
-import { captureLogs, manualClock } from "./helpers";
+import { createCostEstimator } from "../../../src/pricing/estimate";
+import type { EstimateInput } from "../../../src/pricing/estimator";
+import { MemoryPriceStore } from "../../../src/pricing/memory-price-store";
+import { BUNDLED_PRICES } from "../../../src/pricing/snapshot";
+import type { PriceRow, PriceStore } from "../../../src/pricing/store";
+import { captureLogs, manualClock } from "../../helpers/pricing";
 
 const square = { width: 1024, height: 1024 } as const;
 

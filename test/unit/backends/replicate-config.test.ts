@@ -2,7 +2,7 @@
  * The replicate instance config: defaults, and errors that name the bad field.
  */
 import { describe, expect, it } from "vitest";
-import { replicateConfigSchema } from "../../src/backends/replicate";
+import { replicateConfigSchema } from "../../../src/backends/replicate";
 
 const issuesOf = (input: Record<string, unknown>) => {
   const result = replicateConfigSchema.safeParse({ type: "replicate", ...input });

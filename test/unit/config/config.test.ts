@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config/load";
-import { testConfig } from "../helpers/config";
+import { ConfigError, parseConfig } from "../../../src/config/load";
+import { testConfig } from "../../helpers/config";
 
 function problems(config: unknown): string[] {
   try {

@@ -1,7 +1,7 @@
 /** Configuring a ComfyUI instance: what is accepted, and errors that name the bad field. */
 import { describe, expect, it } from "vitest";
-import { comfyuiBackendType } from "../../src/backends/comfyui";
-import { ConfigError, parseConfig } from "../../src/config/load";
+import { comfyuiBackendType } from "../../../src/backends/comfyui";
+import { ConfigError, parseConfig } from "../../../src/config/load";
 
 const base = { type: "comfyui", base_url: "https://comfy.example.com" };
 

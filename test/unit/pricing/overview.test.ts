@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
-import { buildPricingOverview, pricingOverviewSchema } from "../../src/pricing/overview";
-import { refreshPrices } from "../../src/pricing/refresh";
-import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import { portkeySource } from "../../src/pricing/sources/portkey";
-import { replicatePageSource } from "../../src/pricing/sources/replicate";
-import { editPortkey, fakeFetch, fixtures, html, json, manualClock, PORTKEY, REPLICATE, replicatePage } from "./helpers";
+import { MemoryPriceStore } from "../../../src/pricing/memory-price-store";
+import { buildPricingOverview, pricingOverviewSchema } from "../../../src/pricing/overview";
+import { refreshPrices } from "../../../src/pricing/refresh";
+import { BUNDLED_PRICES } from "../../../src/pricing/snapshot";
+import { portkeySource } from "../../../src/pricing/sources/portkey";
+import { replicatePageSource } from "../../../src/pricing/sources/replicate";
+import { editPortkey, fakeFetch, fixtures, html, json, manualClock, PORTKEY, REPLICATE, replicatePage } from "../../helpers/pricing";
 
 describe("GET /v1/pricing body", () => {
   it("shows each current rate with its source and age, the held changes and the last refresh", async () => {

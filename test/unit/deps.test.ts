@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config/load";
-import type { Env } from "../src/env";
-import { ledgerTarget } from "../src/deps";
-import { testConfig } from "./helpers/config";
-import { fakeSupabaseKey } from "./helpers/keys";
+import { parseConfig } from "../../src/config/load";
+import type { Env } from "../../src/env";
+import { ledgerTarget } from "../../src/deps";
+import { testConfig } from "../helpers/config";
+import { fakeSupabaseKey } from "../helpers/keys";
 
 const secretX = fakeSupabaseKey("secret");
 

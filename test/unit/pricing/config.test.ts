@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { DEFAULT_PRICING_CONFIG, pricingConfigSchema } from "../../src/pricing/config";
-import { buildPriceSources } from "../../src/pricing/sources";
-import { fakeFetch } from "./helpers";
+import { DEFAULT_PRICING_CONFIG, pricingConfigSchema } from "../../../src/pricing/config";
+import { buildPriceSources } from "../../../src/pricing/sources";
+import { fakeFetch } from "../../helpers/pricing";
 
 describe("pricing configuration", () => {
   it("defaults to all sources, a 25% threshold, held changes approvable for 14 days and a one-minute price cache", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { normaliseModel, priceKeyId } from "../../src/pricing/model-key";
-import { BUNDLED_PRICES, SNAPSHOT_SOURCE } from "../../src/pricing/snapshot";
-import { PORTKEY_PROFILES, parsePortkeyFile } from "../../src/pricing/sources/portkey";
-import { fixtures } from "./helpers";
+import { normaliseModel, priceKeyId } from "../../../src/pricing/model-key";
+import { BUNDLED_PRICES, SNAPSHOT_SOURCE } from "../../../src/pricing/snapshot";
+import { PORTKEY_PROFILES, parsePortkeyFile } from "../../../src/pricing/sources/portkey";
+import { fixtures } from "../../helpers/pricing";
 
 describe("bundled price snapshot", () => {
   it("is dated and names itself as the source of every line", () => {

@@ -2,8 +2,8 @@
  * The shared HTTP retry policy, driven with scripted responses and a recording clock.
  */
 import { describe, expect, it } from "vitest";
-import { fetchWithRetry, retryAfterMs } from "../../src/backends/http-retry";
-import { steppedClock } from "../helpers/clock";
+import { fetchWithRetry, retryAfterMs } from "../../../src/backends/http-retry";
+import { steppedClock } from "../../helpers/clock";
 
 /** Answers in order, then 200s; counts calls. */
 function script(...answers: Array<Response | Error>) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { findBillingConfig, replicatePageSource } from "../../src/pricing/sources/replicate";
-import { fakeFetch, fixtures, html, realRoutes, REPLICATE, replicateBillingPage, replicatePage, status } from "./helpers";
+import { findBillingConfig, replicatePageSource } from "../../../src/pricing/sources/replicate";
+import { fakeFetch, fixtures, html, realRoutes, REPLICATE, replicateBillingPage, replicatePage, status } from "../../helpers/pricing";
 
 const models = (...names: string[]) => ({ models: new Map([["replicate", new Set(names)]]) });
 

@@ -2,8 +2,8 @@
  * sniffImage reads type and size from image headers (the bodies here are only headers).
  */
 import { describe, expect, it } from "vitest";
-import { sniffImage, sniffMimeType } from "../../src/backends/image-size";
-import { encodeCellPng } from "../../src/backends/mock/png";
+import { sniffImage, sniffMimeType } from "../../../src/backends/image-size";
+import { encodeCellPng } from "../../../src/backends/mock/png";
 
 const riff = (chunk: string, payload: number[]) => {
   const bytes = new Uint8Array(12 + 8 + payload.length);

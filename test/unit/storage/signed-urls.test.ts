@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { imageUrlFor, signImageKey, urlSignerFromEnv, verifyImageSignature } from "../../src/storage/signed-urls";
-import { manualClock } from "../helpers/clock";
+import { imageUrlFor, signImageKey, urlSignerFromEnv, verifyImageSignature } from "../../../src/storage/signed-urls";
+import { manualClock } from "../../helpers/clock";
 
 const SECRET = "a-test-secret-of-at-least-thirty-two-chars";
 const config = { secret_env: "URL_SECRET", ttl_s: 3600 };

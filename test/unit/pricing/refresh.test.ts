@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createCostEstimator } from "../../src/pricing/estimate";
-import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
-import { refreshPrices, type RefreshReport, type SourceReport } from "../../src/pricing/refresh";
-import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
-import { buildPriceSources } from "../../src/pricing/sources";
-import { portkeySource } from "../../src/pricing/sources/portkey";
-import type { PriceStore } from "../../src/pricing/store";
+import { createCostEstimator } from "../../../src/pricing/estimate";
+import { MemoryPriceStore } from "../../../src/pricing/memory-price-store";
+import { refreshPrices, type RefreshReport, type SourceReport } from "../../../src/pricing/refresh";
+import { BUNDLED_PRICES } from "../../../src/pricing/snapshot";
+import { buildPriceSources } from "../../../src/pricing/sources";
+import { portkeySource } from "../../../src/pricing/sources/portkey";
+import type { PriceStore } from "../../../src/pricing/store";
 import {
   captureLogs,
   editPortkey,
@@ -21,7 +21,7 @@ import {
   scaleImagePrices,
   setMegapixelPrice,
   status,
-} from "./helpers";
+} from "../../helpers/pricing";
 
 const ALL = { sources: ["portkey:openai", "portkey:together-ai", "replicate"] as const };
 const urls = { portkey_base_url: PORTKEY, replicate_base_url: REPLICATE };
