@@ -14,7 +14,6 @@ import {
   type Prediction,
   type ReplicateApi,
 } from "../../src/backends/replicate";
-import { isDeliveryUrl, seedUsed } from "../../src/backends/replicate/outputs";
 import { systemClock } from "../../src/lib/clock";
 import { sniffImage } from "../../src/backends/image-size";
 import type { Scenario } from "../fakes/replicate/control";
@@ -123,36 +122,6 @@ describe("collectOutputs", () => {
     expect(typeof created.prediction.output).toBe("string");
     const result = await collect(created.prediction);
     expect(sniffImage(await imageBytes(result.images[0]!))).toEqual({ mimeType: "image/png", width: 512, height: 256 });
-  });
-});
-
-describe("isDeliveryUrl", () => {
-  const hosts = ["replicate.delivery", "*.replicate.delivery"];
-  it.each([
-    ["https://replicate.delivery/xezq/abc/out-0.webp", true],
-    ["https://pbxt.replicate.delivery/abc/out-0.png", true],
-    ["https://replicate.delivery.evil.example/out-0.png", false],
-    ["https://evilreplicate.delivery/out-0.png", false],
-    ["http://replicate.delivery/xezq/abc/out-0.webp", false],
-    ["ftp://replicate.delivery/out-0.png", false],
-    ["not a url", false],
-  ])("%s → %s", (url, expected) => {
-    expect(isDeliveryUrl(url, hosts)).toBe(expected);
-  });
-
-  it("allows plain http only for loopback hosts listed explicitly (local fakes)", () => {
-    expect(isDeliveryUrl("http://127.0.0.1:9010/delivery/x/out-0.png", ["127.0.0.1"])).toBe(true);
-    expect(isDeliveryUrl("http://127.0.0.1:9010/delivery/x/out-0.png", hosts)).toBe(false);
-  });
-});
-
-describe("seedUsed", () => {
-  const base = { id: "p", status: "succeeded" as const, input: {} };
-  it("prefers the seed FLUX logged over the one sent", () => {
-    expect(seedUsed({ ...base, input: { seed: 0 }, logs: "Using seed: 4242\n" })).toBe(4242);
-  });
-  it("falls back to the seed sent when the logs do not say", () => {
-    expect(seedUsed({ ...base, input: { seed: 99 }, logs: "" })).toBe(99);
   });
 });
 

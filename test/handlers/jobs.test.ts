@@ -4,7 +4,6 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { prefers } from "../../src/http/prefer";
 import type { JobDocument } from "../../src/jobs/job-document";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
@@ -214,16 +213,5 @@ describe("URLs handed to third parties never come from the Host header", () => {
     const job = await response.json<JobDocument>();
     expect(job.status_url).toBe(`${LOCAL_DEV_ORIGIN}/v1/jobs/${job.id}`);
     await finished(app, key, job.id);
-  });
-});
-
-describe("the Prefer header", () => {
-  it("finds respond-async among other preferences, in any case, with or without values", () => {
-    expect(prefers("respond-async", "respond-async")).toBe(true);
-    expect(prefers("wait=10, Respond-Async", "respond-async")).toBe(true);
-    expect(prefers("respond-async; foo=bar", "respond-async")).toBe(true);
-    expect(prefers("wait=10", "respond-async")).toBe(false);
-    expect(prefers("respond-asyncish", "respond-async")).toBe(false);
-    expect(prefers(undefined, "respond-async")).toBe(false);
   });
 });

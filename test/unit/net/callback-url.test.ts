@@ -1,13 +1,12 @@
 /**
  * SSRF through `callback_url`: targets are judged when the job is submitted, from the URL alone.
  * Nothing in this file sends a request anywhere — the refusals are checked before any delivery
- * could be attempted, and the accepted public URLs are only classified, never called.
+ * could be attempted, and the accepted public URLs are only classified, never called. The same
+ * refusal through the API: test/net/callback-url-api.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { callbackUrlProblem } from "../../src/jobs/callbacks";
-import { classifyHost } from "../../src/net/address-rules";
-import { testConfig } from "../helpers/config";
-import { appWithConfig, postJson, seedKey } from "../helpers/world";
+import { callbackUrlProblem } from "../../../src/jobs/callbacks";
+import { classifyHost } from "../../../src/net/address-rules";
 
 const SHIPPED = { allowLoopback: false };
 const LOCAL_DEV = { allowLoopback: true };
@@ -120,20 +119,4 @@ describe("the address rules see through the parser's spellings", () => {
   ])("%s is %s", (host, kind) => {
     expect(classifyHost(host).kind).toBe(kind);
   });
-});
-
-describe("POST /v1/images with a refused callback_url", () => {
-  const SECRET = `whsec_${btoa("callback-signing-key-for-tests-32b")}`;
-  const app = appWithConfig(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET });
-
-  it.each(["https://169.254.169.254/latest/meta-data/", "http://0x7f000001/", "https://[fd00::1]/", "https://hooks.example.com:0/"])(
-    "%s → 400 naming callback_url, no job accepted",
-    async (url) => {
-      const key = await seedKey("hooker");
-      const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", callback_url: url }, { prefer: "respond-async" }));
-      expect(response.status).toBe(400);
-      expect(response.headers.get("location")).toBeNull();
-      expect(await response.json()).toMatchObject({ type: "urn:imagen-edge:problem:invalid-request", errors: [{ field: "callback_url" }] });
-    },
-  );
 });
