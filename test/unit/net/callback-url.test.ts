@@ -2,7 +2,7 @@
  * SSRF through `callback_url`: targets are judged when the job is submitted, from the URL alone.
  * Nothing in this file sends a request anywhere — the refusals are checked before any delivery
  * could be attempted, and the accepted public URLs are only classified, never called. The same
- * refusal through the API: test/net/callback-url-api.test.ts.
+ * refusal through the API: test/handlers/jobs.test.ts (callback_url checks).
  */
 import { describe, expect, it } from "vitest";
 import { callbackUrlProblem } from "../../../src/jobs/callbacks";

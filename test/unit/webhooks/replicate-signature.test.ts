@@ -2,7 +2,7 @@
  * verifyReplicateWebhook: a correctly signed delivery verifies; anything forged, tampered, stale,
  * early or incomplete is refused with a reason. Hand-made signatures use WebCrypto, independent of
  * the `standardwebhooks` package under test (what the fake Replicate sends:
- * test/webhooks/replicate-deliveries.test.ts).
+ * test/backends/replicate-protocol.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { verifyReplicateWebhook, WEBHOOK_TOLERANCE_SECONDS } from "../../../src/webhooks/replicate-signature";
