@@ -22,6 +22,9 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // Pure modules keep no state between files (the one console spy is restored after each
+          // test), so the files share one module graph instead of importing zod and src per file.
+          isolate: false,
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
