@@ -15,6 +15,21 @@ export default defineConfig({
     silent: "passed-only",
     projects: [
       {
+        // Pure logic (pricing math, naming, config parsing, retry delays, …) in plain Node: no
+        // bindings, no fake servers, no workerd to start, so it answers in seconds while editing.
+        // Smaller timeouts than the other tiers, still generous for a busy 2-core machine.
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+          // Pure modules keep no state between files (the one console spy is restored after each
+          // test), so the files share one module graph instead of importing zod and src per file.
+          isolate: false,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
         // Worker code runs inside workerd with real local bindings (R2, KV, D1, Queues, DOs).
         plugins: [
           cloudflareTest(async () => ({
@@ -48,7 +63,7 @@ export default defineConfig({
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/setup/d1-migrations.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**"],
+          exclude: ["test/node/**", "test/unit/**"],
           // A fake Supabase project is a fresh PGlite with every migration: seconds on a busy machine.
           hookTimeout: 60_000,
         },

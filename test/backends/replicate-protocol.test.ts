@@ -1,6 +1,7 @@
 /**
  * The lower-level Replicate functions the async job reuses (createPrediction, getPrediction,
- * cancelPrediction, collectOutputs), and the fake's own fidelity to Replicate's protocol.
+ * cancelPrediction, collectOutputs), the fake's own fidelity to Replicate's protocol, and its
+ * signed webhook deliveries verifying.
  */
 import { backendFailure as failure } from "../helpers/attempt";
 import { describe, expect, inject, it } from "vitest";
@@ -8,14 +9,15 @@ import {
   cancelPrediction,
   collectOutputs,
   createPrediction,
+  getDefaultWebhookSecret,
   getPrediction,
   listPredictions,
   parseModelRef,
   type Prediction,
   type ReplicateApi,
 } from "../../src/backends/replicate";
-import { isDeliveryUrl, seedUsed } from "../../src/backends/replicate/outputs";
 import { systemClock } from "../../src/lib/clock";
+import { verifyReplicateWebhook } from "../../src/webhooks/replicate-signature";
 import { sniffImage } from "../../src/backends/image-size";
 import type { Scenario } from "../fakes/replicate/control";
 import { eventually, imageBytes, newToken, requestsOf, setScenario, versionOf, webhooksOf } from "../fakes/replicate/kit";
@@ -126,36 +128,6 @@ describe("collectOutputs", () => {
   });
 });
 
-describe("isDeliveryUrl", () => {
-  const hosts = ["replicate.delivery", "*.replicate.delivery"];
-  it.each([
-    ["https://replicate.delivery/xezq/abc/out-0.webp", true],
-    ["https://pbxt.replicate.delivery/abc/out-0.png", true],
-    ["https://replicate.delivery.evil.example/out-0.png", false],
-    ["https://evilreplicate.delivery/out-0.png", false],
-    ["http://replicate.delivery/xezq/abc/out-0.webp", false],
-    ["ftp://replicate.delivery/out-0.png", false],
-    ["not a url", false],
-  ])("%s → %s", (url, expected) => {
-    expect(isDeliveryUrl(url, hosts)).toBe(expected);
-  });
-
-  it("allows plain http only for loopback hosts listed explicitly (local fakes)", () => {
-    expect(isDeliveryUrl("http://127.0.0.1:9010/delivery/x/out-0.png", ["127.0.0.1"])).toBe(true);
-    expect(isDeliveryUrl("http://127.0.0.1:9010/delivery/x/out-0.png", hosts)).toBe(false);
-  });
-});
-
-describe("seedUsed", () => {
-  const base = { id: "p", status: "succeeded" as const, input: {} };
-  it("prefers the seed FLUX logged over the one sent", () => {
-    expect(seedUsed({ ...base, input: { seed: 0 }, logs: "Using seed: 4242\n" })).toBe(4242);
-  });
-  it("falls back to the seed sent when the logs do not say", () => {
-    expect(seedUsed({ ...base, input: { seed: 99 }, logs: "" })).toBe(99);
-  });
-});
-
 describe("the fake Replicate speaks Replicate's protocol", () => {
   it("answers a bad token with Replicate's exact 401 problem+json", async () => {
     const response = await fetch(`${fake}/v1/predictions/abc`, { headers: { Authorization: "Bearer nope" } });
@@ -247,5 +219,37 @@ describe("the fake Replicate speaks Replicate's protocol", () => {
       ["start", true],
     ]);
     expect(records[0]!.webhook_id).toBe(records[1]!.webhook_id);
+  });
+});
+
+// Hand-made signatures and every refusal: test/unit/webhooks/replicate-signature.test.ts.
+describe("verifyReplicateWebhook with deliveries from the fake Replicate", () => {
+  it("verifies every attempt, honours webhook_events_filter and keeps webhook-id across retries", async () => {
+    const token = newToken();
+    // Nothing listens on port 9: every attempt fails, so `completed` is retried (after 20 ms here).
+    await setScenario(fake, token, { webhooks: { retry_delays_ms: [20] } });
+    const api: ReplicateApi = { baseUrl: `${fake}/v1`, token, tokenEnv: "REPLICATE_API_TOKEN", fetch: (...a) => fetch(...a), clock: systemClock };
+    const { prediction } = await createPrediction(api, {
+      model: parseModelRef("black-forest-labs/flux-schnell"),
+      input: { prompt: "a cat", seed: 1, output_format: "png" },
+      webhook: "http://127.0.0.1:9/webhooks/replicate?job=job_123",
+      webhookEventsFilter: ["start", "completed"],
+    });
+    const records = await eventually(async () => {
+      const all = await webhooksOf(fake, token);
+      return all.filter((r) => r.event === "completed").length === 2 && all.every((r) => r.error) ? all : undefined;
+    });
+    const secret = await getDefaultWebhookSecret(api);
+
+    expect(records.map((r) => r.event).sort()).toEqual(["completed", "completed", "start"]);
+    for (const record of records) {
+      expect(record.url).toBe("http://127.0.0.1:9/webhooks/replicate?job=job_123");
+      const verdict = verifyReplicateWebhook({ secret, headers: record.headers, rawBody: record.body });
+      expect(verdict).toMatchObject({ ok: true, payload: { id: prediction.id } });
+    }
+    const completed = records.filter((r) => r.event === "completed");
+    expect(completed.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(completed[0]!.webhook_id).toBe(completed[1]!.webhook_id);
+    expect(JSON.parse(completed[0]!.body)).toMatchObject({ status: "succeeded" });
   });
 });

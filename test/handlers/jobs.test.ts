@@ -4,7 +4,6 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { prefers } from "../../src/http/prefer";
 import type { JobDocument } from "../../src/jobs/job-document";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
@@ -163,6 +162,18 @@ describe("callback_url checks", () => {
     expect((await loopback.json<JobDocument>()).callback).toMatchObject({ url: "http://127.0.0.1:9/hook", status: "pending", attempts: 0 });
   });
 
+  // The address rules themselves (SSRF: metadata, private, loopback spellings): test/unit/net/callback-url.test.ts.
+  it.each(["https://169.254.169.254/latest/meta-data/", "http://0x7f000001/", "https://[fd00::1]/", "https://hooks.example.com:0/"])(
+    "refuses %s with 400 naming callback_url, no job accepted",
+    async (url) => {
+      const key = await seedKey("hooker");
+      const response = await world(testConfig(), { IMAGEN_CALLBACK_SECRET: SECRET }).post(key, { prompt: "p", callback_url: url });
+      expect(response.status).toBe(400);
+      expect(response.headers.get("location")).toBeNull();
+      expect(await response.json()).toMatchObject({ type: "urn:imagen-edge:problem:invalid-request", errors: [{ field: "callback_url" }] });
+    },
+  );
+
   it("names IMAGEN_CALLBACK_SECRET when it is not set", async () => {
     const key = await seedKey("ivan");
     const response = await world().post(key, { prompt: "p", callback_url: "https://example.com/hook" });
@@ -223,16 +234,5 @@ describe("URLs handed to third parties never come from the Host header", () => {
     const job = await response.json<JobDocument>();
     expect(job.status_url).toBe(`${LOCAL_DEV_ORIGIN}/v1/jobs/${job.id}`);
     await finished(app, key, job.id);
-  });
-});
-
-describe("the Prefer header", () => {
-  it("finds respond-async among other preferences, in any case, with or without values", () => {
-    expect(prefers("respond-async", "respond-async")).toBe(true);
-    expect(prefers("wait=10, Respond-Async", "respond-async")).toBe(true);
-    expect(prefers("respond-async; foo=bar", "respond-async")).toBe(true);
-    expect(prefers("wait=10", "respond-async")).toBe(false);
-    expect(prefers("respond-asyncish", "respond-async")).toBe(false);
-    expect(prefers(undefined, "respond-async")).toBe(false);
   });
 });

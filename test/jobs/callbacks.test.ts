@@ -5,7 +5,6 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { callbackRetryDelayMs } from "../../src/jobs/callbacks";
 import type { JobDocument } from "../../src/jobs/job-document";
 import { newInbox } from "../fakes/receiver/control";
 import { testConfig } from "../helpers/config";
@@ -116,12 +115,6 @@ describe("job callbacks", () => {
 
     const [delivery] = await inbox.deliveries();
     expect(JSON.parse(delivery!.body)).toMatchObject({ id: job.id, status: "canceled" });
-  });
-});
-
-describe("callback backoff", () => {
-  it("doubles from the base: 10, 20, 40, 80, 160 s", () => {
-    expect([1, 2, 3, 4, 5].map((n) => callbackRetryDelayMs(n, 10))).toEqual([10_000, 20_000, 40_000, 80_000, 160_000]);
   });
 });
 

@@ -11,7 +11,7 @@ import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 import type { NewHeldChange, PriceKey, PriceStore } from "../../src/pricing/store";
 import { SupabasePriceStore } from "../../src/pricing/supabase-price-store";
 import { migratedLedgerDb, newSupabaseProject, type FakeSupabaseProject } from "../usage/ledger-world";
-import { manualClock } from "./helpers";
+import { manualClock } from "../helpers/pricing";
 
 let project: FakeSupabaseProject;
 let d1: D1Database;

@@ -6,36 +6,11 @@ import { describe, expect, it } from "vitest";
 import { generate } from "../../src/core/generate";
 import { OutputConflictError } from "../../src/core/errors";
 import type { Caller } from "../../src/lib/caller";
-import { keyOwnershipProblem } from "../../src/storage/key-ownership";
 import { pipelineWorld } from "../helpers/pipeline";
 import { allKeys, callWorker, postJson, seedKey } from "../helpers/world";
 
 const alice: Caller = { name: "alice", role: "user" };
 const admin: Caller = { name: "root", role: "admin" };
-
-/** [who, key, allowed] */
-const table: [Caller, string, boolean][] = [
-  [alice, "alice/header.png", true],
-  [alice, "alice/blog/2026/header.png", true],
-  [alice, "bob/header.png", false],
-  [alice, "alice-evil/header.png", false],
-  [alice, "aliceheader.png", false],
-  [alice, "header.png", false],
-  [alice, "_dead-letters/usage/x.json", false],
-  [alice, "_anything/x.png", false],
-  [admin, "bob/header.png", true],
-  [admin, "shared/header.png", true],
-  [admin, "_dead-letters/usage/x.json", false],
-  [admin, "_reserved/x.png", false],
-  [{ name: "team/alice", role: "user" }, "team-alice/x.png", true],
-  [{ name: "team/alice", role: "user" }, "team/x.png", false],
-];
-
-describe("who may claim an explicit output key", () => {
-  it.each(table)("%o → %s: allowed=%s", (caller, key, allowed) => {
-    expect(keyOwnershipProblem(key, caller) === null).toBe(allowed);
-  });
-});
 
 describe("explicit outputs through the API", () => {
   it("refuses another caller's folder with 400, the same answer whether the object exists or not", async () => {
