@@ -3,7 +3,7 @@
  * `_…` folders (the same rule through the API: test/storage/key-ownership.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import type { Caller } from "../../../src/core/request";
+import type { Caller } from "../../../src/lib/caller";
 import { keyOwnershipProblem } from "../../../src/storage/key-ownership";
 
 const alice: Caller = { name: "alice", role: "user" };
@@ -23,7 +23,9 @@ const table: [Caller, string, boolean][] = [
   [admin, "shared/header.png", true],
   [admin, "_dead-letters/usage/x.json", false],
   [admin, "_reserved/x.png", false],
-  [{ name: "team/alice", role: "user" }, "team-alice/x.png", true],
+  [{ name: "team/alice", role: "user" }, "teamZ002Falice/x.png", true],
+  // "team-alice" is another caller's folder: one-to-one folders keep them apart.
+  [{ name: "team/alice", role: "user" }, "team-alice/x.png", false],
   [{ name: "team/alice", role: "user" }, "team/x.png", false],
 ];
 
