@@ -174,12 +174,15 @@ export class GenerationRunner {
     const now = this.deps.clock.now();
     const { chain: backends } = this.prepared.plan;
     let failed = chain.failed;
-    // A backend cooling down is skipped (no attempt, no usage row) while a later one remains.
+    // A backend cooling down is skipped (no attempt, no usage row) while a later one remains —
+    // but only on a chain that would move on after it failed as unreachable: skipping is that
+    // same fallback, taken early, and pays the next backend just the same.
     while (failed.length < backends.length - 1) {
-      const skipped = this.coolingDown(backends[failed.length]!, now);
-      if (!skipped) break;
-      this.log.info("backend skipped", { request_id: this.prepared.requestId, backend: skipped.backend, detail: skipped.detail });
-      failed = [...failed, skipped];
+      const cooling = this.coolingDown(backends[failed.length]!, now);
+      if (!cooling) break;
+      if (!this.prepared.plan.fallbackOn.includes("unreachable")) return this.refuseWhileCooling(cooling, failed, now);
+      this.log.info("backend skipped", { request_id: this.prepared.requestId, backend: cooling.skipped.backend, detail: cooling.skipped.detail });
+      failed = [...failed, cooling.skipped];
     }
     const index = failed.length;
     const backend = backends[index];
@@ -189,10 +192,27 @@ export class GenerationRunner {
   }
 
   /** The skipped "attempt" when `backend` cools down after failing as unreachable; null when it may be tried. */
-  private coolingDown(backend: string, now: number): FailedAttempt | null {
+  private coolingDown(backend: string, now: number): { readonly skipped: FailedAttempt; readonly until: number } | null {
     const admission = this.deps.cooldowns.admit(backend, now, this.cooldownMs(backend));
     if (admission.admitted) return null;
-    return { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 };
+    return { skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 }, until: admission.until };
+  }
+
+  /**
+   * A chain that does not fall back on `unreachable` meets a backend cooling down: the request
+   * fails as that backend's attempt would have (502, unreachable), without an attempt, and says
+   * when asking again can help.
+   */
+  private refuseWhileCooling(cooling: { readonly skipped: FailedAttempt; readonly until: number }, failed: readonly FailedAttempt[], now: number): FailedStep {
+    const { backend, detail } = cooling.skipped;
+    const error = new BackendError(
+      "unavailable",
+      `${backend} is ${detail.replace(/^skipped: /, "")}; this chain does not fall back on unreachable, so no other backend was tried`,
+      { retryAfterMs: Math.max(0, cooling.until - now) },
+    );
+    const attempts = [...failed, cooling.skipped];
+    this.log.info("backend cooling down; chain does not fall back on unreachable", { request_id: this.prepared.requestId, backend, detail });
+    return { status: "failed", error: new GenerationFailedError(error, attempts), failed: attempts };
   }
 
   private cooldownMs(backend: string): number {
@@ -301,7 +321,7 @@ export class GenerationRunner {
     if (trigger !== null && this.prepared.plan.fallbackOn.includes(trigger) && recorded.failed.length < this.prepared.plan.chain.length) {
       return { status: "running", chain: { attempt: null, failed: recorded.failed, nextStepAt: this.deps.clock.now() } };
     }
-    return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
+    return { status: "failed", error: new GenerationFailedError(this.withCooldownHint(attempt, trigger, recorded.error), recorded.failed), failed: recorded.failed };
   }
 
   /** An unreachable backend cools down; any other answer shows it is there. */
@@ -311,6 +331,17 @@ export class GenerationRunner {
     } else if (error.kind !== "canceled") {
       this.deps.cooldowns.reached(attempt.backend);
     }
+  }
+
+  /**
+   * An unreachable backend that ends its chain now cools down, and the next requests fail at once
+   * without trying it (refuseWhileCooling): the first answer already says when to ask again.
+   */
+  private withCooldownHint(attempt: AttemptState, trigger: FallbackTrigger | null, error: BackendError): BackendError {
+    const cooldownMs = this.cooldownMs(attempt.backend);
+    const skippable = attempt.index < this.prepared.plan.chain.length - 1;
+    if (trigger !== "unreachable" || cooldownMs <= 0 || !skippable || error.extra.retryAfterMs !== undefined) return error;
+    return new BackendError(error.kind, error.detail, { ...error.extra, retryAfterMs: cooldownMs });
   }
 
   /** A canceled attempt: its usage event, and the end of the chain. */
