@@ -122,9 +122,17 @@ export interface Backend {
    * wins over the pricing table; the usage row then points at no price row.
    */
   readonly configuredPricePerImage?: Usd;
+  /** The quality this instance asks for when a request names none (OpenAI's `quality`): a price dimension. */
+  readonly quality?: string;
   /** The size this instance makes when neither the request nor its style names one. */
   readonly defaultSize?: Size;
   status(): Promise<BackendStatus>;
+  /**
+   * Refuse a spec this instance can never make (throw BackendError `invalid_request`), without
+   * asking the provider. The runner asks before it reserves spend, so a request that is wrong
+   * gets its 400 even when the caller's budget could not have paid for it.
+   */
+  checkSpec?(spec: GenerationSpec): void;
   /** How one attempt talks to the provider; the runner drives it. */
   readonly protocol: BackendProtocol;
 }

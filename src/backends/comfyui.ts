@@ -96,6 +96,10 @@ class ComfyUIInstance implements ComfyUIBackend {
     this.configuredPricePerImage = usd(config.cost_per_image_usd ?? 0);
   }
 
+  checkSpec(spec: GenerationSpec): void {
+    this.valuesFor(spec);
+  }
+
   async status(): Promise<BackendStatus> {
     const missing = this.missingEnv();
     if (missing.length > 0) return { state: "not_configured", missingEnv: missing };

@@ -151,6 +151,7 @@ export const replicateBackendType = defineBackendType({
         if (!token) return { state: "not_configured", missingEnv: [config.api_token_env] };
         return replicateStatus(config.base_url, token, config.api_token_env, runtime);
       },
+      checkSpec: (spec) => void predictionInput(spec, config),
       protocol: replicateProtocol(name, config, runtime, timeoutMs),
     };
   },

@@ -223,6 +223,12 @@ export class GenerationRunner {
     const backend = this.deps.backend(attempt.backend);
     const { spec } = this.prepared.plan;
     try {
+      backend.checkSpec?.(spec);
+    } catch (error) {
+      // A spec the instance can never make is refused before any money is held for it.
+      return this.fail(chain, attempt, error, { reserved: false });
+    }
+    try {
       await this.reserve(backend, attempt);
     } catch (refusal) {
       // Nothing was attempted, so nothing is ledgered; the refusal is the answer.
@@ -314,8 +320,8 @@ export class GenerationRunner {
   }
 
   /** A failed attempt: its usage event; the next backend gets a turn unless none may. */
-  private async fail(chain: ChainState, attempt: AttemptState, error: unknown): Promise<StepResult> {
-    const recorded = await this.recordFailure(chain, attempt, error);
+  private async fail(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }): Promise<StepResult> {
+    const recorded = await this.recordFailure(chain, attempt, error, spend);
     const trigger = fallbackTrigger(recorded.error, attempt.submission !== null);
     this.noteReachability(attempt, trigger, recorded.error);
     if (trigger !== null && this.prepared.plan.fallbackOn.includes(trigger) && recorded.failed.length < this.prepared.plan.chain.length) {
@@ -350,13 +356,13 @@ export class GenerationRunner {
     return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
   }
 
-  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown) {
+  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }) {
     const backend = this.deps.backend(attempt.backend);
     const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
     // What a failed attempt still costs: every provider we speak bills per produced image
     // (Replicate's FLUX models, Together, OpenAI) or not at all (ComfyUI at home), so nothing —
     // unless the images were made and then lost (`paid_output_lost`), which is billed.
-    await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
+    if (spend.reserved) await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
     return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
   }
 

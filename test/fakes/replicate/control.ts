@@ -65,6 +65,11 @@ export interface Scenario {
   readonly webhooks?: WebhookBehaviour;
   /** Predictions per page of GET /v1/predictions (Replicate's is 100). */
   readonly list_page_size?: number;
+  /**
+   * Test control: what predictions report as `model` instead of the model's name (e.g.
+   * `unknown/unknown`), to check that nothing downstream prices or names a result by the echo.
+   */
+  readonly model_echo?: string;
   readonly next_list?: readonly Scripted[];
 }
 

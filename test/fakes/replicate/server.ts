@@ -450,7 +450,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
     return {
       id,
-      model: prediction.model.name,
+      model: prediction.account.scenario.model_echo ?? prediction.model.name,
       version: prediction.version,
       input: prediction.input,
       logs,
