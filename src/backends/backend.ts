@@ -105,6 +105,13 @@ export function describeStatus(status: BackendStatus): string {
 export interface AttemptContext {
   readonly signal: AbortSignal;
   readonly clock: Clock;
+  /**
+   * Clock time (ms) by which a call about a submitted job must have ended (the runner's give-up
+   * time: the submission's deadline, plus a job's grace); calls past it are cut (./call-deadline.ts).
+   * Absent before a submission exists: `submit` and one-shot calls bound themselves by the
+   * instance's own timeout.
+   */
+  readonly deadline?: number;
   readonly requestId: string;
   readonly log: Logger;
 }

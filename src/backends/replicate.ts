@@ -27,6 +27,7 @@ import {
   type GenerationSpec,
   type JobProtocol,
 } from "./backend";
+import { callDeadline } from "./call-deadline";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
 import { createPredictionOnce } from "./replicate/adopt";
@@ -194,17 +195,30 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
-      const created = await createPredictionOnce(
-        api,
-        {
-          model,
-          input,
-          cancelAfterSeconds: timeoutMs / 1000,
-          ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
-          ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
-        },
-        { signal: ctx.signal, deadline },
-      );
+      const call = callDeadline(ctx.signal, ctx.clock, deadline);
+      let created: Awaited<ReturnType<typeof createPredictionOnce>>;
+      try {
+        created = await createPredictionOnce(
+          api,
+          {
+            model,
+            input,
+            cancelAfterSeconds: timeoutMs / 1000,
+            ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
+            ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
+          },
+          { signal: call.signal, deadline },
+        );
+      } catch (error) {
+        if (!call.expired()) throw error;
+        // Sent, never answered: Replicate may have made (and will bill) the prediction, so it is
+        // neither sent again nor another backend tried; Cancel-After stops it at the deadline.
+        throw new BackendError(
+          "unavailable",
+          `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); it may have made a prediction, which its Cancel-After stops; not sent again`,
+          { ambiguous: true, cause: error },
+        );
+      }
       const id = created.prediction.id;
       ctx.log.info(created.adopted ? "replicate prediction adopted after its create answer was lost" : "replicate prediction created", {
         backend: name,
@@ -219,7 +233,16 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return outcome.state === "pending" ? { submission } : { submission, outcome };
     },
     async poll(submission, ctx) {
-      const prediction = await getPrediction(apiOrFail(), predictionIdOf(submission), { signal: ctx.signal });
+      const id = predictionIdOf(submission);
+      const call = callDeadline(ctx.signal, ctx.clock, ctx.deadline);
+      let prediction: Prediction;
+      try {
+        prediction = await getPrediction(apiOrFail(), id, { signal: call.signal, ...(ctx.deadline !== undefined && { deadline: ctx.deadline }) });
+      } catch (error) {
+        if (!call.expired()) throw error;
+        throw new BackendError("timeout", `Replicate did not answer GET /predictions/${id} within ${call.budgetMs} ms`, { externalId: id, cause: error });
+      }
+      // Downloads of paid outputs run on the attempt's own signal: they may outlast the deadline.
       return outcomeOf(prediction, submission, ctx, collect);
     },
     async cancel(submission, ctx) {

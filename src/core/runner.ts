@@ -432,7 +432,13 @@ export class GenerationRunner {
   }
 
   private context(attempt: AttemptState, signal: AbortSignal): AttemptContext {
-    return { signal, clock: this.deps.clock, requestId: this.prepared.requestId, log: this.attemptLog(attempt) };
+    return {
+      signal,
+      clock: this.deps.clock,
+      requestId: this.prepared.requestId,
+      log: this.attemptLog(attempt),
+      ...(attempt.submission && { deadline: this.giveUpAt(attempt) }),
+    };
   }
 
   private attemptLog(attempt: AttemptState): Logger {

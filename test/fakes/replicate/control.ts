@@ -22,6 +22,12 @@ export interface Scripted {
    * lost after Replicate accepted, and will bill, the work).
    */
   readonly after_create?: boolean;
+  /**
+   * Hold the answer this long first (ms; until the client hangs up, if sooner), then answer as
+   * scripted, or as usual when nothing else is scripted. With `after_create`, the prediction is
+   * made before the wait: a create whose answer never comes while the work runs.
+   */
+  readonly hang_ms?: number;
 }
 
 export interface WebhookBehaviour {
