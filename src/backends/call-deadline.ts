@@ -10,7 +10,7 @@
 import type { Clock } from "../lib/clock";
 
 /** How long past its deadline a call may still bring an answer that is on its way. */
-export const CALL_GRACE_MS = 5_000;
+const CALL_GRACE_MS = 5_000;
 
 export interface CallDeadline {
   readonly signal: AbortSignal;

@@ -74,6 +74,8 @@ export const openAiBackendType = defineBackendType({
   },
 });
 
+type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
+
 /** The caller's quality and format for this instance; a size it does not make is a 400 naming `size`. */
 function checkedChoices(config: OpenAiConfig, spec: GenerationSpec): { quality?: OpenAiQuality; outputFormat?: OutputFormat } {
   const size = `${spec.width}x${spec.height}`;
