@@ -18,11 +18,22 @@ export interface CallDeadline {
   readonly budgetMs: number;
   /** True when the deadline, not the attempt's own signal, stopped the call. */
   expired(): boolean;
+  /**
+   * Stops the timer once the call is over. A pending timer keeps a Durable Object (an async
+   * job) from being evicted, so every call site ends its deadline in a `finally`.
+   */
+  end(): void;
 }
 
 export function callDeadline(outer: AbortSignal, clock: Clock, deadline: number | undefined, graceMs = CALL_GRACE_MS): CallDeadline {
-  if (deadline === undefined) return { signal: outer, budgetMs: Number.POSITIVE_INFINITY, expired: () => false };
+  if (deadline === undefined) return { signal: outer, budgetMs: Number.POSITIVE_INFINITY, expired: () => false, end: () => {} };
   const budgetMs = Math.max(0, deadline - clock.now()) + graceMs;
-  const timer = AbortSignal.timeout(budgetMs);
-  return { signal: AbortSignal.any([outer, timer]), budgetMs, expired: () => timer.aborted && !outer.aborted };
+  const timer = new AbortController();
+  const handle = setTimeout(() => timer.abort(new DOMException(`no answer within ${budgetMs} ms`, "TimeoutError")), budgetMs);
+  return {
+    signal: AbortSignal.any([outer, timer.signal]),
+    budgetMs,
+    expired: () => timer.signal.aborted && !outer.aborted,
+    end: () => clearTimeout(handle),
+  };
 }

@@ -133,6 +133,8 @@ class ComfyUIInstance implements ComfyUIBackend {
         throw new BackendError("timeout", `ComfyUI did not answer POST /prompt within ${call.budgetMs} ms; the prompt was dropped from its queue`, { cause: error });
       }
       throw error;
+    } finally {
+      call.end();
     }
     if (!answer.accepted) throw promptRejectionError(answer.rejection, this.template.workflow, this.template.inputs);
     ctx.log.info("comfyui prompt queued", { backend: this.name, prompt_id: answer.promptId });
@@ -174,6 +176,8 @@ class ComfyUIInstance implements ComfyUIBackend {
         throw new BackendError(error.kind, error.detail, { ...error.extra, externalId: promptId });
       }
       throw error;
+    } finally {
+      deadline.end();
     }
   }
 

@@ -218,6 +218,8 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
           `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); it may have made a prediction, which its Cancel-After stops; not sent again`,
           { ambiguous: true, cause: error },
         );
+      } finally {
+        call.end();
       }
       const id = created.prediction.id;
       ctx.log.info(created.adopted ? "replicate prediction adopted after its create answer was lost" : "replicate prediction created", {
@@ -241,6 +243,8 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       } catch (error) {
         if (!call.expired()) throw error;
         throw new BackendError("timeout", `Replicate did not answer GET /predictions/${id} within ${call.budgetMs} ms`, { externalId: id, cause: error });
+      } finally {
+        call.end();
       }
       // Downloads of paid outputs run on the attempt's own signal: they may outlast the deadline.
       return outcomeOf(prediction, submission, ctx, collect);
