@@ -8,7 +8,7 @@ import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
 import { createBox } from "../fakes/comfyui/control";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
-import { appWithConfig, postJson, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, postJson, seedKey } from "../helpers/world";
 
 const fakes = inject("fakes");
 
@@ -29,12 +29,13 @@ async function world(fallbackOn: readonly string[]) {
   );
   const key = await seedKey("cooldown-chain");
   const generate = () => app.call("/v1/images", postJson("/v1/images", key, { prompt: "a fox", backend: "home-then-together", size: "512x512" }));
-  return { generate, togetherCreates: async () => creates(await requestsOf(fakes.together!, togetherKey)).length, box };
+  const chainStatus = async () => (await (await app.call("/v1/backends", { headers: bearer(key) })).json<any>()).chains[0].status as string;
+  return { generate, togetherCreates: async () => creates(await requestsOf(fakes.together!, togetherKey)).length, box, chainStatus };
 }
 
 describe("a backend cooling down on a chain that does not fall back on unreachable", () => {
   it("fails every request as the unreachable backend did, with Retry-After, and never pays the next member", async () => {
-    const { generate, togetherCreates, box } = await world(["server_error", "timeout"]);
+    const { generate, togetherCreates, box, chainStatus } = await world(["server_error", "timeout"]);
 
     const first = await generate();
     expect(first.status).toBe(502);
@@ -58,14 +59,17 @@ describe("a backend cooling down on a chain that does not fall back on unreachab
     expect((await generate()).status).toBe(502);
     expect((await box.requests()).length).toBe(boxRequests);
     expect(await togetherCreates()).toBe(0);
+    // The status page says the same: not "ok via together".
+    expect(await chainStatus()).toMatch(/^unavailable \(home: skipped: cooling down until \S+ .*\); this chain does not fall back on unreachable\)$/);
   });
 
   it("skips it and pays the next member when the chain falls back on unreachable", async () => {
-    const { generate, togetherCreates } = await world(["unreachable"]);
+    const { generate, togetherCreates, chainStatus } = await world(["unreachable"]);
     expect((await generate()).status).toBe(201);
     const skipped = await generate();
     expect(skipped.status).toBe(201);
     expect((await skipped.json<any>()).failed_attempts).toEqual([expect.objectContaining({ backend: "home", kind: "skipped" })]);
     expect(await togetherCreates()).toBe(2);
+    expect(await chainStatus()).toMatch(/^ok via together \(home: skipped: cooling down until /);
   });
 });
