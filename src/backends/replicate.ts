@@ -30,9 +30,10 @@ import {
 import { callDeadline } from "./call-deadline";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce } from "./replicate/adopt";
+import { createPredictionOnce, findCreated } from "./replicate/adopt";
 import {
   cancelPrediction,
+  type CreatePredictionRequest,
   getPrediction,
   MODEL_REF,
   parseModelRef,
@@ -195,28 +196,31 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
+      const request: CreatePredictionRequest = {
+        model,
+        input,
+        cancelAfterSeconds: timeoutMs / 1000,
+        ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
+        ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
+      };
+      const sentAt = ctx.clock.now();
       const call = callDeadline(ctx.signal, ctx.clock, deadline);
       let created: Awaited<ReturnType<typeof createPredictionOnce>>;
       try {
-        created = await createPredictionOnce(
-          api,
-          {
-            model,
-            input,
-            cancelAfterSeconds: timeoutMs / 1000,
-            ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
-            ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
-          },
-          { signal: call.signal, deadline },
-        );
+        created = await createPredictionOnce(api, request, { signal: call.signal, deadline });
       } catch (error) {
         if (!call.expired()) throw error;
         // Sent, never answered: Replicate may have made (and will bill) the prediction, so it is
-        // neither sent again nor another backend tried; Cancel-After stops it at the deadline.
+        // neither sent again nor another backend tried. It is canceled when it can be found;
+        // otherwise its Cancel-After stops it.
+        const orphan = await cancelUnanswered(api, request, sentAt, ctx);
+        const what = orphan
+          ? `it made prediction ${orphan}, which was found and canceled`
+          : "it may have made a prediction, which its Cancel-After stops";
         throw new BackendError(
           "unavailable",
-          `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); it may have made a prediction, which its Cancel-After stops; not sent again`,
-          { ambiguous: true, cause: error },
+          `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); ${what}; not sent again`,
+          { ambiguous: true, ...(orphan !== null && { externalId: orphan }), cause: error },
         );
       } finally {
         call.end();
@@ -269,6 +273,25 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return outcomeOf(parsed.data, submission, ctx, collect);
     },
   };
+}
+
+/** How long looking for (and canceling) the prediction of an unanswered create may take. */
+const ORPHAN_SEARCH_MS = 10_000;
+
+/** Best effort, bounded: the prediction an unanswered create made, canceled; its id, or null when not found. */
+async function cancelUnanswered(api: ReplicateApi, request: CreatePredictionRequest, sentAt: number, ctx: AttemptContext): Promise<string | null> {
+  const bound = callDeadline(ctx.signal, ctx.clock, ctx.clock.now(), ORPHAN_SEARCH_MS);
+  try {
+    const found = await findCreated(api, request, sentAt, { signal: bound.signal });
+    if (!found) return null;
+    await cancelPrediction(api, found.id, { signal: bound.signal });
+    return found.id;
+  } catch (error) {
+    ctx.log.warn("the prediction of an unanswered create could not be canceled", { error: error instanceof Error ? error.message : String(error) });
+    return null;
+  } finally {
+    bound.end();
+  }
 }
 
 /** Where a prediction stands; a succeeded one has its outputs copied at once. */

@@ -40,7 +40,7 @@ async function world(instance: Record<string, unknown>, scenario: Scenario) {
 }
 
 describe("a Replicate call that never answers", () => {
-  it("a held create ends by timeout_s + grace: 502, said to be ambiguous, ledgered, not sent again", { timeout: HANG_MS + 30_000 }, async () => {
+  it("a held create ends by timeout_s + grace: 502, said to be ambiguous, ledgered, its prediction found and canceled, not sent again", { timeout: HANG_MS + 30_000 }, async () => {
     const w = await world({ timeout_s: 2 }, { next_create: [{ after_create: true, hang_ms: HANG_MS }] });
     const started = Date.now();
     const res = await w.generate();
@@ -48,12 +48,14 @@ describe("a Replicate call that never answers", () => {
 
     expect(res.status).toBe(502);
     const body = await res.json<any>();
-    expect(body.detail).toMatch(/did not answer the prediction create within \d+ ms .*it may have made a prediction, which its Cancel-After stops; not sent again/);
+    expect(body.detail).toMatch(/did not answer the prediction create within \d+ ms .*it made prediction \w+, which was found and canceled; not sent again/);
     const [row] = await ledgerRows(body.request_id, 1);
-    expect(row).toMatchObject({ success: 0, error_code: "unavailable", backend: "flux" });
-    const creates = (await w.requests()).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
+    expect(row).toMatchObject({ success: 0, error_code: "unavailable", backend: "flux", external_id: body.external_id });
+    const requests = await w.requests();
+    const creates = requests.filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
     expect(creates).toHaveLength(1);
-    // Replicate itself stops the prediction nobody heard about.
+    // Found by its input and canceled; had it not been found, Replicate's Cancel-After stops it.
+    expect(requests.filter((r) => r.method === "POST" && r.path === `/v1/predictions/${body.external_id}/cancel`)).toHaveLength(1);
     expect(creates[0]!.headers["cancel-after"]).toBe("5s");
   });
 
