@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
-import type { Limits } from "../../src/guard/config";
+import type { Limits } from "../../src/config/guard";
 import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
 import { eventually, newToken, requestsOf as replicateRequestsOf, setScenario, versionOf } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
