@@ -105,6 +105,13 @@ export function describeStatus(status: BackendStatus): string {
 export interface AttemptContext {
   readonly signal: AbortSignal;
   readonly clock: Clock;
+  /**
+   * Clock time (ms) by which a call about a submitted job must have ended (the runner's give-up
+   * time: the submission's deadline, plus a job's grace); calls past it are cut (./call-deadline.ts).
+   * Absent before a submission exists: `submit` and one-shot calls bound themselves by the
+   * instance's own timeout.
+   */
+  readonly deadline?: number;
   readonly requestId: string;
   readonly log: Logger;
 }
@@ -122,9 +129,17 @@ export interface Backend {
    * wins over the pricing table; the usage row then points at no price row.
    */
   readonly configuredPricePerImage?: Usd;
+  /** The quality this instance asks for when a request names none (OpenAI's `quality`): a price dimension. */
+  readonly quality?: string;
   /** The size this instance makes when neither the request nor its style names one. */
   readonly defaultSize?: Size;
   status(): Promise<BackendStatus>;
+  /**
+   * Refuse a spec this instance can never make (throw BackendError `invalid_request`), without
+   * asking the provider. The runner asks before it reserves spend, so a request that is wrong
+   * gets its 400 even when the caller's budget could not have paid for it.
+   */
+  checkSpec?(spec: GenerationSpec): void;
   /** How one attempt talks to the provider; the runner drives it. */
   readonly protocol: BackendProtocol;
 }

@@ -27,6 +27,7 @@ import {
   type JobProtocol,
   type Submitted,
 } from "./backend";
+import { callDeadline } from "./call-deadline";
 import { ComfyClient, type ComfyConnection } from "./comfyui/client";
 import { fetchImages, savedImages } from "./comfyui/outputs";
 import { ProgressReporter } from "./comfyui/progress";
@@ -96,6 +97,10 @@ class ComfyUIInstance implements ComfyUIBackend {
     this.configuredPricePerImage = usd(config.cost_per_image_usd ?? 0);
   }
 
+  checkSpec(spec: GenerationSpec): void {
+    this.valuesFor(spec);
+  }
+
   async status(): Promise<BackendStatus> {
     const missing = this.missingEnv();
     if (missing.length > 0) return { state: "not_configured", missingEnv: missing };
@@ -115,21 +120,28 @@ class ComfyUIInstance implements ComfyUIBackend {
     const clientId = crypto.randomUUID();
     const ourPromptId = crypto.randomUUID();
     const client = this.client(ctx.clock, started);
+    const deadline = started + this.config.timeout_s * 1000;
+    const call = callDeadline(ctx.signal, ctx.clock, deadline);
     let answer: Awaited<ReturnType<ComfyClient["submitPrompt"]>>;
     try {
-      answer = await client.submitPrompt({ prompt: workflow, prompt_id: ourPromptId, client_id: clientId }, { signal: ctx.signal });
+      answer = await client.submitPrompt({ prompt: workflow, prompt_id: ourPromptId, client_id: clientId }, { signal: call.signal });
     } catch (error) {
-      // Aborted while POST /prompt was in flight: ComfyUI may have the job without us knowing.
-      // Our prompt_id is the job's id on current servers, so cancel it anyway.
-      if (ctx.signal.aborted) await this.cancel(client, ourPromptId, ctx);
+      // Aborted or out of time while POST /prompt was in flight: ComfyUI may have the job without
+      // us knowing. Our prompt_id is the job's id on current servers, so cancel it anyway.
+      if (ctx.signal.aborted || call.expired()) await this.cancel(client, ourPromptId, ctx);
+      if (call.expired()) {
+        throw new BackendError("timeout", `ComfyUI did not answer POST /prompt within ${call.budgetMs} ms; the prompt was dropped from its queue`, { cause: error });
+      }
       throw error;
+    } finally {
+      call.end();
     }
     if (!answer.accepted) throw promptRejectionError(answer.rejection, this.template.workflow, this.template.inputs);
     ctx.log.info("comfyui prompt queued", { backend: this.name, prompt_id: answer.promptId });
     return {
       submission: {
         externalId: answer.promptId,
-        deadline: started + this.config.timeout_s * 1000,
+        deadline,
         pollAfterMs: this.config.poll_interval_ms,
         callbacks: false,
         state: { promptId: answer.promptId, clientId, seed: spec.seed, n: spec.n },
@@ -141,7 +153,8 @@ class ComfyUIInstance implements ComfyUIBackend {
   private async poll(submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome> {
     const { promptId } = asyncStateOf(submission);
     const client = this.client(ctx.clock);
-    const call = { signal: ctx.signal };
+    const deadline = callDeadline(ctx.signal, ctx.clock, ctx.deadline);
+    const call = { signal: deadline.signal };
     try {
       const entry = await client.history(promptId, call);
       if (entry) return await this.finishedOutcome(client, entry, submission, ctx);
@@ -155,11 +168,16 @@ class ComfyUIInstance implements ComfyUIBackend {
         error: new BackendError("unavailable", "ComfyUI lost the job (restarted?): it is neither queued nor in the history", { externalId: promptId }),
       };
     } catch (error) {
+      if (deadline.expired()) {
+        throw new BackendError("timeout", `ComfyUI did not answer a poll of prompt ${promptId} within ${deadline.budgetMs} ms`, { externalId: promptId, cause: error });
+      }
       // The box could not be asked (tunnel down…): the job asks again later; the error names the prompt.
       if (error instanceof BackendError && error.extra.externalId === undefined) {
         throw new BackendError(error.kind, error.detail, { ...error.extra, externalId: promptId });
       }
       throw error;
+    } finally {
+      deadline.end();
     }
   }
 

@@ -44,6 +44,8 @@ export class BackendError extends Error {
       readonly charged?: { readonly images: number; readonly width: number; readonly height: number };
       /** The provider's HTTP status when it answered (5xx tells "answered badly" from "unreachable"). */
       readonly httpStatus?: number;
+      /** How long until asking again can help (a backend cooling down): the answer's Retry-After. */
+      readonly retryAfterMs?: number;
       readonly cause?: unknown;
     } = {},
   ) {

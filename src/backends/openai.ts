@@ -43,16 +43,12 @@ export const openAiBackendType = defineBackendType({
       type: "openai",
       model: config.model,
       provider: "openai",
+      ...(config.quality !== undefined && { quality: config.quality }),
       defaultSize: { width: 1024, height: 1024 },
       status: () => access.status(),
+      checkSpec: (spec) => void checkedChoices(config, spec),
       protocol: oneShot(async (spec, ctx) => {
-        const size = `${spec.width}x${spec.height}`;
-        if (config.sizes && !config.sizes.includes(size)) {
-          throw new BackendError("invalid_request", `${config.model} makes ${config.sizes.join(", ")}; ${size} is not one of them`, {
-            invalidFields: [{ field: "size", message: `one of ${config.sizes.join(", ")}` }],
-          });
-        }
-        const choice = requestedChoices(config.model, spec);
+        const choice = checkedChoices(config, spec);
         const api = access.require();
         const wanted = choice.quality ?? config.quality;
         const body = openAiImageRequest(spec, {
@@ -77,6 +73,19 @@ export const openAiBackendType = defineBackendType({
     };
   },
 });
+
+type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
+
+/** The caller's quality and format for this instance; a size it does not make is a 400 naming `size`. */
+function checkedChoices(config: OpenAiConfig, spec: GenerationSpec): { quality?: OpenAiQuality; outputFormat?: OutputFormat } {
+  const size = `${spec.width}x${spec.height}`;
+  if (config.sizes && !config.sizes.includes(size)) {
+    throw new BackendError("invalid_request", `${config.model} makes ${config.sizes.join(", ")}; ${size} is not one of them`, {
+      invalidFields: [{ field: "size", message: `one of ${config.sizes.join(", ")}` }],
+    });
+  }
+  return requestedChoices(config.model, spec);
+}
 
 /** DALL·E speaks standard | hd and answers PNG; GPT image models speak low … max and choose formats. */
 const QUALITIES = { dallE: ["standard", "hd", "auto"], gptImage: ["low", "medium", "high", "xhigh", "max", "auto"] } as const satisfies Record<string, readonly OpenAiQuality[]>;

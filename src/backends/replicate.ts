@@ -27,11 +27,13 @@ import {
   type GenerationSpec,
   type JobProtocol,
 } from "./backend";
+import { callDeadline } from "./call-deadline";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce } from "./replicate/adopt";
+import { createPredictionOnce, findCreated } from "./replicate/adopt";
 import {
   cancelPrediction,
+  type CreatePredictionRequest,
   getPrediction,
   MODEL_REF,
   parseModelRef,
@@ -151,6 +153,7 @@ export const replicateBackendType = defineBackendType({
         if (!token) return { state: "not_configured", missingEnv: [config.api_token_env] };
         return replicateStatus(config.base_url, token, config.api_token_env, runtime);
       },
+      checkSpec: (spec) => void predictionInput(spec, config),
       protocol: replicateProtocol(name, config, runtime, timeoutMs),
     };
   },
@@ -193,17 +196,35 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         options.webhookUrl !== undefined && readSecret(runtime.env, config.webhook_secret_env) && !isLoopbackHost(new URL(options.webhookUrl).hostname)
           ? options.webhookUrl
           : undefined;
-      const created = await createPredictionOnce(
-        api,
-        {
-          model,
-          input,
-          cancelAfterSeconds: timeoutMs / 1000,
-          ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
-          ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
-        },
-        { signal: ctx.signal, deadline },
-      );
+      const request: CreatePredictionRequest = {
+        model,
+        input,
+        cancelAfterSeconds: timeoutMs / 1000,
+        ...(options.hold && { waitSeconds: Math.min(config.wait_s, Math.max(1, Math.floor(timeoutMs / 1000))) }),
+        ...(webhook !== undefined && { webhook, webhookEventsFilter: ASYNC_WEBHOOK_EVENTS }),
+      };
+      const sentAt = ctx.clock.now();
+      const call = callDeadline(ctx.signal, ctx.clock, deadline);
+      let created: Awaited<ReturnType<typeof createPredictionOnce>>;
+      try {
+        created = await createPredictionOnce(api, request, { signal: call.signal, deadline });
+      } catch (error) {
+        if (!call.expired()) throw error;
+        // Sent, never answered: Replicate may have made (and will bill) the prediction, so it is
+        // neither sent again nor another backend tried. It is canceled when it can be found;
+        // otherwise its Cancel-After stops it.
+        const orphan = await cancelUnanswered(api, request, sentAt, ctx);
+        const what = orphan
+          ? `it made prediction ${orphan}, which was found and canceled`
+          : "it may have made a prediction, which its Cancel-After stops";
+        throw new BackendError(
+          "unavailable",
+          `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); ${what}; not sent again`,
+          { ambiguous: true, ...(orphan !== null && { externalId: orphan }), cause: error },
+        );
+      } finally {
+        call.end();
+      }
       const id = created.prediction.id;
       ctx.log.info(created.adopted ? "replicate prediction adopted after its create answer was lost" : "replicate prediction created", {
         backend: name,
@@ -218,7 +239,18 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return outcome.state === "pending" ? { submission } : { submission, outcome };
     },
     async poll(submission, ctx) {
-      const prediction = await getPrediction(apiOrFail(), predictionIdOf(submission), { signal: ctx.signal });
+      const id = predictionIdOf(submission);
+      const call = callDeadline(ctx.signal, ctx.clock, ctx.deadline);
+      let prediction: Prediction;
+      try {
+        prediction = await getPrediction(apiOrFail(), id, { signal: call.signal, ...(ctx.deadline !== undefined && { deadline: ctx.deadline }) });
+      } catch (error) {
+        if (!call.expired()) throw error;
+        throw new BackendError("timeout", `Replicate did not answer GET /predictions/${id} within ${call.budgetMs} ms`, { externalId: id, cause: error });
+      } finally {
+        call.end();
+      }
+      // Downloads of paid outputs run on the attempt's own signal: they may outlast the deadline.
       return outcomeOf(prediction, submission, ctx, collect);
     },
     async cancel(submission, ctx) {
@@ -241,6 +273,25 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return outcomeOf(parsed.data, submission, ctx, collect);
     },
   };
+}
+
+/** How long looking for (and canceling) the prediction of an unanswered create may take. */
+const ORPHAN_SEARCH_MS = 10_000;
+
+/** Best effort, bounded: the prediction an unanswered create made, canceled; its id, or null when not found. */
+async function cancelUnanswered(api: ReplicateApi, request: CreatePredictionRequest, sentAt: number, ctx: AttemptContext): Promise<string | null> {
+  const bound = callDeadline(ctx.signal, ctx.clock, ctx.clock.now(), ORPHAN_SEARCH_MS);
+  try {
+    const found = await findCreated(api, request, sentAt, { signal: bound.signal });
+    if (!found) return null;
+    await cancelPrediction(api, found.id, { signal: bound.signal });
+    return found.id;
+  } catch (error) {
+    ctx.log.warn("the prediction of an unanswered create could not be canceled", { error: error instanceof Error ? error.message : String(error) });
+    return null;
+  } finally {
+    bound.end();
+  }
 }
 
 /** Where a prediction stands; a succeeded one has its outputs copied at once. */

@@ -107,9 +107,11 @@ async function estimateCost(backend: Backend, result: BackendResult, pricing: Co
     return { usd: usd(backend.configuredPricePerImage * result.images.length), priceId: null };
   }
   try {
+    // Priced by the configured model, as the guard reserved it: a provider's echo may not name
+    // it (a version-pinned Replicate prediction).
     return await pricing.estimate({
       provider: backend.provider,
-      model: result.model,
+      model: backend.model,
       imagesProduced: result.images.length,
       width: first.width,
       height: first.height,

@@ -59,7 +59,10 @@ export class CooldownBook {
   }
 }
 
+/** How every cooling-down line starts. */
+export const COOLING_PREFIX = "skipped: cooling down until ";
+
 /** The line users read in `failed_attempts` and `/v1/backends`. */
 export function coolingDownLine(until: number, reason: string): string {
-  return `skipped: cooling down until ${new Date(until).toISOString()} (${reason})`;
+  return `${COOLING_PREFIX}${new Date(until).toISOString()} (${reason})`;
 }

@@ -142,8 +142,10 @@ export function problemFor(error: unknown): Problem {
   if (error instanceof OutputConflictError) return { type: "conflict", status: 409, detail: error.message };
   if (error instanceof GenerationFailedError) {
     const last = error.attempts.at(-1);
+    const retryAfterMs = error.last.extra.retryAfterMs;
     return {
       ...BY_BACKEND_KIND[error.last.kind],
+      ...(retryAfterMs !== undefined && { headers: { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }),
       detail: error.last.detail,
       extra: {
         backend: last?.backend ?? null,

@@ -174,12 +174,15 @@ export class GenerationRunner {
     const now = this.deps.clock.now();
     const { chain: backends } = this.prepared.plan;
     let failed = chain.failed;
-    // A backend cooling down is skipped (no attempt, no usage row) while a later one remains.
+    // A backend cooling down is skipped (no attempt, no usage row) while a later one remains —
+    // but only on a chain that would move on after it failed as unreachable: skipping is that
+    // same fallback, taken early, and pays the next backend just the same.
     while (failed.length < backends.length - 1) {
-      const skipped = this.coolingDown(backends[failed.length]!, now);
-      if (!skipped) break;
-      this.log.info("backend skipped", { request_id: this.prepared.requestId, backend: skipped.backend, detail: skipped.detail });
-      failed = [...failed, skipped];
+      const cooling = this.coolingDown(backends[failed.length]!, now);
+      if (!cooling) break;
+      if (!this.prepared.plan.fallbackOn.includes("unreachable")) return this.refuseWhileCooling(cooling, failed, now);
+      this.log.info("backend skipped", { request_id: this.prepared.requestId, backend: cooling.skipped.backend, detail: cooling.skipped.detail });
+      failed = [...failed, cooling.skipped];
     }
     const index = failed.length;
     const backend = backends[index];
@@ -189,10 +192,27 @@ export class GenerationRunner {
   }
 
   /** The skipped "attempt" when `backend` cools down after failing as unreachable; null when it may be tried. */
-  private coolingDown(backend: string, now: number): FailedAttempt | null {
+  private coolingDown(backend: string, now: number): { readonly skipped: FailedAttempt; readonly until: number } | null {
     const admission = this.deps.cooldowns.admit(backend, now, this.cooldownMs(backend));
     if (admission.admitted) return null;
-    return { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 };
+    return { skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 }, until: admission.until };
+  }
+
+  /**
+   * A chain that does not fall back on `unreachable` meets a backend cooling down: the request
+   * fails as that backend's attempt would have (502, unreachable), without an attempt, and says
+   * when asking again can help.
+   */
+  private refuseWhileCooling(cooling: { readonly skipped: FailedAttempt; readonly until: number }, failed: readonly FailedAttempt[], now: number): FailedStep {
+    const { backend, detail } = cooling.skipped;
+    const error = new BackendError(
+      "unavailable",
+      `${backend} is ${detail.replace(/^skipped: /, "")}; this chain does not fall back on unreachable, so no other backend was tried`,
+      { retryAfterMs: Math.max(0, cooling.until - now) },
+    );
+    const attempts = [...failed, cooling.skipped];
+    this.log.info("backend cooling down; chain does not fall back on unreachable", { request_id: this.prepared.requestId, backend, detail });
+    return { status: "failed", error: new GenerationFailedError(error, attempts), failed: attempts };
   }
 
   private cooldownMs(backend: string): number {
@@ -202,6 +222,12 @@ export class GenerationRunner {
   private async submit(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
     const backend = this.deps.backend(attempt.backend);
     const { spec } = this.prepared.plan;
+    try {
+      backend.checkSpec?.(spec);
+    } catch (error) {
+      // A spec the instance can never make is refused before any money is held for it.
+      return this.fail(chain, attempt, error, { reserved: false });
+    }
     try {
       await this.reserve(backend, attempt);
     } catch (refusal) {
@@ -294,14 +320,14 @@ export class GenerationRunner {
   }
 
   /** A failed attempt: its usage event; the next backend gets a turn unless none may. */
-  private async fail(chain: ChainState, attempt: AttemptState, error: unknown): Promise<StepResult> {
-    const recorded = await this.recordFailure(chain, attempt, error);
+  private async fail(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }): Promise<StepResult> {
+    const recorded = await this.recordFailure(chain, attempt, error, spend);
     const trigger = fallbackTrigger(recorded.error, attempt.submission !== null);
     this.noteReachability(attempt, trigger, recorded.error);
     if (trigger !== null && this.prepared.plan.fallbackOn.includes(trigger) && recorded.failed.length < this.prepared.plan.chain.length) {
       return { status: "running", chain: { attempt: null, failed: recorded.failed, nextStepAt: this.deps.clock.now() } };
     }
-    return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
+    return { status: "failed", error: new GenerationFailedError(this.withCooldownHint(attempt, trigger, recorded.error), recorded.failed), failed: recorded.failed };
   }
 
   /** An unreachable backend cools down; any other answer shows it is there. */
@@ -313,19 +339,30 @@ export class GenerationRunner {
     }
   }
 
+  /**
+   * An unreachable backend that ends its chain now cools down, and the next requests fail at once
+   * without trying it (refuseWhileCooling): the first answer already says when to ask again.
+   */
+  private withCooldownHint(attempt: AttemptState, trigger: FallbackTrigger | null, error: BackendError): BackendError {
+    const cooldownMs = this.cooldownMs(attempt.backend);
+    const skippable = attempt.index < this.prepared.plan.chain.length - 1;
+    if (trigger !== "unreachable" || cooldownMs <= 0 || !skippable || error.extra.retryAfterMs !== undefined) return error;
+    return new BackendError(error.kind, error.detail, { ...error.extra, retryAfterMs: cooldownMs });
+  }
+
   /** A canceled attempt: its usage event, and the end of the chain. */
   private async end(chain: ChainState, attempt: AttemptState, error: BackendError): Promise<FailedStep> {
     const recorded = await this.recordFailure(chain, attempt, error);
     return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
   }
 
-  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown) {
+  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }) {
     const backend = this.deps.backend(attempt.backend);
     const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
     // What a failed attempt still costs: every provider we speak bills per produced image
     // (Replicate's FLUX models, Together, OpenAI) or not at all (ComfyUI at home), so nothing —
     // unless the images were made and then lost (`paid_output_lost`), which is billed.
-    await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
+    if (spend.reserved) await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
     return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
   }
 
@@ -395,7 +432,13 @@ export class GenerationRunner {
   }
 
   private context(attempt: AttemptState, signal: AbortSignal): AttemptContext {
-    return { signal, clock: this.deps.clock, requestId: this.prepared.requestId, log: this.attemptLog(attempt) };
+    return {
+      signal,
+      clock: this.deps.clock,
+      requestId: this.prepared.requestId,
+      log: this.attemptLog(attempt),
+      ...(attempt.submission && { deadline: this.giveUpAt(attempt) }),
+    };
   }
 
   private attemptLog(attempt: AttemptState): Logger {

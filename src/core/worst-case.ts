@@ -16,10 +16,12 @@ export type AttemptPrice =
   /** Paid, but no price line matches (unknown model or size): the cost is unknown. */
   | { readonly kind: "unpriced" };
 
-export type PricedBackend = Pick<Backend, "provider" | "model" | "configuredPricePerImage">;
+export type PricedBackend = Pick<Backend, "provider" | "model" | "configuredPricePerImage" | "quality">;
 
-export async function priceAttempt(backend: PricedBackend, shape: RequestShape, pricing: CostEstimator): Promise<AttemptPrice> {
+/** `quality`: the caller's; absent, the instance's configured one prices the attempt, as it will bill. */
+export async function priceAttempt(backend: PricedBackend, shape: RequestShape & { readonly quality?: string }, pricing: CostEstimator): Promise<AttemptPrice> {
   if (backend.configuredPricePerImage !== undefined) return priced(usd(backend.configuredPricePerImage * shape.n), null);
+  const quality = shape.quality ?? backend.quality;
   let estimate: CostEstimate | null;
   try {
     estimate = await pricing.estimate({
@@ -28,6 +30,7 @@ export async function priceAttempt(backend: PricedBackend, shape: RequestShape, 
       imagesProduced: shape.n,
       width: shape.width,
       height: shape.height,
+      ...(quality !== undefined && { quality }),
     });
   } catch {
     return { kind: "unpriced" };

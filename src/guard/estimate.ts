@@ -41,10 +41,12 @@ export async function estimateAttempts(
 ): Promise<AttemptEstimate[]> {
   const plan = planGeneration(request, deps.config, deps.ids, deps.backend);
   const shape = { width: plan.spec.width, height: plan.spec.height, n: plan.spec.n };
+  const quality = plan.spec.quality;
   return Promise.all(
     plan.chain.map(async (name) => {
       const backend = deps.backend(name);
-      return { backend: name, provider: backend.provider, model: backend.model, ...shape, price: await priceAttempt(backend, shape, deps.pricing) };
+      const price = await priceAttempt(backend, { ...shape, ...(quality !== undefined && { quality }) }, deps.pricing);
+      return { backend: name, provider: backend.provider, model: backend.model, ...shape, price };
     }),
   );
 }

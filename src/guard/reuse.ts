@@ -74,6 +74,9 @@ export interface ReuseEventInput {
   readonly requestId: string;
   readonly caller: string;
   readonly source: string | null;
+  /** The request's own attribution and X-Request-Id, kept as on every generated row. */
+  readonly ref: string | null;
+  readonly clientRequestId: string | null;
   readonly promptHash: string;
   readonly now: number;
 }
@@ -87,6 +90,8 @@ export function reuseUsageEvent(stored: GenerationOutcome, n: number, input: Reu
     request_id: input.requestId,
     caller: input.caller,
     source: input.source,
+    ref: input.ref,
+    client_request_id: input.clientRequestId,
     backend: stored.backend,
     backend_type: REUSE_BACKEND_TYPE,
     model: stored.model,

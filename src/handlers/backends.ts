@@ -9,7 +9,7 @@ import type { App } from "../http/context";
 import { BackendsResponse, problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 import { ownEntry } from "../lib/lookup";
-import { coolingDownLine } from "../core/cooldown";
+import { COOLING_PREFIX, coolingDownLine } from "../core/cooldown";
 import { DEFAULT_FALLBACK_ON } from "../backends/fallback-triggers";
 import { type AppDeps, cooldownsFor } from "../deps";
 import { type Clock, systemClock } from "../lib/clock";
@@ -70,16 +70,22 @@ export function statusBoard(deps: Pick<AppDeps, "config" | "backend">, clock: Cl
     async of(name: string): Promise<string> {
       const chain = ownEntry(deps.config.chains, name);
       if (!chain) return ofInstance(name);
-      return chainStatus(await Promise.all(chain.backends.map(async (member) => ({ member, status: await ofInstance(member) }))));
+      const members = await Promise.all(chain.backends.map(async (member) => ({ member, status: await ofInstance(member) })));
+      return chainStatus(members, (chain.fallback_on ?? DEFAULT_FALLBACK_ON).includes("unreachable"));
     },
   };
 }
 
-/** `ok`, `ok via <member>` when earlier members cannot serve, else every member's line. */
-function chainStatus(members: readonly { readonly member: string; readonly status: string }[]): string {
+/**
+ * `ok`, `ok via <member>` when earlier members cannot serve, else every member's line. A chain
+ * that does not fall back on unreachable stops at a member cooling down (the runner does too).
+ */
+function chainStatus(members: readonly { readonly member: string; readonly status: string }[], skipsCooling: boolean): string {
   const serving = members.findIndex((m) => m.status.startsWith("ok"));
   if (serving === 0) return members[0]!.status;
   const story = (list: typeof members) => list.map((m) => `${m.member}: ${m.status}`).join("; ");
+  const stuck = skipsCooling ? -1 : members.findIndex((m) => m.status.startsWith(COOLING_PREFIX));
+  if (stuck !== -1 && (serving === -1 || stuck < serving)) return `unavailable (${story(members.slice(0, stuck + 1))}; this chain does not fall back on unreachable)`;
   if (serving > 0) return `ok via ${members[serving]!.member} (${story(members.slice(0, serving))})`;
   return `unavailable (${story(members)})`;
 }

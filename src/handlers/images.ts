@@ -87,7 +87,7 @@ export function registerImageRoutes(app: App): void {
     if (stored) {
       const caller = c.get("caller").name;
       const requestId = c.get("requestId");
-      const input = { eventId: deps.ids.newId(), requestId, caller, source: request.source ?? null, promptHash: await sha256Hex(request.prompt), now: deps.clock.now() };
+      const input = { eventId: deps.ids.newId(), requestId, caller, source: request.source ?? null, ref: request.ref ?? null, clientRequestId: request.clientRequestId ?? null, promptHash: await sha256Hex(request.prompt), now: deps.clock.now() };
       await deps.usage.record(reuseUsageEvent(stored, request.n, input));
       c.header(REUSED_FROM_HEADER, stored.request_id);
       return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);

@@ -27,7 +27,10 @@ export interface CollectOptions {
   readonly signal?: AbortSignal;
   /** Hostnames outputs may come from; `*.example.com` matches its subdomains. */
   readonly deliveryHosts: readonly string[];
-  /** Reported when the prediction names no model. */
+  /**
+   * The model we asked for (`owner/name`), reported instead of the prediction's own `model`: a
+   * create by version id may come back naming no model, or one we did not ask for.
+   */
   readonly model?: string;
   /**
    * Clock time (ms) until which a failing download is tried again (with backoff): the outputs
@@ -78,7 +81,7 @@ export async function collectOutputs(prediction: Prediction, options: CollectOpt
   const version = prediction.version && prediction.version !== "hidden" ? prediction.version : undefined;
   return {
     images,
-    model: prediction.model ?? options.model ?? "unknown",
+    model: options.model ?? prediction.model ?? "unknown",
     ...(version ? { modelVersion: version } : {}),
     seed: seedUsed(prediction),
     ...(prediction.metrics?.predict_time !== undefined ? { predictTimeSeconds: prediction.metrics.predict_time } : {}),

@@ -56,7 +56,9 @@ export function registerGenerationRoute(app: App): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
-    const request = pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config);
+    const correlation = c.get("correlationId");
+    // The caller's X-Request-Id goes on every usage row, as on POST /v1/images.
+    const request = { ...pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config), ...(correlation !== null && { clientRequestId: correlation }) };
     const stored = new Map<string, Uint8Array>();
     const outcome = await runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes));
     const format = body.response_format ?? "b64_json";

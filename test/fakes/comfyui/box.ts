@@ -72,6 +72,8 @@ export class FakeBox {
     this.record(req, path, body);
     const front = frontAnswer(this.options, req.headers, path);
     if (front?.kind === "reset") return void req.socket.destroy();
+    // Left unanswered: the client's own deadline (or hang-up) ends it.
+    if (front?.kind === "hang") return;
     if (front) return send(res, front.status, front.headers, front.body);
     const url = new URL(path, "http://box");
     const route = url.pathname.startsWith("/api/") ? url.pathname.slice(4) : url.pathname;
@@ -87,6 +89,7 @@ export class FakeBox {
     };
     const front = frontAnswer(this.options, req.headers, path);
     if (front?.kind === "reset") return void socket.destroy();
+    if (front?.kind === "hang") return;
     if (front) return raw(front.status, front.headers, front.body);
     const url = new URL(path, "http://box");
     if (url.pathname !== "/ws" && url.pathname !== "/api/ws") return raw(404, { "Content-Type": "text/plain" }, "404: Not Found");

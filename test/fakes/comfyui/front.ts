@@ -10,11 +10,13 @@ import type { BoxOptions } from "./types";
 
 export type FrontAnswer =
   | { readonly kind: "reset" }
+  | { readonly kind: "hang" }
   | { readonly kind: "answer"; readonly status: number; readonly headers: Record<string, string>; readonly body: string };
 
 export function frontAnswer(options: BoxOptions, headers: IncomingHttpHeaders, path: string): FrontAnswer | null {
   const tunnel = options.tunnel ?? "up";
   if (tunnel === "reset") return { kind: "reset" };
+  if (tunnel === "hang") return { kind: "hang" };
   const host = headers.host ?? "127.0.0.1";
   // Access runs at the edge, before the tunnel: a refused token is refused even when the box is off.
   const access = options.access;

@@ -28,7 +28,9 @@ type TunnelMode =
   /** Tunnel up but nothing on the origin port: 502 Bad gateway page. */
   | "bad_gateway"
   /** Connection reset without an answer (box unreachable at the network level). */
-  | "reset";
+  | "reset"
+  /** Connection taken, no answer ever (a wedged tunnel or box): held until the client hangs up. */
+  | "hang";
 
 /** Model files the fake box "has", per ComfyUI models/ folder. */
 export interface ModelFolders {

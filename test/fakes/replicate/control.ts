@@ -22,6 +22,12 @@ export interface Scripted {
    * lost after Replicate accepted, and will bill, the work).
    */
   readonly after_create?: boolean;
+  /**
+   * Hold the answer this long first (ms; until the client hangs up, if sooner), then answer as
+   * scripted, or as usual when nothing else is scripted. With `after_create`, the prediction is
+   * made before the wait: a create whose answer never comes while the work runs.
+   */
+  readonly hang_ms?: number;
 }
 
 export interface WebhookBehaviour {
@@ -65,6 +71,11 @@ export interface Scenario {
   readonly webhooks?: WebhookBehaviour;
   /** Predictions per page of GET /v1/predictions (Replicate's is 100). */
   readonly list_page_size?: number;
+  /**
+   * Test control: what predictions report as `model` instead of the model's name (e.g.
+   * `unknown/unknown`), to check that nothing downstream prices or names a result by the echo.
+   */
+  readonly model_echo?: string;
   readonly next_list?: readonly Scripted[];
 }
 

@@ -224,7 +224,10 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const modelRoute = /^\/v1\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path);
     if (req.method === "POST" && (modelRoute || path === "/v1/predictions")) {
       const scripted = account.queues.create.shift();
-      if (scripted && !scripted.after_create) return answerScripted(res, scripted);
+      if (scripted && !scripted.after_create) {
+        if (scripted.hang_ms) await hold(res, scripted.hang_ms);
+        if (scriptsAnAnswer(scripted)) return answerScripted(res, scripted);
+      }
       return createPrediction(req, res, account, body, modelRoute ? `${modelRoute[1]}/${modelRoute[2]}` : null, scripted);
     }
     if (req.method === "GET" && path === "/v1/predictions") {
@@ -235,7 +238,8 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const getRoute = /^\/v1\/predictions\/([a-z0-9]+)$/.exec(path);
     if (req.method === "GET" && getRoute) {
       const scripted = account.queues.get.shift();
-      if (scripted) return answerScripted(res, scripted);
+      if (scripted?.hang_ms) await hold(res, scripted.hang_ms);
+      if (scripted && scriptsAnAnswer(scripted)) return answerScripted(res, scripted);
       const prediction = predictions.get(getRoute[1]!);
       if (!prediction || prediction.account !== account) return send(res, 404, { detail: "Not found.", status: 404 });
       return send(res, 200, view(prediction, Date.now()));
@@ -353,7 +357,8 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     };
     predictions.set(prediction.id, prediction);
     if (prediction.webhook) schedule(prediction);
-    if (lostAnswer) return answerScripted(res, lostAnswer);
+    if (lostAnswer?.hang_ms) await hold(res, lostAnswer.hang_ms);
+    if (lostAnswer && scriptsAnAnswer(lostAnswer)) return answerScripted(res, lostAnswer);
 
     if (prefer === null) return send(res, 201, view(prediction, Date.now()));
     const waitUntil = now + prefer * 1000 * scale;
@@ -450,7 +455,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
     return {
       id,
-      model: prediction.model.name,
+      model: prediction.account.scenario.model_echo ?? prediction.model.name,
       version: prediction.version,
       input: prediction.input,
       logs,
@@ -538,6 +543,24 @@ function stateOf(p: FakePrediction, now: number): PredictionState {
     hasOutput,
     dataRemoved: hasOutput && now >= p.outputAt + p.ttlMs,
   };
+}
+
+/** Whether a scripted entry says what to answer (a bare `hang_ms` only delays the usual answer). */
+function scriptsAnAnswer(scripted: Scripted): boolean {
+  return scripted.status !== undefined || scripted.network_error === true || scripted.html !== undefined || scripted.body !== undefined;
+}
+
+/** Waits `ms` before answering, or until the client hangs up. */
+function hold(res: ServerResponse, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      res.off("close", done);
+      resolve();
+    }
+    res.once("close", done);
+  });
 }
 
 function answerScripted(res: ServerResponse, scripted: Scripted): void {

@@ -51,6 +51,17 @@ describe("fetchWithRetry", () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it("neither a 5xx nor a network failure is retried past the deadline", async () => {
+    const clock = steppedClock(0, 1_000_000);
+    const failing = script(status(503));
+    expect((await fetchWithRetry(failing.send, { clock, deadline: clock.now() + 100 })).status).toBe(503);
+    expect(failing.calls.count).toBe(1);
+    const dropped = script(new TypeError("Network connection lost."));
+    await expect(fetchWithRetry(dropped.send, { clock, deadline: clock.now() + 100 })).rejects.toThrow("Network connection lost.");
+    expect(dropped.calls.count).toBe(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it("retries a 5xx once, then hands back the second 5xx", async () => {
     const clock = steppedClock(0, 1_000_000);
     const { send, calls } = script(status(500), status(503));
