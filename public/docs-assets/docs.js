@@ -10,23 +10,33 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-/** A schema as compact TypeScript-like text; named schemas stay references (linked below). */
+/**
+ * A schema as compact TypeScript-like text, as a list of strings and links: a named schema stays a
+ * reference, linked to its definition under "Schemas".
+ */
 function describe(schema, depth = 0) {
-  if (!schema) return "any";
-  if (schema.$ref) return schema.$ref.split("/").pop();
-  if (schema.anyOf || schema.oneOf) return (schema.anyOf ?? schema.oneOf).map((s) => describe(s, depth)).join(" | ");
-  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (!schema) return ["any"];
+  if (schema.$ref) {
+    const name = schema.$ref.split("/").pop();
+    return [el("a", { href: `#schema-${name}`, class: "type" }, name)];
+  }
+  if (schema.anyOf || schema.oneOf) return joined((schema.anyOf ?? schema.oneOf).map((s) => describe(s, depth)), " | ");
+  if (schema.enum) return [schema.enum.map((v) => JSON.stringify(v)).join(" | ")];
   const type = Array.isArray(schema.type) ? schema.type.join(" | ") : schema.type;
-  if (type === "array") return `${describe(schema.items, depth)}[]`;
+  if (type === "array") return [...describe(schema.items, depth), "[]"];
   if (type === "object" || schema.properties) {
     const props = Object.entries(schema.properties ?? {});
-    if (props.length === 0) return schema.additionalProperties ? `{ [key]: ${describe(schema.additionalProperties, depth)} }` : "object";
+    if (props.length === 0) return schema.additionalProperties ? ["{ [key]: ", ...describe(schema.additionalProperties, depth), " }"] : ["object"];
     const pad = "  ".repeat(depth + 1);
     const required = new Set(schema.required ?? []);
-    const lines = props.map(([name, s]) => `${pad}${name}${required.has(name) ? "" : "?"}: ${describe(s, depth + 1)}${s.description ? `  // ${s.description}` : ""}`);
-    return `{\n${lines.join("\n")}\n${"  ".repeat(depth)}}`;
+    const lines = props.map(([name, s]) => [`${pad}${name}${required.has(name) ? "" : "?"}: `, ...describe(s, depth + 1), s.description ? `  // ${s.description}` : ""]);
+    return ["{\n", ...joined(lines, "\n"), `\n${"  ".repeat(depth)}}`];
   }
-  return type ?? "any";
+  return [type ?? "any"];
+}
+
+function joined(parts, separator) {
+  return parts.flatMap((part, i) => (i === 0 ? part : [separator, ...part]));
 }
 
 function contentBlock(content) {

@@ -4,6 +4,8 @@ import { api, el, usd, when } from "./api.js";
 const PAGE = 24;
 const $ = (id) => document.getElementById(id);
 let nextCursor = null;
+/** Bumped by clearGallery: a page still loading for a forgotten key is dropped. */
+let generation = 0;
 
 export function setUpGallery(onProblem) {
   $("gallery-more").addEventListener("click", () => loadGallery(true).catch(onProblem));
@@ -14,12 +16,23 @@ export async function loadGallery(more = false) {
   if (!more) {
     $("gallery-grid").replaceChildren();
   }
+  const mine = generation;
   const query = new URLSearchParams({ limit: String(PAGE), ...(more && nextCursor ? { cursor: nextCursor } : {}) });
   const page = await api(`/v1/images?${query}`);
+  if (mine !== generation) return;
   nextCursor = page.next_cursor;
   $("gallery-more").hidden = nextCursor === null;
   if (!more && page.images.length === 0) $("gallery-grid").append(el("p", { class: "note" }, "No images yet — generate one."));
   for (const image of page.images) $("gallery-grid").append(figure(image));
+}
+
+/** The key was forgotten: nothing it showed stays on screen. */
+export function clearGallery() {
+  generation++;
+  nextCursor = null;
+  $("gallery-grid").replaceChildren();
+  $("gallery-error").textContent = "";
+  $("gallery-more").hidden = true;
 }
 
 function figure(image) {

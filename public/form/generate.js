@@ -5,6 +5,8 @@ import { accessMessage, api, ApiProblem, el, usd } from "./api.js";
 const POLL_MS = 1000;
 const FIELDS = ["prompt", "backend", "style", "size", "seed", "steps", "n", "negative"];
 const $ = (id) => document.getElementById(id);
+/** Bumped when the key is forgotten: a job still polling for it stops and shows nothing. */
+let generation = 0;
 
 export function setUpGenerate({ onKeyProblem, onGenerated }) {
   const form = $("generate-form");
@@ -21,24 +23,43 @@ export function setUpGenerate({ onKeyProblem, onGenerated }) {
     clearErrors();
     const body = requestBody();
     if (!body) return;
+    const mine = generation;
+    // The button is disabled while the job runs: focus moves to the status line, not to <body>.
     $("submit").disabled = true;
     try {
-      const outcome = await runJob(body);
-      if (outcome) {
+      const outcome = await runJob(body, mine);
+      if (outcome && mine === generation) {
         showResults(outcome, body);
         onGenerated();
       }
     } catch (error) {
-      showProblem(error, onKeyProblem);
+      if (mine === generation) showProblem(error, onKeyProblem);
     } finally {
       $("submit").disabled = false;
+      if (mine === generation && (document.activeElement === document.body || document.activeElement === $("progress"))) {
+        $("submit").focus();
+        $("submit-error").scrollIntoView({ block: "nearest" });
+      }
     }
   });
 }
 
-/** The backend select, from GET /v1/backends; instances that cannot run now are marked. */
+/** The key was forgotten: the backends and styles it listed, results, progress and errors go. */
+export function clearGenerate() {
+  generation++;
+  $("results").replaceChildren();
+  $("progress").replaceChildren();
+  $("progress").hidden = true;
+  $("estimate").textContent = "";
+  $("backend").replaceChildren(el("option", { value: "" }, "default"));
+  $("style").replaceChildren(el("option", { value: "" }, "none"));
+  clearErrors();
+}
+
+/** The backend and style selects, from GET /v1/backends; instances that cannot run now are marked. */
 export async function loadBackends() {
-  const { backends } = await api("/v1/backends");
+  const { backends, styles } = await api("/v1/backends");
+  fillStyles(styles ?? []);
   const select = $("backend");
   const chosen = select.value;
   select.replaceChildren(el("option", { value: "" }, "default"));
@@ -48,6 +69,14 @@ export async function loadBackends() {
     select.append(el("option", { value: backend.name, "data-status": ok ? "ok" : "unavailable" }, label));
   }
   select.value = chosen;
+}
+
+function fillStyles(styles) {
+  const select = $("style");
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, "none"));
+  for (const style of styles) select.append(el("option", { value: style.name }, style.size ? `${style.name} (${style.size})` : style.name));
+  select.value = styles.some((s) => s.name === chosen) ? chosen : "";
 }
 
 /** The JSON body for POST /v1/images, or null (after marking the field, when `report`). */
@@ -103,17 +132,22 @@ function estimateLine(estimate) {
 }
 
 /** POST with `Prefer: respond-async`, then poll the job; resolves with its result. */
-async function runJob(body) {
+async function runJob(body, mine) {
   const started = Date.now();
   const progress = $("progress");
   progress.hidden = false;
   progress.textContent = "Submitting…";
   $("results").replaceChildren();
+  // On a phone the status line is below the fold: bring it up, and keep focus off <body>.
+  progress.scrollIntoView({ block: "nearest" });
+  progress.focus({ preventScroll: true });
   try {
     let job = await api("/v1/images", { method: "POST", body, headers: { prefer: "respond-async" } });
     while (job.status === "submitted" || job.status === "running") {
+      if (mine !== generation) return null;
       progress.textContent = describeProgress(job, Date.now() - started);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (mine !== generation) return null;
       job = await api(`/v1/jobs/${job.id}`);
     }
     if (job.status === "succeeded") return job.result;
@@ -124,11 +158,17 @@ async function runJob(body) {
   }
 }
 
+/**
+ * The job's own state decides queued vs running (`status`, `started_at`); `progress` only refines
+ * it (a backend's queue position, sampler steps), and most backends report none.
+ */
 function describeProgress(job, elapsedMs) {
   const parts = [];
   const p = job.progress;
-  if (!p || p.state === "queued" || job.status === "submitted") {
-    parts.push(p?.queue_position === undefined ? "Queued" : `Queued (position ${p.queue_position + 1})`);
+  if (job.status === "submitted") {
+    parts.push("Queued");
+  } else if (p?.state === "queued") {
+    parts.push(`Queued at ${job.backend ?? "the backend"}${p.queue_position === undefined ? "" : ` (position ${p.queue_position + 1})`}`);
   } else {
     parts.push(`Running${job.backend ? ` on ${job.backend}` : ""}`);
   }
@@ -204,7 +244,11 @@ function showResults(outcome, body) {
     $("seed").focus();
   });
   const figures = outcome.images.map((image) => imageFigure(image));
-  results.replaceChildren(el("div", {}, el("h3", {}, "Result"), facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
+  const title = el("h3", { id: "result-title", tabindex: "-1" }, "Result");
+  results.replaceChildren(el("div", {}, title, facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
+  // The result is usually below the fold (always on a phone): show it and move focus to it.
+  results.scrollIntoView({ block: "start" });
+  title.focus({ preventScroll: true });
 }
 
 // Image URLs carry their own signature (`?exp=&sig=`): an <img> cannot send the bearer header.

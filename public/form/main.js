@@ -1,9 +1,9 @@
 // The web form's entry point: the API key panel, the three sections (#generate, #gallery,
 // #spend) and errors about the key itself. Plain modules, no build step.
 import { accessMessage, api, apiKey, ApiProblem } from "./api.js";
-import { loadGallery, setUpGallery } from "./gallery.js";
-import { loadBackends, setUpGenerate } from "./generate.js";
-import { loadSpend } from "./spend.js";
+import { clearGallery, loadGallery, setUpGallery } from "./gallery.js";
+import { clearGenerate, loadBackends, setUpGenerate } from "./generate.js";
+import { clearSpend, loadSpend } from "./spend.js";
 
 const SECTIONS = ["generate", "gallery", "spend"];
 const $ = (id) => document.getElementById(id);
@@ -66,8 +66,14 @@ $("key-form").addEventListener("submit", async (event) => {
   showKeyState();
   await useKey();
 });
+// Whatever the key showed (its images, spend, results, backends) leaves the screen with it: the
+// next person at this browser sees none of it.
 $("forget-key").addEventListener("click", () => {
   apiKey.forget();
+  clearGenerate();
+  clearGallery();
+  clearSpend();
+  clearKeyProblem();
   showKeyState();
   $("api-key").focus();
 });

@@ -1,4 +1,4 @@
-// Spend: per day as a bar chart (inline SVG), a table by backend / model / caller / source with
+// Spend: calls, images and cost per day as bar charts (inline SVG), a table by backend / model / caller / source with
 // totals (GET /v1/usage), and the budget gauge (GET /v1/budget, where the deployment has one).
 import { api, el, usd, when } from "./api.js";
 
@@ -10,6 +10,13 @@ const $ = (id) => document.getElementById(id);
 /** Which load is the latest: an older one that answers late must not paint over a newer one. */
 let latestLoad = 0;
 
+/** Forgets what the last load showed (the key was forgotten); a load still answering is dropped. */
+export function clearSpend() {
+  latestLoad++;
+  for (const id of ["spend-chart", "spend-table", "budget", "spend-error"]) $(id).replaceChildren();
+  $("budget").hidden = true;
+}
+
 export async function loadSpend() {
   const load = ++latestLoad;
   const since = new Date(Date.now() - (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
@@ -18,31 +25,43 @@ export async function loadSpend() {
     api(`/v1/usage?since=${since}&group=${GROUP.join(",")}`),
   ]);
   if (load !== latestLoad) return;
-  $("spend-chart").replaceChildren(dayChart(summary.by_day, since));
+  $("spend-chart").replaceChildren(...dayCharts(summary.by_day, since));
   $("spend-table").replaceChildren(groupTable(report));
-  await loadBudget();
+  await loadBudget(load);
+}
+
+/** What the per-day charts draw: calls and images say something even when every cost is $0. */
+const METRICS = [
+  { field: "calls", title: "Calls", format: (n) => String(n) },
+  { field: "images", title: "Images", format: (n) => String(n) },
+  { field: "cost_usd", title: "Cost", format: usd },
+];
+
+function dayCharts(byDay, since) {
+  const days = Array.from({ length: DAYS }, (_, i) => new Date(Date.parse(`${since}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
+  return METRICS.map((metric) => dayChart(metric, new Map(byDay.map((d) => [d.day, d[metric.field]])), days));
 }
 
 /** One bar per UTC day, oldest on the left; days without usage are zero-height bars. */
-function dayChart(byDay, since) {
-  const cost = new Map(byDay.map((d) => [d.day, d.cost_usd]));
-  const days = Array.from({ length: DAYS }, (_, i) => new Date(Date.parse(`${since}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
-  const max = Math.max(0, ...days.map((d) => cost.get(d) ?? 0));
-  const [width, height, bar] = [DAYS * 12, 120, 10];
-  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height + 16}`, role: "img", class: "chart", "aria-labelledby": "spend-chart-title" });
-  const total = days.reduce((sum, d) => sum + (cost.get(d) ?? 0), 0);
-  svg.append(svgEl("title", { id: "spend-chart-title" }, `Spend per day since ${since}: ${usd(total)} in all, at most ${usd(max)} a day`));
+function dayChart(metric, values, days) {
+  const max = Math.max(0, ...days.map((d) => values.get(d) ?? 0));
+  const total = days.reduce((sum, d) => sum + (values.get(d) ?? 0), 0);
+  const [width, height, bar] = [DAYS * 12, 60, 10];
+  const titleId = `spend-chart-${metric.field}`;
+  const summary = `${metric.title}: ${metric.format(total)} in 30 days, at most ${metric.format(max)} a day`;
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height + 16}`, role: "img", class: "chart", "data-metric": metric.field, "aria-labelledby": titleId });
+  svg.append(svgEl("title", {}, `${summary}, since ${days[0]}`));
   days.forEach((day, i) => {
-    const value = cost.get(day) ?? 0;
+    const value = values.get(day) ?? 0;
     const h = max > 0 ? Math.max(value > 0 ? 1 : 0, Math.round((value / max) * height)) : 0;
     const rect = svgEl("rect", { x: i * 12 + 1, y: height - h, width: bar, height: h, class: "bar", "data-day": day });
-    rect.append(svgEl("title", {}, `${day}: ${usd(value)}`));
+    rect.append(svgEl("title", {}, `${day}: ${metric.format(value)}`));
     svg.append(rect);
   });
   svg.append(svgEl("line", { x1: 0, y1: height + 0.5, x2: width, y2: height + 0.5, class: "axis" }));
   svg.append(svgEl("text", { x: 0, y: height + 14, class: "label" }, days[0]));
   svg.append(svgEl("text", { x: width, y: height + 14, class: "label end" }, days.at(-1)));
-  return svg;
+  return el("figure", { class: "day-chart" }, el("figcaption", { id: titleId }, summary), svg);
 }
 
 function svgEl(tag, attributes, text) {
@@ -63,8 +82,9 @@ function groupTable(report) {
 }
 
 /** The budget gauges (GET /v1/budget): today's and this month's spend against the caps. */
-async function loadBudget() {
+async function loadBudget(load) {
   const budget = await api("/v1/budget");
+  if (load !== latestLoad) return;
   const box = $("budget");
   box.replaceChildren(...["daily", "monthly"].flatMap((period) => periodGauge(period, budget[period])));
   box.hidden = false;

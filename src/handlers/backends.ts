@@ -1,7 +1,8 @@
 /**
  * GET /v1/backends: every configured instance with its type, model, default flag and status (a
  * backend cooling down after failing as unreachable says until when), and every chain with the
- * status of the backend that would serve it now.
+ * status of the backend that would serve it now; and the configured style names (the web form's
+ * style picker).
  */
 import { createRoute } from "@hono/zod-openapi";
 import { type Backend, type BackendStatus, describeStatus } from "../backends/backend";
@@ -53,7 +54,9 @@ export function registerBackendRoutes(app: App): void {
         status: await status.of(name),
       })),
     );
-    return c.json({ backends, chains }, 200);
+    // Names only: a template may carry house wording the operator keeps to itself.
+    const styles = Object.entries(config.styles).map(([name, style]) => ({ name, size: style.size ? `${style.size.width}x${style.size.height}` : null }));
+    return c.json({ backends, chains, styles }, 200);
   });
 }
 

@@ -124,7 +124,20 @@ const ChainInfo = z
   })
   .openapi("Chain");
 
-export const BackendsResponse = z.object({ backends: z.array(BackendInfo), chains: z.array(ChainInfo) }).openapi("BackendsResponse");
+const StyleInfo = z
+  .object({
+    name: z.string().openapi({ description: "The value for `style` in a generate request." }),
+    size: z.string().nullable().openapi({ description: "The style's default size (WxH), when it has one." }),
+  })
+  .openapi("Style");
+
+export const BackendsResponse = z
+  .object({
+    backends: z.array(BackendInfo),
+    chains: z.array(ChainInfo),
+    styles: z.array(StyleInfo).openapi({ description: "The configured styles (templates stay on the server)." }),
+  })
+  .openapi("BackendsResponse");
 
 export const ImageKeyParam = z.object({
   key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),

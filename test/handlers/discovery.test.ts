@@ -22,6 +22,18 @@ describe("GET /v1/backends", () => {
     expect(backends[3]).toMatchObject({ default: false, fallback: ["mock-down", "mock"] });
   });
 
+  it("names the configured styles and their default size, never their templates", async () => {
+    const key = await seedKey("style-lister");
+    const config = testConfig({ styles: { photo: { template: "{prompt}, house secret wording", size: "1024x768" }, sketch: { template: "sketch of {prompt}" } } });
+    const res = await appWithConfig(config).call("/v1/backends", { headers: bearer(key) });
+    const body = await res.json<any>();
+    expect(body.styles).toEqual([
+      { name: "photo", size: "1024x768" },
+      { name: "sketch", size: null },
+    ]);
+    expect(JSON.stringify(body)).not.toContain("house secret wording");
+  });
+
   it("needs a key", async () => {
     expect((await callWorker("/v1/backends")).status).toBe(401);
   });

@@ -24,7 +24,7 @@ const FORM_CONFIG = {
     // Billed like a paid provider, so the spend caps below have something to refuse.
     "mock-priced": { type: "mock", model: "mock-priced", cost_per_image_usd: 0.1 },
   },
-  styles: { photo: { template: "{prompt}, photo" } },
+  styles: { photo: { template: "{prompt}, photo" }, poster: { template: "poster of {prompt}", size: "768x1024" } },
   guard: {
     callers: {
       [CAPPED]: { daily_usd: 0.05 },
@@ -54,8 +54,8 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-/** A fresh browser profile on the form, with `key` pasted into the key field. */
-async function openForm(key: string, viewport = { width: 1000, height: 900 }): Promise<Page> {
+/** A fresh page whose script errors, CSP refusals and 404s (a missing favicon, say) fail the test. */
+async function watchedPage(viewport = { width: 1000, height: 900 }): Promise<Page> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   pages.push(page);
@@ -63,6 +63,23 @@ async function openForm(key: string, viewport = { width: 1000, height: 900 }): P
   page.on("console", (message) => {
     if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
   });
+  page.on("response", (response) => {
+    if (response.status() === 404) pageErrors.push(`404 ${response.url()}`);
+  });
+  return page;
+}
+
+/** Whether the element is on screen in the viewport (not below the fold). */
+async function inViewport(page: Page, selector: string): Promise<boolean> {
+  return page.$eval(selector, (node) => {
+    const box = node.getBoundingClientRect();
+    return box.height > 0 && box.top >= 0 && box.top < window.innerHeight;
+  });
+}
+
+/** A fresh browser profile on the form, with `key` pasted into the key field. */
+async function openForm(key: string, viewport = { width: 1000, height: 900 }): Promise<Page> {
+  const page = await watchedPage(viewport);
   await page.goto(`${worker.url}/`);
   await page.waitForSelector("html[data-ready]");
   await page.fill("#api-key", key);
@@ -74,10 +91,11 @@ async function backendsLoaded(page: Page) {
   await page.waitForSelector('#backend option[value="mock"]', { state: "attached" });
 }
 
-async function generate(page: Page, fields: { prompt: string; backend?: string; size?: string; width?: string; height?: string; seed?: string }) {
+async function generate(page: Page, fields: { prompt: string; backend?: string; style?: string; size?: string; width?: string; height?: string; seed?: string }) {
   await backendsLoaded(page);
   await page.fill("#prompt", fields.prompt);
   if (fields.backend) await page.selectOption("#backend", fields.backend);
+  if (fields.style) await page.selectOption("#style", fields.style);
   if (fields.size) await page.selectOption("#size", fields.size);
   if (fields.width) await page.fill("#width", fields.width);
   if (fields.height) await page.fill("#height", fields.height);
@@ -141,13 +159,62 @@ describe("the web form", () => {
     ]);
   });
 
-  it("shows progress with the elapsed time while a slow backend works", async () => {
+  it("says Running (not Queued) once the job has started, with the elapsed time, though the backend reports no progress", async () => {
     const page = await openForm(worker.userKey);
     await generate(page, { prompt: "slowly", backend: "mock-slow", size: "256x256" });
-    const progress = await text(page, "#progress", /elapsed/);
-    expect(progress).toMatch(/^(Queued|Running)( on mock-slow)?( · step \d+ of \d+)? · \d+ s elapsed$/);
+    // The mock reports no progress at all: the job's own status says it is running.
+    expect(await text(page, "#progress", /^Running/)).toMatch(/^Running on mock-slow · \d+ s elapsed$/);
     await text(page, "#results .facts", /^mock-slow · mock-slow · seed \d+/);
     expect(await page.isHidden("#progress")).toBe(true);
+  });
+
+  it("on a phone, brings the status and then the result on screen and moves focus to them", async () => {
+    const page = await openForm(worker.userKey, { width: 390, height: 844 });
+    await generate(page, { prompt: "where did it go", backend: "mock-slow", size: "256x256" });
+    await text(page, "#progress", /elapsed/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("progress");
+    expect(await inViewport(page, "#progress")).toBe(true);
+    await text(page, "#results .facts", /^mock-slow/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("result-title");
+    expect(await inViewport(page, "#result-title")).toBe(true);
+    expect(await page.textContent("#result-title")).toBe("Result");
+  });
+
+  it("offers the configured styles and generates with one", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const options = await page.$$eval("#style option", (all) => all.map((o) => [o.getAttribute("value"), o.textContent]));
+    expect(options).toEqual([
+      ["", "none"],
+      ["photo", "photo"],
+      ["poster", "poster (768x1024)"],
+    ]);
+    await generate(page, { prompt: "a harbour", style: "poster" });
+    await text(page, "#results .facts", /^mock · mock-png/);
+    // The style's size applies when the request names none.
+    expect(await page.$eval("#results img", (img) => [img.getAttribute("width"), img.getAttribute("height")])).toEqual(["768", "1024"]);
+  });
+
+  it("forgetting the key clears everything it showed: results, gallery, spend, backends and errors", async () => {
+    const page = await openForm(worker.adminKey);
+    await generate(page, { prompt: "to be forgotten", size: "256x256", seed: "9" });
+    await text(page, "#results .facts", /seed 9/);
+    await page.click('nav a[href="#gallery"]');
+    await page.waitForSelector("#gallery-grid figure");
+    await page.click("#forget-key");
+    expect(await page.$$("#gallery-grid > *")).toHaveLength(0);
+    expect(await page.textContent("#results")).toBe("");
+    expect(await page.isHidden("#progress")).toBe(true);
+    expect(await page.$$eval("#backend option", (all) => all.map((o) => o.getAttribute("value")))).toEqual([""]);
+    expect(await page.evaluate(() => localStorage.getItem("imagen.apiKey"))).toBeNull();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("api-key");
+
+    const spendPage = await openForm(worker.adminKey);
+    await spendPage.click('nav a[href="#spend"]');
+    await spendPage.waitForSelector("#spend-table table");
+    await spendPage.click("#forget-key");
+    expect(await spendPage.$$("#spend-chart > *, #spend-table > *, #budget > *")).toHaveLength(0);
+    expect(await spendPage.isHidden("#budget")).toBe(true);
   });
 
   it("says next to the key field when the key is unknown or revoked", async () => {
@@ -212,8 +279,16 @@ describe("the web form", () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
     }
     const today = new Date().toISOString().slice(0, 10);
-    expect(await page.$$("#spend-chart svg rect.bar")).toHaveLength(30);
-    expect(await page.$eval(`#spend-chart rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
+    // Every cost is $0 with the mock: the calls and images charts still show today's work.
+    expect(await page.$$eval("#spend-chart svg", (all) => all.map((svg) => [svg.dataset.metric, svg.querySelectorAll("rect.bar").length]))).toEqual([
+      ["calls", 30],
+      ["images", 30],
+      ["cost_usd", 30],
+    ]);
+    expect(await page.$eval(`#spend-chart svg[data-metric="cost_usd"] rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
+    expect(await page.$eval(`#spend-chart svg[data-metric="calls"] rect[data-day="${today}"] title`, (t) => t.textContent)).toMatch(new RegExp(`^${today}: [1-9]\\d*$`));
+    expect(Number(await page.$eval(`#spend-chart svg[data-metric="images"] rect[data-day="${today}"]`, (r) => r.getAttribute("height")))).toBeGreaterThan(0);
+    expect(await page.textContent("#spend-chart")).toMatch(/^Calls: [1-9]\d* in 30 days, at most [1-9]\d* a day.*Images: [1-9]\d* in 30 days.*Cost: \$0\.0000 in 30 days/);
     const rows = await page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
     expect(rows).toContainEqual(["mock", "mock-png", worker.adminCaller, "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
     expect(await page.textContent("#spend-table tfoot th")).toBe("Total");
@@ -247,11 +322,33 @@ describe("the web form", () => {
     expect(await response.text()).not.toMatch(/<script>(?!<\/script>)/);
   });
 
+  it("serves a favicon the page links to, allowed by the CSP", async () => {
+    const page = await openForm(worker.userKey);
+    await backendsLoaded(page);
+    const href = await page.getAttribute('link[rel="icon"]', "href");
+    const icon = await fetch(`${worker.url}${href}`);
+    expect([icon.status, icon.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+
+  it("links type names in /docs to their definitions and keeps each table-of-contents entry in one column", async () => {
+    const page = await watchedPage({ width: 1280, height: 800 });
+    await page.goto(`${worker.url}/docs`);
+    await page.waitForSelector("#listImages");
+    const split = await page.$$eval("#toc li", (items) => items.filter((li) => li.getClientRects().length > 1).map((li) => li.textContent));
+    expect(split).toEqual([]);
+    const links = await page.$$eval("#operations a.type", (all) => all.map((a) => a.getAttribute("href")));
+    expect(links).toContain("#schema-Problem");
+    const dangling = await page.$$eval("#operations a.type, #schemas a.type", (all) => all.map((a) => a.getAttribute("href")!).filter((href) => !document.querySelector(href)));
+    expect(dangling).toEqual([]);
+    await page.click('#listBackends a.type[href="#schema-BackendsResponse"]');
+    expect(page.url().endsWith("#schema-BackendsResponse")).toBe(true);
+    expect(await inViewport(page, "#schema-BackendsResponse")).toBe(true);
+    expect(await page.textContent("#schema-BackendsResponse .schema")).toContain("styles: Style[]");
+  });
+
   it("renders the API reference at /docs from /openapi.json, offline", async () => {
-    const context = await browser.newContext({ offline: false });
-    const page = await context.newPage();
-    pages.push(page);
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    const page = await watchedPage();
     const outside: string[] = [];
     page.on("request", (request) => {
       if (!request.url().startsWith(worker.url)) outside.push(request.url());
@@ -300,5 +397,39 @@ describe("the web form with rate limits and budgets", () => {
     expect(await page.$$("#results img")).toHaveLength(0);
     const listed = await fetch(`${worker.url}/v1/images`, { headers: { authorization: `Bearer ${worker.keysOf[CAPPED]}` } });
     expect(((await listed.json()) as { images: unknown[] }).images).toEqual([]);
+  });
+});
+
+/**
+ * Screenshots for docs/screenshots (not a check): FORM_SCREENSHOTS=after npx vitest run --project
+ * node test/node/web-form.test.ts -t screenshots. What a person sees right after pressing Generate,
+ * at a laptop's and a phone's viewport, and the spend page and the API reference.
+ */
+describe.runIf(process.env.FORM_SCREENSHOTS)("screenshots", () => {
+  const shot = (name: string) => `${REPO_ROOT}docs/screenshots/form-${process.env.FORM_SCREENSHOTS}-${name}.png`;
+  for (const [name, viewport] of [
+    ["1280x800", { width: 1280, height: 800 }],
+    ["390x844", { width: 390, height: 844 }],
+  ] as const) {
+    it(`after generating at ${name}`, async () => {
+      const page = await openForm(worker.adminKey, viewport);
+      await generate(page, { prompt: "a lighthouse at dusk", size: "256x256", seed: "42" });
+      await text(page, "#results .facts", /seed 42/);
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
+      await page.screenshot({ path: shot(`generate-${name}`) });
+      if (viewport.width < 500) {
+        await page.click('nav a[href="#spend"]');
+        await page.waitForSelector("#spend-table table");
+        await page.screenshot({ path: shot(`spend-${name}`) });
+      }
+    });
+  }
+  it("the API reference", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    pages.push(page);
+    await page.goto(`${worker.url}/docs`);
+    await page.waitForSelector("#listImages");
+    await page.screenshot({ path: shot("docs-1280x800") });
   });
 });
