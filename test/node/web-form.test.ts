@@ -241,6 +241,9 @@ describe("the web form", () => {
     expect(message).toContain("mock-down (unavailable:");
     expect(message).toContain("No fallback is configured for it.");
     expect(message).toContain("Pick another backend and try again.");
+    // The story of every attempt gets the form's full width, not one narrow grid column.
+    const [errorWidth, formWidth] = await page.evaluate(() => [document.getElementById("backend-error")!.getBoundingClientRect().width, document.getElementById("generate-form")!.getBoundingClientRect().width]);
+    expect(errorWidth / formWidth).toBeGreaterThan(0.95);
   });
 
   it("tells when a fallback produced the image", async () => {
@@ -417,6 +420,10 @@ describe.runIf(process.env.FORM_SCREENSHOTS)("screenshots", () => {
       await text(page, "#results .facts", /seed 42/);
       await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
       await page.screenshot({ path: shot(`generate-${name}`) });
+      await generate(page, { prompt: "nobody home", backend: "mock-down" });
+      await text(page, "#backend-error", /Backend down/);
+      await page.screenshot({ path: shot(`backend-down-${name}`) });
+      await page.selectOption("#backend", "");
       if (viewport.width < 500) {
         await page.click('nav a[href="#spend"]');
         await page.waitForSelector("#spend-table table");
@@ -430,6 +437,6 @@ describe.runIf(process.env.FORM_SCREENSHOTS)("screenshots", () => {
     pages.push(page);
     await page.goto(`${worker.url}/docs`);
     await page.waitForSelector("#listImages");
-    await page.screenshot({ path: shot("docs-1280x800") });
+    await page.screenshot({ path: shot("docs-toc-1280x800"), clip: { x: 0, y: 0, width: 1280, height: 680 } });
   });
 });
