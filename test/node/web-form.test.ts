@@ -91,7 +91,10 @@ async function backendsLoaded(page: Page) {
   await page.waitForSelector('#backend option[value="mock"]', { state: "attached" });
 }
 
-async function generate(page: Page, fields: { prompt: string; backend?: string; style?: string; size?: string; width?: string; height?: string; seed?: string }) {
+async function generate(
+  page: Page,
+  fields: { prompt: string; backend?: string; style?: string; size?: string; width?: string; height?: string; seed?: string },
+) {
   await backendsLoaded(page);
   await page.fill("#prompt", fields.prompt);
   if (fields.backend) await page.selectOption("#backend", fields.backend);
@@ -242,7 +245,10 @@ describe("the web form", () => {
     expect(message).toContain("No fallback is configured for it.");
     expect(message).toContain("Pick another backend and try again.");
     // The story of every attempt gets the form's full width, not one narrow grid column.
-    const [errorWidth, formWidth] = await page.evaluate(() => [document.getElementById("backend-error")!.getBoundingClientRect().width, document.getElementById("generate-form")!.getBoundingClientRect().width]);
+    const [errorWidth, formWidth] = await page.evaluate(() => [
+      document.getElementById("backend-error")!.getBoundingClientRect().width,
+      document.getElementById("generate-form")!.getBoundingClientRect().width,
+    ]);
     expect(errorWidth / formWidth).toBeGreaterThan(0.95);
   });
 
@@ -289,11 +295,24 @@ describe("the web form", () => {
       ["cost_usd", 30],
     ]);
     expect(await page.$eval(`#spend-chart svg[data-metric="cost_usd"] rect[data-day="${today}"] title`, (t) => t.textContent)).toBe(`${today}: $0.0000`);
-    expect(await page.$eval(`#spend-chart svg[data-metric="calls"] rect[data-day="${today}"] title`, (t) => t.textContent)).toMatch(new RegExp(`^${today}: [1-9]\\d*$`));
+    expect(await page.$eval(`#spend-chart svg[data-metric="calls"] rect[data-day="${today}"] title`, (t) => t.textContent)).toMatch(
+      new RegExp(`^${today}: [1-9]\\d*$`),
+    );
     expect(Number(await page.$eval(`#spend-chart svg[data-metric="images"] rect[data-day="${today}"]`, (r) => r.getAttribute("height")))).toBeGreaterThan(0);
-    expect(await page.textContent("#spend-chart")).toMatch(/^Calls: [1-9]\d* in 30 days, at most [1-9]\d* a day.*Images: [1-9]\d* in 30 days.*Cost: \$0\.0000 in 30 days/);
+    expect(await page.textContent("#spend-chart")).toMatch(
+      /^Calls: [1-9]\d* in 30 days, at most [1-9]\d* a day.*Images: [1-9]\d* in 30 days.*Cost: \$0\.0000 in 30 days/,
+    );
     const rows = await page.$$eval("#spend-table tbody tr", (all) => all.map((row) => [...row.querySelectorAll("td")].map((cell) => cell.textContent)));
-    expect(rows).toContainEqual(["mock", "mock-png", worker.adminCaller, "web", expect.stringMatching(/^[1-9]\d*$/), "0", expect.stringMatching(/^[1-9]\d*$/), "$0.0000"]);
+    expect(rows).toContainEqual([
+      "mock",
+      "mock-png",
+      worker.adminCaller,
+      "web",
+      expect.stringMatching(/^[1-9]\d*$/),
+      "0",
+      expect.stringMatching(/^[1-9]\d*$/),
+      "$0.0000",
+    ]);
     expect(await page.textContent("#spend-table tfoot th")).toBe("Total");
     // No caps for this caller: the budget section says so instead of drawing a gauge.
     expect(await page.textContent("#budget")).toContain("No monthly cap; ");
@@ -342,7 +361,9 @@ describe("the web form", () => {
     expect(split).toEqual([]);
     const links = await page.$$eval("#operations a.type", (all) => all.map((a) => a.getAttribute("href")));
     expect(links).toContain("#schema-Problem");
-    const dangling = await page.$$eval("#operations a.type, #schemas a.type", (all) => all.map((a) => a.getAttribute("href")!).filter((href) => !document.querySelector(href)));
+    const dangling = await page.$$eval("#operations a.type, #schemas a.type", (all) =>
+      all.map((a) => a.getAttribute("href")!).filter((href) => !document.querySelector(href)),
+    );
     expect(dangling).toEqual([]);
     await page.click('#listBackends a.type[href="#schema-BackendsResponse"]');
     expect(page.url().endsWith("#schema-BackendsResponse")).toBe(true);
@@ -408,38 +429,41 @@ describe("the web form with rate limits and budgets", () => {
  * node test/node/web-form.test.ts -t screenshots. A backend error at a laptop's viewport; the
  * result right after pressing Generate and the spend page at a phone's; the API reference's contents.
  */
-describe.runIf(process.env.FORM_SCREENSHOTS)("screenshots", () => {
-  const shot = (name: string) => `${REPO_ROOT}docs/screenshots/form-${process.env.FORM_SCREENSHOTS}-${name}.png`;
-  for (const [name, viewport] of [
-    ["1280x800", { width: 1280, height: 800 }],
-    ["390x844", { width: 390, height: 844 }],
-  ] as const) {
-    it(`at ${name}`, async () => {
-      const page = await openForm(worker.adminKey, viewport);
-      const phone = viewport.width < 500;
-      if (!phone) {
-        // A laptop: a backend's failure story next to the Backend field.
-        await generate(page, { prompt: "nobody home", backend: "mock-down", size: "256x256", seed: "42" });
-        await text(page, "#backend-error", /Backend down/);
-        await page.screenshot({ path: shot(`backend-down-${name}`) });
-        return;
-      }
-      // A phone: where the result lands after Generate, then the spend page.
-      await generate(page, { prompt: "a lighthouse at dusk", size: "256x256", seed: "42" });
-      await text(page, "#results .facts", /seed 42/);
-      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
-      await page.screenshot({ path: shot(`generate-${name}`) });
-      await page.click('nav a[href="#spend"]');
-      await page.waitForSelector("#spend-table table");
-      await page.screenshot({ path: shot(`spend-${name}`) });
+// Registered only when asked for: they write files and check nothing, so they are not tests to skip.
+if (process.env.FORM_SCREENSHOTS) {
+  describe("screenshots", () => {
+    const shot = (name: string) => `${REPO_ROOT}docs/screenshots/form-${process.env.FORM_SCREENSHOTS}-${name}.png`;
+    for (const [name, viewport] of [
+      ["1280x800", { width: 1280, height: 800 }],
+      ["390x844", { width: 390, height: 844 }],
+    ] as const) {
+      it(`at ${name}`, async () => {
+        const page = await openForm(worker.adminKey, viewport);
+        const phone = viewport.width < 500;
+        if (!phone) {
+          // A laptop: a backend's failure story next to the Backend field.
+          await generate(page, { prompt: "nobody home", backend: "mock-down", size: "256x256", seed: "42" });
+          await text(page, "#backend-error", /Backend down/);
+          await page.screenshot({ path: shot(`backend-down-${name}`) });
+          return;
+        }
+        // A phone: where the result lands after Generate, then the spend page.
+        await generate(page, { prompt: "a lighthouse at dusk", size: "256x256", seed: "42" });
+        await text(page, "#results .facts", /seed 42/);
+        await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#results img")?.naturalWidth ?? 0) > 0);
+        await page.screenshot({ path: shot(`generate-${name}`) });
+        await page.click('nav a[href="#spend"]');
+        await page.waitForSelector("#spend-table table");
+        await page.screenshot({ path: shot(`spend-${name}`) });
+      });
+    }
+    it("the API reference", async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      pages.push(page);
+      await page.goto(`${worker.url}/docs`);
+      await page.waitForSelector("#listImages");
+      await page.screenshot({ path: shot("docs-toc-1280x800"), clip: { x: 0, y: 0, width: 1280, height: 680 } });
     });
-  }
-  it("the API reference", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    pages.push(page);
-    await page.goto(`${worker.url}/docs`);
-    await page.waitForSelector("#listImages");
-    await page.screenshot({ path: shot("docs-toc-1280x800"), clip: { x: 0, y: 0, width: 1280, height: 680 } });
   });
-});
+}
