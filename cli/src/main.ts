@@ -72,7 +72,7 @@ export function buildProgram(terminal: Terminal): Command {
     .option("--since <date>", "from this UTC date, inclusive (YYYY-MM-DD)")
     .option("--until <date>", "before this UTC date (YYYY-MM-DD)")
     .option("--raw", "one row per attempt, newest first, then the totals")
-    .option("--group <keys>", "comma-separated: week, day, backend, model, caller, source (default: week,backend,model,caller)")
+    .option("--group <keys>", "comma-separated: week, day, backend, model, caller, source, ref (default: week,backend,model,caller)")
     .addOption(new Option("--format <format>", "output format").choices(USAGE_FORMATS).default("table"))
     .option("--caller <name>", "admins: one caller's usage")
     .action(async (flags: UsageFlags, command: Command) => usageCommand(ctxOf(command), flags));
