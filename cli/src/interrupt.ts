@@ -12,11 +12,15 @@ import { usd } from "./terminal.js";
 
 const EXIT_INTERRUPTED = 130;
 
-/** What a canceled job cost: its result's estimate if it finished first, else nothing was billed by this service. */
+/**
+ * What the job document says it cost. A job canceled before it finished carries no estimate (no
+ * image was made), but a provider may bill the time its attempt already ran: the ledger has that.
+ */
 function costOf(job: JobDocument): string {
   if (job.result) return `it had already finished: cost ${usd(job.result.cost_usd_estimate)}`;
   const attempts = job.error?.attempts.length ?? 0;
-  return `cost $0 estimated${attempts > 0 ? ` (${attempts} failed attempt${attempts === 1 ? "" : "s"} before)` : ""}; \`imagen usage --raw\` lists every billed attempt`;
+  const failed = attempts > 0 ? `, after ${attempts} failed attempt${attempts === 1 ? "" : "s"}` : "";
+  return `no image was made, so no cost is estimated${failed}; a provider may still bill the time it ran: \`imagen usage --raw\` lists every billed attempt`;
 }
 
 async function cancel(client: ApiClient, terminal: Terminal, jobId: string): Promise<void> {
