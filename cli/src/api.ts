@@ -3,6 +3,7 @@
  * problem+json into an ApiError and a connection failure into a message naming the URL tried.
  */
 import { ApiError, CliError, type ProblemBody } from "./errors.js";
+import { normalizeServiceUrl } from "./service-url.js";
 import type { Settings } from "./settings.js";
 
 export interface RequestOptions {
@@ -25,7 +26,7 @@ export class ApiClient {
     if (!settings.apiKey) {
       throw new CliError(`no API key: set IMAGEN_API_KEY or run \`imagen config init\` (config file: ${settings.configPath})`);
     }
-    return new ApiClient(settings.url.replace(/\/+$/, ""), settings.apiKey);
+    return new ApiClient(normalizeServiceUrl(settings.url, settings.urlOrigin), settings.apiKey);
   }
 
   /** `path` starts with "/"; a base URL with a path prefix (https://host/imagen) keeps it. */

@@ -51,8 +51,10 @@ const HINTS: Record<number, string> = {
 
 /** A problem+json answer as lines a person can read. */
 function renderProblem(status: number, problem: ProblemBody): string {
-  const lines = [`${problem.title ?? "Request failed"} (HTTP ${status}): ${problem.detail ?? "no detail given"}`];
-  for (const { field, message } of problem.errors ?? []) lines.push(`  ${field}: ${message}`);
+  const detail = problem.detail ?? "no detail given";
+  const lines = [`${problem.title ?? "Request failed"} (HTTP ${status}): ${detail}`];
+  // The detail often is the one field's complaint already; print each complaint once.
+  for (const { field, message } of problem.errors ?? []) if (!detail.includes(message)) lines.push(`  ${field}: ${message}`);
   const hint = HINTS[status];
   if (hint) lines.push(`  → ${hint}`);
   if (problem.request_id) lines.push(`  request id: ${problem.request_id}`);

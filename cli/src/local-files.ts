@@ -23,16 +23,16 @@ export interface NamingInput {
   readonly now: Date;
 }
 
-/** The path for image `index` of `count`. */
+/** The path for image `index` (0-based) of a batch. */
 export function destinationFor(
   image: ImageRecord,
   index: number,
-  count: number,
   answer: GenerateAnswer,
   output: string | undefined,
   naming: NamingInput,
 ): Destination {
-  if (output !== undefined) return { kind: "explicit", path: count === 1 ? output : withSuffix(output, index + 1) };
+  // One numbering for every batch, the service's own: x.png, x-2.png, x-3.png, …
+  if (output !== undefined) return { kind: "explicit", path: index === 0 ? output : withSuffix(output, index + 1) };
   const name = renderNamingTemplate(naming.template, {
     now: naming.now,
     prompt: naming.prompt,
@@ -83,6 +83,12 @@ export interface SidecarRequest {
   readonly source: string | null;
 }
 
+/** The request whose images an identical seeded request was answered with (cost 0), or null for a fresh generation. */
+export function reusedFrom(answer: GenerateAnswer): string | null {
+  const marker = (answer as GenerateAnswer & { readonly reused_from?: unknown }).reused_from;
+  return typeof marker === "string" ? marker : null;
+}
+
 /** The local sidecar: what was asked, what answered, where the image lives — enough to reproduce it. */
 export function sidecarFor(image: ImageRecord, index: number, answer: GenerateAnswer, request: SidecarRequest, file: string, now: Date) {
   return {
@@ -92,6 +98,7 @@ export function sidecarFor(image: ImageRecord, index: number, answer: GenerateAn
     url: image.url,
     created_at: now.toISOString(),
     request_id: answer.request_id,
+    reused_from: reusedFrom(answer),
     source: request.source,
     request: {
       prompt: request.prompt,

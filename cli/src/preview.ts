@@ -6,6 +6,8 @@
  * A failed preview is a warning: the image is already written.
  */
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import { slugify } from "../../src/storage/naming.js";
 import { PREVIEW_MODES, type PreviewMode } from "./settings.js";
 import type { Terminal } from "./terminal.js";
@@ -36,9 +38,25 @@ export function decidePreview(mode: PreviewMode, terminal: Terminal): PreviewDec
   }
 }
 
+/** The preview runs `tmux-img` in a new window; without it the window would die at once, unseen. */
+export const PREVIEW_TOOL = "tmux-img";
+
+/** Whether `command` is an executable file on $PATH, as the shell in the new window would find it. */
+export function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? "").split(delimiter).some((dir) => {
+    if (dir === "") return false;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Opens the window; resolves with a warning instead of throwing. */
 export function openPreview(path: string, prompt: string): Promise<string | undefined> {
-  const args = ["new-window", "-d", "-n", `img:${slugify(prompt)}`, "tmux-img", "--hold", path];
+  const args = ["new-window", "-d", "-n", `img:${slugify(prompt)}`, PREVIEW_TOOL, "--hold", path];
   return new Promise((resolve) => {
     const child = spawn("tmux", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";

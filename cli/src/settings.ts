@@ -34,6 +34,8 @@ export interface Settings {
   readonly configPath: string;
   readonly configFound: boolean;
   readonly url: string | undefined;
+  /** Where `url` came from, for messages about a bad one. */
+  readonly urlOrigin: string;
   readonly apiKey: string | undefined;
   readonly defaultBackend: string | undefined;
   readonly output: ConfigFile["output"];
@@ -76,6 +78,7 @@ export async function loadSettings(env: NodeJS.ProcessEnv, explicitPath?: string
     configPath: path,
     configFound: file !== undefined,
     url: env.IMAGEN_URL || file?.url,
+    urlOrigin: env.IMAGEN_URL ? "IMAGEN_URL" : `the url in ${path}`,
     apiKey: env.IMAGEN_API_KEY || file?.api_key,
     defaultBackend: file?.default_backend,
     output: file?.output ?? defaults.output,

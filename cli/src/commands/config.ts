@@ -3,6 +3,7 @@
  * API key, taken from IMAGEN_API_KEY or stdin, never from a flag that would land in shell history);
  * validate parses it, checks its permissions and asks the service whether the key is accepted.
  */
+import { normalizeServiceUrl } from "../service-url.js";
 import { text } from "node:stream/consumers";
 import { ApiClient } from "../api.js";
 import type { Context } from "../context.js";
@@ -28,8 +29,7 @@ export async function configPathCommand(ctx: Context): Promise<void> {
 
 export async function configInitCommand(ctx: Context, flags: InitFlags): Promise<void> {
   const env = ctx.terminal.env;
-  const url = flags.url ?? env.IMAGEN_URL ?? SAMPLE_URL;
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url must be an http(s) URL, not "${url}"`);
+  const url = normalizeServiceUrl(flags.url ?? env.IMAGEN_URL ?? SAMPLE_URL, flags.url !== undefined ? "--url" : "IMAGEN_URL");
   if (flags.print) {
     return printJson(ctx.terminal, ConfigFile.parse({ url }));
   }

@@ -4,12 +4,14 @@
  * bearer key to the naming template (or --output), its sidecar written beside it, and previewed.
  */
 import { writeFile } from "node:fs/promises";
+import { agentIdentity } from "../agent-identity.js";
 import type { ApiClient } from "../api.js";
 import type { GenerateAnswer, JobDocument } from "../api-types.js";
 import type { Context } from "../context.js";
+import { cancelOnInterrupt } from "../interrupt.js";
 import { jobResult, waitForJob } from "../job-wait.js";
-import { destinationFor, sidecarFor, sidecarPath, writeImage, type SidecarRequest } from "../local-files.js";
-import { decidePreview, openPreview, resolvePreviewMode } from "../preview.js";
+import { destinationFor, reusedFrom, sidecarFor, sidecarPath, writeImage, type SidecarRequest } from "../local-files.js";
+import { decidePreview, onPath, openPreview, PREVIEW_TOOL, resolvePreviewMode } from "../preview.js";
 import { jobProgress } from "../progress.js";
 import type { PreviewMode, Settings } from "../settings.js";
 import { printJson, usd } from "../terminal.js";
@@ -25,7 +27,7 @@ export interface GenerateFlags {
   readonly output?: string;
   /** false with --no-sidecar */
   readonly sidecar: boolean;
-  readonly source: string;
+  readonly source?: string;
   readonly async?: boolean;
   /** true with --preview, false with --no-preview, undefined otherwise */
   readonly preview?: boolean;
@@ -45,17 +47,18 @@ interface SavedImage {
 export async function generateCommand(ctx: Context, prompt: string, flags: GenerateFlags): Promise<void> {
   const settings = await ctx.settings();
   const client = await ctx.client();
-  const body = requestBody(prompt, flags, settings);
+  const source = flags.source ?? agentIdentity(ctx.terminal.env) ?? "cli";
+  const body = requestBody(prompt, flags, source, settings);
   const { answer, jobId } =
     flags.async === true || ctx.terminal.stderrIsTty
       ? await generateAsync(ctx, client, body)
       : { answer: await client.json<GenerateAnswer>("POST", "/v1/images", { body }), jobId: null };
-  const saved = await saveImages(client, answer, prompt, flags, settings);
+  const saved = await saveImages(client, answer, prompt, { ...flags, source }, settings);
   report(ctx, answer, jobId, saved);
   await preview(ctx, saved, prompt, flags.preview, settings.output.preview);
 }
 
-function requestBody(prompt: string, flags: GenerateFlags, settings: Settings) {
+function requestBody(prompt: string, flags: GenerateFlags, source: string, settings: Settings) {
   const backend = flags.backend ?? settings.defaultBackend;
   return {
     prompt,
@@ -66,12 +69,12 @@ function requestBody(prompt: string, flags: GenerateFlags, settings: Settings) {
     ...(flags.style !== undefined && { style: flags.style }),
     ...(flags.negative !== undefined && { negative: flags.negative }),
     ...(flags.n !== undefined && { n: flags.n }),
-    source: flags.source,
+    source,
   };
 }
 
 /** Downloads every image to its local path and writes its sidecar (unless turned off). */
-async function saveImages(client: ApiClient, answer: GenerateAnswer, prompt: string, flags: GenerateFlags, settings: Settings): Promise<SavedImage[]> {
+async function saveImages(client: ApiClient, answer: GenerateAnswer, prompt: string, flags: GenerateFlags & { readonly source: string }, settings: Settings): Promise<SavedImage[]> {
   const now = new Date();
   const request: SidecarRequest = {
     prompt,
@@ -89,7 +92,7 @@ async function saveImages(client: ApiClient, answer: GenerateAnswer, prompt: str
   for (const [index, image] of answer.images.entries()) {
     // By key against the configured service, so the bearer key never goes to an origin the answer names.
     const bytes = new Uint8Array(await (await client.send("GET", `/v1/images/${encodeURIComponent(image.key)}`)).arrayBuffer());
-    const path = await writeImage(destinationFor(image, index, answer.images.length, answer, flags.output, naming), bytes);
+    const path = await writeImage(destinationFor(image, index, answer, flags.output, naming), bytes);
     let sidecar: string | null = null;
     if (writeSidecar) {
       sidecar = sidecarPath(path);
@@ -112,12 +115,15 @@ function report(ctx: Context, answer: GenerateAnswer, jobId: string | null, save
       seed: answer.seed,
       latency_ms: answer.latency_ms,
       cost_usd_estimate: answer.cost_usd_estimate,
+      reused_from: reusedFrom(answer),
       failed_attempts: answer.failed_attempts,
       images: saved,
     });
   }
   for (const image of saved) ctx.terminal.out(`${image.path}\n`);
-  ctx.terminal.out(`backend ${answer.backend} (${answer.model})  seed ${answer.seed}  latency ${answer.latency_ms} ms  cost ${usd(answer.cost_usd_estimate)}\n`);
+  const reused = reusedFrom(answer);
+  const cost = reused === null ? `latency ${answer.latency_ms} ms  cost ${usd(answer.cost_usd_estimate)}` : `reused ${reused}, $0`;
+  ctx.terminal.out(`backend ${answer.backend} (${answer.model})  seed ${answer.seed}  ${cost}\n`);
   for (const failed of answer.failed_attempts) {
     ctx.terminal.err(`note: ${failed.backend} failed first (${failed.kind}: ${failed.detail}); the fallback answered\n`);
   }
@@ -125,8 +131,15 @@ function report(ctx: Context, answer: GenerateAnswer, jobId: string | null, save
 
 async function generateAsync(ctx: Context, client: ApiClient, body: object): Promise<{ answer: GenerateAnswer; jobId: string }> {
   const accepted = await client.json<JobDocument>("POST", "/v1/images", { body, headers: { prefer: "respond-async" } });
-  const finished = await waitForJob(client, accepted, jobProgress(ctx.terminal));
-  return { answer: jobResult(finished), jobId: finished.id };
+  // Printed at once, so a job outlives an interrupted or crashed CLI without being lost.
+  ctx.terminal.err(`job ${accepted.id}\n`);
+  const interrupt = cancelOnInterrupt(client, ctx.terminal, accepted.id, (code) => process.exit(code));
+  try {
+    const finished = await waitForJob(client, accepted, jobProgress(ctx.terminal));
+    return { answer: jobResult(finished), jobId: finished.id };
+  } finally {
+    interrupt.release();
+  }
 }
 
 async function preview(ctx: Context, saved: readonly SavedImage[], prompt: string, flag: boolean | undefined, configured: PreviewMode) {
@@ -135,6 +148,10 @@ async function preview(ctx: Context, saved: readonly SavedImage[], prompt: strin
   const decision = decidePreview(mode, ctx.terminal);
   if (!decision.show) {
     if (decision.warning) ctx.terminal.err(`warning: ${decision.warning}\n`);
+    return;
+  }
+  if (!onPath(PREVIEW_TOOL, ctx.terminal.env)) {
+    ctx.terminal.err(`warning: preview skipped: ${PREVIEW_TOOL} is not on PATH (install it, or turn previews off with IMAGEN_PREVIEW=off)\n`);
     return;
   }
   for (const image of saved) {

@@ -2,7 +2,11 @@
 import { alignedTable } from "../../../src/usage/format.js";
 import type { ApiKeyInfo } from "../api-types.js";
 import type { Context } from "../context.js";
+import { UsageError } from "../errors.js";
 import { printJson } from "../terminal.js";
+
+/** As the service checks it (src/handlers/keys.ts): a malformed id is the command line's fault. */
+const KEY_ID = /^[0-9a-f]{12}$/;
 
 export async function listKeys(ctx: Context): Promise<void> {
   const answer = await (await ctx.client()).json<{ keys: ApiKeyInfo[] }>("GET", "/v1/keys");
@@ -25,6 +29,7 @@ export async function createKey(ctx: Context, caller: string, flags: { role: str
 }
 
 export async function revokeKey(ctx: Context, id: string): Promise<void> {
+  if (!KEY_ID.test(id)) throw new UsageError(`a key id is 12 hex characters (see \`imagen keys list\`), not "${id}"`);
   const revoked = await (await ctx.client()).json<ApiKeyInfo>("DELETE", `/v1/keys/${encodeURIComponent(id)}`);
   if (ctx.json) return printJson(ctx.terminal, revoked);
   ctx.terminal.out(`revoked ${revoked.id} (${revoked.caller})\n`);

@@ -4,7 +4,7 @@
  * service's ledger; the raw table is assembled here from every page.
  */
 import { alignedTable, csv, rawRows } from "../../../src/usage/format.js";
-import type { UsageRow, UsageTotals } from "../../../src/usage/ledger.js";
+import type { UsageGroupKey, UsageRow, UsageTotals } from "../../../src/usage/ledger.js";
 import type { ApiClient } from "../api.js";
 import type { Context } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -23,12 +23,16 @@ export interface UsageFlags {
 }
 
 const PAGE = 500;
+/** The ledger's grouping keys (src/usage/ledger.ts), checked here so a typo is a usage error (exit 2). */
+const GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backend", "model", "caller", "source", "ref"];
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function usageCommand(ctx: Context, flags: UsageFlags): Promise<void> {
   for (const [name, value] of [["--since", flags.since], ["--until", flags.until]] as const) {
     if (value !== undefined && !DATE.test(value)) throw new UsageError(`${name} takes a UTC date like 2026-05-01, not "${value}"`);
   }
+  const unknownKeys = (flags.group ?? "").split(",").filter((key) => key !== "" && !(GROUP_KEYS as readonly string[]).includes(key.trim()));
+  if (unknownKeys.length > 0) throw new UsageError(`--group takes ${GROUP_KEYS.join(", ")}; not ${unknownKeys.map((k) => `"${k}"`).join(", ")}`);
   if (flags.raw && flags.group !== undefined) throw new UsageError("--group applies to the grouped table; leave it out with --raw");
   const format: UsageFormat = ctx.json ? "json" : (flags.format ?? "table");
   const client = await ctx.client();

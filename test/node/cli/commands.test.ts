@@ -33,7 +33,7 @@ describe("imagen backends", () => {
 
   it("--json gives the service's document", async () => {
     const answer = await runJson<{ backends: { name: string; default: boolean }[] }>(["backends"]);
-    expect(answer.backends.map((b) => b.name).sort()).toEqual(["flux-schnell-replicate", "mock", "mock-broken", "mock-slow"]);
+    expect(answer.backends.map((b) => b.name).sort()).toEqual(["flux-schnell-replicate", "mock", "mock-broken", "mock-hold", "mock-slow"]);
     expect(answer.backends.find((b) => b.default)?.name).toBe("mock");
   });
 });

@@ -45,6 +45,16 @@ describe("exit codes and messages", () => {
     expect(run.stderr).toMatch(/^error: option '--size <WxH>' argument 'big' is invalid\. expected WxH, e.g\. 1024x1024/);
   });
 
+  it("values the CLI can check itself exit 2 without calling the service: a --group key, a key id", async () => {
+    const offline = { env: { IMAGEN_URL: "http://127.0.0.1:1" } };
+    const group = await runCli(["usage", "--group", "backend,colour"], offline);
+    expect(group.code).toBe(2);
+    expect(group.stderr).toBe('imagen: --group takes week, day, backend, model, caller, source, ref; not "colour"\n');
+    const revoke = await runCli(["keys", "revoke", "not-an-id"], offline);
+    expect(revoke.code).toBe(2);
+    expect(revoke.stderr).toBe('imagen: a key id is 12 hex characters (see `imagen keys list`), not "not-an-id"\n');
+  });
+
   it("a missing argument and an unknown command exit 2", async () => {
     expect((await runCli(["generate"])).code).toBe(2);
     expect((await runCli(["paint"])).code).toBe(2);

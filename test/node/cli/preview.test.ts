@@ -17,7 +17,7 @@ interface Fakes {
 }
 
 /** A fake tmux that logs its arguments and runs the window's command, and a fake tmux-img. */
-async function fakeTmux({ tmuxExit = 0 } = {}): Promise<Fakes> {
+async function fakeTmux({ tmuxExit = 0, withTmuxImg = true } = {}): Promise<Fakes> {
   const dir = await scratchDir();
   const bin = join(dir, "bin");
   await mkdir(bin);
@@ -31,8 +31,11 @@ while [ $# -gt 0 ]; do case "$1" in -d) shift;; -n) shift 2;; *) break;; esac; d
 exec "$@"
 `,
   );
-  await writeFile(join(bin, "tmux-img"), `#!/bin/sh\nprintf '%s\\n' "$*" >> "${dir}/tmux-img.log"\n`);
-  await Promise.all([chmod(join(bin, "tmux"), 0o755), chmod(join(bin, "tmux-img"), 0o755)]);
+  await chmod(join(bin, "tmux"), 0o755);
+  if (withTmuxImg) {
+    await writeFile(join(bin, "tmux-img"), `#!/bin/sh\nprintf '%s\\n' "$*" >> "${dir}/tmux-img.log"\n`);
+    await chmod(join(bin, "tmux-img"), 0o755);
+  }
   const lines = async (name: string) => {
     try {
       return (await readFile(join(dir, name), "utf8")).trimEnd().split("\n");
@@ -117,6 +120,15 @@ describe("tmux preview", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("warning: preview failed: tmux exited with 1: no server running\n");
     expect((await readFile(join(fakes.dir, "p.png"))).length).toBeGreaterThan(0);
+  });
+
+  it("without tmux-img on PATH: one warning, no window (it would die at once), and the image is written", async () => {
+    const fakes = await fakeTmux({ withTmuxImg: false });
+    const run = await generate(fakes, IN_TMUX, ["--preview", "--n", "2"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("warning: preview skipped: tmux-img is not on PATH (install it, or turn previews off with IMAGEN_PREVIEW=off)\n");
+    expect(await fakes.tmuxCalls()).toEqual([]);
+    expect((await readFile(join(fakes.dir, "p-2.png"))).length).toBeGreaterThan(0);
   });
 
   it("an unknown IMAGEN_PREVIEW value is named and ignored", async () => {

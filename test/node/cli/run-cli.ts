@@ -3,7 +3,7 @@
  * process, with a private HOME/XDG config folder, no inherited IMAGEN_* or TMUX variables, and
  * the test worker's URL and user key unless a test says otherwise.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -39,7 +39,15 @@ export function scratchDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "imagen-cli-test-"));
 }
 
-export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+/** A running `imagen`: its process (to signal it), what it printed so far, and how it ended. */
+export interface StartedCli {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  readonly done: Promise<CliRun>;
+}
+
+export async function startCli(args: readonly string[], options: CliOptions = {}): Promise<StartedCli> {
   const home = options.cwd ?? (await scratchDir());
   const base: Record<string, string | undefined> = {
     PATH: process.env.PATH,
@@ -56,11 +64,15 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.end(options.stdin ?? "");
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const done = new Promise<CliRun>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", resolve);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
-  return { code, stdout, stderr };
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return (await startCli(args, options)).done;
 }
 
 /** Runs a command that must succeed and prints JSON; returns the parsed document. */

@@ -4,6 +4,8 @@
  * "not configured" without sending anything).
  */
 export const SLOW_MOCK_MS = 2_500;
+/** Long enough that a job on it is still running whenever a test interrupts the CLI. */
+const HOLDING_MOCK_MS = 300_000;
 export const CAPPED_CALLER = "budget-reader";
 
 export const CLI_TEST_CONFIG = {
@@ -12,6 +14,7 @@ export const CLI_TEST_CONFIG = {
   backends: {
     mock: { type: "mock", model: "mock-png", latency_ms: 0 },
     "mock-slow": { type: "mock", model: "mock-png", latency_ms: SLOW_MOCK_MS },
+    "mock-hold": { type: "mock", model: "mock-png", latency_ms: HOLDING_MOCK_MS },
     "mock-broken": { type: "mock", model: "mock-png", failure_rate: 1, failure_kind: "unavailable" },
     "flux-schnell-replicate": {
       type: "replicate",
