@@ -335,6 +335,7 @@ describe("price refresh", () => {
       held: async () => [],
       supersede: async () => {},
       approveHeld: async () => null,
+      rejectHeld: async () => false,
       recordRun: async () => {
         throw new Error("D1_ERROR: no such table: price_refresh_runs");
       },
