@@ -28,7 +28,7 @@ const notListed = z.object({
   since: z.string(),
 });
 
-export const openIssuesSchema = z.object({
+const openIssuesSchema = z.object({
   failed_sources: z.array(failedSource),
   not_listed: z.array(notListed),
 });
@@ -36,7 +36,7 @@ export const openIssuesSchema = z.object({
 export type OpenIssues = z.infer<typeof openIssuesSchema>;
 
 /** The id a failure to read the price store itself is filed under. */
-export const PRICE_STORE = "price store";
+const PRICE_STORE = "price store";
 
 /** The part of a source's report (refresh.ts SourceReport) the issues come from. */
 export interface SourceOutcomeSummary {
