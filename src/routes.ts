@@ -15,6 +15,7 @@ export const ROUTES = {
   usageSummary: "/v1/usage/summary",
   pricing: "/v1/pricing",
   pricingApprove: "/v1/pricing/held/{id}/approve",
+  pricingReject: "/v1/pricing/held/{id}/reject",
   webhooks: "/v1/webhooks/{type}",
 } as const;
 

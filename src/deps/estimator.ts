@@ -35,6 +35,6 @@ function unavailablePriceStore(error: unknown): PriceStore {
   const fail = async (): Promise<never> => {
     throw error;
   };
-  return { current: fail, apply: fail, hold: fail, held: fail, supersede: fail, approveHeld: fail, recordRun: fail, lastRun: fail };
+  return { current: fail, apply: fail, hold: fail, held: fail, supersede: fail, approveHeld: fail, rejectHeld: fail, recordRun: fail, lastRun: fail };
 }
 

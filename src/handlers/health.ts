@@ -1,7 +1,9 @@
 /**
  * GET /healthz: no key needed; says whether config and ledger settings are valid, without revealing
  * them, and warns about what a deployment should fix (missing settings, the last price refresh's
- * warnings such as a priced model a source no longer lists).
+ * warnings such as a priced model a source no longer lists) and whether pricing is degraded (a
+ * price source failed, so its prices are not being checked). Pricing never makes the service
+ * unhealthy: the last known prices stay in use, so the status code stays 200.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { ConfigError } from "../config/load";
@@ -10,7 +12,7 @@ import type { Logger } from "../lib/log";
 import type { PriceStore } from "../pricing/store";
 import { PUBLIC_BASE_URL_MISSING } from "../http/public-origin";
 import { ROUTES } from "../routes";
-import { pricingWarnings } from "../pricing/warnings";
+import { pricingHealth, pricingWarnings } from "../pricing/warnings";
 import { urlSecretProblem } from "../storage/signed-urls";
 
 const Health = z
@@ -19,6 +21,11 @@ const Health = z
     problems: z.array(z.string()).optional(),
     /** What a deployment should look at (missing settings, price refresh warnings); the service runs regardless. */
     warnings: z.array(z.string()).optional(),
+    /**
+     * `ok`, `degraded: source X failed at T: …` (a price source's last read failed; its last known
+     * prices stay current), or `unknown: …` (the price store could not be read). Absent when misconfigured.
+     */
+    pricing: z.string().optional(),
   })
   .openapi("Health");
 
@@ -52,20 +59,22 @@ export function registerHealthRoutes(app: App): void {
     const urls = urlSecretProblem(c.env, config.image_urls);
     if (urls) problems.push(`image_urls: ${urls}`);
     if (problems.length > 0) return c.json({ status: "misconfigured" as const, problems }, 503);
-    const warnings = [
-      ...(config.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : []),
-      ...(await lastRefreshWarnings(c.var.deps.priceStore(), c.get("log"))),
-    ];
-    return c.json({ status: "ok" as const, ...(warnings.length > 0 && { warnings }) }, 200);
+    const pricing = await lastRefresh(c.var.deps.priceStore(), c.get("log"));
+    const warnings = [...(config.public_base_url === undefined ? [PUBLIC_BASE_URL_MISSING] : []), ...pricing.warnings];
+    return c.json({ status: "ok" as const, pricing: pricing.health, ...(warnings.length > 0 && { warnings }) }, 200);
   });
 }
 
 /** The store being down is not a configuration problem: a warning, with the detail only in the log. */
-async function lastRefreshWarnings(store: PriceStore, log: Logger): Promise<string[]> {
+async function lastRefresh(store: PriceStore, log: Logger): Promise<{ health: string; warnings: string[] }> {
   try {
-    return pricingWarnings(await store.lastRun());
+    const run = await store.lastRun();
+    return { health: pricingHealth(run), warnings: pricingWarnings(run) };
   } catch (error) {
     log.warn("healthz could not read the last price refresh", { error: error instanceof Error ? error.message : String(error) });
-    return ["pricing: the price store could not be read, so the last refresh's warnings are unknown"];
+    return {
+      health: "unknown: the price store could not be read",
+      warnings: ["pricing: the price store could not be read, so the last refresh's warnings are unknown"],
+    };
   }
 }

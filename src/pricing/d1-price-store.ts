@@ -18,7 +18,7 @@ const SAME_LINE = `provider = ?1 AND model = ?2 AND unit = ?3
   AND coalesce(quality, '') = coalesce(?4, '') AND coalesce(size, '') = coalesce(?5, '')`;
 
 /** A held change that still stands: `?1` is its id. */
-const STANDING_HELD = "SELECT * FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL";
+const STANDING_HELD = "SELECT * FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL AND rejected_at IS NULL";
 
 export class D1PriceStore implements PriceStore {
   constructor(
@@ -62,7 +62,7 @@ export class D1PriceStore implements PriceStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (provider, model, unit, coalesce(quality, ''), coalesce(size, ''), new_rate) DO UPDATE SET
              old_rate = excluded.old_rate, source = excluded.source, reason = excluded.reason,
-             detected_at = excluded.detected_at, superseded_at = NULL`,
+             detected_at = excluded.detected_at, superseded_at = NULL, rejected_at = NULL`,
         )
         .bind(
           change.provider,
@@ -107,11 +107,21 @@ export class D1PriceStore implements PriceStore {
              SELECT provider, model, unit, quality, size, new_rate, source, detected_at, ?2 FROM (${STANDING_HELD}) RETURNING *`,
           )
           .bind(id, from),
-        this.db.prepare("DELETE FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL").bind(id),
+        this.db.prepare("DELETE FROM imagen_pricing_held WHERE id = ?1 AND superseded_at IS NULL AND rejected_at IS NULL").bind(id),
       ]),
     );
     const row = opened?.results[0];
     return row ? toPriceRow(row) : null;
+  }
+
+  async rejectHeld(id: number, at: string): Promise<boolean> {
+    const row = await this.run(`reject held change ${id}`, () =>
+      this.db
+        .prepare("UPDATE imagen_pricing_held SET rejected_at = ?2 WHERE id = ?1 AND superseded_at IS NULL AND rejected_at IS NULL RETURNING id")
+        .bind(id, canonicalTime(at))
+        .first(),
+    );
+    return row !== null;
   }
 
   async held(): Promise<readonly HeldChange[]> {

@@ -2,7 +2,7 @@
  * A PriceStore held in memory: for tests, the Edge Function's tests, and local experiments. It
  * keeps the same rules as the real stores (one current row per key; apply closes the old row;
  * a new rate must start after the current one; a held change for the same key and rate is not
- * duplicated; only a standing held change is approved; held-change times come out canonical), so logic tested against it behaves the same against D1 or Supabase.
+ * duplicated and a re-proposal clears its rejection; only a standing held change is approved or rejected; held-change times come out canonical), so logic tested against it behaves the same against D1 or Supabase.
  */
 import type { Clock } from "../lib/clock";
 import { canonicalTime } from "../lib/iso-time";
@@ -41,10 +41,10 @@ export class MemoryPriceStore implements PriceStore {
     const same = (h: HeldChange) => priceKeyId(h) === key && roundRate(h.new_rate) === roundRate(change.new_rate);
     const existing = this.heldChanges.find(same);
     if (!existing) {
-      this.heldChanges.push({ ...change, id: this.nextId++, superseded_at: null });
+      this.heldChanges.push({ ...change, id: this.nextId++, superseded_at: null, rejected_at: null });
       return;
     }
-    this.heldChanges = this.heldChanges.map((h) => (h === existing ? { ...h, ...change, superseded_at: null } : h));
+    this.heldChanges = this.heldChanges.map((h) => (h === existing ? { ...h, ...change, superseded_at: null, rejected_at: null } : h));
   }
 
   async supersede(key: PriceKey, rate: number, at: string): Promise<void> {
@@ -57,12 +57,19 @@ export class MemoryPriceStore implements PriceStore {
   }
 
   async approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null> {
-    const change = this.heldChanges.find((h) => h.id === id && h.superseded_at === null);
+    const change = this.heldChanges.find((h) => h.id === id && h.superseded_at === null && h.rejected_at === null);
     if (!change) return null;
     const { provider, model, unit, quality, size, new_rate, source, detected_at } = change;
     const row = this.open({ provider, model, unit, quality, size, usd_rate: new_rate, source, fetched_at: detected_at, effective_from: canonicalTime(effectiveFrom) });
     this.heldChanges = this.heldChanges.filter((h) => h !== change);
     return row;
+  }
+
+  async rejectHeld(id: number, at: string): Promise<boolean> {
+    const change = this.heldChanges.find((h) => h.id === id && h.superseded_at === null && h.rejected_at === null);
+    if (!change) return false;
+    this.heldChanges = this.heldChanges.map((h) => (h === change ? { ...h, rejected_at: canonicalTime(at) } : h));
+    return true;
   }
 
   async held(): Promise<readonly HeldChange[]> {

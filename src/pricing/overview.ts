@@ -85,7 +85,7 @@ export async function buildPricingOverview(
       .sort((a, b) => b.detected_at.localeCompare(a.detected_at))
       .flatMap((h) => {
         const standing = heldStanding(h, currentRow(current, h), now, options.heldMaxAgeDays);
-        const { superseded_at: _superseded, ...shown } = h;
+        const { superseded_at: _superseded, rejected_at: _rejected, ...shown } = h;
         return standing.stands ? [{ ...shown, expires_at: standing.expires_at }] : [];
       }),
     last_refresh: lastRun

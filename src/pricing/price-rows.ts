@@ -50,6 +50,7 @@ const heldChangeSchema = z.object({
   reason: z.string(),
   detected_at: time,
   superseded_at: time.nullable(),
+  rejected_at: time.nullable(),
 });
 
 const refreshRunSchema = z.object({

@@ -16,19 +16,27 @@
  *   that need attention.
  * Every line a source lists supersedes the held proposals of that line for any other rate, so an
  * outdated proposal cannot be approved later (held.ts).
- * A source that fails (network, HTTP status, malformed body) changes nothing: the last known
- * prices stay current, and the failure is in the report. Every run is recorded with its report.
+ * A proposal an operator rejected is not held again while the source keeps publishing the same
+ * rate (counted as `declined`); another rate supersedes it, as any proposal (held.ts).
+ * A source that fails (network, HTTP status, malformed body, HTML instead of JSON, timeout)
+ * changes nothing: the last known prices stay current, and the failure is in the report. Every
+ * run is recorded with its report and the issues still open (warnings.ts): a failed run keeps the
+ * earlier runs' warnings.
  */
 import type { Clock } from "../lib/clock";
 import { type Logger, silentLogger } from "../lib/log";
+import { heldRateId, rejectedRates } from "./held";
 import { modelId, normaliseModel, normaliseProvider, priceKeyId, roundRate } from "./model-key";
 import type { CandidatePrice, PriceSource, RejectedEntry, SourceResult } from "./sources/source";
 import type { PriceKey, PriceRow, PriceStore } from "./store";
+import { carryIssues, type OpenIssues, recordedIssues } from "./warnings";
 
 const DEFAULT_REFRESH_THRESHOLD = 0.25;
 const DEFAULT_PLAUSIBLE_USD = { min: 0.0001, max: 1 } as const;
 /** Report lists are capped so one noisy source cannot bloat the run record. */
 const LIST_CAP = 50;
+/** A source that has not answered by then counts as failed, so one hung host cannot stall the whole refresh. */
+const DEFAULT_SOURCE_TIMEOUT_MS = 60_000;
 
 export interface RefreshOptions {
   readonly sources: readonly PriceSource[];
@@ -42,6 +50,8 @@ export interface RefreshOptions {
   readonly wanted?: readonly { readonly provider: string; readonly model: string }[];
   readonly log?: Logger;
   readonly signal?: AbortSignal;
+  /** How long one source may take (all its fetches), default 60 s. */
+  readonly sourceTimeoutMs?: number;
 }
 
 interface PriceChange extends PriceKey {
@@ -62,9 +72,13 @@ export interface SourceReport {
    * failed. Whatever was not refreshed keeps its last known price.
    */
   readonly ok: boolean;
+  /** True when the source itself failed (nothing of it was read); its earlier warnings stay. */
+  readonly unreadable: boolean;
   readonly errors: readonly string[];
   readonly candidates: number;
   readonly unchanged: number;
+  /** Changes not held again because an operator rejected that rate for that line. */
+  readonly declined: number;
   readonly applied: readonly PriceChange[];
   readonly held: readonly HeldPriceChange[];
   /** Entries the source could not read, with the reason. */
@@ -84,6 +98,8 @@ export interface RefreshReport {
   /** A failure before any source ran (the store could not be read). */
   readonly error: string | null;
   readonly sources: readonly SourceReport[];
+  /** Source failures and unlisted lines still open after this run, earlier runs' included. */
+  readonly open_issues: OpenIssues;
 }
 
 export async function refreshPrices(options: RefreshOptions): Promise<RefreshReport> {
@@ -93,17 +109,27 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
   const plausible = options.plausible ?? DEFAULT_PLAUSIBLE_USD;
   const startedAt = new Date(clock.now()).toISOString();
 
+  // Read apart from the rest: a store that answers this but not the price table still keeps the earlier warnings.
+  const previous = await store.lastRun().then(recordedIssues, (error: unknown) => {
+    log.warn("price refresh could not read the previous run; earlier warnings are not carried", { error: message(error) });
+    return recordedIssues(null);
+  });
   let current: readonly PriceRow[];
+  let rejected: ReadonlySet<string>;
   try {
-    current = await store.current();
+    const [rows, held] = await Promise.all([store.current(), store.held()]);
+    current = rows;
+    rejected = rejectedRates(held);
   } catch (error) {
+    const storeError = `price store unreachable: ${message(error)}`;
     const report: RefreshReport = {
       started_at: startedAt,
       finished_at: new Date(clock.now()).toISOString(),
       ok: false,
       threshold,
-      error: `price store unreachable: ${message(error)}`,
+      error: storeError,
       sources: [],
+      open_issues: carryIssues(previous, { at: startedAt, storeError, sources: [] }),
     };
     log.error("price refresh could not read the price store", { error: report.error });
     await record(store, report, log);
@@ -126,8 +152,9 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
     const outcome = new SourceOutcome(source.id);
     let result: SourceResult;
     try {
-      result = await source.fetchPrices({ models: modelsByProvider, signal: options.signal });
+      result = await fetchWithin(source, modelsByProvider, options.sourceTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS, options.signal);
     } catch (error) {
+      outcome.unreadable = true;
       outcome.errors.push(message(error));
       log.warn("price source failed; keeping the last known prices", { source: source.id, error: message(error) });
       sources.push(outcome.report([]));
@@ -166,7 +193,9 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
         new_rate: roundRate(candidate.usd_rate),
         published: candidate.published,
       };
-      const decision = decide(change, existing, known, threshold, plausible);
+      const decided = decide(change, existing, known, threshold, plausible);
+      const decision: Decision =
+        decided.kind === "hold" && rejected.has(heldRateId(change, change.new_rate)) ? { kind: "declined" } : decided;
       try {
         await settle(store, source.id, change, decision, nowIso, outcome, log);
       } catch (error) {
@@ -199,12 +228,37 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
     threshold,
     error: null,
     sources,
+    open_issues: carryIssues(previous, { at: startedAt, storeError: null, sources }),
   };
   await record(store, report, log);
   return report;
 }
 
-type Decision = { kind: "unchanged" } | { kind: "apply" } | { kind: "hold"; reason: string };
+/** The source's prices, or a rejection once `ms` passed: its fetches are aborted, and a source that ignores the signal is not waited for. */
+async function fetchWithin(
+  source: PriceSource,
+  models: ReadonlyMap<string, ReadonlySet<string>>,
+  ms: number,
+  outer: AbortSignal | undefined,
+): Promise<SourceResult> {
+  const controller = new AbortController();
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+  });
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${ms / 1000} s (timed out)`)), ms);
+  const forward = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", forward, { once: true });
+  if (outer?.aborted) forward();
+  try {
+    return await Promise.race([source.fetchPrices({ models, signal: controller.signal }), aborted]);
+  } finally {
+    // Once settled nothing aborts the controller any more, so `aborted` never rejects unobserved.
+    clearTimeout(timer);
+    outer?.removeEventListener("abort", forward);
+  }
+}
+
+type Decision = { kind: "unchanged" } | { kind: "apply" } | { kind: "hold"; reason: string } | { kind: "declined" };
 
 /** Carries out one decision against the store and records it in the source's outcome. */
 async function settle(
@@ -221,6 +275,9 @@ async function settle(
   switch (decision.kind) {
     case "unchanged":
       outcome.unchanged++;
+      return;
+    case "declined":
+      outcome.declined++;
       return;
     case "apply":
       await store.apply({ ...key, usd_rate: change.new_rate, source: sourceId, fetched_at: nowIso, effective_from: nowIso });
@@ -313,6 +370,8 @@ class SourceOutcome {
   readonly unpriced = new Set<string>();
   candidates = 0;
   unchanged = 0;
+  declined = 0;
+  unreadable = false;
 
   constructor(readonly source: string) {}
 
@@ -321,9 +380,11 @@ class SourceOutcome {
     return {
       source: this.source,
       ok: this.errors.length === 0,
+      unreadable: this.unreadable,
       errors: this.errors,
       candidates: this.candidates,
       unchanged: this.unchanged,
+      declined: this.declined,
       applied: this.applied,
       held: this.held,
       rejected: this.rejected.slice(0, LIST_CAP),

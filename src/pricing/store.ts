@@ -40,10 +40,16 @@ export interface HeldChange extends PriceKey {
    * the current rate): the proposal is outdated and cannot be approved. Null while it stands.
    */
   readonly superseded_at: string | null;
+  /**
+   * When an operator rejected it (POST /v1/pricing/held/{id}/reject). A rejected proposal is not
+   * proposed again while the source keeps publishing the same rate; once a refresh reads another
+   * rate it is superseded, and the rejected rate, if published again later, is a new proposal.
+   */
+  readonly rejected_at: string | null;
 }
 
-/** A change as a refresh proposes it; the store fills in id and supersession. */
-export type NewHeldChange = Omit<HeldChange, "id" | "superseded_at">;
+/** A change as a refresh proposes it; the store fills in id, supersession and rejection. */
+export type NewHeldChange = Omit<HeldChange, "id" | "superseded_at" | "rejected_at">;
 
 export interface RefreshRun {
   readonly id: number;
@@ -61,7 +67,8 @@ export interface PriceStore {
   apply(price: NewPrice): Promise<PriceRow>;
   /**
    * Record a change held for review. The same key and rate is held once: proposing it again
-   * refreshes its `detected_at`, reason and old rate, and revives it if it was superseded.
+   * refreshes its `detected_at`, reason and old rate, and revives it if it was superseded (a
+   * revived proposal is no longer rejected: the refresh skips a standing rejected one, held.ts).
    */
   hold(change: NewHeldChange): Promise<void>;
   /** Every held change, superseded ones included, oldest id first. */
@@ -74,6 +81,11 @@ export interface PriceStore {
    * row, or null when it did not stand. Age and current-rate checks are the caller's (approve.ts).
    */
   approveHeld(id: number, effectiveFrom: string): Promise<PriceRow | null>;
+  /**
+   * Mark a standing held change rejected at `at` (not approved, not proposed again for the same
+   * rate). False when it did not stand (unknown id, superseded, or already rejected).
+   */
+  rejectHeld(id: number, at: string): Promise<boolean>;
   recordRun(run: Omit<RefreshRun, "id">): Promise<void>;
   lastRun(): Promise<RefreshRun | null>;
 }

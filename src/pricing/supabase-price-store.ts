@@ -9,6 +9,7 @@
  *   GET  /rest/v1/imagen_pricing_held?select=*&order=id.asc
  *   POST /rest/v1/rpc/imagen_pricing_supersede_held
  *   POST /rest/v1/rpc/imagen_pricing_approve_held
+ *   POST /rest/v1/rpc/imagen_pricing_reject_held
  *   POST /rest/v1/imagen_pricing_runs
  *   GET  /rest/v1/imagen_pricing_runs?select=*&order=started_at.desc,id.desc&limit=1
  *
@@ -59,9 +60,10 @@ export class SupabasePriceStore implements PriceStore {
     const { error, status } = await this.client
       .from("imagen_pricing_held")
       .upsert(
-        { ...change, detected_at: canonicalTime(change.detected_at), superseded_at: null },
+        { ...change, detected_at: canonicalTime(change.detected_at), superseded_at: null, rejected_at: null },
         // The table's imagen_pricing_held_once constraint (NULLS NOT DISTINCT) on exactly these columns;
-        // a re-proposal updates the row (fresh detected_at, revived if it was superseded).
+        // a re-proposal updates the row (fresh detected_at, revived if it was superseded or rejected;
+        // the refresh does not re-propose a standing rejected one).
         { onConflict: "provider,model,unit,quality,size,new_rate" },
       );
     if (error) throw dataApiError("Supabase price store hold", error, status);
@@ -88,6 +90,12 @@ export class SupabasePriceStore implements PriceStore {
     if (error) throw dataApiError(`Supabase price store approve held change ${id}`, error, status);
     const row = (data as unknown[] | null)?.[0];
     return row ? toPriceRow(row) : null;
+  }
+
+  async rejectHeld(id: number, at: string): Promise<boolean> {
+    const { data, error, status } = await this.client.rpc("imagen_pricing_reject_held", { p_id: id, p_at: canonicalTime(at) });
+    if (error) throw dataApiError(`Supabase price store reject held change ${id}`, error, status);
+    return data === true;
   }
 
   async held(): Promise<readonly HeldChange[]> {

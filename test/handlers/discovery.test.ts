@@ -61,12 +61,12 @@ describe("GET /healthz", () => {
   it("answers without a key, warning that the shipped config lacks public_base_url", async () => {
     const res = await callWorker("/healthz");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", warnings: [expect.stringContaining("public_base_url is not set")] });
+    expect(await res.json()).toEqual({ status: "ok", pricing: "ok", warnings: [expect.stringContaining("public_base_url is not set")] });
   });
 
   it("has no warning once public_base_url is set", async () => {
     const res = await appWithConfig(testConfig({ public_base_url: "https://imagen.example.com" })).call("/healthz");
-    expect(await res.json()).toEqual({ status: "ok" });
+    expect(await res.json()).toEqual({ status: "ok", pricing: "ok" });
   });
 
   it("reports an invalid configuration as 503, naming the bad field", async () => {

@@ -61,6 +61,7 @@ describe("supabase db push", () => {
       "20261122120400_bundled_prices.sql",
       "20261130120000_imagen_usage_attribution.sql",
       "20261130151000_imagen_pricing_held_superseded.sql",
+      "20261207120000_imagen_pricing_held_rejected.sql",
     ]);
   });
 

@@ -114,7 +114,9 @@ describe("pricing-refresh Edge Function (Deno)", () => {
     expect(report.error).toMatch(/^price store unreachable: Supabase price store current failed: HTTP 401 PGRST301/);
     expect(report.error).not.toContain(edgeKey);
 
-    const read = api.seen[0];
+    // The previous run is read first (its open warnings are carried), then the price table.
+    expect(api.seen[0]?.url).toMatch(/^\/rest\/v1\/imagen_pricing_runs\?select=\*&order=started_at\.desc/);
+    const read = api.seen.find((r) => r.url.startsWith("/rest/v1/imagen_pricing?"));
     expect(read?.method).toBe("GET");
     expect(read?.url).toMatch(/^\/rest\/v1\/imagen_pricing\?select=\*&effective_to=is\.null/);
     expect(read?.headers["accept-profile"]).toBe("mai");

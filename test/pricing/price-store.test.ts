@@ -130,8 +130,8 @@ describe.each(["MemoryPriceStore", "D1PriceStore", "SupabasePriceStore"])("%s: h
     await store().hold({ ...PROPOSAL, reason: "rate x10 again", detected_at: "2026-12-02T06:00:00Z" });
     await store().hold({ ...PROPOSAL, new_rate: 0.5 });
     expect(await store().held()).toEqual([
-      { ...PROPOSAL, id: expect.any(Number), reason: "rate x10 again", detected_at: "2026-12-02T06:00:00.000Z", superseded_at: null },
-      { ...PROPOSAL, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z", superseded_at: null },
+      { ...PROPOSAL, id: expect.any(Number), reason: "rate x10 again", detected_at: "2026-12-02T06:00:00.000Z", superseded_at: null, rejected_at: null },
+      { ...PROPOSAL, id: expect.any(Number), new_rate: 0.5, detected_at: "2026-12-01T06:00:00.000Z", superseded_at: null, rejected_at: null },
     ]);
   });
 
@@ -175,6 +175,26 @@ describe.each(["MemoryPriceStore", "D1PriceStore", "SupabasePriceStore"])("%s: h
     expect((await history[name]!(FLUX_DEV.model)).at(-2)).toMatchObject({ usd_rate: before, effective_to: "2026-12-05T06:00:00.000Z" });
     expect(await heldFor(0.5)).toBeUndefined();
     expect(await store().approveHeld(proposal.id, "2026-12-06T06:00:00Z")).toBeNull();
+  });
+
+  it("rejects a standing proposal once; a rejected one is not approved; superseded, then proposed again, it is no longer rejected", async () => {
+    await store().hold({ ...PROPOSAL, new_rate: 0.7, detected_at: "2026-12-06T06:00:00Z" });
+    const id = (await heldFor(0.7))!.id;
+    const before = await store().current();
+
+    expect(await store().rejectHeld(id, "2026-12-06T07:00:00Z")).toBe(true);
+    expect(await heldFor(0.7)).toMatchObject({ rejected_at: "2026-12-06T07:00:00.000Z", superseded_at: null });
+    expect(await store().rejectHeld(id, "2026-12-06T08:00:00Z")).toBe(false);
+    expect(await store().approveHeld(id, "2026-12-06T09:00:00Z")).toBeNull();
+    expect(await store().current()).toEqual(before);
+    expect(await store().rejectHeld(999_999, "2026-12-06T09:00:00Z")).toBe(false);
+
+    await store().supersede(FLUX_DEV, 0.8, "2026-12-07T06:00:00Z");
+    expect(await heldFor(0.7)).toMatchObject({ rejected_at: "2026-12-06T07:00:00.000Z", superseded_at: "2026-12-07T06:00:00.000Z" });
+    expect(await store().rejectHeld(id, "2026-12-07T07:00:00Z")).toBe(false);
+
+    await store().hold({ ...PROPOSAL, new_rate: 0.7, detected_at: "2026-12-08T06:00:00Z" });
+    expect(await heldFor(0.7)).toMatchObject({ id, rejected_at: null, superseded_at: null, detected_at: "2026-12-08T06:00:00.000Z" });
   });
 });
 

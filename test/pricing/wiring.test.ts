@@ -106,6 +106,109 @@ describe("POST /v1/pricing/held/{id}/approve", () => {
   });
 });
 
+/**
+ * Scheduled refreshes against a fake Portkey that answers from the fixtures, each run with its own
+ * answers; results read back through GET /v1/pricing and /healthz, as an operator would.
+ */
+describe("price refresh failures and warnings through the API", () => {
+  const TOGETHER_PRO = "black-forest-labs/FLUX.1-pro";
+  const TOGETHER_SCHNELL = "black-forest-labs/FLUX.1-schnell";
+  type Answer = "fixture" | "html" | Record<string, unknown>;
+  const withoutPro = () => Object.fromEntries(Object.entries(togetherPricing).filter(([model]) => model !== TOGETHER_PRO));
+  const withSchnellAt = (usd: number) => ({
+    ...togetherPricing,
+    [TOGETHER_SCHNELL]: { pricing_config: { pay_as_you_go: { additional_units: { megapixels: { price: usd } } } } },
+  });
+
+  /** One scheduled refresh of the Portkey Together file only, answered by `together`. */
+  async function refreshWith(together: Answer): Promise<void> {
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (!url.endsWith("/together-ai.json")) return new Response("Not Found", { status: 404 });
+      if (together === "html") {
+        return new Response("<!doctype html><html><body><h1>Pricing</h1></body></html>", { status: 200, headers: { "content-type": "text/html" } });
+      }
+      return Response.json(together === "fixture" ? togetherPricing : together);
+    });
+    const online = { ...env, IMAGEN_CONFIG: { ...(env.IMAGEN_CONFIG as object), pricing: { sources: ["portkey:together-ai"] } } };
+    await handleScheduled(createScheduledController({ cron: "17 6 * * *", scheduledTime: Date.now() }), online as typeof env);
+    vi.restoreAllMocks();
+  }
+  const pricing = async () => (await callWorker("/v1/pricing", { headers: bearer(await seedKey("pricing-reader")) })).json<any>();
+  const health = async () => (await callWorker("/healthz")).json<any>();
+  const failureWarning = expect.stringMatching(/^pricing: source portkey:together-ai failed at \S+: portkey:together-ai: an HTML page instead of JSON/);
+  const notListedWarning = expect.stringContaining("source portkey:together-ai no longer lists black-forest-labs/flux.1-pro");
+
+  it("an HTML page as the source: prices unchanged, a warning in GET /v1/pricing, pricing degraded in /healthz", async () => {
+    const before = await pricing();
+    await refreshWith("html");
+
+    const after = await pricing();
+    expect(after.rates).toEqual(before.rates);
+    expect(after.last_refresh).toMatchObject({ ok: false });
+    expect(after.warnings).toContainEqual(failureWarning);
+    const res = await callWorker("/healthz");
+    expect(res.status).toBe(200);
+    const body = await res.json<any>();
+    expect(body.status).toBe("ok");
+    expect(body.pricing).toMatch(/^degraded: source portkey:together-ai failed at \S+: portkey:together-ai: an HTML page instead of JSON/);
+    expect(body.warnings).toContainEqual(failureWarning);
+  });
+
+  it("a failed run keeps the earlier 'no longer listed' warning; the next good read resolves the failure, a listing again the rest", async () => {
+    await refreshWith(withoutPro());
+    expect((await pricing()).warnings).toEqual([notListedWarning]);
+    expect((await health()).pricing).toBe("ok");
+
+    await refreshWith("html");
+    const failed = await pricing();
+    expect(failed.warnings).toEqual(expect.arrayContaining([failureWarning, notListedWarning]));
+    expect(failed.warnings).toHaveLength(2);
+    expect((await health()).warnings).toEqual(expect.arrayContaining([failureWarning, notListedWarning]));
+
+    await refreshWith(withoutPro());
+    expect((await pricing()).warnings).toEqual([notListedWarning]);
+    expect((await health()).pricing).toBe("ok");
+
+    await refreshWith("fixture");
+    expect((await pricing()).warnings).toEqual([]);
+    expect((await health()).warnings ?? []).not.toContainEqual(expect.stringContaining("pricing:"));
+  });
+
+  it("a rejected proposal is not proposed again for the same rate; a different rate is", async () => {
+    const admin = await seedKey("pricing-admin", "admin");
+    const reject = (id: number | string, key = admin) => callWorker(`/v1/pricing/held/${id}/reject`, { method: "POST", headers: bearer(key) });
+    const schnellHeld = async () => (await pricing()).held.filter((h: any) => h.model === TOGETHER_SCHNELL.toLowerCase());
+
+    await refreshWith(withSchnellAt(0.01));
+    const [proposal] = await schnellHeld();
+    expect(proposal).toMatchObject({ provider: "together", old_rate: 0.0027, new_rate: 0.01 });
+
+    expect((await reject(proposal.id, await seedKey("pricing-user"))).status).toBe(403);
+    const res = await reject(proposal.id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      held: expect.objectContaining({ id: proposal.id, new_rate: 0.01, rejected_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }),
+    });
+    expect(await schnellHeld()).toEqual([]);
+    expect((await reject(proposal.id)).status).toBe(409);
+    expect((await callWorker(`/v1/pricing/held/${proposal.id}/approve`, { method: "POST", headers: bearer(admin) })).status).toBe(409);
+
+    await refreshWith(withSchnellAt(0.01));
+    const again = await pricing();
+    expect(again.held.filter((h: any) => h.model === TOGETHER_SCHNELL.toLowerCase())).toEqual([]);
+    expect(again.last_refresh.report.sources[0]).toMatchObject({ source: "portkey:together-ai", declined: 1, held: [] });
+    expect(again.rates.find((r: any) => r.model === TOGETHER_SCHNELL.toLowerCase()).usd_rate).toBe(0.0027);
+
+    await refreshWith(withSchnellAt(0.02));
+    expect(await schnellHeld()).toEqual([expect.objectContaining({ old_rate: 0.0027, new_rate: 0.02 })]);
+  });
+
+  it("rejecting an unknown held change is a 404", async () => {
+    expect((await callWorker("/v1/pricing/held/999999/reject", { method: "POST", headers: bearer(await seedKey("pricing-admin", "admin")) })).status).toBe(404);
+  });
+});
+
 describe("GET /healthz and the last price refresh", () => {
   it("warns about a priced model a source no longer lists", async () => {
     await new D1PriceStore(env.LEDGER).recordRun({

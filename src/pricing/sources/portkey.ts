@@ -89,7 +89,9 @@ export function portkeySource(slug: PortkeySlug, options: PortkeySourceOptions):
       try {
         json = JSON.parse(text);
       } catch (error) {
-        throw new PriceSourceError(id, "malformed JSON", { cause: error });
+        // An error, login or landing page served with status 200 is the usual way a JSON URL goes wrong.
+        const what = text.trimStart().startsWith("<") ? "an HTML page instead of JSON" : "malformed JSON";
+        throw new PriceSourceError(id, what, { cause: error });
       }
       const file = priceFile.safeParse(json);
       if (!file.success) throw new PriceSourceError(id, "not a JSON object keyed by model");

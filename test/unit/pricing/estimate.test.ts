@@ -38,6 +38,7 @@ function unreachableStore(): PriceStore & { reads: number } {
     held: fail,
     supersede: fail,
     approveHeld: fail,
+    rejectHeld: fail,
     recordRun: fail,
     lastRun: fail,
   };

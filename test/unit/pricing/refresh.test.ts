@@ -211,6 +211,31 @@ describe("price refresh", () => {
     expect(await store.current()).toEqual(before);
   });
 
+  it("counts a source that never answers as failed once its time is up, keeps its prices and goes on with the next", async () => {
+    const { clock, store, fetch } = world();
+    const hung = { id: "hung", providers: ["together"], fetchPrices: () => new Promise<never>(() => {}) };
+    const before = await store.current();
+
+    const report = await refreshPrices({ sources: [hung, portkeySource("openai", { fetch })], store, clock, sourceTimeoutMs: 50 });
+
+    expect(sourceReport(report, "hung")).toMatchObject({ ok: false, unreadable: true, errors: ["no answer within 0.05 s (timed out)"] });
+    expect(sourceReport(report, "portkey:openai")).toMatchObject({ ok: true, unreadable: false });
+    expect(report.open_issues.failed_sources).toEqual([
+      { source: "hung", since: "2026-11-23T04:00:00.000Z", at: "2026-11-23T04:00:00.000Z", errors: ["no answer within 0.05 s (timed out)"] },
+    ]);
+    expect(await store.current()).toEqual(before);
+  });
+
+  it("keeps the last known prices when a source answers an HTML page, and says so", async () => {
+    const { clock, store, sources } = world({ [`${PORTKEY}/together-ai.json`]: html("<!doctype html><title>Sign in</title>") });
+    const before = await store.current();
+
+    const report = await refreshPrices({ sources, store, clock });
+
+    expect(sourceReport(report, "portkey:together-ai")).toMatchObject({ ok: false, unreadable: true, errors: ["portkey:together-ai: an HTML page instead of JSON"] });
+    expect(await store.current()).toEqual(before);
+  });
+
   it("reports a Replicate page without a readable price and keeps that model's price", async () => {
     const { clock, store, sources } = world({
       [`${REPLICATE}/black-forest-labs/flux-dev`]: html("<html><body>redesigned page</body></html>"),
@@ -335,6 +360,7 @@ describe("price refresh", () => {
       held: async () => [],
       supersede: async () => {},
       approveHeld: async () => null,
+      rejectHeld: async () => false,
       recordRun: async () => {
         throw new Error("D1_ERROR: no such table: price_refresh_runs");
       },
