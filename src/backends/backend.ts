@@ -171,6 +171,12 @@ export interface JobProtocol {
   /** The same answer as `poll`, from a verified callback body; null when it is not about this submission. */
   fromCallback?(payload: unknown, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome | null>;
   /**
+   * The submission a verified callback describes, for an attempt whose create answer was lost (the
+   * callback came to that attempt's own URL, so the work is ours); null when the payload names no
+   * work of this spec. The runner then reads the callback as for any submission.
+   */
+  adoptFromCallback?(payload: unknown, spec: GenerationSpec, deadline: number): AsyncSubmission | null;
+  /**
    * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
    * connect. Returns the function that stops watching.
    */

@@ -30,7 +30,7 @@ import {
 } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce } from "./replicate/adopt";
+import { createPredictionOnce, sameJson, sameModel } from "./replicate/adopt";
 import {
   cancelPrediction,
   getPrediction,
@@ -241,6 +241,13 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, { cause: error });
       }
       return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
+    },
+    adoptFromCallback(payload, spec, deadline) {
+      // Delivered to the URL of the attempt whose create answer was lost; its input must be that attempt's too.
+      const parsed = predictionSchema.safeParse(payload);
+      if (!parsed.success || !sameModel(parsed.data, model) || !sameJson(parsed.data.input, predictionInput(spec, config))) return null;
+      const id = parsed.data.id;
+      return { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: true, state: { predictionId: id } };
     },
     async fromCallback(payload, submission, ctx) {
       const parsed = predictionSchema.safeParse(payload);

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { BackendError } from "../backends/errors";
+import { costExposure } from "../spend/exposure";
 
 export const FALLBACK_TRIGGERS = [
   /** The instance cannot be used as configured: a secret missing or refused, the account out of credit. */
@@ -36,7 +37,8 @@ export const fallbackOnSchema = z.array(z.enum(FALLBACK_TRIGGERS)).min(1).max(FA
  * provider had taken the attempt's work (a job submitted) when it failed.
  */
 export function fallbackTrigger(error: BackendError, accepted: boolean): FallbackTrigger | null {
-  if (accepted || error.extra.ambiguous) return null;
+  // Never after possible spend: the one rule (src/spend/exposure.ts) that settlement and x-should-retry use too.
+  if (costExposure({ error, accepted }) !== "none") return null;
   switch (error.kind) {
     case "not_configured":
     case "auth":

@@ -47,6 +47,11 @@ const route = createRoute({
         .string()
         .regex(INSTANCE_NAME_PATTERN, "an instance name")
         .openapi({ param: { name: "backend", in: "query" }, description: "The instance whose secret signs it." }),
+      attempt: z
+        .string()
+        .regex(/^[0-9a-z]{10,40}$/, "an attempt id")
+        .optional()
+        .openapi({ param: { name: "attempt", in: "query" }, description: "The attempt the webhook is about (absent on URLs handed out before it existed)." }),
     }),
   },
   responses: {
@@ -61,7 +66,7 @@ const route = createRoute({
 export function registerWebhookRoutes(app: App): void {
   app.openapi(route, async (c) => {
     const { type } = c.req.valid("param");
-    const { job, backend: name } = c.req.valid("query");
+    const { job, backend: name, attempt } = c.req.valid("query");
     const { config, backend: resolve } = c.var.deps;
     const backend = ownEntry<(typeof config.backends)[string]>(config.backends, name)?.type === type ? resolve(name) : undefined;
     const protocol = backend?.protocol;
@@ -81,7 +86,7 @@ export function registerWebhookRoutes(app: App): void {
       log.warn("webhook refused", { reason: verdict.reason });
       throw problem("unauthorized", 401, `webhook refused: ${verdict.detail}`);
     }
-    const outcome = await jobStub(c.env, job).deliver({ deliveryId: verdict.deliveryId, backend: name, payload: verdict.payload });
+    const outcome = await jobStub(c.env, job).deliver({ deliveryId: verdict.deliveryId, backend: name, payload: verdict.payload, ...(attempt && { attemptId: attempt }) });
     log.info("webhook received", { delivery_id: verdict.deliveryId, outcome });
     if (outcome === "unknown_job") throw problem("not-found", 404, `no job ${job}`);
     return c.json({ received: true as const, outcome }, 200);

@@ -38,4 +38,5 @@ export const usageEventSchema = z.strictObject({
   reserved_usd: z.number().min(0).nullable().default(null).transform((v) => (v === null ? null : usd(v))),
   provider_predict_time_s: z.number().min(0).nullable().default(null),
   provider_image_count: z.int().min(0).nullable().default(null),
+  cost_unknown_reason: z.string().min(1).max(64).nullable().default(null),
 }) satisfies z.ZodType<UsageEvent, unknown>;

@@ -51,6 +51,7 @@ describe("a chain whose first backend is unreachable", () => {
         kind: "skipped",
         detail: expect.stringMatching(/^skipped: cooling down until 2026-05-08T14:31:00\.000Z \(home was unreachable: /),
         latency_ms: 0,
+        cost_exposure: "none",
       },
     ]);
     expect(world.events.map((e) => [e.request_id, e.backend, e.success])).toEqual([

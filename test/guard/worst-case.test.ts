@@ -1,6 +1,6 @@
 /** Worst-case pricing of one attempt, from the bundled price table, the way each provider bills. */
 import { describe, expect, it } from "vitest";
-import { priceAttempt, worstCaseUsd } from "../../src/guard/worst-case";
+import { priceAttempt, worstCaseUsd } from "../../src/spend/worst-case";
 import { usd } from "../../src/lib/money";
 import type { CostEstimator } from "../../src/pricing/estimator";
 import { estimateFromLines } from "../../src/pricing/rate-lookup";

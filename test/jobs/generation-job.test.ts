@@ -70,7 +70,7 @@ describe("generation job: a backend without async support runs inside the job", 
       detail: 'mock backend "mock-refuses" injected a invalid_request failure',
       backend: "mock-refuses",
       latency_ms: expect.any(Number),
-      attempts: [{ backend: "mock-refuses", kind: "invalid_request", detail: expect.any(String), latency_ms: expect.any(Number) }],
+      attempts: [{ backend: "mock-refuses", kind: "invalid_request", detail: expect.any(String), latency_ms: expect.any(Number), cost_exposure: "none" }],
     });
     expect(failed.result).toBeNull();
     expect(job.events).toHaveLength(1);

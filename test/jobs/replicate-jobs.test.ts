@@ -130,16 +130,17 @@ describe("replicate: the same failure, the same answer, sync or async", () => {
 });
 
 describe("replicate async jobs: submission", () => {
-  it("creates the prediction without waiting, with our webhook URL (job id in it) and events start + completed", async () => {
+  it("creates the prediction without waiting, with our webhook URL (job and attempt ids in it) and events start + completed", async () => {
     const world = await replicateWorld();
     const job = await world.submit();
     await submitted(job);
+    const attemptId = (await job.record()).chain.attempt!.eventId;
 
     const create = (await world.requests()).find((r) => r.method === "POST" && r.path.endsWith("/predictions"))!;
     expect(create.headers.prefer).toBeUndefined();
     expect(create.headers["cancel-after"]).toBe("60s");
     expect(create.body).toMatchObject({
-      webhook: `http://imagen.test/v1/webhooks/replicate?job=${job.id}&backend=flux`,
+      webhook: `http://imagen.test/v1/webhooks/replicate?job=${job.id}&backend=flux&attempt=${attemptId}`,
       webhook_events_filter: ["start", "completed"],
     });
     expect((await job.document()).status).toBe("running");

@@ -83,7 +83,7 @@ async function lookUp(
   }
 }
 
-function sameModel(prediction: Prediction, model: ModelRef): boolean {
+export function sameModel(prediction: Prediction, model: ModelRef): boolean {
   return model.version ? prediction.version === model.version : prediction.model === `${model.owner}/${model.name}`;
 }
 
@@ -94,7 +94,7 @@ function createdAt(prediction: Prediction): number {
 }
 
 /** Deep equality of JSON values, key order aside. */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

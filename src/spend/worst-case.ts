@@ -7,7 +7,7 @@
 import type { Backend } from "../backends/backend";
 import { type Usd, usd } from "../lib/money";
 import type { CostEstimator } from "../pricing/estimator";
-import type { RequestShape } from "./request-limits";
+import type { RequestShape } from "../guard/request-limits";
 
 export type AttemptPrice =
   /** Costs nothing (mock, a home box at cost 0): never blocked by money caps. */
