@@ -177,6 +177,12 @@ export interface JobProtocol {
    */
   adoptFromCallback?(payload: unknown, spec: GenerationSpec, deadline: number): AsyncSubmission | null;
   /**
+   * Reconcile a create whose answer was never stored (lost, or the job restarted after sending):
+   * the work it made, looked up at the provider; null = the provider has none (well past the send,
+   * that proves the create never took). Throws when the provider cannot be asked.
+   */
+  findSent?(spec: GenerationSpec, sentAt: number, deadline: number, ctx: AttemptContext): Promise<AsyncSubmission | null>;
+  /**
    * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
    * connect. Returns the function that stops watching.
    */

@@ -30,7 +30,7 @@ import {
 } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce, sameJson, sameModel } from "./replicate/adopt";
+import { createPredictionOnce, findCreated, sameJson, sameModel } from "./replicate/adopt";
 import {
   cancelPrediction,
   getPrediction,
@@ -241,6 +241,11 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, { cause: error });
       }
       return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
+    },
+    async findSent(spec, sentAt, deadline, ctx) {
+      const found = await findCreated(apiOrFail(), { model, input: predictionInput(spec, config) }, sentAt, { signal: ctx.signal });
+      if (!found) return null;
+      return { externalId: found.id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: false, state: { predictionId: found.id } };
     },
     adoptFromCallback(payload, spec, deadline) {
       // Delivered to the URL of the attempt whose create answer was lost; its input must be that attempt's too.

@@ -38,6 +38,8 @@ export interface AttemptState {
    */
   readonly lostUntil?: number;
   readonly lostDetail?: string;
+  /** Why its answer is missing: what its cost is ledgered as unknown for, if nothing resolves it. */
+  readonly lostReason?: CostUnknownReason;
 }
 
 export interface SuccessfulAttempt {

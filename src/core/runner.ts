@@ -13,7 +13,7 @@
  *                          └── next backend ◄── failed, on a trigger the chain lists (./fallback.ts);
  *                                               a backend cooling down is skipped (./cooldown.ts)
  */
-import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol } from "../backends/backend";
+import type { AsyncOutcome, AsyncProgress, AsyncSubmission, AttemptContext, Backend, JobProtocol } from "../backends/backend";
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
@@ -228,7 +228,7 @@ export class GenerationRunner {
 
   private async submit(chain: ChainState, unreserved: AttemptState, signal: AbortSignal): Promise<StepResult> {
     // Its create's answer was lost: wait for the provider's webhook until the deadline, then it is unknown.
-    if (unreserved.lostUntil !== undefined) return this.waitForLost(chain, unreserved);
+    if (unreserved.lostUntil !== undefined) return this.waitForLost(chain, unreserved, signal);
     // Sent before a restart, its answer never stored: it may have been billed; never send it again.
     if (unreserved.sentAt !== undefined) return this.lostAfterRestart(chain, unreserved);
     const backend = this.deps.backend(unreserved.backend);
@@ -272,15 +272,45 @@ export class GenerationRunner {
     return webhookUrl !== undefined && backend.protocol.kind === "job" && backend.protocol.adoptFromCallback !== undefined && error instanceof BackendError && error.extra.ambiguous === true;
   }
 
-  /** Waiting for a lost create's webhook: until `lostUntil`, then unknown (held at its worst case, never sent again). */
-  private waitForLost(chain: ChainState, attempt: AttemptState): Promise<StepResult> | StepResult {
-    if (this.deps.clock.now() < attempt.lostUntil!) return { status: "running", chain: { ...chain, attempt, nextStepAt: attempt.lostUntil! } };
-    const error = new BackendError("unavailable", `${attempt.lostDetail ?? "the create's answer was lost"}; no webhook for it came before its deadline`, { ambiguous: true });
-    return this.fail(chain, attempt, error);
+  /**
+   * Waiting for a lost create's webhook until `lostUntil`; then reconciled at the provider: the
+   * work it lists is adopted, none listed by then means the create never took (nothing spent),
+   * and a provider that cannot be asked leaves it unknown (held at its worst case, never sent again).
+   */
+  private async waitForLost(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
+    const lostUntil = attempt.lostUntil!;
+    if (this.deps.clock.now() < lostUntil) return { status: "running", chain: { ...chain, attempt, nextStepAt: lostUntil } };
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    const lostDetail = attempt.lostDetail ?? "the create's answer was lost";
+    const reason = attempt.lostReason ?? "ambiguous_create";
+    if (protocol.kind === "job" && protocol.findSent) {
+      let found: AsyncSubmission | null;
+      try {
+        found = await protocol.findSent(this.prepared.plan.spec, attempt.sentAt!, lostUntil - this.options.deadlineGraceMs, this.context(attempt, signal));
+      } catch (error) {
+        return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; looking it up failed too (${messageOf(error)})`, { ambiguous: true }), reason);
+      }
+      if (found) {
+        this.attemptLog(attempt).info("provider's work found and adopted after its create answer was lost", { external_id: found.externalId });
+        return this.poll(chain, { ...attempt, submission: found }, signal);
+      }
+      return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; by its deadline the provider lists no work for it, so the create never took and nothing was billed`));
+    }
+    return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; no webhook for it came before its deadline`, { ambiguous: true }), reason);
   }
 
-  /** A paid call that went out before a restart and whose answer was never stored: unknown, held at its worst case. */
-  private lostAfterRestart(chain: ChainState, attempt: AttemptState): Promise<StepResult> {
+  /**
+   * A paid call that went out before a restart and whose answer was never stored. A provider that
+   * keeps jobs may still call back or list it: wait and reconcile as for a lost answer. A one-shot
+   * call cannot be looked up: unknown at once, held at its worst case.
+   */
+  private lostAfterRestart(chain: ChainState, attempt: AttemptState): Promise<StepResult> | StepResult {
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    if (protocol.kind === "job" && (protocol.findSent || protocol.adoptFromCallback)) {
+      const lostUntil = attempt.sentAt! + reservationLapseMs(this.deps.config, attempt.backend, this.options.deadlineGraceMs) - SETTLE_MARGIN_MS;
+      const lost = { ...attempt, lostUntil, lostDetail: "the job restarted after the create went out and before its answer was stored", lostReason: "restarted_after_send" as const };
+      return this.waitForLost(chain, lost, new AbortController().signal);
+    }
     const error = new BackendError(
       "unavailable",
       `the call to ${attempt.backend} went out before a restart and its answer was lost; it may have been billed, so it was not sent again`,

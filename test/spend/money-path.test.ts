@@ -15,6 +15,7 @@ import { creates, newKey, requestsOf as hostedRequestsOf, setScenario as setHost
 import { eventually, newToken, requestsOf, setScenario, webhooksOf } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { submitJob } from "../helpers/jobs";
+import { manualClock } from "../helpers/pipeline";
 import { ledgerRows } from "../helpers/ledger";
 import { appWithConfig, bearer, postJson } from "../helpers/world";
 
@@ -176,5 +177,51 @@ describe("a verified provider callback resolves its attempt even when the create
     expect(job.events).toMatchObject([{ backend: "flux", success: true, cost_usd_estimate: 0.003, cost_unknown_reason: null }]);
     const made = (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
     expect(made).toHaveLength(1);
+  });
+});
+
+describe("reconciled by the job's alarm: a lost create is looked up at the provider", () => {
+  async function lostCreateJob(listFailures: number) {
+    const token = newToken();
+    const lost = { status: 502, html: "<html><body><h1>502 Bad Gateway</h1></body></html>", after_create: true };
+    await setScenario(fakes.replicate!, token, {
+      starting_ms: 10,
+      processing_ms: 30,
+      finalize_ms: 0,
+      next_create: [lost],
+      next_list: Array.from({ length: listFailures }, () => ({ status: 500 })),
+    });
+    // No webhook secret: no webhook will come; the alarm reconciles at the attempt's deadline.
+    const secrets = { REPLICATE_API_TOKEN: token };
+    const config = testConfig({
+      backends: {
+        ...testConfig().backends,
+        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, delivery_hosts: ["127.0.0.1"], poll_interval_ms: 20, timeout_s: 60 },
+      },
+      jobs: { deadline_grace_s: 30 },
+    });
+    const clock = manualClock(Date.now());
+    const job = await submitJob({ config, request: { prompt: "a lighthouse at dusk", backend: "flux", seed: 42, size: { width: 512, height: 512 } }, secrets, clock });
+    await eventually(async () => ((await job.record()).chain.attempt?.lostUntil !== undefined ? true : undefined));
+    return { job, clock, creates: async () => (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions")) };
+  }
+
+  it("found in the provider's list past the deadline: adopted, images stored, ledgered with its true cost; one create", async () => {
+    const { job, clock, creates: made } = await lostCreateJob(1);
+    clock.advance(91_000);
+    await job.forceAlarm();
+    await job.until((d) => d.status === "succeeded", "succeeded by reconciliation");
+    expect(job.events).toMatchObject([{ backend: "flux", success: true, cost_usd_estimate: 0.003, cost_unknown_reason: null }]);
+    expect(await made()).toHaveLength(1);
+  });
+
+  it("the provider cannot be asked at the deadline either: failed with its cost unknown (NULL + reason), never created again", async () => {
+    const { job, clock, creates: made } = await lostCreateJob(4);
+    clock.advance(91_000);
+    await job.forceAlarm();
+    const failed = await job.until((d) => d.status === "failed", "failed as unknown");
+    expect(failed.error).toMatchObject({ attempts: [{ backend: "flux", cost_exposure: "unknown" }] });
+    expect(job.events).toMatchObject([{ backend: "flux", success: false, cost_usd_estimate: null, cost_unknown_reason: "ambiguous_create" }]);
+    expect(await made()).toHaveLength(1);
   });
 });

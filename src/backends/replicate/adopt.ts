@@ -56,20 +56,8 @@ async function lookUp(
   options: CallOptions,
   lost: BackendError,
 ): Promise<Prediction | null> {
-  const since = sentAt - CLOCK_SKEW_MS;
-  let next: string | null = null;
   try {
-    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
-      const listed = await listPredictions(api, next, { ...(options.signal && { signal: options.signal }) });
-      for (const prediction of listed.results) {
-        if (isOurs(prediction)) return prediction;
-      }
-      // Newest first: once a page reaches back past our window, nothing older can be ours.
-      const oldest = listed.results.at(-1);
-      if (!listed.next || (oldest && createdAt(oldest) < since)) return null;
-      next = listed.next;
-    }
-    return null;
+    return await findCreated(api, request, sentAt, options);
   } catch (error) {
     throw new BackendError(
       "unavailable",
@@ -78,9 +66,33 @@ async function lookUp(
     );
   }
 
-  function isOurs(prediction: Prediction): boolean {
-    return createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
+}
+
+/**
+ * The prediction a create sent at `sentAt` made, from GET /v1/predictions; null when none of the
+ * account's predictions since then has this model and input. Throws when the list cannot be read.
+ * Also how a job reconciles a create whose answer it never got (src/core/runner.ts).
+ */
+export async function findCreated(
+  api: ReplicateApi,
+  request: Pick<CreatePredictionRequest, "model" | "input">,
+  sentAt: number,
+  options: CallOptions = {},
+): Promise<Prediction | null> {
+  const since = sentAt - CLOCK_SKEW_MS;
+  const isOurs = (prediction: Prediction) => createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
+  let next: string | null = null;
+  for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
+    const listed = await listPredictions(api, next, { ...(options.signal && { signal: options.signal }) });
+    for (const prediction of listed.results) {
+      if (isOurs(prediction)) return prediction;
+    }
+    // Newest first: once a page reaches back past our window, nothing older can be ours.
+    const oldest = listed.results.at(-1);
+    if (!listed.next || (oldest && createdAt(oldest) < since)) return null;
+    next = listed.next;
   }
+  return null;
 }
 
 export function sameModel(prediction: Prediction, model: ModelRef): boolean {
