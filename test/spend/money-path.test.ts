@@ -207,7 +207,8 @@ describe("reconciled by the job's alarm: a lost create is looked up at the provi
   }
 
   it("found in the provider's list past the deadline: adopted, images stored, ledgered with its true cost; one create", async () => {
-    const { job, clock, creates: made } = await lostCreateJob(1);
+    // A lookup reads the list twice (one retry of a 5xx): the create's own lookup fails, the alarm's works.
+    const { job, clock, creates: made } = await lostCreateJob(2);
     clock.advance(91_000);
     await job.forceAlarm();
     await job.until((d) => d.status === "succeeded", "succeeded by reconciliation");
@@ -216,6 +217,7 @@ describe("reconciled by the job's alarm: a lost create is looked up at the provi
   });
 
   it("the provider cannot be asked at the deadline either: failed with its cost unknown (NULL + reason), never created again", async () => {
+    // Both the create's lookup and the alarm's fail (two reads each).
     const { job, clock, creates: made } = await lostCreateJob(4);
     clock.advance(91_000);
     await job.forceAlarm();
