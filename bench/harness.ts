@@ -76,7 +76,9 @@ export function localImagenConfig(): Record<string, unknown> {
 
 /** Stops every server when this process exits, however it exits. */
 export function stopAllOnExit(servers: readonly Server[]): () => void {
-  const stop = () => servers.forEach((s) => s.stop());
+  const stop = () => {
+    for (const s of servers) s.stop();
+  };
   process.on("exit", stop);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {

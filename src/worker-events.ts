@@ -10,7 +10,7 @@ import { appDeps } from "./deps";
 import { consumeDeadLetters, consumeUsageBatch } from "./usage/consumer";
 
 /** Queue names as in wrangler.toml; a dead-letter queue is recognised by its suffix. */
-export const DEAD_LETTER_SUFFIX = "-dlq";
+const DEAD_LETTER_SUFFIX = "-dlq";
 
 function rootLog(env: Env): Logger {
   return consoleLogger({ service: "imagen-edge" }, logLevelOf(env.LOG_LEVEL));

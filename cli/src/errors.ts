@@ -50,7 +50,7 @@ const HINTS: Record<number, string> = {
 };
 
 /** A problem+json answer as lines a person can read. */
-export function renderProblem(status: number, problem: ProblemBody): string {
+function renderProblem(status: number, problem: ProblemBody): string {
   const lines = [`${problem.title ?? "Request failed"} (HTTP ${status}): ${problem.detail ?? "no detail given"}`];
   for (const { field, message } of problem.errors ?? []) lines.push(`  ${field}: ${message}`);
   const hint = HINTS[status];

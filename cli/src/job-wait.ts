@@ -6,7 +6,7 @@ import type { Progress } from "./progress.js";
 
 const POLL_MS = 500;
 
-export function isFinished(job: JobDocument): boolean {
+function isFinished(job: JobDocument): boolean {
   return job.status === "succeeded" || job.status === "failed" || job.status === "canceled";
 }
 

@@ -1,6 +1,6 @@
 /**
  * Where a downloaded image lands and what its sidecar says. Without --output the path comes from
- * the naming template (the old CLI's {date} {time} {slug} {seed} {backend} {ext}, plus {id});
+ * the naming template ({date} {time} {slug} {seed} {backend} {ext}, plus {id});
  * a template path never overwrites an existing file, an explicit --output does.
  */
 import { mkdir, open } from "node:fs/promises";
@@ -10,7 +10,7 @@ import type { GenerateAnswer, ImageRecord } from "./api-types.js";
 
 const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
 
-export function extensionFor(mimeType: string): string {
+function extensionFor(mimeType: string): string {
   return EXTENSIONS[mimeType] ?? mimeType.split("/")[1]?.replace(/[^a-z0-9]/g, "") ?? "bin";
 }
 

@@ -12,8 +12,8 @@ import { CliError } from "./errors.js";
 export const PREVIEW_MODES = ["auto", "on", "off"] as const;
 export type PreviewMode = (typeof PREVIEW_MODES)[number];
 
-/** The old CLI's placeholders (UTC date and time), plus {id} and {caller}. */
-export const DEFAULT_NAMING = "{date}-{time}-{slug}-{seed}-{backend}.{ext}";
+/** The placeholders `imagen` users already write (UTC date and time), plus {id} and {caller}. */
+const DEFAULT_NAMING = "{date}-{time}-{slug}-{seed}-{backend}.{ext}";
 
 export const ConfigFile = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).optional(),

@@ -25,11 +25,11 @@ export type KeyCheck =
   | { readonly ok: false; readonly reason: "unknown" | "revoked" };
 
 const PREFIX = "key:";
-export const KEY_ID_LENGTH = 12;
+const KEY_ID_LENGTH = 12;
 
 export const CALLER_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,63}$/;
 
-export async function hashApiKey(key: string): Promise<string> {
+async function hashApiKey(key: string): Promise<string> {
   return sha256Hex(key);
 }
 

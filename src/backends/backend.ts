@@ -129,7 +129,7 @@ export interface Backend {
   readonly protocol: BackendProtocol;
 }
 
-export type BackendProtocol = OneShotProtocol | JobProtocol;
+type BackendProtocol = OneShotProtocol | JobProtocol;
 
 /**
  * One call returns the images. Throw BackendError for every failure; honour `ctx.signal`
@@ -189,7 +189,7 @@ export interface JobProtocol {
   watch?(submission: AsyncSubmission, ctx: AttemptContext, onProgress: (progress: AsyncProgress) => void): Promise<(() => void) | null>;
 }
 
-export interface SubmitOptions {
+interface SubmitOptions {
   /** Where the provider may POST updates (carries the job id); ignored by providers without webhooks. */
   readonly webhookUrl?: string;
   /** The caller is waiting on this call: the provider may hold it until the outputs exist. */
@@ -203,7 +203,7 @@ export interface Submitted {
 }
 
 /** What a job may store: plain JSON (it lives in Durable Object storage between steps). */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** A job handed to a provider; everything needed to look at it, accept its callbacks or cancel it. */
 export interface AsyncSubmission {
@@ -235,12 +235,12 @@ export type AsyncOutcome =
   | { readonly state: "failed"; readonly error: BackendError };
 
 /** A callback delivery exactly as received (the raw body: re-serialised JSON would not verify). */
-export interface CallbackDelivery {
+interface CallbackDelivery {
   readonly headers: Headers;
   readonly rawBody: string;
 }
 
-export type CallbackVerdict =
+type CallbackVerdict =
   | { readonly ok: true; /** Same across the provider's retries: the dedupe key. */ readonly deliveryId: string; readonly payload: unknown }
   | { readonly ok: false; readonly reason: string; readonly detail: string };
 

@@ -1,5 +1,5 @@
 /**
- * The ComfyUI backend: the owner's home GPU box ("mRock") reached through Cloudflare Tunnel +
+ * The ComfyUI backend: the owner's home GPU box reached through Cloudflare Tunnel +
  * Access (or a Workers VPC service binding), running an API-format workflow template with our
  * prompt, seed, steps and size patched in.
  *
@@ -37,10 +37,10 @@ import { type ComfyUIConfig, comfyuiConfigSchema, templateOf } from "./comfyui/c
 import { modelOf, patchWorkflow, templateSteps, type WorkflowTemplate } from "./comfyui/workflow";
 import { BackendError } from "./errors";
 
-export type { ComfyProgress, ProgressListener } from "./comfyui/progress";
+export type { ComfyProgress } from "./comfyui/progress";
 
 /** Our API caps seeds here so they stay exact as JSON numbers (ComfyUI itself takes up to 2^64-1). */
-export const MAX_COMFYUI_SEED = Number.MAX_SAFE_INTEGER;
+const MAX_COMFYUI_SEED = Number.MAX_SAFE_INTEGER;
 
 /** Host used for requests through a service binding: the binding decides where they go. */
 const BINDING_BASE_URL = "http://comfyui";

@@ -44,7 +44,7 @@ export interface RetryOptions {
   readonly onRetry?: (retry: RetryEvent) => void;
 }
 
-export interface RetryEvent {
+interface RetryEvent {
   readonly reason: "rate_limited" | "server_error" | "network_error";
   /** 1 for the first retry. */
   readonly retry: number;

@@ -78,7 +78,11 @@ function renderPattern(width: number, height: number, seed: number): Uint8Array 
 export function mockPixel(width: number, seed: number, x: number, y: number): Rgb {
   const next = mulberry32(seed);
   const index = Math.floor(y / CELL) * Math.ceil(width / CELL) + Math.floor(x / CELL);
-  for (let i = 0; i < index; i++) next(), next(), next();
+  for (let i = 0; i < index; i++) {
+    next();
+    next();
+    next();
+  }
   return [next() & 0xff, next() & 0xff, next() & 0xff];
 }
 

@@ -14,7 +14,6 @@ import { baseInstanceFields } from "./instance-base";
 import { isDallE, OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 
-export { isDallE, openAiImageRequest, parseOpenAiImages, type OpenAiImageRequest } from "./openai/protocol";
 
 export const openAiConfigSchema = z.strictObject({
   type: z.literal("openai"),
@@ -33,7 +32,6 @@ export const openAiConfigSchema = z.strictObject({
   sizes: z.array(sizeField).min(1).optional(),
 });
 
-export type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
 
 export const openAiBackendType = defineBackendType({
   type: "openai",

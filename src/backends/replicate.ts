@@ -14,7 +14,6 @@
  * the downloads in ./replicate/outputs.ts.
  */
 import { z } from "zod";
-import type { Size } from "../config/size";
 import { isLoopbackHost } from "../net/address-rules";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
@@ -58,7 +57,6 @@ import { collectOutputs, DEFAULT_DELIVERY_HOSTS, outputsExpireAt } from "./repli
 const MIN_DOWNLOAD_RETRY_MS = 60_000;
 import { replicateStatus } from "./replicate/status";
 
-export { createPredictionOnce } from "./replicate/adopt";
 export {
   cancelPrediction,
   createPrediction,
@@ -66,14 +64,10 @@ export {
   getPrediction,
   listPredictions,
   parseModelRef,
-  terminalStatuses,
-  type CreatedPrediction,
-  type CreatePredictionRequest,
   type Prediction,
   type ReplicateApi,
-  type WebhookEvent,
 } from "./replicate/api";
-export { collectOutputs, type CollectOptions } from "./replicate/outputs";
+export { collectOutputs } from "./replicate/outputs";
 
 const hostPattern = z
   .string()
@@ -135,7 +129,7 @@ export const replicateConfigSchema = z
     }
   });
 
-export type ReplicateConfig = z.infer<typeof replicateConfigSchema>;
+type ReplicateConfig = z.infer<typeof replicateConfigSchema>;
 
 /** A Replicate backend also says which size it makes when a request names none. */
 export type ReplicateBackend = Backend;
@@ -144,7 +138,6 @@ export const replicateBackendType = defineBackendType({
   type: "replicate",
   configSchema: replicateConfigSchema,
   create(name, config, runtime): ReplicateBackend {
-    const model = parseModelRef(config.model);
     const family = familyOf(config);
     const timeoutMs = (config.timeout_s ?? (family === "schnell" ? 60 : 120)) * 1000;
     return {
@@ -164,7 +157,7 @@ export const replicateBackendType = defineBackendType({
 });
 
 /** Replicate's events we ask for: `start` (running) and `completed` (the only one it retries). */
-export const ASYNC_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["start", "completed"];
+const ASYNC_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["start", "completed"];
 
 function replicateProtocol(name: string, config: ReplicateConfig, runtime: BackendRuntime, timeoutMs: number): JobProtocol {
   const model = parseModelRef(config.model);
@@ -308,7 +301,7 @@ function paidOutputLost(prediction: Prediction, cause: BackendError): BackendErr
 }
 
 /** The API handle for an instance, or null when its token is not set. */
-export function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): ReplicateApi | null {
+function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): ReplicateApi | null {
   const token = readSecret(runtime.env, config.api_token_env);
   if (!token) return null;
   return {
@@ -321,7 +314,7 @@ export function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): 
 }
 
 /** The model input for a spec on this instance (throws BackendError invalid_request). */
-export function predictionInput(spec: GenerationSpec, config: ReplicateConfig): Record<string, unknown> {
+function predictionInput(spec: GenerationSpec, config: ReplicateConfig): Record<string, unknown> {
   return fluxInput(spec, {
     family: familyOf(config),
     modelName: parseModelRef(config.model).name,

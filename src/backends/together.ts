@@ -10,7 +10,6 @@ import { baseInstanceFields } from "./instance-base";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 import { parseTogetherImages, TOGETHER_IMAGES_PATH, togetherImageRequest, togetherOutputFormats } from "./together/protocol";
 
-export { parseTogetherImages, togetherImageRequest, type TogetherImageRequest } from "./together/protocol";
 
 export const togetherConfigSchema = z.strictObject({
   type: z.literal("together"),
@@ -21,7 +20,6 @@ export const togetherConfigSchema = z.strictObject({
   output_format: z.enum(togetherOutputFormats).default("png"),
 });
 
-export type TogetherConfig = z.infer<typeof togetherConfigSchema>;
 
 export const togetherBackendType = defineBackendType({
   type: "together",

@@ -12,7 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string[] {
+function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ""): string[] {
   return issues.map((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
     return path ? `${path}: ${issue.message}` : issue.message;

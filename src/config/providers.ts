@@ -11,9 +11,9 @@
 import { z } from "zod";
 
 /** Backend types whose instances take a `base_url` that can be set per family. */
-export const providerFamilies = ["replicate", "together", "openai"] as const;
+const providerFamilies = ["replicate", "together", "openai"] as const;
 
-export const providerSettingsSchema = z.strictObject({
+const providerSettingsSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }).optional(),
 });
 

@@ -22,7 +22,7 @@ export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const name = z.string().regex(INSTANCE_NAME_PATTERN, "names are lowercase letters, digits, '.', '_' or '-'");
 
-export const styleSchema = z.strictObject({
+const styleSchema = z.strictObject({
   /** Prompt template; `{prompt}` is replaced by the caller's prompt. */
   template: z.string().includes("{prompt}", { message: "a style template must contain {prompt}" }),
   size: sizeString.optional(),
@@ -33,9 +33,9 @@ export const styleSchema = z.strictObject({
  * Private by default: keys reach request logs (URLs), bucket listings, job documents and
  * callbacks, so they carry no prompt text. `{slug}` (the prompt's first words) is opt-in.
  */
-export const DEFAULT_NAMING = "{caller}/{date}/{time}-{id}-{seed}-{backend}.{ext}";
+const DEFAULT_NAMING = "{caller}/{date}/{time}-{id}-{seed}-{backend}.{ext}";
 
-export const outputSchema = z.strictObject({
+const outputSchema = z.strictObject({
   naming: z
     .string()
     .min(1)
@@ -58,7 +58,7 @@ export const outputSchema = z.strictObject({
   sidecar: z.boolean().default(true),
 });
 
-export const ledgerSchema = z.strictObject({
+const ledgerSchema = z.strictObject({
   /** `auto`: Supabase when both its env vars are set, else the embedded D1 ledger. */
   backend: z.enum(["auto", "d1", "supabase"]).default("auto"),
   /** Names of the env vars holding the project URL and the secret (service-role) key. */
@@ -113,5 +113,3 @@ const configObjectSchema = z
 export const configSchema = z.preprocess(withProviderDefaults, configObjectSchema);
 
 export type ImagenConfig = z.infer<typeof configSchema>;
-export type StyleConfig = z.infer<typeof styleSchema>;
-export type LedgerConfig = z.infer<typeof ledgerSchema>;

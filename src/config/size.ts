@@ -1,10 +1,10 @@
 /** Image sizes as users write them ("1024x768") and the bounds every backend accepts. */
 import { z } from "zod";
 
-export const MIN_SIDE = 64;
-export const MAX_SIDE = 2048;
+const MIN_SIDE = 64;
+const MAX_SIDE = 2048;
 /** Latent-space models work in multiples of 8 pixels; anything else is silently resized by them. */
-export const SIDE_STEP = 8;
+const SIDE_STEP = 8;
 
 export interface Size {
   readonly width: number;
@@ -20,7 +20,7 @@ export function parseSize(value: string): Size | null {
 }
 
 /** Why a size is unacceptable, or null. */
-export function sizeProblem(size: Size): string | null {
+function sizeProblem(size: Size): string | null {
   for (const [axis, side] of [["width", size.width], ["height", size.height]] as const) {
     if (side < MIN_SIDE || side > MAX_SIDE) return `${axis} ${side} is outside ${MIN_SIDE}..${MAX_SIDE}`;
     if (side % SIDE_STEP !== 0) return `${axis} ${side} is not a multiple of ${SIDE_STEP}`;

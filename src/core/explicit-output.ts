@@ -16,7 +16,7 @@ import type { Caller, GenerationRequest } from "./request";
 type ExplicitRequest = GenerationRequest & { readonly output: string };
 
 /** The image keys an explicit output names: `key`, then `key-2`, `key-3`… for a batch. */
-export function explicitImageKeys(request: ExplicitRequest): string[] {
+function explicitImageKeys(request: ExplicitRequest): string[] {
   return Array.from({ length: request.n }, (_, i) => (i === 0 ? request.output : withSuffix(request.output, i + 1)));
 }
 

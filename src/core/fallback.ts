@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { BackendError } from "../backends/errors";
 import { costExposure } from "../spend/exposure";
 
-export const FALLBACK_TRIGGERS = [
+const FALLBACK_TRIGGERS = [
   /** The instance cannot be used as configured: a secret missing or refused, the account out of credit. */
   "unconfigured",
   /** Nothing answered: network failure, tunnel down, the home box switched off. */

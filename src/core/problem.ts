@@ -31,7 +31,7 @@ export type ProblemType =
   | "dependency-unavailable"
   | "internal";
 
-export const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
+const PROBLEM_TITLES: Readonly<Record<ProblemType, string>> = {
   "invalid-request": "Invalid request",
   unauthorized: "Unauthorized",
   forbidden: "Forbidden",
@@ -65,7 +65,7 @@ export interface Problem {
 }
 
 /** The extension members this service uses; others may be added by a handler. */
-export interface ProblemExtensions {
+interface ProblemExtensions {
   /** Field-level problems with the request. */
   readonly errors?: readonly { readonly field: string; readonly message: string }[];
   /** A failed generation: the backend that failed last, its latency and provider job id. */

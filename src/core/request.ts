@@ -5,7 +5,7 @@ import type { Size } from "../config/size";
 export type Role = "admin" | "user";
 
 export interface Caller {
-  /** What usage rows and sidecars record (replaces the old Go CLI's MAI_FROM_ID / tmux identity). */
+  /** What usage rows and sidecars record as the caller: the name stored with the API key, never one the client sends. */
   readonly name: string;
   readonly role: Role;
 }
@@ -14,7 +14,7 @@ export interface GenerationRequest {
   readonly prompt: string;
   readonly backend?: string;
   readonly size?: Size;
-  /** 0 or absent = a fresh random seed (the old Go CLI's "0 = backend default"). */
+  /** 0 or absent = a fresh random seed (0 keeps the meaning `imagen` users know: "let the backend pick"). */
   readonly seed?: number;
   readonly steps?: number;
   readonly style?: string;

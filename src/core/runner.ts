@@ -73,7 +73,7 @@ export interface ProviderCallback {
 }
 
 /** The caller hung up: the detail its canceled attempt is ledgered with. */
-export const CLIENT_GONE = "the caller went away before the images were made; the provider's work was stopped";
+const CLIENT_GONE = "the caller went away before the images were made; the provider's work was stopped";
 
 /** Abort a run's signal with one of these to say who stopped it; any other reason means the caller hung up. */
 export class Cancellation extends Error {

@@ -17,8 +17,8 @@ import { ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./led
 import { type PipelineOptions, pipelineDepsFor } from "./pipeline";
 
 export { backendResolver, cooldownsFor } from "./backends";
-export { ledgerDependency, ledgerFor, ledgerTarget, type LedgerTarget, priceStoreFor } from "./ledger";
-export { pipelineDepsFor, type PipelineOptions, type Spender } from "./pipeline";
+export { ledgerDependency, ledgerTarget } from "./ledger";
+export { pipelineDepsFor } from "./pipeline";
 
 export interface AppDeps {
   readonly env: Env;

@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 
-export const rateLimitSchema = z.strictObject({
+const rateLimitSchema = z.strictObject({
   /** Requests allowed per window, per API key. */
   requests: z.int().min(1).max(100_000),
   window_seconds: z.int().min(1).max(86_400),

@@ -40,7 +40,7 @@ export interface IdempotencyOptions {
 const HEADER = "idempotency-key";
 /** Sent by the Stainless-generated SDKs (openai-node, openai-python): 0 on the first try. */
 const SDK_RETRY_HEADER = "x-stainless-retry-count";
-export const REPLAYED_HEADER = "Idempotent-Replayed";
+const REPLAYED_HEADER = "Idempotent-Replayed";
 const DEFAULT_REPLAY_HEADERS = ["content-type", "location", "preference-applied", "x-should-retry"];
 /** The draft makes the key a structured-field string ("…"); bare tokens are accepted too. */
 const KEY_PATTERN = /^"?([\x21\x23-\x7e]{1,255})"?$/;

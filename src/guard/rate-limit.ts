@@ -40,7 +40,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function rateLimitHeaders(limit: RateLimit, decision: RateDecision): Record<string, string> {
+function rateLimitHeaders(limit: RateLimit, decision: RateDecision): Record<string, string> {
   return {
     "ratelimit-policy": `"${POLICY}";q=${limit.requests};w=${limit.window_seconds}`,
     ratelimit: `"${POLICY}";r=${decision.remaining};t=${secondsUntilReset(decision)}`,

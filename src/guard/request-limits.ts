@@ -8,7 +8,7 @@ export interface RequestShape {
   readonly n: number;
 }
 
-export function megapixels(width: number, height: number): number {
+function megapixels(width: number, height: number): number {
   return (width * height) / 1e6;
 }
 

@@ -18,7 +18,7 @@ import type { CallerGuard } from "./caller-guard";
 
 export const REUSED_FROM_HEADER = "imagen-reused-from";
 /** The ledger's mark of a reused answer (the `backend_type` of its usage event). */
-export const REUSE_BACKEND_TYPE = "reuse";
+const REUSE_BACKEND_TYPE = "reuse";
 
 export interface ReuseSettings {
   readonly windowSeconds: number;

@@ -85,7 +85,7 @@ function chainStatus(members: readonly { readonly member: string; readonly statu
 }
 
 /** The status line of one instance, probed within a time limit. */
-export async function instanceStatus(backend: Backend): Promise<string> {
+async function instanceStatus(backend: Backend): Promise<string> {
   return describeStatus(await statusWithin(backend.status(), STATUS_TIMEOUT_MS));
 }
 

@@ -10,7 +10,7 @@ import { imageUrlsFromEnv } from "../storage/signed-urls";
 import { utcDate } from "./usage";
 import { problemResponses } from "./schemas";
 
-export const MAX_IMAGE_PAGE = 200;
+const MAX_IMAGE_PAGE = 200;
 
 const ImageListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_IMAGE_PAGE).default(50).openapi({ description: `Images per page, 1..${MAX_IMAGE_PAGE}.` }),

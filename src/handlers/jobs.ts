@@ -17,6 +17,7 @@ import type { App, AppEnv } from "../http/context";
 import { problem } from "../http/problem";
 import { PUBLIC_BASE_URL_MISSING, publicOrigin } from "../http/public-origin";
 import { CALLBACK_SECRET_ENV, callbackSecretProblem, callbackUrlProblem } from "../jobs/callbacks";
+import type { JobView } from "../jobs/generation-job";
 import { isActive } from "../jobs/job-record";
 import { JobDocumentSchema, JobIdParam } from "./job-schemas";
 import { problemResponses } from "./schemas";
@@ -83,7 +84,7 @@ export async function acceptJob(c: Context<AppEnv>, request: GenerationRequest, 
   }
   const prepared = await prepareGeneration(request, c.get("caller"), c.get("requestId"), deps);
   const spender = spenderOf(c);
-  let view;
+  let view: JobView;
   try {
     // Per-request limits are answered now (400), not after the 202 as a failed job.
     const violation = requestLimitViolation(prepared.plan.spec, requestGuard(c).limits);

@@ -51,7 +51,7 @@ export const GenerateImagesRequest = z
   })
   .openapi("GenerateImagesRequest");
 
-export const ImageRecord = z
+const ImageRecord = z
   .object({
     id: z.string(),
     key: z.string().openapi({ description: "R2 object key." }),
@@ -91,7 +91,7 @@ export const GenerateImagesResponse = z
   })
   .openapi("GenerateImagesResponse");
 
-export const Problem = z
+const Problem = z
   .object({
     type: z.string(),
     title: z.string(),
@@ -102,7 +102,7 @@ export const Problem = z
   })
   .openapi("Problem");
 
-export const BackendInfo = z
+const BackendInfo = z
   .object({
     name: z.string(),
     type: z.string(),
@@ -114,7 +114,7 @@ export const BackendInfo = z
   })
   .openapi("Backend");
 
-export const ChainInfo = z
+const ChainInfo = z
   .object({
     name: z.string(),
     default: z.boolean(),

@@ -1,6 +1,6 @@
 /**
- * GET /v1/usage (the old Go CLI's `imagen usage`, over HTTPS) and GET /v1/usage/summary (the tracker
- * doc's admin endpoint). Aggregation runs in the ledger's SQL; this only parses and formats.
+ * GET /v1/usage (the report behind `imagen usage`, over HTTPS) and GET /v1/usage/summary (the admin
+ * overview: totals, by source, by day, recent errors). Aggregation runs in the ledger's SQL; this only parses and formats.
  * Users see their own rows; admins see everyone's and may filter by caller.
  */
 import { createRoute, z } from "@hono/zod-openapi";
@@ -19,7 +19,7 @@ import { problemResponses } from "./schemas";
 import { ROUTES } from "../routes";
 
 const GROUP_KEYS = USAGE_GROUP_KEYS;
-export const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
+const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
 
 /** A UTC date like 2026-05-01 that exists on the calendar. */
 export const utcDate = z

@@ -8,7 +8,7 @@ import type { Logger } from "../lib/log";
 import { ProblemException, problem } from "./problem";
 
 /** Seconds a client should wait before retrying during an outage. */
-export const DEPENDENCY_RETRY_AFTER_S = 30;
+const DEPENDENCY_RETRY_AFTER_S = 30;
 
 export async function fromDependency<T>(dependency: string, log: Logger, read: () => Promise<T>): Promise<T> {
   try {

@@ -26,16 +26,16 @@ const ProblemDocument = z.looseObject({
   attempts: z.array(z.object({ kind: z.string() })).optional(),
 });
 
-export type ProblemDocument = z.infer<typeof ProblemDocument>;
+type ProblemDocument = z.infer<typeof ProblemDocument>;
 
-export interface OpenAIErrorAnswer {
+interface OpenAIErrorAnswer {
   readonly status: number;
   readonly body: { readonly error: ErrorObject };
   /** False when retrying could pay for a second generation. */
   readonly retryable: boolean;
 }
 
-export function openAIError(problem: ProblemDocument): OpenAIErrorAnswer {
+function openAIError(problem: ProblemDocument): OpenAIErrorAnswer {
   const slug = problem.type.slice(problem.type.lastIndexOf(":") + 1);
   const param = problem.errors?.[0]?.field ?? null;
   return {

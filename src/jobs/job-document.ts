@@ -9,7 +9,7 @@ import type { CallbackStatus, JobError, JobRecord, JobStatus, StoredProgress } f
 import { isActive } from "./job-record";
 import { jobStatusUrl } from "../routes";
 
-export interface JobProgressDocument {
+interface JobProgressDocument {
   readonly state: "queued" | "running";
   readonly queue_position?: number;
   readonly step?: number;
@@ -17,7 +17,7 @@ export interface JobProgressDocument {
   readonly updated_at: string;
 }
 
-export interface JobCallbackDocument {
+interface JobCallbackDocument {
   readonly url: string;
   readonly status: CallbackStatus;
   readonly attempts: number;

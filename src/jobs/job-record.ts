@@ -64,7 +64,7 @@ export interface JobError {
 export type CallbackStatus = "pending" | "delivered" | "failed";
 
 /** Delivery of the finished job to the caller's `callback_url`. */
-export interface CallbackRecord {
+interface CallbackRecord {
   readonly url: string;
   readonly status: CallbackStatus;
   readonly attempts: number;

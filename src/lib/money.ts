@@ -1,6 +1,6 @@
 /**
  * USD amounts live in one type and are rounded in one place. The ledger column is
- * numeric(10,4) (the old Go CLI's schema), so estimates carry four decimals.
+ * numeric(10,4) (the column predates ImaGen Edge and keeps its type), so estimates carry four decimals.
  */
 declare const usdBrand: unique symbol;
 export type Usd = number & { readonly [usdBrand]: true };

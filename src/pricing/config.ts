@@ -14,7 +14,7 @@ import { PORTKEY_BASE_URL } from "./sources/portkey";
 import { REPLICATE_WEB_URL } from "./sources/replicate";
 
 /** Every source this build knows how to read (each with an explicit unit conversion). */
-export const PRICING_SOURCE_IDS = ["portkey:openai", "portkey:together-ai", "replicate"] as const;
+const PRICING_SOURCE_IDS = ["portkey:openai", "portkey:together-ai", "replicate"] as const;
 export type PricingSourceId = (typeof PRICING_SOURCE_IDS)[number];
 
 export const pricingConfigSchema = z.strictObject({

@@ -12,7 +12,7 @@ import type { HeldChange, PriceRow, PriceStore } from "./store";
 export const DEFAULT_HELD_MAX_AGE_DAYS = 14;
 const DAY_MS = 86_400_000;
 
-export type StaleReason = "superseded" | "expired" | "outdated";
+type StaleReason = "superseded" | "expired" | "outdated";
 
 export type HeldStanding =
   | { readonly stands: true; readonly expires_at: string }

@@ -1,8 +1,8 @@
 /**
  * How price lines are matched. Providers spell models inconsistently ("FLUX.1-schnell" in one
  * place, "flux.1-schnell" in another) and Replicate refs may carry a ":<version>" suffix, so every
- * comparison goes through one normalisation (the old Go CLI's normalisePricingKey): lowercase, version
- * stripped. Stored rows use the normalised form too; matching still normalises both sides so a
+ * comparison goes through one normalisation: lowercase, version stripped (the same key the rows
+ * written before ImaGen Edge use). Stored rows use the normalised form too; matching still normalises both sides so a
  * row written by hand in another spelling is found.
  */
 import type { PriceKey } from "./store";

@@ -25,8 +25,8 @@ import { modelId, normaliseModel, normaliseProvider, priceKeyId, roundRate } fro
 import type { CandidatePrice, PriceSource, RejectedEntry, SourceResult } from "./sources/source";
 import type { PriceKey, PriceRow, PriceStore } from "./store";
 
-export const DEFAULT_REFRESH_THRESHOLD = 0.25;
-export const DEFAULT_PLAUSIBLE_USD = { min: 0.0001, max: 1 } as const;
+const DEFAULT_REFRESH_THRESHOLD = 0.25;
+const DEFAULT_PLAUSIBLE_USD = { min: 0.0001, max: 1 } as const;
 /** Report lists are capped so one noisy source cannot bloat the run record. */
 const LIST_CAP = 50;
 
@@ -44,14 +44,14 @@ export interface RefreshOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface PriceChange extends PriceKey {
+interface PriceChange extends PriceKey {
   readonly old_rate: number | null;
   readonly new_rate: number;
   /** The source's own figure before conversion, e.g. "13.3 cents per image (high, 1024x1024)". */
   readonly published: string;
 }
 
-export interface HeldPriceChange extends PriceChange {
+interface HeldPriceChange extends PriceChange {
   readonly reason: string;
 }
 

@@ -5,7 +5,7 @@
  *
  * Where the numbers come from (checked 2026-11-22):
  * - Replicate: per output image for the official FLUX models (replicate.com model pages; Replicate
- *   has no pricing API). The old Go CLI's replicate_pricing.go had the same four rates.
+ *   has no pricing API).
  * - Together: per megapixel for FLUX.1 schnell/dev/pro, per image for FLUX1.1 pro (Together's
  *   pricing page; Portkey's together-ai.json agrees, in dollars).
  * - OpenAI: per image by quality and size from Portkey's openai.json, which is in CENTS
@@ -18,7 +18,7 @@
 import { roundRate } from "./model-key";
 import type { NewPrice, PriceUnit } from "./store";
 
-export const SNAPSHOT_DATE = "2026-11-22";
+const SNAPSHOT_DATE = "2026-11-22";
 export const SNAPSHOT_SOURCE = `bundled-snapshot-${SNAPSHOT_DATE}`;
 const SNAPSHOT_TIME = `${SNAPSHOT_DATE}T00:00:00.000Z`;
 

@@ -6,7 +6,7 @@
  */
 import type { Backend } from "../backends/backend";
 import { type Usd, usd } from "../lib/money";
-import type { CostEstimator } from "../pricing/estimator";
+import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { RequestShape } from "../guard/request-limits";
 
 export type AttemptPrice =
@@ -20,7 +20,7 @@ export type PricedBackend = Pick<Backend, "provider" | "model" | "configuredPric
 
 export async function priceAttempt(backend: PricedBackend, shape: RequestShape, pricing: CostEstimator): Promise<AttemptPrice> {
   if (backend.configuredPricePerImage !== undefined) return priced(usd(backend.configuredPricePerImage * shape.n), null);
-  let estimate;
+  let estimate: CostEstimate | null;
   try {
     estimate = await pricing.estimate({
       provider: backend.provider,

@@ -2,7 +2,7 @@
  * Where images and sidecars go. The pipeline sees this port; R2 implements it. Objects are never
  * overwritten: every write is create-only, and a taken key moves to the next free suffix.
  */
-import type { GeneratedImage, ImageMimeType } from "../backends/backend";
+import type { GeneratedImage } from "../backends/backend";
 import { sidecarKey, withSuffix } from "./naming";
 
 /**
@@ -57,7 +57,7 @@ const MAX_SUFFIX = 1000;
 /** Claims live in a reserved folder (callers cannot write under `_`), one marker per image key. */
 const CLAIM_FOLDER = "_claims/";
 /** Longer than any attempt chain may run (Replicate stops its predictions at 30 min). */
-export const CLAIM_LAPSES_AFTER_MS = 2 * 60 * 60 * 1000;
+const CLAIM_LAPSES_AFTER_MS = 2 * 60 * 60 * 1000;
 export const IMAGE_CACHE_CONTROL = "private, max-age=31536000, immutable";
 /** R2 refuses object names longer than this many UTF-8 bytes. */
 const R2_MAX_KEY_BYTES = 1024;
@@ -138,4 +138,3 @@ export class R2ImageStore implements ImageStore {
   }
 }
 
-export type { ImageMimeType };

@@ -9,7 +9,7 @@ import type { Caller } from "../core/request";
 import { safeSegment } from "./naming";
 
 /** The folder every key of `caller` lives in: `alice/`. */
-export function callerFolder(callerName: string): string {
+function callerFolder(callerName: string): string {
   return `${safeSegment(callerName)}/`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Object keys from the output naming template. Placeholders are the old Go CLI's ({date}, {time},
- * {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
+ * Object keys from the output naming template. Placeholders are the ones `imagen` users already write
+ * ({date}, {time}, {slug}, {seed}, {backend}, {ext}) plus {caller} and {id}; unknown placeholders stay literal so a
  * typo shows up in the key instead of vanishing.
  */
 // With its extension: the `imagen` CLI runs this module in Node as compiled ESM.
@@ -50,7 +50,7 @@ export function renderNamingTemplate(template: string, values: NamingValues): st
   return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => ownEntry(replacements, name) ?? whole);
 }
 
-export const MAX_KEY_LENGTH = 512;
+const MAX_KEY_LENGTH = 512;
 
 /**
  * Why a key is unacceptable, or null when it is fine. Applies to explicit `output` keys and to

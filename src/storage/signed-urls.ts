@@ -15,10 +15,10 @@ import { envVarName } from "../backends/instance-base";
 import { toBase64url } from "../lib/base64";
 import type { Clock } from "../lib/clock";
 
-export const DEFAULT_URL_SECRET_ENV = "IMAGEN_URL_SECRET";
-export const DEFAULT_URL_TTL_S = 3600;
+const DEFAULT_URL_SECRET_ENV = "IMAGEN_URL_SECRET";
+const DEFAULT_URL_TTL_S = 3600;
 /** 32 characters of randomness or more: an HMAC-SHA256 key should not be guessable offline. */
-export const MIN_SECRET_CHARS = 32;
+const MIN_SECRET_CHARS = 32;
 
 export const imageUrlsConfigSchema = z.strictObject({
   /** The env var holding the signing secret (`wrangler secret put IMAGEN_URL_SECRET`). */

@@ -9,7 +9,7 @@
  */
 import { createClient } from "@supabase/supabase-js";
 
-export const MAI_SCHEMA = "mai";
+const MAI_SCHEMA = "mai";
 
 export interface SupabaseSettings {
   /** Project URL, e.g. https://<ref>.supabase.co */
@@ -38,7 +38,7 @@ export interface SupabaseEnvNames {
   readonly key: string;
 }
 
-export const DEFAULT_SUPABASE_ENV: SupabaseEnvNames = { url: "SUPABASE_URL", key: "SUPABASE_SECRET_KEY" };
+const DEFAULT_SUPABASE_ENV: SupabaseEnvNames = { url: "SUPABASE_URL", key: "SUPABASE_SECRET_KEY" };
 
 /**
  * The project URL plus the secret key (new keys) — with the default names, the legacy

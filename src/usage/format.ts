@@ -1,5 +1,5 @@
 /**
- * Usage reports as text: `table` is the old Go CLI's clean, aligned table with totals; `csv` is
+ * Usage reports as text: `table` is the aligned table with totals that `imagen usage` users read; `csv` is
  * RFC 4180 for spreadsheets.
  */
 import type { UsageGroupKey, UsageGroupRow, UsageReport, UsageRow, UsageTotals } from "./ledger";
@@ -43,21 +43,18 @@ export function rawRows(rows: readonly UsageRow[]): string[][] {
 /** Columns padded to their widest cell, two spaces apart, numbers right-aligned. */
 export function alignedTable(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   const numeric = widths.map((_, i) => rows.slice(1).every((row) => row[i] === undefined || row[i] === "" || row[i] === "-" || /^-?\d+(\.\d+)?$/.test(row[i]!)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-          .join("  ")
-          .trimEnd(),
-      )
-      .join("\n") + "\n"
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
   );
+  return `${lines.join("\n")}\n`;
 }
 
 export function csv(rows: readonly (readonly string[])[]): string {
   const quote = (cell: string) => (/[",\r\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell);
-  return rows.map((row) => row.map(quote).join(",")).join("\r\n") + "\r\n";
+  return `${rows.map((row) => row.map(quote).join(",")).join("\r\n")}\r\n`;
 }

@@ -19,7 +19,7 @@ export const USAGE_GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backe
  */
 export const MAX_PAGE_LIMIT = 500;
 /** The most failures a summary may list. */
-export const MAX_RECENT_ERRORS = 1000;
+const MAX_RECENT_ERRORS = 1000;
 
 /** The event's fields in ledger-column order: what recordBatch writes. */
 export const USAGE_EVENT_COLUMNS = [
@@ -152,7 +152,7 @@ export function eventForLedger(event: UsageEvent): UsageEvent {
 const count = z.coerce.number().int().nonnegative();
 const money = z.coerce.number().nonnegative();
 
-export const usageTotalsSchema = z.object({
+const usageTotalsSchema = z.object({
   calls: count,
   succeeded: count,
   failed: count,
@@ -185,7 +185,7 @@ const int = z.coerce.number().int();
 
 /**
  * A stored row, from D1 (0/1 booleans, numbers) or PostgREST (JSON booleans, Postgres time
- * spelling). Rows the old Go CLI wrote before ImaGen Edge (backend_type "legacy", Supabase
+ * spelling). Rows written before ImaGen Edge by the earlier `imagen` CLI (backend_type "legacy", Supabase
  * only) lack some facts; they come back with request_id = event_id, caller "unknown", latency,
  * width and height 0, as docs/ledger.md says.
  */

@@ -18,7 +18,7 @@ import { whsecSigner } from "./whsec";
  */
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
-export type WebhookRefusal = "missing_headers" | "bad_timestamp" | "bad_signature" | "bad_body";
+type WebhookRefusal = "missing_headers" | "bad_timestamp" | "bad_signature" | "bad_body";
 
 export type ReplicateWebhookVerdict =
   | {

@@ -1,8 +1,8 @@
 -- ImaGen Edge usage ledger: one row per backend attempt, success or failure (docs/ledger.md,
 -- src/usage/event.ts). The prompt is never stored, only its sha256.
 --
--- The first statement is the seed's table (ImaGen#3) verbatim, created only when absent: the mAi
--- project already has it, filled by the Go CLI. Everything ImaGen Edge adds comes after, as
+-- The first statement is the table as it existed before ImaGen Edge, verbatim, created only when
+-- absent: the mAi project already has it, filled by the earlier `imagen` CLI. Everything ImaGen Edge adds comes after, as
 -- ALTERs, so this migration applies both to an empty database and to that project.
 
 create table if not exists mai.imagen_usage (
@@ -38,7 +38,7 @@ alter table mai.imagen_usage
   add column if not exists attempt          integer,
   add column if not exists price_id         bigint;
 
--- Rows the Go CLI wrote before this migration: it recorded one row per successful single-image
+-- Rows written before this migration (by the earlier `imagen` CLI): it recorded one row per successful single-image
 -- generation and knew nothing of events, requests or sizes. They are kept, marked
 -- backend_type = 'legacy', with the facts they do imply.
 update mai.imagen_usage set
@@ -52,7 +52,7 @@ update mai.imagen_usage set
   caller           = nullif(caller, '')
 where event_id is null;
 
--- The defaults exist only for a writer that predates these columns (the Go CLI): its rows become
+-- The defaults exist only for a writer that predates these columns (the earlier `imagen` CLI): its rows become
 -- 'legacy' rows instead of failing. ImaGen Edge always writes every column (supabase-js sends
 -- null for a missing key), so for it the NOT NULLs and checks below are what counts.
 alter table mai.imagen_usage

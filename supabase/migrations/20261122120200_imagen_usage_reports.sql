@@ -154,7 +154,7 @@ begin
 end;
 $$;
 
--- The admin summary (the tracker doc's /api/admin/ai-usage): totals, by source (costliest first),
+-- The admin summary (what an admin usage dashboard shows): totals, by source (costliest first),
 -- by day (newest first) and the most recent failed attempts (newest first), as one JSON document.
 create or replace function mai.imagen_usage_summary(
   p_since         date    default null,

@@ -45,7 +45,7 @@ describe("comfyui instance config", () => {
   });
 
   it("lets config name the model instead of the workflow's loader", () => {
-    expect(create({ ...base, model: "flux-schnell (mRock)" }).model).toBe("flux-schnell (mRock)");
+    expect(create({ ...base, model: "flux-schnell (home)" }).model).toBe("flux-schnell (home)");
   });
 
   it("needs exactly one of base_url and service_binding", () => {

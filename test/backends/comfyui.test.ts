@@ -236,7 +236,7 @@ describe("comfyui backend: generating", () => {
       expect.arrayContaining(["POST /prompt", "GET /view"]),
     );
     for (const request of requests) {
-      expect(request.headers["origin"]).toBeUndefined();
+      expect(request.headers.origin).toBeUndefined();
       expect(request.headers["cf-access-client-id"]).toBe(TOKEN.ACCESS_CLIENT_ID);
       expect(request.headers["cf-access-client-secret"]).toBe(TOKEN.ACCESS_CLIENT_SECRET);
     }

@@ -30,7 +30,7 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 function textChunk(keyword: string, text: string): Buffer {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is Latin-1 (tEXt's charset), control characters included.
   if (/^[\u0000-\u00ff]*$/.test(text)) {
     return chunk("tEXt", Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]));
   }

@@ -9,7 +9,7 @@
 import fc from "fast-check";
 
 /** The subset of JSON Schema that @hono/zod-openapi emits and the generators read. */
-export interface JsonSchema {
+interface JsonSchema {
   readonly $ref?: string;
   readonly type?: string | readonly string[];
   readonly enum?: readonly unknown[];
@@ -56,7 +56,7 @@ export interface RouteShape {
   readonly bodySchema: JsonSchema | undefined;
 }
 
-export type Identity = "none" | "malformed" | "unknown-key" | "user" | "admin";
+type Identity = "none" | "malformed" | "unknown-key" | "user" | "admin";
 
 /** One generated request, printable as a fast-check counterexample. */
 export interface FuzzRequest {
@@ -73,7 +73,7 @@ export interface FuzzRequest {
 }
 
 /** Names that a prototype-backed lookup (`map[name]`) finds on every plain object. */
-export const PROTOTYPE_NAMES = ["toString", "constructor", "__proto__", "valueOf", "hasOwnProperty", "isPrototypeOf"] as const;
+const PROTOTYPE_NAMES = ["toString", "constructor", "__proto__", "valueOf", "hasOwnProperty", "isPrototypeOf"] as const;
 
 const PATH_PARAM = /:(\w+)(?:\{[^}]*\})?/g;
 
@@ -114,7 +114,7 @@ function resolve(schema: JsonSchema, doc: OpenApiDocument): JsonSchema {
 }
 
 /** Values no field should choke on: prototype names, traversal, control characters, huge and odd numbers, wrong types. */
-export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   // Weighted up: the classic crash of a config lookup, and cheap to hit.
   { weight: 3, arbitrary: fc.constantFrom<unknown>(...PROTOTYPE_NAMES) },
   fc.constantFrom<unknown>("", " ", "..", "../../etc/passwd", "%", "%00", "\u0000", "\ud800", "null", "-1", "1e309", "0x10", "a/../b", "//", "_dead-letters/x"),
@@ -139,7 +139,7 @@ const hostileText: fc.Arbitrary<string> = hostileValue.map((v) => (typeof v === 
 export type Vocabulary = readonly string[];
 
 /** A value that fits `schema`, or comes close (patterns and lengths are honoured when fast-check can). */
-export function plausible(schema: JsonSchema | undefined, words: Vocabulary): fc.Arbitrary<unknown> {
+function plausible(schema: JsonSchema | undefined, words: Vocabulary): fc.Arbitrary<unknown> {
   if (!schema) return hostileValue;
   const fits = fitting(schema, words);
   return schema.example === undefined ? fits : fc.oneof(fc.constant(schema.example), fits);

@@ -22,7 +22,7 @@ import { setJobSeam } from "../entry/seamed-generation-job";
 
 export const alice: Caller = { name: "alice", role: "user" };
 
-export function jobStub(id: string): DurableObjectStub<GenerationJob> {
+function jobStub(id: string): DurableObjectStub<GenerationJob> {
   return env.JOBS.get(env.JOBS.idFromName(id));
 }
 

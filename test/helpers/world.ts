@@ -33,7 +33,7 @@ export function callWorker(path: string, init: RequestInit = {}, origin = BASE):
 /** Where `wrangler dev` listens: a loopback origin, the only one the shipped config builds job URLs from. */
 export const LOCAL_DEV_ORIGIN = "http://127.0.0.1:8787";
 
-export function postJson(path: string, key: string | null, body: unknown, headers: Record<string, string> = {}): RequestInit {
+export function postJson(_path: string, key: string | null, body: unknown, headers: Record<string, string> = {}): RequestInit {
   return {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? bearer(key) : {}), ...headers },
@@ -41,7 +41,7 @@ export function postJson(path: string, key: string | null, body: unknown, header
   };
 }
 
-export interface CapturedLog {
+interface CapturedLog {
   readonly level: LogLevel;
   readonly line: string;
 }

@@ -239,7 +239,7 @@ describe("replicate async jobs: webhooks", () => {
     expect(answers).toEqual(["accepted", "duplicate"]);
     expect(job.events).toHaveLength(1);
     expect(done.result!.images).toHaveLength(1);
-    expect(await objectsOf(done.request_id)).toEqual([done.result!.images[0]!.key, done.result!.images[0]!.key + ".json"].sort());
+    expect(await objectsOf(done.request_id)).toEqual([done.result!.images[0]!.key, `${done.result!.images[0]!.key}.json`].sort());
   });
 
   it("takes deliveries out of order: completed first finishes the job, the later start changes nothing", async () => {

@@ -75,7 +75,7 @@ describe("supabase db push", () => {
 });
 
 describe("mai.imagen_usage", () => {
-  it("keeps the Go CLI's columns exactly (ImaGen#3)", async () => {
+  it("keeps the nine columns that predate ImaGen Edge exactly", async () => {
     const { rows } = await sql.query(
       `select column_name, data_type, is_nullable, column_default, numeric_precision, numeric_scale
        from information_schema.columns
@@ -191,7 +191,7 @@ describe("mai.imagen_usage", () => {
   });
 
   it("turns a row from a writer that predates these columns into a legacy row", async () => {
-    // What the Go CLI inserts: only its own nine columns.
+    // What a writer that predates ImaGen Edge inserts: only the original nine columns.
     const { rows } = await sql.query(
       `insert into mai.imagen_usage (backend, model, seed, prompt_hash, latency_ms, cost_usd_estimate, caller)
        values ('flux-schnell-replicate', 'black-forest-labs/flux-schnell', 1, $1, 900, 0.003, 'otto/head')

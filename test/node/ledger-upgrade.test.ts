@@ -1,6 +1,6 @@
 /**
- * The production case: the mAi Supabase project already has the Go CLI's mai.imagen_usage (ImaGen#3),
- * filled by the Go CLI. The migrations must apply over it and keep its rows.
+ * The production case: the mAi Supabase project already has mai.imagen_usage from before ImaGen Edge,
+ * filled by the earlier `imagen` CLI. The migrations must apply over it and keep its rows.
  */
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { pushMigrations, startPostgres, type TestPostgres } from "./helpers/post
 let server: TestPostgres;
 let sql: pg.Client;
 
-/** The Go CLI's migration, verbatim, plus the grant its issue note mentions and two rows. */
+/** The table as it exists before ImaGen Edge, verbatim, plus the broad grant it was given and two rows. */
 const SEED_STATE = `
   create schema mai;
   CREATE TABLE mai.imagen_usage (
@@ -44,8 +44,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe("migrating a database that has the Go CLI's imagen_usage", () => {
-  it("keeps the Go CLI's rows as legacy rows with the facts they imply", async () => {
+describe("migrating a database that already has imagen_usage", () => {
+  it("keeps the earlier rows as legacy rows with the facts they imply", async () => {
     const { rows } = await sql.query(
       `select id, event_id, occurred_at, backend_type, success, attempt, images_produced, caller
        from mai.imagen_usage order by id`,
@@ -62,7 +62,7 @@ describe("migrating a database that has the Go CLI's imagen_usage", () => {
     expect(rows[0].r.totals).toEqual({ calls: 2, succeeded: 2, failed: 0, images: 2, cost_usd: 0.028 });
   });
 
-  it("does not duplicate the Go CLI's indexes", async () => {
+  it("does not duplicate the existing indexes", async () => {
     const { rows } = await sql.query(
       `select count(*)::int as n from pg_indexes
        where schemaname = 'mai' and tablename = 'imagen_usage' and indexdef like '%(created_at DESC)'`,
@@ -70,7 +70,7 @@ describe("migrating a database that has the Go CLI's imagen_usage", () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it("takes back the Go CLI's broad grant: the ledger becomes append-only", async () => {
+  it("takes back the earlier broad grant: the ledger becomes append-only", async () => {
     await sql.query("begin");
     try {
       await sql.query("set local role service_role");

@@ -10,7 +10,7 @@ import type { UsageEvent } from "../../src/usage/event";
 import { usd } from "../../src/lib/money";
 
 /** A distinct, valid sha256 hex for a fixture prompt (the ledger never sees prompts). */
-export function promptHash(n: number): string {
+function promptHash(n: number): string {
   return n.toString(16).padStart(64, "0");
 }
 

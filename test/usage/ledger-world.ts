@@ -32,7 +32,7 @@ export interface FakeSupabaseProject {
   drop(): Promise<void>;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Record<string, string>;

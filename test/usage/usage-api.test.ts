@@ -54,7 +54,7 @@ describe("GET /v1/usage", () => {
     expect(last.body.next_cursor).toBeNull();
   });
 
-  it("prints the Go CLI's aligned table with totals, and CSV", async () => {
+  it("prints the aligned table with totals, and CSV", async () => {
     const table = await get("/v1/usage?group=caller&format=table", admin);
     expect(table.res.headers.get("content-type")).toContain("text/plain");
     expect(table.body).toBe(

@@ -31,7 +31,7 @@ export interface GenerateFlags {
   readonly preview?: boolean;
 }
 
-export interface SavedImage {
+interface SavedImage {
   readonly path: string;
   readonly sidecar_path: string | null;
   readonly key: string;

@@ -1,5 +1,5 @@
 /**
- * `imagen usage`: the old CLI's table — grouped by week, backend, model and caller with totals —
+ * `imagen usage`: the table its users know — grouped by week, backend, model and caller with totals —
  * or with --raw one row per attempt followed by the same totals. Grouping and sums run in the
  * service's ledger; the raw table is assembled here from every page.
  */

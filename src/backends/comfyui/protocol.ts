@@ -10,7 +10,7 @@ export const promptAccepted = z.looseObject({
   number: z.number().optional(),
 });
 
-export const nodeError = z.looseObject({
+const nodeError = z.looseObject({
   type: z.string(),
   message: z.string(),
   details: z.string().optional(),
@@ -39,7 +39,7 @@ export const promptRejected = z.looseObject({
 });
 export type PromptRejected = z.infer<typeof promptRejected>;
 
-export const outputImage = z.looseObject({
+const outputImage = z.looseObject({
   filename: z.string().min(1),
   subfolder: z.string().default(""),
   type: z.string().default("output"),
@@ -49,7 +49,7 @@ export type OutputImage = z.infer<typeof outputImage>;
 /** One status message: `[event, data]`, e.g. `["execution_error", {node_id, exception_message, ...}]`. */
 const statusMessage = z.tuple([z.string(), z.unknown()]);
 
-export const historyEntry = z.looseObject({
+const historyEntry = z.looseObject({
   outputs: z.record(z.string(), z.looseObject({ images: z.array(outputImage).optional() })).default({}),
   /** Absent on servers older than the status field; null when the executor recorded none. */
   status: z

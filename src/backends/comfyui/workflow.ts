@@ -62,7 +62,7 @@ const FLUX_SCHNELL_INPUTS: InputMap = {
   batch_size: { node: "27", input: "batch_size" },
 };
 
-export const TEMPLATES = {
+const TEMPLATES = {
   "flux-schnell-checkpoint": { workflow: fluxSchnellCheckpoint, inputs: FLUX_SCHNELL_INPUTS },
   /**
    * Weights-free: EmptyImage → SaveImage makes a real PNG with no model loaded, to check the

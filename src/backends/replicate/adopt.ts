@@ -24,9 +24,9 @@ import {
 } from "./api";
 
 /** How far before our send a matching prediction may say it was created (clocks disagree). */
-export const CLOCK_SKEW_MS = 2 * 60_000;
+const CLOCK_SKEW_MS = 2 * 60_000;
 /** Pages of the list read before giving up (100 predictions each). */
-export const MAX_LOOKUP_PAGES = 5;
+const MAX_LOOKUP_PAGES = 5;
 
 /** createPrediction, but a lost answer is looked up instead of paid for again. */
 export async function createPredictionOnce(

@@ -27,9 +27,7 @@ export interface CallOptions {
   readonly deadline?: number;
 }
 
-export const predictionStatuses = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
-export type PredictionStatus = (typeof predictionStatuses)[number];
-export const terminalStatuses: ReadonlySet<PredictionStatus> = new Set(["succeeded", "failed", "canceled", "aborted"]);
+const predictionStatuses = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
 
 /** The prediction object, as far as we read it; unknown fields pass through untouched. */
 export const predictionSchema = z.looseObject({
@@ -105,7 +103,7 @@ export async function createPrediction(
     ...(request.webhookEventsFilter ? { webhook_events_filter: request.webhookEventsFilter } : {}),
   };
   const headers: Record<string, string> = {};
-  if (request.waitSeconds !== undefined) headers["Prefer"] = `wait=${clampInt(request.waitSeconds, 1, 60)}`;
+  if (request.waitSeconds !== undefined) headers.Prefer = `wait=${clampInt(request.waitSeconds, 1, 60)}`;
   if (request.cancelAfterSeconds !== undefined) headers["Cancel-After"] = `${Math.max(5, Math.ceil(request.cancelAfterSeconds))}s`;
 
   // Replicate has no idempotency key: a create is sent once, and only a 429 (the work refused)
@@ -179,7 +177,7 @@ export async function getDefaultWebhookSecret(api: ReplicateApi, options: CallOp
   return parsed.data.key;
 }
 
-export function hasOutput(prediction: Prediction): boolean {
+function hasOutput(prediction: Prediction): boolean {
   const { output } = prediction;
   return typeof output === "string" ? output !== "" : Array.isArray(output) && output.length > 0;
 }

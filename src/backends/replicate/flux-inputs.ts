@@ -42,7 +42,7 @@ export type AspectRatio = keyof typeof ASPECT_RATIO_SIZES;
 export const aspectRatios = Object.keys(ASPECT_RATIO_SIZES) as [AspectRatio, ...AspectRatio[]];
 
 /** The listed ratio closest to WxH (compared on a log scale, so 2:1 and 1:2 are equally far from 1:1). */
-export function nearestAspectRatio(width: number, height: number): AspectRatio {
+function nearestAspectRatio(width: number, height: number): AspectRatio {
   const wanted = Math.log(width / height);
   let best: AspectRatio = "1:1";
   let bestDistance = Infinity;
@@ -58,9 +58,9 @@ export function nearestAspectRatio(width: number, height: number): AspectRatio {
 }
 
 /** Largest number of images one schnell/dev prediction makes. */
-export const MAX_OUTPUTS = 4;
+const MAX_OUTPUTS = 4;
 /** Custom sizes of 1.1-pro/pro: multiples of 32 within 256..1440. */
-export const CUSTOM_SIDE = { min: 256, max: 1440, step: 32 } as const;
+const CUSTOM_SIDE = { min: 256, max: 1440, step: 32 } as const;
 
 /** Input names this module sets from the request; config's `extra_input` may not set them. */
 export const REQUEST_DERIVED_INPUTS = [
@@ -76,7 +76,7 @@ export const REQUEST_DERIVED_INPUTS = [
   "output_format",
 ] as const;
 
-export type OutputFormat = "png" | "jpg" | "webp";
+type OutputFormat = "png" | "jpg" | "webp";
 
 export interface FluxInputOptions {
   readonly family: FluxFamily;
@@ -146,7 +146,7 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
 }
 
 /** Nearest multiple of 32 within 256..1440. */
-export function customSide(side: number): number {
+function customSide(side: number): number {
   const rounded = Math.round(side / CUSTOM_SIDE.step) * CUSTOM_SIDE.step;
   return Math.min(CUSTOM_SIDE.max, Math.max(CUSTOM_SIDE.min, rounded));
 }

@@ -17,7 +17,7 @@ import { expectedSize } from "./flux-inputs";
 export const DEFAULT_DELIVERY_HOSTS = ["replicate.delivery", "*.replicate.delivery"] as const;
 
 /** Larger answers are refused: no FLUX image comes near it. */
-export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 /** How far into a download we look for the image header before giving up on it. */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
@@ -37,7 +37,7 @@ export interface CollectOptions {
 }
 
 /** Replicate deletes an API prediction's outputs this long after it completed. */
-export const OUTPUT_LIFETIME_MS = 60 * 60 * 1000;
+const OUTPUT_LIFETIME_MS = 60 * 60 * 1000;
 /** The longest wait between two download tries. */
 const MAX_DOWNLOAD_BACKOFF_MS = 30_000;
 
@@ -88,7 +88,7 @@ export async function collectOutputs(prediction: Prediction, options: CollectOpt
 }
 
 /** The output URLs in order; FLUX pro models return one string, schnell/dev an array. */
-export function outputUrls(prediction: Prediction): string[] {
+function outputUrls(prediction: Prediction): string[] {
   const { output } = prediction;
   if (prediction.data_removed || output === null || output === undefined || output.length === 0) {
     throw new BackendError(

@@ -24,7 +24,7 @@ import { resolveModel } from "./models";
 import { ImagesResponseSchema, openAIErrorResponses, OpenAIImageRequest, type OpenAIImagesResponse, SOURCE_PATTERN } from "./schemas";
 
 /** An attribution label for callers that cannot change the body (e.g. set once in the SDK's defaultHeaders). */
-export const SOURCE_HEADER = "x-imagen-source";
+const SOURCE_HEADER = "x-imagen-source";
 
 /** OpenAI's names for the formats our backends produce. */
 const OUTPUT_FORMAT: Record<ImageMimeType, "png" | "jpeg" | "webp"> = { "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp" };

@@ -82,7 +82,7 @@ export const ImagesResponseSchema = z
   })
   .openapi("OpenAIImagesResponse");
 
-export const OpenAIErrorSchema = z
+const OpenAIErrorSchema = z
   .object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) })
   .openapi("OpenAIError");
 

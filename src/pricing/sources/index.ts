@@ -11,16 +11,12 @@ export function buildPriceSources(
   deps: { readonly fetch: FetchLike },
 ): PriceSource[] {
   const fetch = deps.fetch;
-  return config.sources.map((id: PricingSourceId) => {
-    switch (id) {
-      case "portkey:openai":
-        return portkeySource("openai", { fetch, baseUrl: config.portkey_base_url });
-      case "portkey:together-ai":
-        return portkeySource("together-ai", { fetch, baseUrl: config.portkey_base_url });
-      case "replicate":
-        return replicatePageSource({ fetch, baseUrl: config.replicate_base_url });
-    }
-  });
+  const build: Record<PricingSourceId, () => PriceSource> = {
+    "portkey:openai": () => portkeySource("openai", { fetch, baseUrl: config.portkey_base_url }),
+    "portkey:together-ai": () => portkeySource("together-ai", { fetch, baseUrl: config.portkey_base_url }),
+    replicate: () => replicatePageSource({ fetch, baseUrl: config.replicate_base_url }),
+  };
+  return config.sources.map((id) => build[id]());
 }
 
-export type { CandidatePrice, FetchLike, PriceSource, SourceResult } from "./source";
+export type { FetchLike, PriceSource } from "./source";

@@ -24,7 +24,7 @@ import {
 } from "./source";
 
 export const REPLICATE_WEB_URL = "https://replicate.com";
-export const REPLICATE_SOURCE_ID = "replicate";
+const REPLICATE_SOURCE_ID = "replicate";
 
 const MAX_PAGE_BYTES = 4_000_000;
 const JSON_SCRIPT = /<script\b[^>]*\btype\s*=\s*["']application\/json["'][^>]*>([\s\S]*?)<\/script>/gi;
@@ -133,7 +133,7 @@ function searchKey(value: unknown, key: string, depth: number): unknown {
 }
 
 /** Converts the billing object's per-output-image price to USD per image, or says why it cannot. */
-export function perImagePrice(model: string, billing: BillingConfig): CandidatePrice | { reason: string } {
+function perImagePrice(model: string, billing: BillingConfig): CandidatePrice | { reason: string } {
   const prices = billing.current_tiers.flatMap((t) => t.prices).filter((p) => p.metric === "image_output_count");
   if (prices.length === 0) {
     const metrics = [...new Set(billing.current_tiers.flatMap((t) => t.prices.map((p) => p.metric)))];

@@ -20,9 +20,10 @@ export interface NodeClass {
   readonly source?: string;
 }
 
-export const SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpmpp_2m", "dpmpp_sde", "dpmpp_2m_sde", "lcm", "ddim", "uni_pc"];
-export const SCHEDULERS = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"];
-const MAX_SEED = 0xffff_ffff_ffff_ffff;
+const SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpmpp_2m", "dpmpp_sde", "dpmpp_2m_sde", "lcm", "ddim", "uni_pc"];
+const SCHEDULERS = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"];
+/** ComfyUI's seed limit, 2 ** 64 - 1, which a JavaScript number rounds up to 2 ** 64. */
+const MAX_SEED = 2 ** 64;
 const MAX_RESOLUTION = 16384;
 
 export const DEFAULT_MODELS: Required<ModelFolders> = {
@@ -104,20 +105,20 @@ export function nodeClasses(models: Required<ModelFolders>): Readonly<Record<str
   };
 }
 
-export interface PromptNode {
+interface PromptNode {
   class_type: string;
   inputs: Record<string, unknown>;
 }
 export type Prompt = Record<string, PromptNode>;
 
-export interface ValidationError {
+interface ValidationError {
   type: string;
   message: string;
   details: string;
   extra_info: Record<string, unknown>;
 }
 
-export type NodeErrors = Record<string, { errors: ValidationError[]; dependent_outputs: string[]; class_type: string }>;
+type NodeErrors = Record<string, { errors: ValidationError[]; dependent_outputs: string[]; class_type: string }>;
 
 export type Validation =
   | { ok: true; outputs: string[]; nodeErrors: NodeErrors }

@@ -12,7 +12,7 @@ export type AccessMode =
   /** 200 with the Access login page, as if a proxy had followed the redirect. */
   | "login_page";
 
-export interface AccessOptions {
+interface AccessOptions {
   readonly clientId: string;
   readonly clientSecret: string;
   /** What a request without the right CF-Access-Client-Id / Secret gets. Default "redirect". */
@@ -21,7 +21,7 @@ export interface AccessOptions {
   readonly team?: string;
 }
 
-export type TunnelMode =
+type TunnelMode =
   | "up"
   /** cloudflared not connected: Cloudflare answers 530 with its error 1033 page. */
   | "down"

@@ -136,7 +136,7 @@ function selectColumns(value: string): string {
 function orderTerms(value: string): string {
   return value.split(",").map((term) => {
     const [column, ...modifiers] = term.split(".");
-    if (!column) throw badQuery("\"failed to parse order (" + value + ")\"", `Unexpected order term ${term}`);
+    if (!column) throw badQuery(`"failed to parse order (${value})"`, `Unexpected order term ${term}`);
     const sql = [ident(column)];
     for (const m of modifiers) {
       if (m === "asc" || m === "desc") sql.push(m);

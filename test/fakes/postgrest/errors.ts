@@ -70,7 +70,7 @@ export function fromPostgres(error: unknown, authenticated: boolean): PgrstError
 }
 
 /** PostgREST's pgErrorStatus, the cases that can happen here. */
-export function postgresStatus(code: string, authenticated: boolean): number {
+function postgresStatus(code: string, authenticated: boolean): number {
   if (code.startsWith("08")) return 503;
   if (code.startsWith("09")) return 500;
   if (code.startsWith("0L") || code.startsWith("0P")) return 403;

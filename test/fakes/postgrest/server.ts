@@ -38,7 +38,7 @@ import { handleDataApi, type ApiRole } from "./data-api";
 import { invalidApiKey, invalidJwt, invalidSchema, noApiKey, PgrstError } from "./errors";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../../../supabase/migrations/", import.meta.url).href);
-export const DEFAULT_EXPOSED_SCHEMAS = ["public", "graphql_public", "mai"] as const;
+const DEFAULT_EXPOSED_SCHEMAS = ["public", "graphql_public", "mai"] as const;
 /** PostgREST's max-rows, as `[api] max_rows` in supabase/config.toml. */
 const MAX_ROWS = 1000;
 
@@ -54,7 +54,7 @@ interface Scripted {
   readonly body?: unknown;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   readonly method: string;
   /** Path and query, as sent. */
   readonly path: string;

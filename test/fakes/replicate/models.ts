@@ -35,7 +35,7 @@ export function modelByVersion(version: string): FakeModel | undefined {
 }
 
 /** Sizes at megapixels "1" (replicate/cog-flux ASPECT_RATIOS); "0.25" halves each side. */
-export const ASPECT_RATIO_SIZES: Record<string, readonly [number, number]> = {
+const ASPECT_RATIO_SIZES: Record<string, readonly [number, number]> = {
   "1:1": [1024, 1024],
   "16:9": [1344, 768],
   "21:9": [1536, 640],

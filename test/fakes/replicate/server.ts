@@ -55,9 +55,6 @@ import {
 import type { RequestRecord, Scenario, Scripted, WebhookEvent } from "./control";
 import { newWebhookSecret, WebhookSender } from "./webhooks";
 
-export { versionOf } from "./models";
-export { sign } from "./webhooks";
-export type { Scenario, Scripted } from "./control";
 
 export interface StartOptions {
   readonly port?: number;

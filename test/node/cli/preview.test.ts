@@ -1,5 +1,5 @@
 /**
- * The tmux preview, resolved as the old CLI did: config `output.preview` → IMAGEN_PREVIEW →
+ * The tmux preview, resolved as `imagen` users expect: config `output.preview` → IMAGEN_PREVIEW →
  * --preview/--no-preview (later wins); `auto` = stdout is a terminal and $TMUX is set; `on`
  * outside tmux warns; a failing preview never fails the command. Fake `tmux` and `tmux-img`
  * on PATH record how they were called.

@@ -16,12 +16,14 @@
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url).href);
-const SUPABASE_CLI = fileURLToPath(new URL("../../../tools/node_modules/.bin/supabase", import.meta.url).href);
+// The Supabase CLI lives in tools/ (installed on demand by `npm test`), not in the default install.
+const SUPABASE_CLI = join(REPO_ROOT, "tools", "node_modules", ".bin", "supabase");
 
 /**
  * The roles a Supabase database has and a plain Postgres lacks: the three API roles PostgREST
@@ -29,7 +31,7 @@ const SUPABASE_CLI = fileURLToPath(new URL("../../../tools/node_modules/.bin/sup
  * connects as. `supabase db push` itself needs nothing more: it creates its own
  * supabase_migrations schema.
  */
-export const SUPABASE_ROLES_SQL = `
+const SUPABASE_ROLES_SQL = `
   create role anon nologin noinherit;
   create role authenticated nologin noinherit;
   create role service_role nologin noinherit bypassrls;
