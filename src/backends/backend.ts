@@ -55,10 +55,7 @@ export type GeneratedImage = {
   readonly height: number;
   /** The prompt the provider actually used, when it rewrote ours (OpenAI's `revised_prompt`). */
   readonly revisedPrompt?: string;
-} & (
-  | { readonly bytes: Uint8Array }
-  | { readonly stream: ReadableStream<Uint8Array>; readonly byteLength: number }
-);
+} & ({ readonly bytes: Uint8Array } | { readonly stream: ReadableStream<Uint8Array>; readonly byteLength: number });
 
 export interface BackendResult {
   readonly images: readonly GeneratedImage[];
@@ -241,7 +238,7 @@ interface CallbackDelivery {
 }
 
 type CallbackVerdict =
-  | { readonly ok: true; /** Same across the provider's retries: the dedupe key. */ readonly deliveryId: string; readonly payload: unknown }
+  | { readonly ok: true /** Same across the provider's retries: the dedupe key. */; readonly deliveryId: string; readonly payload: unknown }
   | { readonly ok: false; readonly reason: string; readonly detail: string };
 
 /** Everything a backend factory may read. Secrets come from `env` by the name config gives. */
@@ -261,9 +258,7 @@ export interface BackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<str
   create(name: string, config: z.infer<Schema>, runtime: BackendRuntime): Backend;
 }
 
-export function defineBackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(
-  definition: BackendType<Schema>,
-): BackendType<Schema> {
+export function defineBackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(definition: BackendType<Schema>): BackendType<Schema> {
   return definition;
 }
 

@@ -69,9 +69,7 @@ export {
 } from "./replicate/api";
 export { collectOutputs } from "./replicate/outputs";
 
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?[a-z0-9.-]+$/i, "a hostname, optionally starting with *. (e.g. *.replicate.delivery)");
+const hostPattern = z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, "a hostname, optionally starting with *. (e.g. *.replicate.delivery)");
 
 export const replicateConfigSchema = z
   .strictObject({
@@ -98,7 +96,10 @@ export const replicateConfigSchema = z
     /** Fixed model inputs (guidance, safety_tolerance, go_fast, …); request-derived ones are not allowed. */
     extra_input: z.record(z.string(), z.json()).default({}),
     base_url: z.url({ protocol: /^https?$/ }).default("https://api.replicate.com/v1"),
-    delivery_hosts: z.array(hostPattern).min(1).default([...DEFAULT_DELIVERY_HOSTS]),
+    delivery_hosts: z
+      .array(hostPattern)
+      .min(1)
+      .default([...DEFAULT_DELIVERY_HOSTS]),
   })
   .superRefine((config, ctx) => {
     const ref = MODEL_REF.exec(config.model);
@@ -211,7 +212,13 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         status: created.prediction.status,
         webhook: webhook !== undefined,
       });
-      const submission: AsyncSubmission = { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
+      const submission: AsyncSubmission = {
+        externalId: id,
+        deadline,
+        pollAfterMs: config.poll_interval_ms,
+        callbacks: webhook !== undefined,
+        state: { predictionId: id },
+      };
       // Under `Prefer: wait` a 201 with outputs means they exist, even while the status still says processing.
       const prediction = created.outputsReady ? { ...created.prediction, status: "succeeded" as const } : created.prediction;
       const outcome = await outcomeOf(prediction, submission, ctx, collect);
@@ -231,7 +238,9 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       try {
         verdict = verifyReplicateWebhook({ secret, headers: delivery.headers, rawBody: delivery.rawBody });
       } catch (error) {
-        throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, { cause: error });
+        throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, {
+          cause: error,
+        });
       }
       return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
     },
@@ -279,7 +288,10 @@ async function outcomeOf(
       // Replicate aborts only at Cancel-After, and our Cancel-After is the attempt's deadline:
       // a prediction stopped there timed out, whoever noticed the deadline first.
       if (prediction.status === "aborted" || (prediction.status === "canceled" && ctx.clock.now() >= submission.deadline)) {
-        return { state: "failed", error: new BackendError("timeout", `${endedWithout(prediction)}: it did not finish before its deadline`, { externalId: id }) };
+        return {
+          state: "failed",
+          error: new BackendError("timeout", `${endedWithout(prediction)}: it did not finish before its deadline`, { externalId: id }),
+        };
       }
       return { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: id }) };
   }

@@ -116,7 +116,13 @@ async function chargedCost(backend: Backend, error: BackendError, pricing: CostE
     return { images: charged.images, cost: { usd: usd(backend.configuredPricePerImage * charged.images), priceId: null } };
   }
   try {
-    const cost = await pricing.estimate({ provider: backend.provider, model: backend.model, imagesProduced: charged.images, width: charged.width, height: charged.height });
+    const cost = await pricing.estimate({
+      provider: backend.provider,
+      model: backend.model,
+      imagesProduced: charged.images,
+      width: charged.width,
+      height: charged.height,
+    });
     return { images: charged.images, cost };
   } catch (error) {
     log.error("cost estimate failed", { error: messageOf(error) });
@@ -151,9 +157,7 @@ function usageEvent(
   backend: Backend,
   attempt: AttemptState,
   latencyMs: number,
-  outcome:
-    | { result: BackendResult; cost: CostEstimate | null }
-    | { error: BackendError; charged: ChargedFailure | null; unknownReason?: CostUnknownReason },
+  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError; charged: ChargedFailure | null; unknownReason?: CostUnknownReason },
   reservedUsd: Usd | null,
   deps: PipelineDeps,
 ): UsageEvent {
@@ -186,7 +190,9 @@ function usageEvent(
     success: ok,
     error_code: ok ? null : outcome.error.kind,
     error_message: ok ? null : outcome.error.detail,
-    external_id: ok ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null) : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
+    external_id: ok
+      ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null)
+      : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
     attempt: attempt.index + 1,
     reserved_usd: reservedUsd,
     provider_predict_time_s: ok ? (outcome.result.predictTimeSeconds ?? null) : null,

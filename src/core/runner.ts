@@ -17,7 +17,7 @@ import type { AsyncOutcome, AsyncProgress, AsyncSubmission, AttemptContext, Back
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
-import { costExposure, type CostUnknownReason } from "../spend/exposure";
+import type { CostUnknownReason } from "../spend/exposure";
 import { reservationLapseMs, SETTLE_MARGIN_MS } from "../spend/lapse";
 import { priceAttempt, worstCaseUsd } from "../spend/worst-case";
 import type { AttemptSettlement } from "./attempt-guard";
@@ -269,7 +269,13 @@ export class GenerationRunner {
 
   /** A job's create whose answer was lost, when the provider was given a webhook URL that names the attempt. */
   private mayStillCallBack(backend: Backend, webhookUrl: string | undefined, error: unknown): boolean {
-    return webhookUrl !== undefined && backend.protocol.kind === "job" && backend.protocol.adoptFromCallback !== undefined && error instanceof BackendError && error.extra.ambiguous === true;
+    return (
+      webhookUrl !== undefined &&
+      backend.protocol.kind === "job" &&
+      backend.protocol.adoptFromCallback !== undefined &&
+      error instanceof BackendError &&
+      error.extra.ambiguous === true
+    );
   }
 
   /**
@@ -288,13 +294,22 @@ export class GenerationRunner {
       try {
         found = await protocol.findSent(this.prepared.plan.spec, attempt.sentAt!, lostUntil - this.options.deadlineGraceMs, this.context(attempt, signal));
       } catch (error) {
-        return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; looking it up failed too (${messageOf(error)})`, { ambiguous: true }), reason);
+        return this.fail(
+          chain,
+          attempt,
+          new BackendError("unavailable", `${lostDetail}; looking it up failed too (${messageOf(error)})`, { ambiguous: true }),
+          reason,
+        );
       }
       if (found) {
         this.attemptLog(attempt).info("provider's work found and adopted after its create answer was lost", { external_id: found.externalId });
         return this.poll(chain, { ...attempt, submission: found }, signal);
       }
-      return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; by its deadline the provider lists no work for it, so the create never took and nothing was billed`));
+      return this.fail(
+        chain,
+        attempt,
+        new BackendError("unavailable", `${lostDetail}; by its deadline the provider lists no work for it, so the create never took and nothing was billed`),
+      );
     }
     return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; no webhook for it came before its deadline`, { ambiguous: true }), reason);
   }
@@ -308,7 +323,12 @@ export class GenerationRunner {
     const protocol = this.deps.backend(attempt.backend).protocol;
     if (protocol.kind === "job" && (protocol.findSent || protocol.adoptFromCallback)) {
       const lostUntil = attempt.sentAt! + reservationLapseMs(this.deps.config, attempt.backend, this.options.deadlineGraceMs) - SETTLE_MARGIN_MS;
-      const lost = { ...attempt, lostUntil, lostDetail: "the job restarted after the create went out and before its answer was stored", lostReason: "restarted_after_send" as const };
+      const lost = {
+        ...attempt,
+        lostUntil,
+        lostDetail: "the job restarted after the create went out and before its answer was stored",
+        lostReason: "restarted_after_send" as const,
+      };
       return this.waitForLost(chain, lost, new AbortController().signal);
     }
     const error = new BackendError(
@@ -379,7 +399,12 @@ export class GenerationRunner {
     return this.fail(chain, attempt, error);
   }
 
-  private async succeed(attempt: AttemptState, backend: Backend, result: Parameters<typeof recordSuccess>[3], failed: readonly FailedAttempt[]): Promise<FinishedStep> {
+  private async succeed(
+    attempt: AttemptState,
+    backend: Backend,
+    result: Parameters<typeof recordSuccess>[3],
+    failed: readonly FailedAttempt[],
+  ): Promise<FinishedStep> {
     const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt), attempt.reservedUsd ?? null);
     this.deps.cooldowns.reached(backend.name);
     // An unpriced success is charged what was reserved for it: the guard's worst case stands.
@@ -401,7 +426,12 @@ export class GenerationRunner {
   /** An unreachable backend cools down; any other answer shows it is there. */
   private noteReachability(attempt: AttemptState, trigger: FallbackTrigger | null, error: BackendError): void {
     if (trigger === "unreachable") {
-      this.deps.cooldowns.unreachable(attempt.backend, this.deps.clock.now(), this.cooldownMs(attempt.backend), `${attempt.backend} was unreachable: ${error.detail}`);
+      this.deps.cooldowns.unreachable(
+        attempt.backend,
+        this.deps.clock.now(),
+        this.cooldownMs(attempt.backend),
+        `${attempt.backend} was unreachable: ${error.detail}`,
+      );
     } else if (error.kind !== "canceled") {
       this.deps.cooldowns.reached(attempt.backend);
     }
@@ -452,7 +482,13 @@ export class GenerationRunner {
 
   /** Settled by the attempt's id, so a job resumed in a fresh instance settles the same reservation. */
   private async settleSpend(attempt: AttemptState, settlement: AttemptSettlement): Promise<void> {
-    const ref = { requestId: this.prepared.requestId, attemptId: attempt.eventId, caller: this.prepared.caller.name, instance: attempt.backend, reservedUsd: attempt.reservedUsd ?? ZERO_USD };
+    const ref = {
+      requestId: this.prepared.requestId,
+      attemptId: attempt.eventId,
+      caller: this.prepared.caller.name,
+      instance: attempt.backend,
+      reservedUsd: attempt.reservedUsd ?? ZERO_USD,
+    };
     try {
       await this.deps.guard.settle(ref, settlement);
     } catch (error) {

@@ -42,7 +42,11 @@ export const guardConfigSchema = z.strictObject({
   /** Per caller name (as on its API keys). */
   callers: z.record(z.string().min(1).max(64), limitsSchema).default({}),
   /** An `Idempotency-Key` is remembered this long after the first answer. */
-  idempotency_hours: z.number().gt(0).max(24 * 30).default(24),
+  idempotency_hours: z
+    .number()
+    .gt(0)
+    .max(24 * 30)
+    .default(24),
   /** A duplicate waits this long for the first request with the same key before it gets 409. */
   idempotency_wait_seconds: z.int().min(0).max(900).default(120),
   /**

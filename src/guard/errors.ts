@@ -21,7 +21,9 @@ export class BudgetExceededError extends Error {
     super(
       `the ${period} spend cap of $${capUsd} would be exceeded: $${spentUsd} spent, $${reservedUsd} reserved by requests in flight or of unknown cost, ` +
         `this attempt may cost up to $${requestedUsd}; ` +
-        (moneyBackAt === resetsAt ? `the cap resets at ${resetsAt}` : `reserved money comes back by ${moneyBackAt} at the latest, and the cap resets at ${resetsAt}`),
+        (moneyBackAt === resetsAt
+          ? `the cap resets at ${resetsAt}`
+          : `reserved money comes back by ${moneyBackAt} at the latest, and the cap resets at ${resetsAt}`),
     );
   }
 }

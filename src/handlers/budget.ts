@@ -9,8 +9,7 @@ import { limitsSchema } from "../guard/config";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
 import { requestGuard } from "../guard/request-guard";
 import { spendCaps } from "../spend/durable-guard";
-import type { Context } from "hono";
-import type { App, AppEnv } from "../http/context";
+import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { GenerateImagesRequest, problemResponses } from "./schemas";
 

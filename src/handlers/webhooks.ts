@@ -40,7 +40,12 @@ const route = createRoute({
     }),
   ] as const,
   request: {
-    params: z.object({ type: z.string().regex(/^[a-z0-9-]{1,32}$/).openapi({ param: { name: "type", in: "path" }, example: "replicate" }) }),
+    params: z.object({
+      type: z
+        .string()
+        .regex(/^[a-z0-9-]{1,32}$/)
+        .openapi({ param: { name: "type", in: "path" }, example: "replicate" }),
+    }),
     query: z.object({
       job: jobId().openapi({ param: { name: "job", in: "query" }, description: "The job the webhook is about (we put it in the URL we gave the provider)." }),
       backend: z
@@ -86,7 +91,12 @@ export function registerWebhookRoutes(app: App): void {
       log.warn("webhook refused", { reason: verdict.reason });
       throw problem("unauthorized", 401, `webhook refused: ${verdict.detail}`);
     }
-    const outcome = await jobStub(c.env, job).deliver({ deliveryId: verdict.deliveryId, backend: name, payload: verdict.payload, ...(attempt && { attemptId: attempt }) });
+    const outcome = await jobStub(c.env, job).deliver({
+      deliveryId: verdict.deliveryId,
+      backend: name,
+      payload: verdict.payload,
+      ...(attempt && { attemptId: attempt }),
+    });
     log.info("webhook received", { delivery_id: verdict.deliveryId, outcome });
     if (outcome === "unknown_job") throw problem("not-found", 404, `no job ${job}`);
     return c.json({ received: true as const, outcome }, 200);

@@ -32,7 +32,10 @@ export function markUnsafeRetries(): MiddlewareHandler {
   return async (c, next) => {
     await next();
     if (c.res.status < 500 || !c.res.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)) return;
-    const problem = (await c.res.clone().json().catch(() => null)) as RetryEvidence | null;
+    const problem = (await c.res
+      .clone()
+      .json()
+      .catch(() => null)) as RetryEvidence | null;
     if (problem && !retryIsSafe({ status: c.res.status, attempts: Array.isArray(problem.attempts) ? problem.attempts : undefined })) {
       c.res.headers.set(SHOULD_RETRY_HEADER, "false");
     }

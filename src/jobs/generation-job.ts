@@ -126,7 +126,8 @@ export class GenerationJob extends DurableObject<Env> {
     if ((await storage.get(seen)) !== undefined) return "duplicate";
     await storage.put(seen, Date.now());
     const attempt = record.chain.attempt;
-    if (!isActive(record.status) || attempt?.backend !== entry.backend || (entry.attemptId !== undefined && entry.attemptId !== attempt.eventId)) return "ignored";
+    if (!isActive(record.status) || attempt?.backend !== entry.backend || (entry.attemptId !== undefined && entry.attemptId !== attempt.eventId))
+      return "ignored";
     await storage.put(KEYS.inbox, [...(await this.inbox()), entry]);
     await storage.setAlarm(Date.now());
     return "accepted";
@@ -211,7 +212,10 @@ export class GenerationJob extends DurableObject<Env> {
       await this.save(record);
       if (applied.progress && isActive(record.status)) await this.saveProgress(applied.progress);
       // Removed only once applied: a crash in between replays it, and a replay changes nothing.
-      await this.ctx.storage.put(KEYS.inbox, (await this.inbox()).filter((e) => e.deliveryId !== entry.deliveryId));
+      await this.ctx.storage.put(
+        KEYS.inbox,
+        (await this.inbox()).filter((e) => e.deliveryId !== entry.deliveryId),
+      );
     }
     await this.watch(record, services);
     return record;

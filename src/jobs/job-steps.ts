@@ -189,7 +189,10 @@ async function finish(record: JobRecord, step: Extract<StepResult, { status: "su
     return ended(done, "succeeded", deps.clock.now(), { result: await outcomeBody(outcome, urlFor) });
   } catch (error) {
     services.log.error("storing a finished job's images failed", { job_id: record.id, error: error instanceof Error ? error.message : String(error) });
-    const detail = error instanceof OutputConflictError ? undefined : `the images were made but could not be stored: ${error instanceof Error ? error.message : String(error)}`;
+    const detail =
+      error instanceof OutputConflictError
+        ? undefined
+        : `the images were made but could not be stored: ${error instanceof Error ? error.message : String(error)}`;
     return ended(done, "failed", deps.clock.now(), { error: jobError(done, error, deps.clock.now(), detail, step.success.backend.name) });
   }
 }

@@ -53,7 +53,7 @@ export type ReserveOutcome =
   | { readonly ok: true; readonly units: number }
   | { readonly ok: false; readonly refusedBy: PeriodState; readonly requestedUnits: number };
 
-export type AttemptSpendState = "reserved" | "unknown" | "settled";
+type AttemptSpendState = "reserved" | "unknown" | "settled";
 
 export type AttemptSpendRow = {
   readonly attempt_id: string;
@@ -67,7 +67,7 @@ export type AttemptSpendRow = {
 };
 
 /** Settled and lapsed rows are remembered this long, so a settle repeated within it still counts once. */
-export const SETTLED_RETENTION_MS = 40 * 86_400_000;
+const SETTLED_RETENTION_MS = 40 * 86_400_000;
 
 export class SpendBook {
   constructor(private readonly sql: SqlStorage) {
@@ -132,7 +132,11 @@ export class SpendBook {
       now,
     );
     if (chargedUnits > 0) {
-      this.sql.exec("INSERT INTO daily_spend (day, units) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET units = units + excluded.units", dayKey(now), chargedUnits);
+      this.sql.exec(
+        "INSERT INTO daily_spend (day, units) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET units = units + excluded.units",
+        dayKey(now),
+        chargedUnits,
+      );
     }
     return true;
   }
@@ -177,9 +181,8 @@ export class SpendBook {
     return BUDGET_PERIODS.map((period) => ({
       period,
       capUnits: caps[period],
-      spentUnits: this.sql
-        .exec<{ total: number }>("SELECT coalesce(sum(units), 0) AS total FROM daily_spend WHERE day >= ?", periodStartDay(period, now))
-        .one().total,
+      spentUnits: this.sql.exec<{ total: number }>("SELECT coalesce(sum(units), 0) AS total FROM daily_spend WHERE day >= ?", periodStartDay(period, now)).one()
+        .total,
       heldUnits: held.total,
       resetsAt: periodResetsAt(period, now),
       nextLapseAt: held.next,

@@ -73,7 +73,11 @@ export class CallerSpend {
 
   reserve(reservation: SpendReservation): ReserveAnswer {
     const now = this.now();
-    const outcome = this.book.reserve({ ...refOf(reservation), units: toUnits(reservation.usd), lapsesAt: now + reservation.lapseAfterMs }, capUnits(reservation.caps), now);
+    const outcome = this.book.reserve(
+      { ...refOf(reservation), units: toUnits(reservation.usd), lapsesAt: now + reservation.lapseAfterMs },
+      capUnits(reservation.caps),
+      now,
+    );
     if (outcome.ok) return { ok: true, reservedUsd: fromUnits(outcome.units) };
     const refusedBy = periodBudget(outcome.refusedBy);
     const retryAfterS = Math.max(1, Math.ceil((Date.parse(refusedBy.moneyBackAt) - now) / 1000));
@@ -113,14 +117,14 @@ function unknownAttempt(row: AttemptSpendRow): UnknownAttempt {
   return { attemptId: row.attempt_id, requestId: row.request_id, instance: row.instance, worstCaseUsd: fromUnits(row.held_units), reason: row.reason ?? "" };
 }
 
-export function capUnits(caps: SpendCaps): PeriodCaps {
+function capUnits(caps: SpendCaps): PeriodCaps {
   return {
     ...(caps.daily !== undefined && { daily: toUnits(caps.daily) }),
     ...(caps.monthly !== undefined && { monthly: toUnits(caps.monthly) }),
   };
 }
 
-export function periodBudget(state: PeriodState): PeriodBudget {
+function periodBudget(state: PeriodState): PeriodBudget {
   const used = state.spentUnits + state.heldUnits;
   return {
     period: state.period,

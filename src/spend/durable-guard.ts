@@ -85,7 +85,16 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
 
 function budgetExceeded(answer: Extract<ReserveAnswer, { ok: false }>): BudgetExceededError {
   const { refusedBy, requestedUsd, retryAfterS } = answer;
-  return new BudgetExceededError(refusedBy.period, refusedBy.capUsd!, refusedBy.spentUsd, refusedBy.reservedUsd, requestedUsd, refusedBy.resetsAt, refusedBy.moneyBackAt, retryAfterS);
+  return new BudgetExceededError(
+    refusedBy.period,
+    refusedBy.capUsd!,
+    refusedBy.spentUsd,
+    refusedBy.reservedUsd,
+    requestedUsd,
+    refusedBy.resetsAt,
+    refusedBy.moneyBackAt,
+    retryAfterS,
+  );
 }
 
 /**

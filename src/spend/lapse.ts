@@ -11,7 +11,7 @@ import type { ImagenConfig } from "../config/schema";
 import { ownEntry } from "../config/lookup";
 
 /** What an instance without its own `timeout_s` may take at most (Replicate's default for non-schnell models). */
-export const DEFAULT_ATTEMPT_SECONDS = 120;
+const DEFAULT_ATTEMPT_SECONDS = 120;
 /** Slack for the settle call itself, and for the provider's view of the deadline. */
 export const SETTLE_MARGIN_MS = 60_000;
 

@@ -20,7 +20,10 @@ function homeChain(home: "off" | "on", chain: Record<string, unknown> = {}) {
   return testConfig({
     backends: {
       mock: { type: "mock" },
-      home: home === "off" ? { type: "mock", model: "home", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 60 } : { type: "mock", model: "home", cooldown_s: 60 },
+      home:
+        home === "off"
+          ? { type: "mock", model: "home", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 60 }
+          : { type: "mock", model: "home", cooldown_s: 60 },
       busy: { type: "mock", model: "busy", failure_rate: 1, failure_kind: "rate_limited" },
     },
     chains: { any: { backends: ["home", "mock"], ...chain }, "busy-then-mock": { backends: ["busy", "mock"], fallback_on: ["unreachable"] } },
@@ -28,7 +31,10 @@ function homeChain(home: "off" | "on", chain: Record<string, unknown> = {}) {
 }
 
 async function failure(promise: Promise<unknown>): Promise<GenerationFailedError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(GenerationFailedError);
   return error as GenerationFailedError;
 }

@@ -88,8 +88,17 @@ describe("GET /v1/budget", () => {
 
     const guard = new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits: { daily_usd: 0.5, monthly_usd: 10 } });
     const attempt = (id: string) => ({
-      requestId: `req-${id}`, attemptId: id, caller: { name: caller, role: "user" as const }, instance: "flux-dev", provider: "replicate",
-      model: "black-forest-labs/flux-dev", width: 1024, height: 1024, n: 1, worstCaseUsd: usd(0.025), lapseAfterMs: 600_000,
+      requestId: `req-${id}`,
+      attemptId: id,
+      caller: { name: caller, role: "user" as const },
+      instance: "flux-dev",
+      provider: "replicate",
+      model: "black-forest-labs/flux-dev",
+      width: 1024,
+      height: 1024,
+      n: 1,
+      worstCaseUsd: usd(0.025),
+      lapseAfterMs: 600_000,
     });
     const settled = attempt(crypto.randomUUID());
     const reservedUsd = await guard.reserve(settled);
@@ -130,7 +139,9 @@ describe("a key's own limits, set by an admin", () => {
     const budget = await (await w.call("/v1/budget", { headers: bearer(key) })).json<any>();
     expect(budget.daily).toMatchObject({ cap_usd: 0.02 });
     expect(budget.limits).toEqual({ daily_usd: 0.02, max_images_per_request: 1 });
-    const estimate = await (await w.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { prompt: "a fox", backend: "flux-schnell", n: 2 }))).json<any>();
+    const estimate = await (
+      await w.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { prompt: "a fox", backend: "flux-schnell", n: 2 }))
+    ).json<any>();
     expect(estimate).toMatchObject({ fits_budget: false, limit_violations: [{ field: "n" }] });
   });
 

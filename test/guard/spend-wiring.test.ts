@@ -100,7 +100,9 @@ describe("POST /v1/images reserves before every paid attempt", () => {
 
 /** The caller's spend book, one row per paid attempt (src/spend/book.ts). */
 function spendRowsOf(caller: string): Promise<AttemptSpendRow[]> {
-  return runInDurableObject(callerGuard(env.GUARDS, caller), (_guard, state) => state.storage.sql.exec<AttemptSpendRow>("SELECT * FROM spend_attempts").toArray());
+  return runInDurableObject(callerGuard(env.GUARDS, caller), (_guard, state) =>
+    state.storage.sql.exec<AttemptSpendRow>("SELECT * FROM spend_attempts").toArray(),
+  );
 }
 
 describe("sync requests reserve per attempt, under its id, in the caller's object", () => {

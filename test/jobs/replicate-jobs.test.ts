@@ -93,8 +93,7 @@ async function runKeys(job: SubmittedJob): Promise<string[]> {
   return runInDurableObject(job.stub(), async (_instance, state) => [...(await state.storage.list()).keys()]);
 }
 
-const submitted = (job: SubmittedJob) =>
-  eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
+const submitted = (job: SubmittedJob) => eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
 
 describe("replicate: the same failure, the same answer, sync or async", () => {
   // Cancel-After 5 s (the minimum) passes in 25 ms at this time scale, while the model still boots.
@@ -323,10 +322,7 @@ describe("replicate async jobs: the alarm is the fallback", () => {
 
   it("past the deadline plus grace and still running: cancels it at Replicate and times the attempt out, without falling back after Replicate took the work", async () => {
     const clock = manualClock(Date.now());
-    const world = await replicateWorld(
-      { outcome: "hang" },
-      { clock, instance: { timeout_s: 60, fallback: ["mock"] }, jobs: { deadline_grace_s: 30 } },
-    );
+    const world = await replicateWorld({ outcome: "hang" }, { clock, instance: { timeout_s: 60, fallback: ["mock"] }, jobs: { deadline_grace_s: 30 } });
     const job = await world.submit();
     await submitted(job);
     clock.advance(59_000);
@@ -388,6 +384,8 @@ describe("replicate async jobs: a job that cannot go on", () => {
 /** R2 keys written for a request (object metadata carries the request id). */
 async function objectsOf(requestId: string): Promise<string[]> {
   const listed = await env.IMAGES.list({ include: ["customMetadata"] });
-  return listed.objects.filter((o) => o.customMetadata?.request_id === requestId).map((o) => o.key).sort();
+  return listed.objects
+    .filter((o) => o.customMetadata?.request_id === requestId)
+    .map((o) => o.key)
+    .sort();
 }
-

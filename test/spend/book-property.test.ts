@@ -62,7 +62,11 @@ function runOps(book: SpendBook, ops: readonly Op[]): void {
       case "reserve": {
         const before = daily();
         const id = `a${next++}`;
-        const outcome = book.reserve({ attemptId: id, requestId: `r-${id}`, instance: "paid", units: step.units, lapsesAt: now + step.lapseAfterMs }, { daily: CAP }, now);
+        const outcome = book.reserve(
+          { attemptId: id, requestId: `r-${id}`, instance: "paid", units: step.units, lapsesAt: now + step.lapseAfterMs },
+          { daily: CAP },
+          now,
+        );
         const fits = before.spentUnits + before.heldUnits + step.units <= CAP;
         expect(outcome.ok).toBe(fits);
         if (outcome.ok) attempts.push({ id, units: step.units, lapsesAt: now + step.lapseAfterMs, state: "reserved" });
@@ -71,7 +75,13 @@ function runOps(book: SpendBook, ops: readonly Op[]): void {
       }
       case "settle":
       case "release": {
-        const target = step.kind === "settle" ? pickFrom(live(), step.pick) : pickFrom(attempts.filter((a) => a.state === "reserved"), step.pick);
+        const target =
+          step.kind === "settle"
+            ? pickFrom(live(), step.pick)
+            : pickFrom(
+                attempts.filter((a) => a.state === "reserved"),
+                step.pick,
+              );
         if (!target) break;
         const charged = step.kind === "settle" ? Math.floor(target.units * step.share) : 0;
         const before = daily();
@@ -83,7 +93,10 @@ function runOps(book: SpendBook, ops: readonly Op[]): void {
         break;
       }
       case "settleAgain": {
-        const target = pickFrom(attempts.filter((a) => a.state === "settled"), step.pick);
+        const target = pickFrom(
+          attempts.filter((a) => a.state === "settled"),
+          step.pick,
+        );
         if (!target) break;
         const before = daily();
         expect(book.settle(target.id, Math.floor(target.units * step.share), now)).toBe(false);
@@ -112,7 +125,10 @@ function runOps(book: SpendBook, ops: readonly Op[]): void {
         break;
       }
       case "reconcile": {
-        const target = pickFrom(attempts.filter((a) => a.state === "unknown"), step.pick);
+        const target = pickFrom(
+          attempts.filter((a) => a.state === "unknown"),
+          step.pick,
+        );
         if (!target) break;
         const charged = Math.floor(target.units * step.share);
         const before = daily();
@@ -127,7 +143,17 @@ function runOps(book: SpendBook, ops: readonly Op[]): void {
     // Held = live reservations + unknown attempts at their worst case, whatever time has passed.
     const expectedHeld = attempts.filter((a) => a.state === "unknown" || (a.state === "reserved" && a.lapsesAt > now)).reduce((sum, a) => sum + a.units, 0);
     expect(state.heldUnits).toBe(expectedHeld);
-    expect(book.unknown().map((r) => r.attempt_id).sort()).toEqual(attempts.filter((a) => a.state === "unknown").map((a) => a.id).sort());
+    expect(
+      book
+        .unknown()
+        .map((r) => r.attempt_id)
+        .sort(),
+    ).toEqual(
+      attempts
+        .filter((a) => a.state === "unknown")
+        .map((a) => a.id)
+        .sort(),
+    );
   }
 }
 

@@ -40,14 +40,18 @@ describe("an ambiguous create is not settled at $0", () => {
       next_list: Array.from({ length: 8 }, () => ({ status: 500 })),
     });
     const config = testConfig({
-      backends: { ...testConfig().backends, flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, poll_interval_ms: 20 } },
+      backends: {
+        ...testConfig().backends,
+        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, poll_interval_ms: 20 },
+      },
       guard: { callers: { [caller]: { daily_usd: 0.006 } } },
     });
     const app = appWithConfig(config, { REPLICATE_API_TOKEN: token });
     const key = await keyFor(caller);
 
     const answers: Response[] = [];
-    for (let i = 0; i < 4; i++) answers.push(await app.call("/v1/images", postJson("/v1/images", key, { prompt: `a fox ${i}`, seed: 100 + i, size: "512x512", backend: "flux" })));
+    for (let i = 0; i < 4; i++)
+      answers.push(await app.call("/v1/images", postJson("/v1/images", key, { prompt: `a fox ${i}`, seed: 100 + i, size: "512x512", backend: "flux" })));
 
     const [first, second, third, fourth] = answers;
     const requestIds: string[] = [];
@@ -152,12 +156,20 @@ describe("a verified provider callback resolves its attempt even when the create
       // Our webhook URL (http://imagen.test/…) is unreachable from the fake: it records, we replay.
       webhooks: { retry_delays_ms: [] },
     });
-    const webhookSecret = (await (await fetch(`${fakes.replicate}/v1/webhooks/default/secret`, { headers: { authorization: `Bearer ${token}` } })).json<{ key: string }>()).key;
+    const webhookSecret = (
+      await (await fetch(`${fakes.replicate}/v1/webhooks/default/secret`, { headers: { authorization: `Bearer ${token}` } })).json<{ key: string }>()
+    ).key;
     const secrets = { REPLICATE_API_TOKEN: token, REPLICATE_WEBHOOK_SECRET: webhookSecret };
     const config = testConfig({
       backends: {
         ...testConfig().backends,
-        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, delivery_hosts: ["127.0.0.1"], poll_interval_ms: 20 },
+        flux: {
+          type: "replicate",
+          model: "black-forest-labs/flux-schnell",
+          base_url: `${fakes.replicate}/v1`,
+          delivery_hosts: ["127.0.0.1"],
+          poll_interval_ms: 20,
+        },
       },
     });
     const job = await submitJob({ config, request: { prompt: "a lighthouse at dusk", backend: "flux", seed: 42, size: { width: 512, height: 512 } }, secrets });
@@ -196,14 +208,30 @@ describe("reconciled by the job's alarm: a lost create is looked up at the provi
     const config = testConfig({
       backends: {
         ...testConfig().backends,
-        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, delivery_hosts: ["127.0.0.1"], poll_interval_ms: 20, timeout_s: 60 },
+        flux: {
+          type: "replicate",
+          model: "black-forest-labs/flux-schnell",
+          base_url: `${fakes.replicate}/v1`,
+          delivery_hosts: ["127.0.0.1"],
+          poll_interval_ms: 20,
+          timeout_s: 60,
+        },
       },
       jobs: { deadline_grace_s: 30 },
     });
     const clock = manualClock(Date.now());
-    const job = await submitJob({ config, request: { prompt: "a lighthouse at dusk", backend: "flux", seed: 42, size: { width: 512, height: 512 } }, secrets, clock });
+    const job = await submitJob({
+      config,
+      request: { prompt: "a lighthouse at dusk", backend: "flux", seed: 42, size: { width: 512, height: 512 } },
+      secrets,
+      clock,
+    });
     await eventually(async () => ((await job.record()).chain.attempt?.lostUntil !== undefined ? true : undefined));
-    return { job, clock, creates: async () => (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions")) };
+    return {
+      job,
+      clock,
+      creates: async () => (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions")),
+    };
   }
 
   it("found in the provider's list past the deadline: adopted, images stored, ledgered with its true cost; one create", async () => {

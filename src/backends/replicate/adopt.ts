@@ -65,7 +65,6 @@ async function lookUp(
       { ...lost.extra, ambiguous: true, cause: error },
     );
   }
-
 }
 
 /**
@@ -80,7 +79,8 @@ export async function findCreated(
   options: CallOptions = {},
 ): Promise<Prediction | null> {
   const since = sentAt - CLOCK_SKEW_MS;
-  const isOurs = (prediction: Prediction) => createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
+  const isOurs = (prediction: Prediction) =>
+    createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
   let next: string | null = null;
   for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
     const listed = await listPredictions(api, next, { ...(options.signal && { signal: options.signal }) });
