@@ -27,7 +27,7 @@ import type { Env } from "../env";
 import type { RateLimit } from "./config";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
 import type { RateDecision } from "./store/rate-window";
-import { ReuseIndex } from "./store/reuse-index";
+import { ReuseIndex } from "../reuse/reuse-index";
 import type { GenerationOutcome } from "../core/pipeline";
 import { RateWindows } from "./store/rate-window";
 import {

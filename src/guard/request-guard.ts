@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/context";
 import type { GenerationRequest } from "../core/request";
 import type { CallerGuard } from "./caller-guard";
 import { effectiveLimits, type GuardConfig, type Limits } from "./config";
-import { GenerationReuse, reuseFingerprint } from "./reuse";
+import { GenerationReuse, reuseFingerprint } from "../reuse/reuse";
 import { callerGuard } from "../spend/durable-guard";
 
 export interface RequestGuard {

@@ -12,11 +12,11 @@
  *   app.openapi(createRoute({ …, middleware: [rateLimit()] }), handler);
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/context";
-import { problem } from "../http/problem";
-import type { RateLimit } from "./config";
-import { requestGuard } from "./request-guard";
-import type { RateDecision } from "./store/rate-window";
+import type { AppEnv } from "./context";
+import { problem } from "./problem";
+import type { RateLimit } from "../guard/config";
+import { requestGuard } from "../guard/request-guard";
+import type { RateDecision } from "../guard/store/rate-window";
 
 const POLICY = "per-key";
 

@@ -7,14 +7,14 @@
  * while the first is still generating waits for it (up to `guard.idempotency_wait_seconds`), and
  * a stored answer whose images are no longer in the bucket is forgotten, not handed out.
  *
- * Hono-free; the index lives in the caller's Durable Object (./store/reuse-index.ts).
+ * Hono-free; the index lives in the caller's Durable Object (./reuse-index.ts).
  */
 import type { GenerationOutcome } from "../core/pipeline";
 import type { GenerationRequest } from "../core/request";
 import { sha256Hex } from "../lib/hash";
 import { ZERO_USD } from "../lib/money";
 import type { UsageEvent } from "../usage/event";
-import type { CallerGuard } from "./caller-guard";
+import type { CallerGuard } from "../guard/caller-guard";
 
 export const REUSED_FROM_HEADER = "imagen-reused-from";
 /** The ledger's mark of a reused answer (the `backend_type` of its usage event). */

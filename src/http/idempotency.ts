@@ -21,12 +21,12 @@
  *   app.openapi(createRoute({ …, middleware: [idempotencyKey()] }), handler);
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/context";
-import { problem } from "../http/problem";
+import type { AppEnv } from "./context";
+import { problem } from "./problem";
 import { sha256Hex } from "../lib/hash";
-import { requestFingerprint } from "./fingerprint";
-import { requestGuard } from "./request-guard";
-import type { StoredAnswer } from "./store/idempotency-book";
+import { requestFingerprint } from "../guard/fingerprint";
+import { requestGuard } from "../guard/request-guard";
+import type { StoredAnswer } from "../guard/store/idempotency-book";
 
 export interface IdempotencyOptions {
   /** Request headers that are part of "the same request" besides method, path and body. Default: `prefer`. */
