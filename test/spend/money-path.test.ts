@@ -255,3 +255,36 @@ describe("reconciled by the job's alarm: a lost create is looked up at the provi
     expect(await made()).toHaveLength(1);
   });
 });
+
+describe("a client that hangs up (the request's signal aborts; under wrangler dev a disconnect never reaches it)", () => {
+  it("its Replicate prediction is canceled at the provider, the attempt ledgered as canceled, its reservation settled at $0", async () => {
+    const caller = `hangup-${crypto.randomUUID().slice(0, 8)}`;
+    const token = newToken();
+    await setScenario(fakes.replicate!, token, { starting_ms: 10, outcome: "hang" });
+    const config = testConfig({
+      backends: { ...testConfig().backends, flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, poll_interval_ms: 20, wait_s: 1 } },
+      guard: { callers: { [caller]: { daily_usd: 1 } } },
+    });
+    const app = appWithConfig(config, { REPLICATE_API_TOKEN: token });
+    const key = await keyFor(caller);
+    const client = new AbortController();
+    const answer = app.call("/v1/images", { ...postJson("/v1/images", key, { prompt: "a fox", seed: 7, size: "512x512", backend: "flux" }), signal: client.signal });
+    // Polling has begun: the prediction exists and the runner knows it.
+    await eventually(async () => ((await requestsOf(fakes.replicate!, token)).some((r) => r.method === "GET" && /\/v1\/predictions\/[^/]+$/.test(r.path)) ? true : undefined));
+    client.abort();
+
+    const res = await answer;
+    expect(res.status).toBe(499);
+    const problem = await res.json<any>();
+    expect(problem.attempts).toMatchObject([{ backend: "flux", kind: "canceled", cost_exposure: "known" }]);
+    const calls = await requestsOf(fakes.replicate!, token);
+    expect(calls.filter((r) => r.method === "POST" && r.path.endsWith("/predictions"))).toHaveLength(1);
+    expect(calls.filter((r) => r.method === "POST" && r.path.endsWith("/cancel"))).toHaveLength(1);
+    const [row] = await ledgerRows(problem.request_id, 1);
+    expect(row).toMatchObject({ error_code: "canceled", cost_usd_estimate: 0, cost_unknown_reason: null, reserved_usd: 0.003 });
+    await eventually(async () => {
+      const budget = await (await app.call("/v1/budget", { headers: bearer(key) })).json<any>();
+      return budget.daily.reserved_usd === 0 && budget.daily.spent_usd === 0 ? true : undefined;
+    });
+  });
+});
