@@ -4,7 +4,7 @@ import type { PipelineDeps } from "../core/pipeline";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import type { Limits } from "../guard/config";
-import { attemptGuardFor } from "../spend/durable-guard";
+import { attemptGuardFor } from "../guard/durable-guard";
 import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";

@@ -6,7 +6,7 @@ import type { GenerationRequest } from "../core/request";
 import type { CallerGuard } from "./caller-guard";
 import { effectiveLimits, type GuardConfig, type Limits } from "./config";
 import { GenerationReuse, reuseFingerprint } from "../reuse/reuse";
-import { callerGuard } from "../spend/durable-guard";
+import { callerGuard } from "./durable-guard";
 
 export interface RequestGuard {
   readonly config: GuardConfig;

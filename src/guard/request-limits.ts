@@ -2,11 +2,9 @@
 import type { Limits } from "./config";
 import { RequestLimitError } from "./errors";
 
-export interface RequestShape {
-  readonly width: number;
-  readonly height: number;
-  readonly n: number;
-}
+import type { RequestShape } from "../spend/worst-case";
+
+export type { RequestShape };
 
 function megapixels(width: number, height: number): number {
   return (width * height) / 1e6;

@@ -8,7 +8,7 @@ import type { PeriodBudget } from "../guard/caller-guard";
 import { limitsSchema } from "../guard/config";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
 import { requestGuard } from "../guard/request-guard";
-import { spendCaps } from "../spend/durable-guard";
+import { spendCaps } from "../guard/durable-guard";
 import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { GenerateImagesRequest, problemResponses } from "./schemas";

@@ -7,16 +7,16 @@
  *
  * An attempt that may have been billed never lapses: it is held as unknown (./book.ts).
  */
-import type { ImagenConfig } from "../config/schema";
-import { ownEntry } from "../config/lookup";
+/** The instances of the config, as far as a lapse reads them (their own `timeout_s`, if any). */
+type Instances = Readonly<Record<string, object>>;
 
 /** What an instance without its own `timeout_s` may take at most (Replicate's default for non-schnell models). */
 const DEFAULT_ATTEMPT_SECONDS = 120;
 /** Slack for the settle call itself, and for the provider's view of the deadline. */
 export const SETTLE_MARGIN_MS = 60_000;
 
-export function reservationLapseMs(config: Pick<ImagenConfig, "backends">, instance: string, deadlineGraceMs: number): number {
-  const entry = ownEntry(config.backends, instance);
+export function reservationLapseMs(config: { readonly backends: Instances }, instance: string, deadlineGraceMs: number): number {
+  const entry = Object.hasOwn(config.backends, instance) ? config.backends[instance] : undefined;
   const timeoutS = entry && "timeout_s" in entry && typeof entry.timeout_s === "number" ? entry.timeout_s : DEFAULT_ATTEMPT_SECONDS;
   return timeoutS * 1000 + deadlineGraceMs + SETTLE_MARGIN_MS;
 }

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/guard/config";
-import { DurableObjectAttemptGuard } from "../../src/spend/durable-guard";
+import { DurableObjectAttemptGuard } from "../../src/guard/durable-guard";
 import { usd } from "../../src/lib/money";
 import { testConfig } from "../helpers/config";
 import { allKeys, appWithConfig, bearer, postJson, seedKey } from "../helpers/world";

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { GenerationOutcome } from "../../src/core/pipeline";
 import { usd } from "../../src/lib/money";
-import { callerGuard } from "../../src/spend/durable-guard";
+import { callerGuard } from "../../src/guard/durable-guard";
 import { MAX_REUSE_ENTRIES, ReuseIndex } from "../../src/reuse/reuse-index";
 
 function outcome(requestId: string): GenerationOutcome {

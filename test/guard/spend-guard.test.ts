@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AttemptCharge, AttemptSettlement } from "../../src/core/attempt-guard";
 import type { Limits } from "../../src/guard/config";
 import { BudgetExceededError, RequestLimitError } from "../../src/guard/errors";
-import { callerGuard, DurableObjectAttemptGuard } from "../../src/spend/durable-guard";
+import { callerGuard, DurableObjectAttemptGuard } from "../../src/guard/durable-guard";
 import { errorToResponse } from "../../src/http/errors";
 import { silentLogger } from "../../src/lib/log";
 import { type Usd, usd } from "../../src/lib/money";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/guard/config";
 import type { AttemptSpendRow } from "../../src/spend/book";
-import { callerGuard } from "../../src/spend/durable-guard";
+import { callerGuard } from "../../src/guard/durable-guard";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";

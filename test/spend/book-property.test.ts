@@ -16,7 +16,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SpendBook } from "../../src/spend/book";
-import { callerGuard } from "../../src/spend/durable-guard";
+import { callerGuard } from "../../src/guard/durable-guard";
 
 const CAP = 100;
 const START = Date.parse("2026-12-07T12:00:00Z");

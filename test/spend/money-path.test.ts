@@ -262,15 +262,23 @@ describe("a client that hangs up (the request's signal aborts; under wrangler de
     const token = newToken();
     await setScenario(fakes.replicate!, token, { starting_ms: 10, outcome: "hang" });
     const config = testConfig({
-      backends: { ...testConfig().backends, flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, poll_interval_ms: 20, wait_s: 1 } },
+      backends: {
+        ...testConfig().backends,
+        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fakes.replicate}/v1`, poll_interval_ms: 20, wait_s: 1 },
+      },
       guard: { callers: { [caller]: { daily_usd: 1 } } },
     });
     const app = appWithConfig(config, { REPLICATE_API_TOKEN: token });
     const key = await keyFor(caller);
     const client = new AbortController();
-    const answer = app.call("/v1/images", { ...postJson("/v1/images", key, { prompt: "a fox", seed: 7, size: "512x512", backend: "flux" }), signal: client.signal });
+    const answer = app.call("/v1/images", {
+      ...postJson("/v1/images", key, { prompt: "a fox", seed: 7, size: "512x512", backend: "flux" }),
+      signal: client.signal,
+    });
     // Polling has begun: the prediction exists and the runner knows it.
-    await eventually(async () => ((await requestsOf(fakes.replicate!, token)).some((r) => r.method === "GET" && /\/v1\/predictions\/[^/]+$/.test(r.path)) ? true : undefined));
+    await eventually(async () =>
+      (await requestsOf(fakes.replicate!, token)).some((r) => r.method === "GET" && /\/v1\/predictions\/[^/]+$/.test(r.path)) ? true : undefined,
+    );
     client.abort();
 
     const res = await answer;

@@ -1,6 +1,6 @@
 /**
- * The attempt guard backed by the caller's Durable Object (src/guard/caller-guard.ts, spend
- * methods in ./caller-spend.ts): every paid attempt — sync, async, OpenAI-compatible — reserves
+ * The attempt guard backed by the caller's Durable Object (./caller-guard.ts, its spend methods
+ * in src/spend/caller-spend.ts): every paid attempt — sync, async, OpenAI-compatible — reserves
  * its worst case there under its attempt id before the provider is called (one round trip), and
  * settles there by the same id after it. On a sync request the settlement is sent before the
  * answer and finishes after it (`waitUntil`): until it lands the reservation keeps counting, and
@@ -8,13 +8,13 @@
  * each settlement.
  */
 import type { AttemptCharge, AttemptGuard, AttemptSettlement, SettledAttempt } from "../core/attempt-guard";
-import { effectiveLimits, type GuardConfig, type Limits } from "../guard/config";
-import { BudgetExceededError } from "../guard/errors";
-import { requestLimitViolation } from "../guard/request-limits";
-import type { CallerGuard } from "../guard/caller-guard";
+import { effectiveLimits, type GuardConfig, type Limits } from "./config";
+import { BudgetExceededError } from "./errors";
+import { requestLimitViolation } from "./request-limits";
+import type { CallerGuard } from "./caller-guard";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
-import type { ReserveAnswer, SpendCaps } from "./caller-spend";
+import type { ReserveAnswer, SpendCaps } from "../spend/caller-spend";
 
 export interface AfterAnswer {
   readonly waitUntil: (work: Promise<unknown>) => void;
