@@ -3,8 +3,8 @@
  * under `wrangler dev` (loopback) with two mock instances that differ only in price:
  *
  *  - "guard on": `mock-paid` (`cost_per_image_usd`), for a caller with a daily cap, so every
- *    attempt reserves its worst case before the backend runs (from the isolate's allowance block,
- *    which is reserved in the caller's Durable Object) and settles its charge there after;
+ *    attempt reserves its worst case in the caller's Durable Object under its attempt id before
+ *    the backend runs (one round trip) and settles its charge there after the answer;
  *  - "guard off": `mock` (free), whose attempts reserve nothing (no Durable Object round trip).
  *
  * Both arms run in the same process at concurrency 1, in the order off, on, on, off (so a drift

@@ -28,8 +28,11 @@ export function jobStatusUrl(origin: string, id: string): string {
   return `${origin}${ROUTES.jobs.replace("{id}", id)}`;
 }
 
-/** `/v1/webhooks/{type}?job=…&backend=…`: providers hand query parameters back unchanged. */
-export function providerWebhookUrl(origin: string, backendType: string, job: string, backend: string): string {
-  const query = new URLSearchParams({ job, backend });
+/**
+ * `/v1/webhooks/{type}?job=…&backend=…&attempt=…`: providers hand query parameters back unchanged.
+ * The attempt id lets a delivery be matched to its attempt even when the create's answer was lost.
+ */
+export function providerWebhookUrl(origin: string, backendType: string, job: string, backend: string, attempt: string): string {
+  const query = new URLSearchParams({ job, backend, attempt });
   return `${origin}${ROUTES.webhooks.replace("{type}", encodeURIComponent(backendType))}?${query}`;
 }

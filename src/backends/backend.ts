@@ -55,10 +55,7 @@ export type GeneratedImage = {
   readonly height: number;
   /** The prompt the provider actually used, when it rewrote ours (OpenAI's `revised_prompt`). */
   readonly revisedPrompt?: string;
-} & (
-  | { readonly bytes: Uint8Array }
-  | { readonly stream: ReadableStream<Uint8Array>; readonly byteLength: number }
-);
+} & ({ readonly bytes: Uint8Array } | { readonly stream: ReadableStream<Uint8Array>; readonly byteLength: number });
 
 export interface BackendResult {
   readonly images: readonly GeneratedImage[];
@@ -186,6 +183,18 @@ export interface JobProtocol {
   /** The same answer as `poll`, from a verified callback body; null when it is not about this submission. */
   fromCallback?(payload: unknown, submission: AsyncSubmission, ctx: AttemptContext): Promise<AsyncOutcome | null>;
   /**
+   * The submission a verified callback describes, for an attempt whose create answer was lost (the
+   * callback came to that attempt's own URL, so the work is ours); null when the payload names no
+   * work of this spec. The runner then reads the callback as for any submission.
+   */
+  adoptFromCallback?(payload: unknown, spec: GenerationSpec, deadline: number): AsyncSubmission | null;
+  /**
+   * Reconcile a create whose answer was never stored (lost, or the job restarted after sending):
+   * the work it made, looked up at the provider; null = the provider has none (well past the send,
+   * that proves the create never took). Throws when the provider cannot be asked.
+   */
+  findSent?(spec: GenerationSpec, sentAt: number, deadline: number, ctx: AttemptContext): Promise<AsyncSubmission | null>;
+  /**
    * Live progress between polls (e.g. ComfyUI's websocket), best effort: null when it cannot
    * connect. Returns the function that stops watching.
    */
@@ -244,7 +253,7 @@ interface CallbackDelivery {
 }
 
 type CallbackVerdict =
-  | { readonly ok: true; /** Same across the provider's retries: the dedupe key. */ readonly deliveryId: string; readonly payload: unknown }
+  | { readonly ok: true /** Same across the provider's retries: the dedupe key. */; readonly deliveryId: string; readonly payload: unknown }
   | { readonly ok: false; readonly reason: string; readonly detail: string };
 
 /** Everything a backend factory may read. Secrets come from `env` by the name config gives. */
@@ -264,9 +273,7 @@ export interface BackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<str
   create(name: string, config: z.infer<Schema>, runtime: BackendRuntime): Backend;
 }
 
-export function defineBackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(
-  definition: BackendType<Schema>,
-): BackendType<Schema> {
+export function defineBackendType<Schema extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(definition: BackendType<Schema>): BackendType<Schema> {
   return definition;
 }
 

@@ -30,7 +30,7 @@ import {
 import { callDeadline } from "./call-deadline";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce, findCreated } from "./replicate/adopt";
+import { createPredictionOnce, findCreated, sameJson, sameModel } from "./replicate/adopt";
 import {
   cancelPrediction,
   type CreatePredictionRequest,
@@ -71,9 +71,7 @@ export {
 } from "./replicate/api";
 export { collectOutputs } from "./replicate/outputs";
 
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?[a-z0-9.-]+$/i, "a hostname, optionally starting with *. (e.g. *.replicate.delivery)");
+const hostPattern = z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, "a hostname, optionally starting with *. (e.g. *.replicate.delivery)");
 
 export const replicateConfigSchema = z
   .strictObject({
@@ -100,7 +98,10 @@ export const replicateConfigSchema = z
     /** Fixed model inputs (guidance, safety_tolerance, go_fast, …); request-derived ones are not allowed. */
     extra_input: z.record(z.string(), z.json()).default({}),
     base_url: z.url({ protocol: /^https?$/ }).default("https://api.replicate.com/v1"),
-    delivery_hosts: z.array(hostPattern).min(1).default([...DEFAULT_DELIVERY_HOSTS]),
+    delivery_hosts: z
+      .array(hostPattern)
+      .min(1)
+      .default([...DEFAULT_DELIVERY_HOSTS]),
   })
   .superRefine((config, ctx) => {
     const ref = MODEL_REF.exec(config.model);
@@ -232,7 +233,13 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         status: created.prediction.status,
         webhook: webhook !== undefined,
       });
-      const submission: AsyncSubmission = { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: webhook !== undefined, state: { predictionId: id } };
+      const submission: AsyncSubmission = {
+        externalId: id,
+        deadline,
+        pollAfterMs: config.poll_interval_ms,
+        callbacks: webhook !== undefined,
+        state: { predictionId: id },
+      };
       // Under `Prefer: wait` a 201 with outputs means they exist, even while the status still says processing.
       const prediction = created.outputsReady ? { ...created.prediction, status: "succeeded" as const } : created.prediction;
       const outcome = await outcomeOf(prediction, submission, ctx, collect);
@@ -263,9 +270,23 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       try {
         verdict = verifyReplicateWebhook({ secret, headers: delivery.headers, rawBody: delivery.rawBody });
       } catch (error) {
-        throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, { cause: error });
+        throw new BackendError("not_configured", `${config.webhook_secret_env} is not a whsec_<base64> key (GET /v1/webhooks/default/secret)`, {
+          cause: error,
+        });
       }
       return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
+    },
+    async findSent(spec, sentAt, deadline, ctx) {
+      const found = await findCreated(apiOrFail(), { model, input: predictionInput(spec, config) }, sentAt, { signal: ctx.signal });
+      if (!found) return null;
+      return { externalId: found.id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: false, state: { predictionId: found.id } };
+    },
+    adoptFromCallback(payload, spec, deadline) {
+      // Delivered to the URL of the attempt whose create answer was lost; its input must be that attempt's too.
+      const parsed = predictionSchema.safeParse(payload);
+      if (!parsed.success || !sameModel(parsed.data, model) || !sameJson(parsed.data.input, predictionInput(spec, config))) return null;
+      const id = parsed.data.id;
+      return { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: true, state: { predictionId: id } };
     },
     async fromCallback(payload, submission, ctx) {
       const parsed = predictionSchema.safeParse(payload);
@@ -318,7 +339,10 @@ async function outcomeOf(
       // Replicate aborts only at Cancel-After, and our Cancel-After is the attempt's deadline:
       // a prediction stopped there timed out, whoever noticed the deadline first.
       if (prediction.status === "aborted" || (prediction.status === "canceled" && ctx.clock.now() >= submission.deadline)) {
-        return { state: "failed", error: new BackendError("timeout", `${endedWithout(prediction)}: it did not finish before its deadline`, { externalId: id }) };
+        return {
+          state: "failed",
+          error: new BackendError("timeout", `${endedWithout(prediction)}: it did not finish before its deadline`, { externalId: id }),
+        };
       }
       return { state: "failed", error: new BackendError("failed", endedWithout(prediction), { externalId: id }) };
   }

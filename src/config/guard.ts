@@ -42,12 +42,16 @@ export const guardConfigSchema = z.strictObject({
   /** Per caller name (as on its API keys). */
   callers: z.record(z.string().min(1).max(64), limitsSchema).default({}),
   /** An `Idempotency-Key` is remembered this long after the first answer. */
-  idempotency_hours: z.number().gt(0).max(24 * 30).default(24),
+  idempotency_hours: z
+    .number()
+    .gt(0)
+    .max(24 * 30)
+    .default(24),
   /** A duplicate waits this long for the first request with the same key before it gets 409. */
   idempotency_wait_seconds: z.int().min(0).max(900).default(120),
   /**
-   * A reservation not settled within this time belongs to a request that died: the caller's
-   * alarm releases it. Longer than the slowest attempt (a sync Replicate wait, a queued home box).
+   * An Idempotency-Key claimed by a request that died (no answer stored) is free again after this.
+   * Spend reservations do not use it: each lapses at its own attempt's deadline (src/spend/lapse.ts).
    */
   lease_seconds: z.int().min(1).max(86_400).default(1800),
   /**
@@ -56,13 +60,6 @@ export const guardConfigSchema = z.strictObject({
    * 0 = off. `Cache-Control: no-cache` on the request always generates anew.
    */
   reuse_window_s: z.int().min(0).max(86_400).default(600),
-  /**
-   * Sync requests reserve from a block of the caller's budget that each Worker isolate holds
-   * (src/guard/allowance.ts) instead of one Durable Object round trip per paid attempt; this is
-   * what a block asks for. Near a cap a block gets what is left. 0 = off: every paid attempt
-   * reserves in the caller's object.
-   */
-  allowance_usd: z.number().min(0).max(1000).default(0.25),
 });
 
 export type RateLimit = z.infer<typeof rateLimitSchema>;

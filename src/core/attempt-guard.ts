@@ -1,10 +1,11 @@
 /**
- * The spend seam: the runner asks the guard before every attempt (fallback attempts too) and
- * tells it what the attempt cost once it ended. The guard itself lives elsewhere; NO_GUARD is
- * the default until one is configured.
+ * The spend seam: the runner asks the guard before every paid attempt (fallback attempts too),
+ * under the attempt's id, and settles by the same id once the attempt ended. The guard itself
+ * lives in src/spend; NO_GUARD is the default until one is configured.
  */
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { Caller } from "../lib/caller";
+import type { CostUnknownReason } from "../spend/exposure";
 
 /** What one attempt is about to spend, priced the way its provider bills. */
 export interface AttemptCharge {
@@ -19,26 +20,31 @@ export interface AttemptCharge {
   readonly n: number;
   /** Worst case for this attempt; null = free (mock, home box at cost 0) or unpriced. */
   readonly worstCaseUsd: Usd | null;
+  /** How long the reservation counts unless settled first (src/spend/lapse.ts). */
+  readonly lapseAfterMs: number;
 }
 
-export interface SpendTicket {
+/** The attempt a settlement is about. */
+export interface SettledAttempt {
+  readonly requestId: string;
+  readonly attemptId: string;
+  readonly caller: string;
+  readonly instance: string;
+  /** What was reserved for it (0 = nothing: a free or unpriced attempt). */
   readonly reservedUsd: Usd;
-  /** The attempt ended; `chargedUsd` is what the provider bills for it (0 when nothing was charged). */
-  settle(chargedUsd: Usd): Promise<void>;
 }
+
+/** How an attempt ended: what the provider charged, or that nobody knows yet (the worst case stands). */
+export type AttemptSettlement =
+  | { readonly kind: "charged"; readonly usd: Usd }
+  | { readonly kind: "unknown"; readonly reason: CostUnknownReason; readonly worstCaseUsd: Usd };
 
 export interface AttemptGuard {
-  /** Reserve before the backend is called; throws a typed error to refuse the attempt. */
-  reserve(charge: AttemptCharge): Promise<SpendTicket>;
-  /**
-   * Settle an attempt whose ticket is gone (a job resumed in a fresh instance after eviction):
-   * the reservation is found by its attempt id, or, when its lease already ran out, the charge
-   * is still counted.
-   */
-  settleLost(caller: string, attemptId: string, chargedUsd: Usd): Promise<void>;
+  /** Reserve before the backend is called; throws a typed error to refuse the attempt. Returns what was reserved (0 = nothing). */
+  reserve(charge: AttemptCharge): Promise<Usd>;
+  /** The attempt ended. Idempotent: a repeated settlement of the same attempt changes nothing. */
+  settle(attempt: SettledAttempt, settlement: AttemptSettlement): Promise<void>;
 }
 
-const NOTHING_RESERVED: SpendTicket = { reservedUsd: ZERO_USD, settle: async () => {} };
-
 /** Reserves nothing, settles nothing. */
-export const NO_GUARD: AttemptGuard = { reserve: async () => NOTHING_RESERVED, settleLost: async () => {} };
+export const NO_GUARD: AttemptGuard = { reserve: async () => ZERO_USD, settle: async () => {} };

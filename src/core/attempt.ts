@@ -11,6 +11,7 @@ import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import { logLostUsageEvent } from "../usage/deferred-sink";
 import type { UsageEvent } from "../usage/event";
 import type { FailedAttempt } from "./errors";
+import { costExposure, type CostUnknownReason } from "../spend/exposure";
 import type { PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
 
 /** One backend attempt in flight. */
@@ -26,6 +27,19 @@ export interface AttemptState {
   readonly submission: AsyncSubmission | null;
   /** Failed polls in a row (the provider could not be asked); reset by an answer. */
   readonly pollErrors: number;
+  /** What the spend guard reserved for it (0 = nothing); absent until it was reserved. */
+  readonly reservedUsd?: Usd;
+  /** Clock time (ms) a paid call to the provider went out; stored first, so a restart never sends it again. */
+  readonly sentAt?: number;
+  /**
+   * The create went out and its answer was lost (jobs): the provider's webhook, which names this
+   * attempt in its URL, may still bring the work; waited for until this clock time, then the
+   * attempt fails with its cost unknown. `lostDetail` says how the answer was lost.
+   */
+  readonly lostUntil?: number;
+  readonly lostDetail?: string;
+  /** Why its answer is missing: what its cost is ledgered as unknown for, if nothing resolves it. */
+  readonly lostReason?: CostUnknownReason;
 }
 
 /** The logger of one attempt: request id, backend and 1-based attempt number on every line. */
@@ -57,13 +71,15 @@ export async function recordFailure(
   error: unknown,
   deps: PipelineDeps,
   log: Logger,
-  reservedUsd: Usd | null,
+  unknownReason: CostUnknownReason,
 ): Promise<{ error: BackendError; failed: FailedAttempt; chargedUsd: Usd | null }> {
   const latencyMs = deps.clock.now() - attempt.startedAt;
   const backendError =
     error instanceof BackendError ? error : new BackendError("failed", `backend "${backend.name}" crashed: ${messageOf(error)}`, { cause: error });
+  const exposure = costExposure({ error: backendError, accepted: attempt.submission !== null });
   const charged = await chargedCost(backend, backendError, deps.pricing, log);
-  await emit(usageEvent(prepared, backend, attempt, latencyMs, { error: backendError, charged }, reservedUsd, deps), deps);
+  const outcome = { error: backendError, charged, ...(exposure === "unknown" && { unknownReason }) };
+  await emit(usageEvent(prepared, backend, attempt, latencyMs, outcome, attempt.reservedUsd ?? null, deps), deps);
   log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
   return {
     error: backendError,
@@ -74,6 +90,7 @@ export async function recordFailure(
       detail: backendError.detail,
       latency_ms: latencyMs,
       ...(backendError.extra.externalId !== undefined && { external_id: backendError.extra.externalId }),
+      cost_exposure: exposure,
     },
   };
 }
@@ -92,7 +109,13 @@ async function chargedCost(backend: Backend, error: BackendError, pricing: CostE
     return { images: charged.images, cost: { usd: usd(backend.configuredPricePerImage * charged.images), priceId: null } };
   }
   try {
-    const cost = await pricing.estimate({ provider: backend.provider, model: backend.model, imagesProduced: charged.images, width: charged.width, height: charged.height });
+    const cost = await pricing.estimate({
+      provider: backend.provider,
+      model: backend.model,
+      imagesProduced: charged.images,
+      width: charged.width,
+      height: charged.height,
+    });
     return { images: charged.images, cost };
   } catch (error) {
     log.error("cost estimate failed", { error: messageOf(error) });
@@ -129,7 +152,7 @@ function usageEvent(
   backend: Backend,
   attempt: AttemptState,
   latencyMs: number,
-  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError; charged: ChargedFailure | null },
+  outcome: { result: BackendResult; cost: CostEstimate | null } | { error: BackendError; charged: ChargedFailure | null; unknownReason?: CostUnknownReason },
   reservedUsd: Usd | null,
   deps: PipelineDeps,
 ): UsageEvent {
@@ -155,12 +178,16 @@ function usageEvent(
     images_requested: spec.n,
     images_produced: ok ? outcome.result.images.length : (outcome.charged?.images ?? 0),
     latency_ms: Math.round(latencyMs),
-    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : outcome.charged ? (outcome.charged.cost?.usd ?? null) : ZERO_USD,
+    // Unknown is not zero: an attempt that may have been billed is NULL with the reason why.
+    cost_usd_estimate: ok ? (outcome.cost?.usd ?? null) : outcome.unknownReason ? null : outcome.charged ? (outcome.charged.cost?.usd ?? null) : ZERO_USD,
+    cost_unknown_reason: ok ? null : (outcome.unknownReason ?? null),
     price_id: ok ? (outcome.cost?.priceId ?? null) : (outcome.charged?.cost?.priceId ?? null),
     success: ok,
     error_code: ok ? null : outcome.error.kind,
     error_message: ok ? null : outcome.error.detail,
-    external_id: ok ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null) : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
+    external_id: ok
+      ? (outcome.result.externalId ?? attempt.submission?.externalId ?? null)
+      : (outcome.error.extra.externalId ?? attempt.submission?.externalId ?? null),
     attempt: attempt.index + 1,
     reserved_usd: reservedUsd,
     provider_predict_time_s: ok ? (outcome.result.predictTimeSeconds ?? null) : null,

@@ -3,6 +3,7 @@
  * the HTTP layer maps them to problem+json in one place.
  */
 import type { BackendError } from "../backends/errors";
+import type { CostExposure } from "../spend/exposure";
 
 /** The request names something that does not exist or cannot be honoured; nothing was spent. */
 export class InvalidRequestError extends Error {
@@ -30,6 +31,12 @@ export interface FailedAttempt {
   readonly detail: string;
   readonly latency_ms: number;
   readonly external_id?: string;
+  /**
+   * Could it have cost money (src/spend/exposure.ts): `none` (refused, unreached, skipped), `known`
+   * (the provider took the work and said what it cost), `unknown` (it may have been billed; held
+   * at its worst case until reconciled). Absent on attempts stored before it existed.
+   */
+  readonly cost_exposure?: CostExposure;
 }
 
 /** Every backend in the chain failed. `last` decides the answer; `attempts` tell the story. */

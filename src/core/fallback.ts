@@ -11,13 +11,15 @@
  */
 import type { BackendError } from "../backends/errors";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
+import { costExposure } from "../spend/exposure";
 
 /**
  * The trigger a failed attempt presents, or null when it may never fall back. `accepted`: the
  * provider had taken the attempt's work (a job submitted) when it failed.
  */
 export function fallbackTrigger(error: BackendError, accepted: boolean): FallbackTrigger | null {
-  if (accepted || error.extra.ambiguous) return null;
+  // Never after possible spend: the one rule (src/spend/exposure.ts) that settlement and x-should-retry use too.
+  if (costExposure({ error, accepted }) !== "none") return null;
   switch (error.kind) {
     case "not_configured":
     case "auth":

@@ -117,7 +117,7 @@ export function problemFor(error: unknown): Problem {
     return {
       type: "budget-exceeded",
       status: 402,
-      detail: `${error.message}. Ask the operator to raise the cap, or wait for the reset.`,
+      detail: `${error.message}. Ask the operator to raise the cap, or retry after ${error.retryAfterS} s.`,
       extra: {
         cap: error.period,
         cap_usd: error.capUsd,
@@ -125,7 +125,10 @@ export function problemFor(error: unknown): Problem {
         reserved_usd: error.reservedUsd,
         requested_usd: error.requestedUsd,
         resets_at: error.resetsAt,
+        money_back_at: error.moneyBackAt,
+        retry_after: error.retryAfterS,
       },
+      headers: { "retry-after": String(error.retryAfterS) },
     };
   }
   if (error instanceof RequestLimitError) {

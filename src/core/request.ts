@@ -26,10 +26,3 @@ export interface GenerationRequest {
   readonly quality?: string;
   readonly outputFormat?: OutputFormat;
 }
-
-/** What per-request limits and worst-case prices look at: the images asked for and their size. */
-export interface RequestShape {
-  readonly width: number;
-  readonly height: number;
-  readonly n: number;
-}

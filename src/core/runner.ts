@@ -13,12 +13,14 @@
  *                          └── next backend ◄── failed, on a trigger the chain lists (./fallback.ts);
  *                                               a backend cooling down is skipped (./cooldown.ts)
  */
-import type { AsyncOutcome, AsyncProgress, AttemptContext, Backend, JobProtocol } from "../backends/backend";
+import type { AsyncOutcome, AsyncProgress, AsyncSubmission, AttemptContext, Backend, JobProtocol } from "../backends/backend";
 import { BackendError } from "../backends/errors";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
-import { priceAttempt, worstCaseUsd } from "./worst-case";
-import type { SpendTicket } from "./attempt-guard";
+import type { CostUnknownReason } from "../spend/exposure";
+import { reservationLapseMs, SETTLE_MARGIN_MS } from "../spend/lapse";
+import { priceAttempt, worstCaseUsd } from "../spend/worst-case";
+import type { AttemptSettlement } from "./attempt-guard";
 import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
 import type { PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
@@ -53,9 +55,22 @@ export interface RunnerOptions {
   /** The caller waits on the submit call, so a provider may hold it until done (Replicate `Prefer: wait`). */
   readonly holdSubmit: boolean;
   /** Where providers may call back about an attempt (jobs; sync requests have no address to be called at). */
-  readonly webhookUrl?: (backend: Backend) => string;
+  readonly webhookUrl?: (backend: Backend, attemptId: string) => string;
   /** Extra context for every line the runner logs (e.g. the job id). */
   readonly log?: Logger;
+  /**
+   * Store the chain durably before a paid call goes out (jobs): an attempt found "sent" without
+   * an answer after a restart is then never sent again, only reconciled or held as unknown.
+   */
+  readonly beforeSend?: (chain: ChainState) => Promise<void>;
+}
+
+/** A verified delivery from a provider, as the job's inbox holds it. */
+export interface ProviderCallback {
+  readonly backend: string;
+  readonly payload: unknown;
+  /** The attempt its URL names; absent on URLs handed out before attempts were named. */
+  readonly attemptId?: string;
 }
 
 /** The caller hung up: the detail its canceled attempt is ledgered with. */
@@ -76,9 +91,13 @@ const MAX_POLL_RETRY_MS = 60_000;
 /** Canceling at a provider must not hang on a signal that already fired. */
 const CANCEL_TIMEOUT_MS = 15_000;
 
+/** How a failed attempt settles: `reserved` false when it failed before its reservation; `unknownReason` when it may have been billed. */
+interface FailureSpend {
+  readonly reserved?: boolean;
+  readonly unknownReason?: CostUnknownReason;
+}
+
 export class GenerationRunner {
-  /** Spend reservations of attempts in flight, by event id (held in memory: a ticket is not data). */
-  private readonly tickets = new Map<string, SpendTicket>();
   private readonly log: Logger;
 
   constructor(
@@ -129,15 +148,28 @@ export class GenerationRunner {
     return this.poll(chain, attempt, signal);
   }
 
-  /** A verified provider callback; null when it is not about the attempt in flight. */
-  async callback(chain: ChainState, backendName: string, payload: unknown, signal: AbortSignal): Promise<StepResult | null> {
-    const attempt = chain.attempt;
-    if (!attempt?.submission || attempt.backend !== backendName) return null;
-    const protocol = this.deps.backend(attempt.backend).protocol;
+  /**
+   * A verified provider callback; null when it is not about the attempt in flight. One that came
+   * to the URL of an attempt whose create answer was lost adopts the work it names.
+   */
+  async callback(chain: ChainState, delivery: ProviderCallback, signal: AbortSignal): Promise<StepResult | null> {
+    const sent = chain.attempt;
+    if (!sent || sent.backend !== delivery.backend || (delivery.attemptId !== undefined && delivery.attemptId !== sent.eventId)) return null;
+    const protocol = this.deps.backend(sent.backend).protocol;
     if (protocol.kind !== "job" || !protocol.fromCallback) return null;
-    const outcome = await protocol.fromCallback(payload, attempt.submission, this.context(attempt, signal));
+    let attempt = sent;
+    if (!attempt.submission) {
+      if (attempt.sentAt === undefined || delivery.attemptId === undefined || !protocol.adoptFromCallback) return null;
+      const deadline = (attempt.lostUntil ?? this.deps.clock.now()) - this.options.deadlineGraceMs;
+      const submission = protocol.adoptFromCallback(delivery.payload, this.prepared.plan.spec, deadline);
+      if (!submission) return null;
+      attempt = { ...attempt, submission };
+      this.attemptLog(attempt).info("provider's work adopted from its webhook after the create answer was lost", { external_id: submission.externalId });
+    }
+    const outcome = await protocol.fromCallback(delivery.payload, attempt.submission!, this.context(attempt, signal));
     if (!outcome) return null;
     if (outcome.state === "pending") {
+      if (!sent.submission) return this.pending(chain, { ...attempt, pollErrors: 0 }, outcome.progress);
       // Polling is only the fallback while callbacks come: the next poll stays where it was.
       return { status: "running", chain: { ...chain, attempt: { ...attempt, pollErrors: 0 } }, ...(outcome.progress && { progress: outcome.progress }) };
     }
@@ -150,7 +182,9 @@ export class GenerationRunner {
    */
   async cancel(chain: ChainState, reason: string): Promise<FailedStep> {
     const attempt = chain.attempt;
-    const error = new BackendError("canceled", reason, attempt?.submission ? { externalId: attempt.submission.externalId } : {});
+    // Sent, and no answer yet that names the work: it may have been billed all the same.
+    const lost = attempt && !attempt.submission && attempt.sentAt !== undefined;
+    const error = new BackendError("canceled", reason, attempt?.submission ? { externalId: attempt.submission.externalId } : lost ? { ambiguous: true } : {});
     if (!attempt) return { status: "failed", error: new GenerationFailedError(error, chain.failed), failed: chain.failed };
     await this.cancelAtProvider(attempt);
     return this.end(chain, attempt, error);
@@ -195,7 +229,7 @@ export class GenerationRunner {
   private coolingDown(backend: string, now: number): { readonly skipped: FailedAttempt; readonly until: number } | null {
     const admission = this.deps.cooldowns.admit(backend, now, this.cooldownMs(backend));
     if (admission.admitted) return null;
-    return { skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0 }, until: admission.until };
+    return { skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0, cost_exposure: "none" }, until: admission.until };
   }
 
   /**
@@ -219,36 +253,123 @@ export class GenerationRunner {
     return (ownEntry(this.deps.config.backends, backend)?.cooldown_s ?? DEFAULT_COOLDOWN_S) * 1000;
   }
 
-  private async submit(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
-    const backend = this.deps.backend(attempt.backend);
+  private async submit(chain: ChainState, unreserved: AttemptState, signal: AbortSignal): Promise<StepResult> {
+    // Its create's answer was lost: wait for the provider's webhook until the deadline, then it is unknown.
+    if (unreserved.lostUntil !== undefined) return this.waitForLost(chain, unreserved, signal);
+    // Sent before a restart, its answer never stored: it may have been billed; never send it again.
+    if (unreserved.sentAt !== undefined) return this.lostAfterRestart(chain, unreserved);
+    const backend = this.deps.backend(unreserved.backend);
     const { spec } = this.prepared.plan;
+    let attempt: AttemptState;
     try {
       backend.checkSpec?.(spec);
     } catch (error) {
       // A spec the instance can never make is refused before any money is held for it.
-      return this.fail(chain, attempt, error, { reserved: false });
+      return this.fail(chain, unreserved, error, { reserved: false });
     }
     try {
-      await this.reserve(backend, attempt);
+      const reserved = await this.reserve(backend, unreserved);
+      attempt = { ...unreserved, reservedUsd: reserved.usd, ...(reserved.paid && { sentAt: this.deps.clock.now() }) };
     } catch (refusal) {
       // Nothing was attempted, so nothing is ledgered; the refusal is the answer.
-      this.attemptLog(attempt).warn("attempt refused by the spend guard", { error: messageOf(refusal) });
+      this.attemptLog(unreserved).warn("attempt refused by the spend guard", { error: messageOf(refusal) });
       return { status: "failed", error: refusal, failed: chain.failed };
     }
+    if (attempt.sentAt !== undefined && this.options.beforeSend) await this.options.beforeSend({ ...chain, attempt });
     const ctx = this.context(attempt, signal);
+    const webhookUrl = this.options.webhookUrl?.(backend, attempt.eventId);
     try {
       const protocol = backend.protocol;
       if (protocol.kind === "one-shot") return await this.succeed(attempt, backend, await protocol.generate(spec, ctx), chain.failed);
-      const webhookUrl = this.options.webhookUrl?.(backend);
       const submitted = await protocol.submit(spec, ctx, { hold: this.options.holdSubmit, ...(webhookUrl !== undefined && { webhookUrl }) });
       const accepted: AttemptState = { ...attempt, submission: submitted.submission };
       this.attemptLog(accepted).info("provider accepted the attempt", { external_id: submitted.submission.externalId });
       if (submitted.outcome) return await this.settle(chain, accepted, submitted.outcome, signal);
       return this.pending(chain, accepted);
     } catch (error) {
-      if (signal.aborted) return this.end(chain, attempt, new BackendError("canceled", whyCanceled(signal)));
+      // A paid call that was already out when the caller hung up may still have been billed.
+      const sent = (error instanceof BackendError && error.extra.ambiguous) || attempt.sentAt !== undefined ? { ambiguous: true } : {};
+      if (signal.aborted) return this.end(chain, attempt, new BackendError("canceled", whyCanceled(signal), sent));
+      if (this.mayStillCallBack(backend, webhookUrl, error)) {
+        // The webhook URL names this attempt: its delivery can still bring the work (`callback`).
+        const lostUntil = this.deps.clock.now() + reservationLapseMs(this.deps.config, backend.name, this.options.deadlineGraceMs) - SETTLE_MARGIN_MS;
+        this.attemptLog(attempt).warn("create answer lost; waiting for the provider's webhook", { error: messageOf(error) });
+        return { status: "running", chain: { ...chain, attempt: { ...attempt, lostUntil, lostDetail: messageOf(error) }, nextStepAt: lostUntil } };
+      }
       return this.fail(chain, attempt, error);
     }
+  }
+
+  /** A job's create whose answer was lost, when the provider was given a webhook URL that names the attempt. */
+  private mayStillCallBack(backend: Backend, webhookUrl: string | undefined, error: unknown): boolean {
+    return (
+      webhookUrl !== undefined &&
+      backend.protocol.kind === "job" &&
+      backend.protocol.adoptFromCallback !== undefined &&
+      error instanceof BackendError &&
+      error.extra.ambiguous === true
+    );
+  }
+
+  /**
+   * Waiting for a lost create's webhook until `lostUntil`; then reconciled at the provider: the
+   * work it lists is adopted, none listed by then means the create never took (nothing spent),
+   * and a provider that cannot be asked leaves it unknown (held at its worst case, never sent again).
+   */
+  private async waitForLost(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
+    const lostUntil = attempt.lostUntil!;
+    if (this.deps.clock.now() < lostUntil) return { status: "running", chain: { ...chain, attempt, nextStepAt: lostUntil } };
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    const lostDetail = attempt.lostDetail ?? "the create's answer was lost";
+    const reason = attempt.lostReason ?? "ambiguous_create";
+    if (protocol.kind === "job" && protocol.findSent) {
+      let found: AsyncSubmission | null;
+      try {
+        found = await protocol.findSent(this.prepared.plan.spec, attempt.sentAt!, lostUntil - this.options.deadlineGraceMs, this.context(attempt, signal));
+      } catch (error) {
+        return this.fail(
+          chain,
+          attempt,
+          new BackendError("unavailable", `${lostDetail}; looking it up failed too (${messageOf(error)})`, { ambiguous: true }),
+          { unknownReason: reason },
+        );
+      }
+      if (found) {
+        this.attemptLog(attempt).info("provider's work found and adopted after its create answer was lost", { external_id: found.externalId });
+        return this.poll(chain, { ...attempt, submission: found }, signal);
+      }
+      return this.fail(
+        chain,
+        attempt,
+        new BackendError("unavailable", `${lostDetail}; by its deadline the provider lists no work for it, so the create never took and nothing was billed`),
+      );
+    }
+    return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; no webhook for it came before its deadline`, { ambiguous: true }), { unknownReason: reason });
+  }
+
+  /**
+   * A paid call that went out before a restart and whose answer was never stored. A provider that
+   * keeps jobs may still call back or list it: wait and reconcile as for a lost answer. A one-shot
+   * call cannot be looked up: unknown at once, held at its worst case.
+   */
+  private lostAfterRestart(chain: ChainState, attempt: AttemptState): Promise<StepResult> | StepResult {
+    const protocol = this.deps.backend(attempt.backend).protocol;
+    if (protocol.kind === "job" && (protocol.findSent || protocol.adoptFromCallback)) {
+      const lostUntil = attempt.sentAt! + reservationLapseMs(this.deps.config, attempt.backend, this.options.deadlineGraceMs) - SETTLE_MARGIN_MS;
+      const lost = {
+        ...attempt,
+        lostUntil,
+        lostDetail: "the job restarted after the create went out and before its answer was stored",
+        lostReason: "restarted_after_send" as const,
+      };
+      return this.waitForLost(chain, lost, new AbortController().signal);
+    }
+    const error = new BackendError(
+      "unavailable",
+      `the call to ${attempt.backend} went out before a restart and its answer was lost; it may have been billed, so it was not sent again`,
+      { ambiguous: true },
+    );
+    return this.fail(chain, attempt, error, { unknownReason: "restarted_after_send" });
   }
 
   private async poll(chain: ChainState, attempt: AttemptState, signal: AbortSignal): Promise<StepResult> {
@@ -311,16 +432,21 @@ export class GenerationRunner {
     return this.fail(chain, attempt, error);
   }
 
-  private async succeed(attempt: AttemptState, backend: Backend, result: Parameters<typeof recordSuccess>[3], failed: readonly FailedAttempt[]): Promise<FinishedStep> {
-    const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
+  private async succeed(
+    attempt: AttemptState,
+    backend: Backend,
+    result: Parameters<typeof recordSuccess>[3],
+    failed: readonly FailedAttempt[],
+  ): Promise<FinishedStep> {
+    const success = await recordSuccess(this.prepared, backend, attempt, result, this.deps, this.attemptLog(attempt), attempt.reservedUsd ?? null);
     this.deps.cooldowns.reached(backend.name);
     // An unpriced success is charged what was reserved for it: the guard's worst case stands.
-    await this.settleSpend(attempt, success.cost?.usd ?? null);
+    await this.settleSpend(attempt, { kind: "charged", usd: success.cost?.usd ?? attempt.reservedUsd ?? ZERO_USD });
     return { status: "succeeded", success, failed };
   }
 
   /** A failed attempt: its usage event; the next backend gets a turn unless none may. */
-  private async fail(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }): Promise<StepResult> {
+  private async fail(chain: ChainState, attempt: AttemptState, error: unknown, spend: FailureSpend = {}): Promise<StepResult> {
     const recorded = await this.recordFailure(chain, attempt, error, spend);
     const trigger = fallbackTrigger(recorded.error, attempt.submission !== null);
     this.noteReachability(attempt, trigger, recorded.error);
@@ -333,7 +459,12 @@ export class GenerationRunner {
   /** An unreachable backend cools down; any other answer shows it is there. */
   private noteReachability(attempt: AttemptState, trigger: FallbackTrigger | null, error: BackendError): void {
     if (trigger === "unreachable") {
-      this.deps.cooldowns.unreachable(attempt.backend, this.deps.clock.now(), this.cooldownMs(attempt.backend), `${attempt.backend} was unreachable: ${error.detail}`);
+      this.deps.cooldowns.unreachable(
+        attempt.backend,
+        this.deps.clock.now(),
+        this.cooldownMs(attempt.backend),
+        `${attempt.backend} was unreachable: ${error.detail}`,
+      );
     } else if (error.kind !== "canceled") {
       this.deps.cooldowns.reached(attempt.backend);
     }
@@ -356,21 +487,30 @@ export class GenerationRunner {
     return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
   }
 
-  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown, spend: { readonly reserved: boolean } = { reserved: true }) {
+  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown, { reserved = true, unknownReason = "ambiguous_create" }: FailureSpend = {}) {
     const backend = this.deps.backend(attempt.backend);
-    const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), this.reservedFor(attempt));
+    const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), unknownReason);
     // What a failed attempt still costs: every provider we speak bills per produced image
     // (Replicate's FLUX models, Together, OpenAI) or not at all (ComfyUI at home), so nothing —
-    // unless the images were made and then lost (`paid_output_lost`), which is billed.
-    if (spend.reserved) await this.settleSpend(attempt, recorded.chargedUsd ?? ZERO_USD);
+    // unless the images were made and then lost (`paid_output_lost`), which is billed. One that
+    // may have been billed without anyone knowing keeps its worst case until reconciled. An
+    // attempt refused before its reservation has nothing to settle.
+    if (!reserved) return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
+    const settlement: AttemptSettlement =
+      recorded.failed.cost_exposure === "unknown"
+        ? { kind: "unknown", reason: unknownReason, worstCaseUsd: attempt.reservedUsd ?? ZERO_USD }
+        : { kind: "charged", usd: recorded.chargedUsd ?? ZERO_USD };
+    await this.settleSpend(attempt, settlement);
     return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
   }
 
   // ---- parts ---------------------------------------------------------------------------------
 
-  private async reserve(backend: Backend, attempt: AttemptState): Promise<void> {
+  /** The attempt's worst case, reserved under its id; `paid` = the provider may bill it (free attempts reserve nothing). */
+  private async reserve(backend: Backend, attempt: AttemptState): Promise<{ usd: Usd; paid: boolean }> {
     const { spec } = this.prepared.plan;
-    const ticket = await this.deps.guard.reserve({
+    const price = await priceAttempt(backend, spec, this.deps.pricing);
+    const usd = await this.deps.guard.reserve({
       requestId: this.prepared.requestId,
       attemptId: attempt.eventId,
       caller: this.prepared.caller,
@@ -380,32 +520,26 @@ export class GenerationRunner {
       width: spec.width,
       height: spec.height,
       n: spec.n,
-      worstCaseUsd: worstCaseUsd(await priceAttempt(backend, spec, this.deps.pricing)),
+      worstCaseUsd: worstCaseUsd(price),
+      lapseAfterMs: reservationLapseMs(this.deps.config, backend.name, this.options.deadlineGraceMs),
     });
-    this.tickets.set(attempt.eventId, ticket);
+    return { usd, paid: price.kind !== "free" };
   }
 
-  /** What the guard reserved for the attempt; null when its ticket stayed with another instance (a resumed job). */
-  private reservedFor(attempt: AttemptState): Usd | null {
-    return this.tickets.get(attempt.eventId)?.reservedUsd ?? null;
-  }
-
-  /** `null` = unknown charge: what was reserved stands. */
-  private async settleSpend(attempt: AttemptState, chargedUsd: Usd | null): Promise<void> {
-    const ticket = this.tickets.get(attempt.eventId);
-    this.tickets.delete(attempt.eventId);
+  /** Settled by the attempt's id, so a job resumed in a fresh instance settles the same reservation. */
+  private async settleSpend(attempt: AttemptState, settlement: AttemptSettlement): Promise<void> {
+    const ref = {
+      requestId: this.prepared.requestId,
+      attemptId: attempt.eventId,
+      caller: this.prepared.caller.name,
+      instance: attempt.backend,
+      reservedUsd: attempt.reservedUsd ?? ZERO_USD,
+    };
     try {
-      if (ticket) await ticket.settle(chargedUsd ?? ticket.reservedUsd);
-      // A job resumed in a fresh instance (evicted mid-attempt): its ticket stayed with the old
-      // one, but the reservation is the caller's and is found by the attempt id.
-      else await this.deps.guard.settleLost(this.prepared.caller.name, attempt.eventId, chargedUsd ?? (await this.worstCaseOf(attempt)));
+      await this.deps.guard.settle(ref, settlement);
     } catch (error) {
       this.attemptLog(attempt).error("settling the spend reservation failed", { error: messageOf(error) });
     }
-  }
-
-  private async worstCaseOf(attempt: AttemptState): Promise<Usd> {
-    return worstCaseUsd(await priceAttempt(this.deps.backend(attempt.backend), this.prepared.plan.spec, this.deps.pricing)) ?? ZERO_USD;
   }
 
   /** Best effort, on a fresh signal: the attempt's own may be why we are here. */

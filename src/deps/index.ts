@@ -10,7 +10,6 @@ import type { ImagenConfig } from "../config/schema";
 import type { PipelineDeps } from "../core/pipeline";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";
-import { type CallerAllowances, callerAllowances } from "../guard/spend-guard";
 import type { PriceStore } from "../pricing/store";
 import type { Ledger } from "../usage/ledger";
 import { backendResolver } from "./backends";
@@ -32,8 +31,6 @@ export interface AppDeps {
   priceStore(): PriceStore;
   /** The pipeline's dependencies for one request (its logger, its execution context). */
   pipeline(log: Logger, options?: PipelineOptions): PipelineDeps;
-  /** This isolate's spend allowances (src/guard/allowance.ts); null when `guard.allowance_usd` is 0. */
-  allowances(): CallerAllowances | null;
 }
 
 const byEnv = new WeakMap<object, { readonly raw: unknown; readonly deps: AppDeps }>();
@@ -50,9 +47,7 @@ function buildAppDeps(env: Env): AppDeps {
   let config: ImagenConfig | undefined;
   let ledger: Ledger | undefined;
   let prices: PriceStore | undefined;
-  let allowances: CallerAllowances | null | undefined;
   const configured = () => (config ??= loadConfig(env.IMAGEN_CONFIG));
-  const isolateAllowances = () => (allowances === undefined ? (allowances = callerAllowances(env.GUARDS, configured())) : allowances);
   return {
     env,
     get config() {
@@ -62,10 +57,6 @@ function buildAppDeps(env: Env): AppDeps {
     ledgerTarget: () => ledgerTarget(configured(), env),
     ledger: () => (ledger ??= ledgerFor(env, configured())),
     priceStore: () => (prices ??= priceStoreFor(env, configured())),
-    pipeline: (log, options = {}) => {
-      const shared = isolateAllowances();
-      return pipelineDepsFor(configured(), env, log, { ...(shared && { allowances: shared }), ...options });
-    },
-    allowances: isolateAllowances,
+    pipeline: (log, options = {}) => pipelineDepsFor(configured(), env, log, options),
   };
 }

@@ -4,7 +4,7 @@ import type { PipelineDeps } from "../core/pipeline";
 import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import type { Limits } from "../config/guard";
-import { attemptGuardFor, type CallerAllowances } from "../guard/spend-guard";
+import { attemptGuardFor } from "../guard/durable-guard";
 import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
@@ -21,8 +21,6 @@ export interface PipelineOptions {
   readonly waitUntil?: (work: Promise<unknown>) => void;
   /** Whose spend the attempts reserve, and the API key's own limits; absent = nothing is guarded. */
   readonly spender?: Spender;
-  /** The isolate's spend allowances (sync requests only: they need `waitUntil`). */
-  readonly allowances?: CallerAllowances;
 }
 
 export interface Spender {
@@ -40,7 +38,7 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender
-      ? attemptGuardFor(env.GUARDS, config, options.spender.caller, options.spender.keyLimits, options.waitUntil && { waitUntil: options.waitUntil, log }, options.allowances)
+      ? attemptGuardFor(env.GUARDS, config.guard, options.spender.caller, options.spender.keyLimits, options.waitUntil && { waitUntil: options.waitUntil, log })
       : NO_GUARD,
     cooldowns: cooldownsFor(config),
     clock,

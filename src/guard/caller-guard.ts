@@ -5,82 +5,49 @@
  * SQLite calls do not yield, so each check-and-write below is atomic.
  *
  * The Worker passes the caller's limits on every call (they come from config and the API key, which
- * the object does not read); the object keeps only state. Its alarm releases reservations whose
- * request died (lease run out) and forgets expired idempotency keys.
+ * the object does not read); the object keeps only state. Its alarm forgets expired idempotency
+ * keys and old spend rows; reservations need no alarm (each lapses at its own time, src/spend/book.ts).
  *
  * RPC surface (this file imports no Hono):
- *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt (async jobs)
- *   settle(attemptId, chargedUsd)                 after it (0 = nothing charged: a release)
- *   reserveBlock / settleFromBlock / retireBlock  an isolate's allowance (sync requests)
+ *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt, under its attempt id
+ *   settle(AttemptRef, Settlement)                after it, by the same id (idempotent)
  *   budget(caps) → PeriodBudget[]                 GET /v1/budget, estimates
+ *   unknownAttempts() → UnknownAttempt[]          attempts whose cost is not known yet
  *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
  *   completeIdempotencyKey / abandonIdempotencyKey
  *   hitRateLimit(keyId, limit) → RateDecision
  *   findReuse(fingerprint, holder, waitMs)        identical seeded requests within the reuse window;
  *   rememberReuse / abandonReuse / forgetReuse     an identical one in flight is waited for, not paid again
+ *
+ * Time comes from `now()` (protected: the test entry's subclass injects a clock, so no test
+ * sleeps for a reservation to lapse).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import type { Usd } from "../lib/money";
 import type { RateLimit } from "../config/guard";
-import { fromUnits, toUnits } from "./money-units";
-import type { BudgetPeriod } from "../lib/budget-periods";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
 import type { RateDecision } from "./store/rate-window";
-import { ReuseIndex } from "./store/reuse-index";
+import { ReuseIndex } from "../reuse/reuse-index";
 import type { GenerationOutcome } from "../core/pipeline";
 import { RateWindows } from "./store/rate-window";
-import { type PeriodCaps, type PeriodState, SpendBook } from "./store/spend-book";
+import {
+  type AttemptRef,
+  CallerSpend,
+  type PeriodBudget,
+  type ReserveAnswer,
+  type Settlement,
+  type SpendCaps,
+  type SpendReservation,
+  type UnknownAttempt,
+} from "../spend/caller-spend";
 
-export interface SpendReservation {
-  readonly attemptId: string;
-  readonly requestId: string;
-  readonly instance: string;
-  readonly usd: Usd;
-  readonly leaseMs: number;
-  readonly caps: SpendCaps;
-}
-
-/** An allowance block leaves service: its unused part is released; `close` = none of it is in flight, release it all. */
-export interface BlockRetirement {
-  readonly blockId: string;
-  readonly unusedUsd: Usd;
-  readonly close: boolean;
-}
-
-/** An attempt reserved from an allowance block ended; `close` = the block's last one: release the rest. */
-export interface BlockAttemptSettlement {
-  readonly blockId: string;
-  readonly attemptId: string;
-  readonly chargedUsd: Usd;
-  readonly close: boolean;
-}
-
-/** USD caps per period; absent = uncapped. */
-export interface SpendCaps {
-  readonly daily?: number;
-  readonly monthly?: number;
-}
-
-export interface PeriodBudget {
-  readonly period: BudgetPeriod;
-  readonly capUsd: Usd | null;
-  readonly spentUsd: Usd;
-  readonly reservedUsd: Usd;
-  /** null when uncapped; never negative. */
-  readonly remainingUsd: Usd | null;
-  readonly resetsAt: string;
-}
-
-export type ReserveAnswer =
-  | { readonly ok: true; readonly reservedUsd: Usd }
-  | { readonly ok: false; readonly refusedBy: PeriodBudget; readonly requestedUsd: Usd };
+export type { PeriodBudget, ReserveAnswer, SpendCaps, SpendReservation } from "../spend/caller-spend";
 
 /** While a duplicate waits for the first request, it re-reads the key at least this often. */
 const RECHECK_MS = 1000;
 
 export class CallerGuard extends DurableObject<Env> {
-  private readonly spend: SpendBook;
+  private readonly spend: CallerSpend;
   private readonly keys: IdempotencyBook;
   private readonly windows: RateWindows;
   private readonly reuse: ReuseIndex;
@@ -95,64 +62,39 @@ export class CallerGuard extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.spend = new SpendBook(ctx.storage.sql);
+    this.spend = new CallerSpend(ctx.storage.sql, () => this.now());
     this.keys = new IdempotencyBook(ctx.storage.sql);
     this.windows = new RateWindows(ctx.storage.sql);
     this.reuse = new ReuseIndex(ctx.storage.sql);
   }
 
+  /** Not RPC: the object's clock (milliseconds since the epoch). */
+  protected now(): number {
+    return Date.now();
+  }
+
   async reserve(reservation: SpendReservation): Promise<ReserveAnswer> {
-    const now = Date.now();
-    const outcome = this.spend.reserve(
-      { attemptId: reservation.attemptId, requestId: reservation.requestId, instance: reservation.instance, units: toUnits(reservation.usd), leaseMs: reservation.leaseMs },
-      capUnits(reservation.caps),
-      now,
-    );
-    if (!outcome.ok) return { ok: false, refusedBy: periodBudget(outcome.refusedBy), requestedUsd: fromUnits(outcome.requestedUnits) };
-    await this.scheduleAlarm();
-    return { ok: true, reservedUsd: fromUnits(outcome.units) };
+    const answer = this.spend.reserve(reservation);
+    if (answer.ok) await this.scheduleAlarm();
+    return answer;
   }
 
-  /**
-   * An isolate's allowance block: at least `reservation.usd`, up to `upToUsd`. `retire` gives
-   * back the unused part of the isolate's previous block in the same step, so that money counts
-   * toward this block's room.
-   */
-  async reserveBlock(reservation: SpendReservation, upToUsd: Usd, retire?: BlockRetirement): Promise<ReserveAnswer> {
-    const now = Date.now();
-    if (retire) this.spend.drawDown(retire.blockId, toUnits(retire.unusedUsd), retire.close, now);
-    const outcome = this.spend.reserveUpTo(
-      { attemptId: reservation.attemptId, requestId: reservation.requestId, instance: reservation.instance, units: toUnits(reservation.usd), leaseMs: reservation.leaseMs },
-      toUnits(upToUsd),
-      capUnits(reservation.caps),
-      now,
-    );
-    if (!outcome.ok) return { ok: false, refusedBy: periodBudget(outcome.refusedBy), requestedUsd: fromUnits(outcome.requestedUnits) };
-    await this.scheduleAlarm();
-    return { ok: true, reservedUsd: fromUnits(outcome.units) };
-  }
-
-  /** An attempt spent from a block ended; false = the block is not reserved here (its isolate must drop it). */
-  async settleFromBlock(settlement: BlockAttemptSettlement): Promise<boolean> {
-    return this.spend.settleFromBlock(settlement.blockId, settlement.attemptId, toUnits(settlement.chargedUsd), settlement.close, Date.now());
-  }
-
-  async retireBlock(retire: BlockRetirement): Promise<void> {
-    this.spend.drawDown(retire.blockId, toUnits(retire.unusedUsd), retire.close, Date.now());
-  }
-
-  async settle(attemptId: string, chargedUsd: Usd): Promise<void> {
-    this.spend.settle(attemptId, toUnits(chargedUsd), Date.now());
+  async settle(attempt: AttemptRef, settlement: Settlement): Promise<void> {
+    this.spend.settle(attempt, settlement);
   }
 
   async budget(caps: SpendCaps): Promise<PeriodBudget[]> {
-    return this.spend.periods(capUnits(caps), Date.now()).map(periodBudget);
+    return this.spend.budget(caps);
+  }
+
+  async unknownAttempts(): Promise<UnknownAttempt[]> {
+    return this.spend.unknownAttempts();
   }
 
   async claimIdempotencyKey(claim: ClaimInput, waitMs: number): Promise<KeyClaim> {
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
-      const answer = this.keys.claim(claim, Date.now());
+      const answer = this.keys.claim(claim, this.now());
       if (answer.kind === "claimed") await this.scheduleAlarm();
       if (answer.kind !== "running" || Date.now() >= giveUpAt) return answer;
       await this.nextChange(claim.key, Math.min(RECHECK_MS, giveUpAt - Date.now()));
@@ -160,7 +102,7 @@ export class CallerGuard extends DurableObject<Env> {
   }
 
   async completeIdempotencyKey(key: string, holder: string, answer: StoredAnswer, ttlMs: number): Promise<void> {
-    this.keys.complete(key, holder, answer, Date.now(), ttlMs);
+    this.keys.complete(key, holder, answer, this.now(), ttlMs);
     this.wake(key);
     await this.scheduleAlarm();
   }
@@ -171,7 +113,7 @@ export class CallerGuard extends DurableObject<Env> {
   }
 
   async hitRateLimit(keyId: string, limit: RateLimit): Promise<RateDecision> {
-    return this.windows.hit(keyId, limit, Date.now());
+    return this.windows.hit(keyId, limit, this.now());
   }
 
   /**
@@ -181,7 +123,7 @@ export class CallerGuard extends DurableObject<Env> {
   async findReuse(fingerprint: string, holder: string, waitMs: number): Promise<GenerationOutcome | null> {
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
-      const found = this.reuse.find(fingerprint, Date.now());
+      const found = this.reuse.find(fingerprint, this.now());
       if (found) return found;
       const current = this.generating.get(fingerprint);
       if (current === undefined || current === holder || Date.now() >= giveUpAt) {
@@ -193,7 +135,7 @@ export class CallerGuard extends DurableObject<Env> {
   }
 
   async rememberReuse(fingerprint: string, holder: string, outcome: GenerationOutcome, ttlMs: number): Promise<void> {
-    this.reuse.remember(fingerprint, outcome, Date.now(), ttlMs);
+    this.reuse.remember(fingerprint, outcome, this.now(), ttlMs);
     this.stopGenerating(fingerprint, holder);
   }
 
@@ -213,17 +155,17 @@ export class CallerGuard extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    this.spend.releaseExpired(now);
-    this.keys.forgetExpired(now);
+    this.spend.prune();
+    this.keys.forgetExpired(this.now());
     await this.scheduleAlarm();
   }
 
-  /** The alarm fires at the earliest lease end or key expiry (never later than one already set). */
+  /** The alarm fires at the earliest key expiry or spend row worth forgetting (never later than one already set). */
   private async scheduleAlarm(): Promise<void> {
-    const candidates = [this.spend.nextLeaseEnd(), this.keys.nextExpiry()].filter((t): t is number => t !== null);
+    const candidates = [this.spend.nextPruneAt(), this.keys.nextExpiry()].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
-    const next = Math.min(...candidates);
+    // Alarms run on real time; the object's clock may be a test's, so only distances count.
+    const next = Date.now() + Math.max(0, Math.min(...candidates) - this.now());
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next || current <= Date.now()) await this.ctx.storage.setAlarm(next);
   }
@@ -251,23 +193,4 @@ export class CallerGuard extends DurableObject<Env> {
 /** Waiters of reuse and of idempotency keys share one wake-up map; the prefix keeps them apart. */
 function reuseWaitKey(fingerprint: string): string {
   return `reuse:${fingerprint}`;
-}
-
-function capUnits(caps: SpendCaps): PeriodCaps {
-  return {
-    ...(caps.daily !== undefined && { daily: toUnits(caps.daily) }),
-    ...(caps.monthly !== undefined && { monthly: toUnits(caps.monthly) }),
-  };
-}
-
-function periodBudget(state: PeriodState): PeriodBudget {
-  const used = state.spentUnits + state.reservedUnits;
-  return {
-    period: state.period,
-    capUsd: state.capUnits === undefined ? null : fromUnits(state.capUnits),
-    spentUsd: fromUnits(state.spentUnits),
-    reservedUsd: fromUnits(state.reservedUnits),
-    remainingUsd: state.capUnits === undefined ? null : fromUnits(Math.max(0, state.capUnits - used)),
-    resetsAt: state.resetsAt,
-  };
 }

@@ -14,7 +14,7 @@ import { type Usd, usd } from "../lib/money";
 import type { PeriodBudget } from "./caller-guard";
 import type { Limits } from "../config/guard";
 import { requestLimitViolation } from "./request-limits";
-import { type AttemptPrice, priceAttempt } from "../core/worst-case";
+import { type AttemptPrice, priceAttempt } from "../spend/worst-case";
 
 export interface AttemptEstimate {
   readonly backend: string;

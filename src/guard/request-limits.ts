@@ -1,7 +1,9 @@
 /** The caller's per-request limits: images per request and megapixels per image. */
 import type { Limits } from "../config/guard";
-import type { RequestShape } from "../core/request";
 import { RequestLimitError } from "../core/spend-errors";
+import type { RequestShape } from "../spend/worst-case";
+
+export type { RequestShape };
 
 function megapixels(width: number, height: number): number {
   return (width * height) / 1e6;

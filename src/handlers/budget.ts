@@ -9,7 +9,7 @@ import type { PeriodBudget } from "../guard/caller-guard";
 import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
 import { requestGuard } from "../http/request-guard";
-import { spendCaps } from "../guard/spend-guard";
+import { spendCaps } from "../guard/durable-guard";
 import type { Context } from "hono";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
@@ -82,15 +82,9 @@ const estimateRoute = createRoute({
   },
 });
 
-/** This isolate's block of the caller's budget goes back first, so what is read is spent and in flight, not held. */
-async function settleAllowances(c: Context<AppEnv>): Promise<void> {
-  await c.var.deps.allowances()?.flush(c.get("caller").name);
-}
-
 export function registerBudgetRoutes(app: App): void {
   app.openapi(budgetRoute, async (c) => {
     const { limits, stub } = requestGuard(c);
-    await settleAllowances(c);
     const periods = await stub.budget(spendCaps(limits));
     return c.json(budgetBody(c.get("caller").name, periods, limits), 200);
   });
@@ -102,7 +96,6 @@ export function registerBudgetRoutes(app: App): void {
     const refused = request.output === undefined ? null : outputRefusal(request.output, c.get("caller"));
     if (refused) throw refused;
     const { limits, stub } = requestGuard(c);
-    await settleAllowances(c);
     const [attempts, periods] = await Promise.all([estimateAttempts(request, c.var.deps.pipeline(c.var.log)), stub.budget(spendCaps(limits))]);
     const estimate = judgeEstimate(attempts, limits, periods);
     return c.json(

@@ -10,7 +10,7 @@ import { outcomeBody } from "../core/outcome-body";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimit } from "../http/rate-limit";
 import { requestReuse, spenderOf } from "../http/request-guard";
-import { REUSED_FROM_HEADER, reusedOutcome, reuseUsageEvent } from "../guard/reuse";
+import { REUSED_FROM_HEADER, reusedOutcome, reuseUsageEvent } from "../reuse/reuse";
 import { sha256Hex } from "../lib/hash";
 import type { App, AppEnv } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
@@ -37,9 +37,18 @@ const generateRoute = createRoute({
   middleware: [rateLimit(), requireJsonBody(), idempotencyKey(), markUnsafeRetries()] as const,
   request: {
     headers: z.object({
-      "idempotency-key": z.string().optional().openapi({ description: "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422." }),
+      "idempotency-key": z
+        .string()
+        .optional()
+        .openapi({
+          description:
+            "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422.",
+        }),
       prefer: z.string().optional().openapi({ description: "`respond-async`: answer 202 with a job at once (docs/jobs.md); the status URL is in `Location`." }),
-      "cache-control": z.string().optional().openapi({ description: "`no-cache`: generate anew even when an identical seeded request was answered within the reuse window." }),
+      "cache-control": z
+        .string()
+        .optional()
+        .openapi({ description: "`no-cache`: generate anew even when an identical seeded request was answered within the reuse window." }),
     }),
     body: { required: true, content: { "application/json": { schema: GenerateImagesRequest } } },
   },
@@ -93,7 +102,8 @@ export function registerImageRoutes(app: App): void {
       return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);
     }
     // Sent now, finished after the answer: an identical request waiting in the caller's object is woken by it.
-    const afterAnswer = (work: Promise<void>) => c.executionCtx.waitUntil(work.catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
+    const afterAnswer = (work: Promise<void>) =>
+      c.executionCtx.waitUntil(work.catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
     let outcome: Awaited<ReturnType<typeof generate>>;
     try {
       // A client that hangs up cancels the provider's work: its signal reaches the backend.

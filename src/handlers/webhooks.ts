@@ -37,13 +37,23 @@ const route = createRoute({
   security: [],
   middleware: [bufferedBody(MAX_WEBHOOK_BYTES, "webhook bodies")] as const,
   request: {
-    params: z.object({ type: z.string().regex(/^[a-z0-9-]{1,32}$/).openapi({ param: { name: "type", in: "path" }, example: "replicate" }) }),
+    params: z.object({
+      type: z
+        .string()
+        .regex(/^[a-z0-9-]{1,32}$/)
+        .openapi({ param: { name: "type", in: "path" }, example: "replicate" }),
+    }),
     query: z.object({
       job: jobId().openapi({ param: { name: "job", in: "query" }, description: "The job the webhook is about (we put it in the URL we gave the provider)." }),
       backend: z
         .string()
         .regex(INSTANCE_NAME_PATTERN, "an instance name")
         .openapi({ param: { name: "backend", in: "query" }, description: "The instance whose secret signs it." }),
+      attempt: z
+        .string()
+        .regex(/^[0-9a-z]{10,40}$/, "an attempt id")
+        .optional()
+        .openapi({ param: { name: "attempt", in: "query" }, description: "The attempt the webhook is about (absent on URLs handed out before it existed)." }),
     }),
   },
   responses: {
@@ -58,7 +68,7 @@ const route = createRoute({
 export function registerWebhookRoutes(app: App): void {
   app.openapi(route, async (c) => {
     const { type } = c.req.valid("param");
-    const { job, backend: name } = c.req.valid("query");
+    const { job, backend: name, attempt } = c.req.valid("query");
     const { config, backend: resolve } = c.var.deps;
     const backend = ownEntry<(typeof config.backends)[string]>(config.backends, name)?.type === type ? resolve(name) : undefined;
     const protocol = backend?.protocol;
@@ -86,7 +96,12 @@ export function registerWebhookRoutes(app: App): void {
       log.warn("webhook refused", { reason: verdict.reason });
       throw problem("unauthorized", 401, `webhook refused: ${verdict.detail}`);
     }
-    const outcome = await jobStub(c.env, job).deliver({ deliveryId: verdict.deliveryId, backend: name, payload: verdict.payload });
+    const outcome = await jobStub(c.env, job).deliver({
+      deliveryId: verdict.deliveryId,
+      backend: name,
+      payload: verdict.payload,
+      ...(attempt && { attemptId: attempt }),
+    });
     log.info("webhook received", { delivery_id: verdict.deliveryId, outcome });
     if (outcome === "unknown_job") throw problem("not-found", 404, `no job ${job}`);
     return c.json({ received: true as const, outcome }, 200);

@@ -5,8 +5,8 @@ import type { AppEnv } from "./context";
 import type { GenerationRequest } from "../core/request";
 import type { CallerGuard } from "../guard/caller-guard";
 import { effectiveLimits, type GuardConfig, type Limits } from "../config/guard";
-import { GenerationReuse, reuseFingerprint } from "../guard/reuse";
-import { callerGuard } from "../guard/spend-guard";
+import { GenerationReuse, reuseFingerprint } from "../reuse/reuse";
+import { callerGuard } from "../guard/durable-guard";
 
 export interface RequestGuard {
   readonly config: GuardConfig;

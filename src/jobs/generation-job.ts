@@ -125,7 +125,9 @@ export class GenerationJob extends DurableObject<Env> {
     const seen = KEYS.seen(entry.deliveryId);
     if ((await storage.get(seen)) !== undefined) return "duplicate";
     await storage.put(seen, Date.now());
-    if (!isActive(record.status) || record.chain.attempt?.backend !== entry.backend) return "ignored";
+    const attempt = record.chain.attempt;
+    if (!isActive(record.status) || attempt?.backend !== entry.backend || (entry.attemptId !== undefined && entry.attemptId !== attempt.eventId))
+      return "ignored";
     await storage.put(KEYS.inbox, [...(await this.inbox()), entry]);
     await storage.setAlarm(Date.now());
     return "accepted";
@@ -169,7 +171,8 @@ export class GenerationJob extends DurableObject<Env> {
     }
     if (isActive(record.status) && !this.canceling) {
       const inbox = await this.inbox();
-      record = record.chain.attempt?.submission && inbox.length > 0 ? await this.processInbox(record, inbox, services) : await this.advance(record, services);
+      // A delivery may be about an attempt whose create answer was lost (no submission yet): the runner matches it by the attempt id.
+      record = record.chain.attempt && inbox.length > 0 ? await this.processInbox(record, inbox, services) : await this.advance(record, services);
     }
     if (!isActive(record.status)) {
       await this.forgetActiveState();
@@ -209,7 +212,10 @@ export class GenerationJob extends DurableObject<Env> {
       await this.save(record);
       if (applied.progress && isActive(record.status)) await this.saveProgress(applied.progress);
       // Removed only once applied: a crash in between replays it, and a replay changes nothing.
-      await this.ctx.storage.put(KEYS.inbox, (await this.inbox()).filter((e) => e.deliveryId !== entry.deliveryId));
+      await this.ctx.storage.put(
+        KEYS.inbox,
+        (await this.inbox()).filter((e) => e.deliveryId !== entry.deliveryId),
+      );
     }
     await this.watch(record, services);
     return record;
@@ -290,8 +296,13 @@ export class GenerationJob extends DurableObject<Env> {
       ? new GenerationRunner(record.work, deps, {
           deadlineGraceMs: settings.deadline_grace_s * 1000,
           holdSubmit: false,
-          webhookUrl: (backend) => providerWebhookUrl(record.origin, backend.type, record.id, backend.name),
+          webhookUrl: (backend, attemptId) => providerWebhookUrl(record.origin, backend.type, record.id, backend.name, attemptId),
           log,
+          // "Sent" is stored before a paid call goes out: after a restart it is never sent again.
+          beforeSend: async (chain) => {
+            const current = await this.record();
+            if (current) await this.save({ ...current, status: "running", startedAt: current.startedAt ?? chain.attempt?.startedAt ?? null, chain });
+          },
         })
       : null;
     this.cachedServices = { deps, settings, runner, env, fetch: (input, init) => fetch(input, init), log };

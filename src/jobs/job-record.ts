@@ -57,6 +57,8 @@ export interface JobError {
   readonly reserved_usd?: number;
   readonly requested_usd?: number;
   readonly resets_at?: string;
+  readonly money_back_at?: string;
+  readonly retry_after?: number;
 }
 
 export type CallbackStatus = "pending" | "delivered" | "failed";
@@ -109,6 +111,8 @@ export interface InboxEntry {
   readonly deliveryId: string;
   readonly backend: string;
   readonly payload: unknown;
+  /** The attempt the provider was told about (from the webhook URL); absent on older URLs. */
+  readonly attemptId?: string;
 }
 
 /** Storage keys of one job object. */

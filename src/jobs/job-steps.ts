@@ -82,7 +82,7 @@ async function endWork(record: JobRecord, services: JobServices): Promise<void> 
 /** A verified provider callback: the same answer as a poll, from its body. */
 export async function applyCallback(record: JobRecord, entry: InboxEntry, services: JobServices, signal: AbortSignal): Promise<JobStep> {
   if (!isActive(record.status)) return { record };
-  const step = await runnerOf(services).callback(record.chain, entry.backend, entry.payload, signal);
+  const step = await runnerOf(services).callback(record.chain, entry, signal);
   if (!step) {
     services.log.info("callback not about the attempt in flight; ignored", { job_id: record.id, delivery_id: entry.deliveryId });
     return { record };
@@ -189,13 +189,16 @@ async function finish(record: JobRecord, step: Extract<StepResult, { status: "su
     return ended(done, "succeeded", deps.clock.now(), { result: await outcomeBody(outcome, urlFor) });
   } catch (error) {
     services.log.error("storing a finished job's images failed", { job_id: record.id, error: error instanceof Error ? error.message : String(error) });
-    const detail = error instanceof OutputConflictError ? undefined : `the images were made but could not be stored: ${error instanceof Error ? error.message : String(error)}`;
+    const detail =
+      error instanceof OutputConflictError
+        ? undefined
+        : `the images were made but could not be stored: ${error instanceof Error ? error.message : String(error)}`;
     return ended(done, "failed", deps.clock.now(), { error: jobError(done, error, deps.clock.now(), detail, step.success.backend.name) });
   }
 }
 
 /** The problem the sync path would have answered with, and where the chain stood. */
-const SYNC_MEMBERS = ["errors", "cap", "cap_usd", "spent_usd", "reserved_usd", "requested_usd", "resets_at"] as const;
+const SYNC_MEMBERS = ["errors", "cap", "cap_usd", "spent_usd", "reserved_usd", "requested_usd", "resets_at", "money_back_at", "retry_after"] as const;
 
 function pickMembers(extra: Readonly<Record<string, unknown>>, names: readonly string[]): Partial<JobError> {
   return Object.fromEntries(names.filter((name) => extra[name] !== undefined).map((name) => [name, extra[name]])) as Partial<JobError>;

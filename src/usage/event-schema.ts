@@ -25,7 +25,11 @@ export const usageEventSchema = z.strictObject({
   images_requested: z.int().min(1),
   images_produced: z.int().min(0),
   latency_ms: z.int().min(0),
-  cost_usd_estimate: z.number().min(0).nullable().transform((v) => (v === null ? null : usd(v))),
+  cost_usd_estimate: z
+    .number()
+    .min(0)
+    .nullable()
+    .transform((v) => (v === null ? null : usd(v))),
   price_id: z.int().positive().nullable(),
   success: z.boolean(),
   error_code: z.string().max(64).nullable(),
@@ -35,7 +39,13 @@ export const usageEventSchema = z.strictObject({
   // Absent in events queued before these columns existed: read as null.
   client_request_id: z.string().min(1).max(MAX_CLIENT_REQUEST_ID_CHARS).nullable().default(null),
   ref: z.string().regex(REF_PATTERN).nullable().default(null),
-  reserved_usd: z.number().min(0).nullable().default(null).transform((v) => (v === null ? null : usd(v))),
+  reserved_usd: z
+    .number()
+    .min(0)
+    .nullable()
+    .default(null)
+    .transform((v) => (v === null ? null : usd(v))),
   provider_predict_time_s: z.number().min(0).nullable().default(null),
   provider_image_count: z.int().min(0).nullable().default(null),
+  cost_unknown_reason: z.string().min(1).max(64).nullable().default(null),
 }) satisfies z.ZodType<UsageEvent, unknown>;

@@ -47,6 +47,8 @@ export interface UsageEvent {
   readonly provider_predict_time_s?: number | null;
   /** Images the provider says it produced. */
   readonly provider_image_count?: number | null;
+  /** Why `cost_usd_estimate` is NULL on an attempt that may have been billed (src/spend/exposure.ts). */
+  readonly cost_unknown_reason?: string | null;
 }
 
 export const MAX_REF_CHARS = 200;

@@ -51,6 +51,7 @@ export const USAGE_EVENT_COLUMNS = [
   "reserved_usd",
   "provider_predict_time_s",
   "provider_image_count",
+  "cost_unknown_reason",
 ] as const satisfies readonly (keyof UsageEvent)[];
 
 export const UTC_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -144,6 +145,7 @@ export function eventForLedger(event: UsageEvent): UsageEvent {
     reserved_usd: event.reserved_usd ?? null,
     provider_predict_time_s: event.provider_predict_time_s ?? null,
     provider_image_count: event.provider_image_count ?? null,
+    cost_unknown_reason: event.cost_unknown_reason ?? null,
   };
 }
 
@@ -218,6 +220,7 @@ const usageRowSchema = z
     reserved_usd: z.coerce.number().nullable(),
     provider_predict_time_s: z.coerce.number().nullable(),
     provider_image_count: int.nullable(),
+    cost_unknown_reason: z.string().nullable().default(null),
   })
   .transform(
     (r): UsageRow => ({
@@ -250,6 +253,7 @@ const usageRowSchema = z
       reserved_usd: r.reserved_usd === null ? null : usd(r.reserved_usd),
       provider_predict_time_s: r.provider_predict_time_s,
       provider_image_count: r.provider_image_count,
+      cost_unknown_reason: r.cost_unknown_reason,
     }),
   );
 

@@ -13,6 +13,7 @@ export interface UsageRow extends UsageEvent {
   readonly reserved_usd: Usd | null;
   readonly provider_predict_time_s: number | null;
   readonly provider_image_count: number | null;
+  readonly cost_unknown_reason: string | null;
 }
 
 export type UsageGroupKey = "week" | "day" | "backend" | "model" | "caller" | "source" | "ref";

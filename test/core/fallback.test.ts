@@ -18,7 +18,10 @@ function homeChain(home: "off" | "on", chain: Record<string, unknown> = {}) {
   return testConfig({
     backends: {
       mock: { type: "mock" },
-      home: home === "off" ? { type: "mock", model: "home", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 60 } : { type: "mock", model: "home", cooldown_s: 60 },
+      home:
+        home === "off"
+          ? { type: "mock", model: "home", failure_rate: 1, failure_kind: "unavailable", cooldown_s: 60 }
+          : { type: "mock", model: "home", cooldown_s: 60 },
       busy: { type: "mock", model: "busy", failure_rate: 1, failure_kind: "rate_limited" },
     },
     chains: { any: { backends: ["home", "mock"], ...chain }, "busy-then-mock": { backends: ["busy", "mock"], fallback_on: ["unreachable"] } },
@@ -26,7 +29,10 @@ function homeChain(home: "off" | "on", chain: Record<string, unknown> = {}) {
 }
 
 async function failure(promise: Promise<unknown>): Promise<GenerationFailedError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(GenerationFailedError);
   return error as GenerationFailedError;
 }
@@ -49,6 +55,7 @@ describe("a chain whose first backend is unreachable", () => {
         kind: "skipped",
         detail: expect.stringMatching(/^skipped: cooling down until 2026-05-08T14:31:00\.000Z \(home was unreachable: /),
         latency_ms: 0,
+        cost_exposure: "none",
       },
     ]);
     expect(world.events.map((e) => [e.request_id, e.backend, e.success])).toEqual([

@@ -1,13 +1,17 @@
 /** Worst-case pricing of one attempt, from the bundled price table, the way each provider bills. */
 import { describe, expect, it } from "vitest";
-import { priceAttempt, worstCaseUsd } from "../../src/core/worst-case";
+import { priceAttempt, worstCaseUsd } from "../../src/spend/worst-case";
 import { usd } from "../../src/lib/money";
 import type { CostEstimator } from "../../src/pricing/estimator";
 import { estimateFromLines } from "../../src/pricing/rate-lookup";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 
 const table: CostEstimator = {
-  estimate: async (input) => estimateFromLines(BUNDLED_PRICES.map((line) => ({ ...line, id: null })), input),
+  estimate: async (input) =>
+    estimateFromLines(
+      BUNDLED_PRICES.map((line) => ({ ...line, id: null })),
+      input,
+    ),
 };
 
 const square = (n: number) => ({ width: 1024, height: 1024, n });
@@ -26,7 +30,10 @@ describe("the worst case of an attempt", () => {
 
   it("per quality × size (OpenAI) with no quality named: the dearest quality for that size", async () => {
     expect(await priceAttempt({ provider: "openai", model: "gpt-image-1.5" }, square(1), table)).toMatchObject({ kind: "priced", usd: 0.133 });
-    expect(await priceAttempt({ provider: "openai", model: "gpt-image-1.5" }, { width: 1536, height: 1024, n: 2 }, table)).toMatchObject({ kind: "priced", usd: 0.4 });
+    expect(await priceAttempt({ provider: "openai", model: "gpt-image-1.5" }, { width: 1536, height: 1024, n: 2 }, table)).toMatchObject({
+      kind: "priced",
+      usd: 0.4,
+    });
   });
 
   it("an instance's own price per image (the home box) wins; at 0 it is free", async () => {

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/config/guard";
-import { DurableObjectAttemptGuard } from "../../src/guard/spend-guard";
+import { DurableObjectAttemptGuard } from "../../src/guard/durable-guard";
 import { usd } from "../../src/lib/money";
 import { testConfig } from "../helpers/config";
 import { allKeys, appWithConfig, bearer, postJson, seedKey } from "../helpers/world";
@@ -86,12 +86,23 @@ describe("GET /v1/budget", () => {
     await new ApiKeyStore(env.API_KEYS).add(key, caller, "user", null, new Date(), { daily_usd: 0.5 });
     const w = world({ default: { daily_usd: 5, monthly_usd: 20 }, callers: { [caller]: { monthly_usd: 10 } } });
 
-    const guard = new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits: { daily_usd: 0.5, monthly_usd: 10 }, leaseSeconds: 600 });
+    const guard = new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits: { daily_usd: 0.5, monthly_usd: 10 } });
     const attempt = (id: string) => ({
-      requestId: `req-${id}`, attemptId: id, caller: { name: caller, role: "user" as const }, instance: "flux-dev", provider: "replicate",
-      model: "black-forest-labs/flux-dev", width: 1024, height: 1024, n: 1, worstCaseUsd: usd(0.025),
+      requestId: `req-${id}`,
+      attemptId: id,
+      caller: { name: caller, role: "user" as const },
+      instance: "flux-dev",
+      provider: "replicate",
+      model: "black-forest-labs/flux-dev",
+      width: 1024,
+      height: 1024,
+      n: 1,
+      worstCaseUsd: usd(0.025),
+      lapseAfterMs: 600_000,
     });
-    await (await guard.reserve(attempt(crypto.randomUUID()))).settle(usd(0.025));
+    const settled = attempt(crypto.randomUUID());
+    const reservedUsd = await guard.reserve(settled);
+    await guard.settle({ ...settled, caller, reservedUsd }, { kind: "charged", usd: usd(0.025) });
     await guard.reserve(attempt(crypto.randomUUID())); // still in flight
 
     const res = await w.budget(key);
@@ -128,7 +139,9 @@ describe("a key's own limits, set by an admin", () => {
     const budget = await (await w.call("/v1/budget", { headers: bearer(key) })).json<any>();
     expect(budget.daily).toMatchObject({ cap_usd: 0.02 });
     expect(budget.limits).toEqual({ daily_usd: 0.02, max_images_per_request: 1 });
-    const estimate = await (await w.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { prompt: "a fox", backend: "flux-schnell", n: 2 }))).json<any>();
+    const estimate = await (
+      await w.call("/v1/images/estimate", postJson("/v1/images/estimate", key, { prompt: "a fox", backend: "flux-schnell", n: 2 }))
+    ).json<any>();
     expect(estimate).toMatchObject({ fits_budget: false, limit_violations: [{ field: "n" }] });
   });
 

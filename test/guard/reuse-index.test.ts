@@ -7,8 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { GenerationOutcome } from "../../src/core/pipeline";
 import { usd } from "../../src/lib/money";
-import { callerGuard } from "../../src/guard/spend-guard";
-import { MAX_REUSE_ENTRIES, ReuseIndex } from "../../src/guard/store/reuse-index";
+import { callerGuard } from "../../src/guard/durable-guard";
+import { MAX_REUSE_ENTRIES, ReuseIndex } from "../../src/reuse/reuse-index";
 
 function outcome(requestId: string): GenerationOutcome {
   return {

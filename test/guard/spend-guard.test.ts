@@ -1,13 +1,13 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AttemptCharge } from "../../src/core/attempt-guard";
+import type { AttemptCharge, AttemptSettlement } from "../../src/core/attempt-guard";
 import type { Limits } from "../../src/config/guard";
 import { BudgetExceededError, RequestLimitError } from "../../src/core/spend-errors";
-import { callerGuard, DurableObjectAttemptGuard } from "../../src/guard/spend-guard";
+import { callerGuard, DurableObjectAttemptGuard } from "../../src/guard/durable-guard";
 import { errorToResponse } from "../../src/http/errors";
 import { silentLogger } from "../../src/lib/log";
 import { type Usd, usd } from "../../src/lib/money";
+import { setCallerGuardClock } from "../entry/seamed-caller-guard";
 
 let counter = 0;
 
@@ -15,8 +15,15 @@ function freshCaller(): string {
   return `spender-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-function guardFor(limits: Limits, leaseSeconds = 1800) {
-  return new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits, leaseSeconds });
+function guardFor(limits: Limits) {
+  return new DurableObjectAttemptGuard({ namespace: env.GUARDS, limits });
+}
+
+/** The caller's object reads this clock; `advance` moves it (no test sleeps for a lapse). */
+function clockFor(caller: string, start = Date.parse("2026-12-07T12:00:00Z")) {
+  let now = start;
+  setCallerGuardClock(env.GUARDS.idFromName(caller), () => now);
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
 }
 
 function charge(caller: string, worstCaseUsd: Usd | null, overrides: Partial<AttemptCharge> = {}): AttemptCharge {
@@ -32,7 +39,19 @@ function charge(caller: string, worstCaseUsd: Usd | null, overrides: Partial<Att
     height: 1024,
     n: 1,
     worstCaseUsd,
+    lapseAfterMs: 180_000,
     ...overrides,
+  };
+}
+
+/** Reserve one attempt; `settle` settles it by its id (as the runner does). */
+async function reserve(guard: DurableObjectAttemptGuard, c: AttemptCharge) {
+  const reservedUsd = await guard.reserve(c);
+  const ref = { requestId: c.requestId, attemptId: c.attemptId, caller: c.caller.name, instance: c.instance, reservedUsd };
+  return {
+    reservedUsd,
+    settle: (usdCharged: Usd) => guard.settle(ref, { kind: "charged", usd: usdCharged }),
+    settleWith: (settlement: AttemptSettlement) => guard.settle(ref, settlement),
   };
 }
 
@@ -46,7 +65,7 @@ describe("spend caps: reservations are atomic in the caller's Durable Object", (
     it(`50 concurrent $0.003 attempts against a $0.05 daily cap: 16 reserved, 34 refused, never over the cap (round ${round})`, async () => {
       const caller = freshCaller();
       const guard = guardFor({ daily_usd: 0.05 });
-      const results = await Promise.allSettled(Array.from({ length: 50 }, () => guard.reserve(charge(caller, usd(0.003)))));
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => reserve(guard, charge(caller, usd(0.003)))));
 
       const tickets = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const refusals = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
@@ -64,7 +83,7 @@ describe("spend caps: reservations are atomic in the caller's Durable Object", (
   it("a settled attempt releases the rest of its reservation; settling twice counts once", async () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 0.1, monthly_usd: 1 });
-    const ticket = await guard.reserve(charge(caller, usd(0.05)));
+    const ticket = await reserve(guard, charge(caller, usd(0.05)));
     expect(ticket.reservedUsd).toBe(0.05);
     expect((await budgetOf(caller, { daily: 0.1 })).daily).toMatchObject({ spentUsd: 0, reservedUsd: 0.05, remainingUsd: 0.05 });
 
@@ -75,51 +94,29 @@ describe("spend caps: reservations are atomic in the caller's Durable Object", (
     expect(monthly).toMatchObject({ spentUsd: 0.02, reservedUsd: 0, remainingUsd: 0.98 });
   });
 
-  it("an allowance block: settlements draw it down, a retirement gives back its unused part, close releases the rest; a block it does not hold answers false", async () => {
-    const caller = freshCaller();
-    const stub = callerGuard(env.GUARDS, caller);
-    const caps = { daily: 1 };
-    const block = { attemptId: "blk-1", requestId: "blk-1", instance: "(allowance)", usd: usd(0.003), leaseMs: 60_000, caps };
-    expect(await stub.reserveBlock(block, usd(0.25))).toEqual({ ok: true, reservedUsd: 0.25 });
-
-    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-1", chargedUsd: usd(0.003), close: false })).toBe(true);
-    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-1", chargedUsd: usd(0.003), close: false })).toBe(true);
-    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0.247 });
-
-    await stub.retireBlock({ blockId: "blk-1", unusedUsd: usd(0.2), close: false });
-    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0.047 });
-    await stub.retireBlock({ blockId: "blk-1", unusedUsd: usd(0), close: true });
-    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0 });
-
-    // The provider charged the attempt whatever became of its block: the charge still counts, once.
-    expect(await stub.settleFromBlock({ blockId: "blk-1", attemptId: "a-2", chargedUsd: usd(0.004), close: false })).toBe(false);
-    expect(await stub.settleFromBlock({ blockId: "blk-gone", attemptId: "a-2", chargedUsd: usd(0.004), close: true })).toBe(false);
-    expect((await budgetOf(caller, caps)).daily).toMatchObject({ spentUsd: 0.007, reservedUsd: 0 });
-  });
-
   it("a failed attempt that cost nothing settles 0: the reservation is released and nothing is spent", async () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 0.01 });
-    const ticket = await guard.reserve(charge(caller, usd(0.01)));
+    const ticket = await reserve(guard, charge(caller, usd(0.01)));
     await expect(guard.reserve(charge(caller, usd(0.003)))).rejects.toBeInstanceOf(BudgetExceededError);
     await ticket.settle(usd(0));
-    await expect(guard.reserve(charge(caller, usd(0.01)))).resolves.toMatchObject({ reservedUsd: 0.01 });
+    await expect(guard.reserve(charge(caller, usd(0.01)))).resolves.toBe(0.01);
   });
 
   it("free attempts (mock, a home box at cost 0) are never blocked by money caps", async () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 0, monthly_usd: 0 });
-    const free = await guard.reserve(charge(caller, null, { provider: "mock", model: "mock-png", instance: "mock" }));
+    const free = await reserve(guard, charge(caller, null, { provider: "mock", model: "mock-png", instance: "mock" }));
     expect(free.reservedUsd).toBe(0);
     await free.settle(usd(0));
-    await expect(guard.reserve(charge(caller, usd(0)))).resolves.toMatchObject({ reservedUsd: 0 });
+    await expect(guard.reserve(charge(caller, usd(0)))).resolves.toBe(0);
     await expect(guard.reserve(charge(caller, usd(0.003)))).rejects.toBeInstanceOf(BudgetExceededError);
   });
 
   it("the monthly cap refuses too, naming itself", async () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 10, monthly_usd: 0.02 });
-    await (await guard.reserve(charge(caller, usd(0.015)))).settle(usd(0.015));
+    await (await reserve(guard, charge(caller, usd(0.015)))).settle(usd(0.015));
     const refusal = await guard.reserve(charge(caller, usd(0.01))).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(BudgetExceededError);
     expect(refusal).toMatchObject({ period: "monthly", capUsd: 0.02, spentUsd: 0.015, reservedUsd: 0, requestedUsd: 0.01 });
@@ -132,34 +129,56 @@ describe("spend caps: reservations are atomic in the caller's Durable Object", (
     const tooBig = await guard.reserve(charge(caller, null, { width: 2048, height: 2048 })).catch((e: unknown) => e);
     expect(tooBig).toBeInstanceOf(RequestLimitError);
     expect(tooBig).toMatchObject({ field: "size", limit: 1.1 });
-    await expect(guard.reserve(charge(caller, usd(0.006), { n: 2 }))).resolves.toMatchObject({ reservedUsd: 0.006 });
+    await expect(guard.reserve(charge(caller, usd(0.006), { n: 2 }))).resolves.toBe(0.006);
   });
 });
 
-describe("a request that died: its reservation is released by the caller's alarm", () => {
-  it("an unsettled reservation holds the budget until its lease runs out, then the alarm releases it", async () => {
+describe("a reservation lapses with its request (injected clock, no sleeps)", () => {
+  it("an unsettled reservation holds the budget until exactly its lapse time, then counts for nothing", async () => {
     const caller = freshCaller();
-    const guard = guardFor({ daily_usd: 0.01 }, 1);
-    await guard.reserve(charge(caller, usd(0.01))); // the request is killed: never settled
+    const clock = clockFor(caller);
+    const guard = guardFor({ daily_usd: 0.01 });
+    await guard.reserve(charge(caller, usd(0.01), { lapseAfterMs: 90_000 })); // the request is killed: never settled
     expect((await budgetOf(caller, { daily: 0.01 })).daily).toMatchObject({ reservedUsd: 0.01, remainingUsd: 0 });
-    await expect(guard.reserve(charge(caller, usd(0.003)))).rejects.toBeInstanceOf(BudgetExceededError);
+    const refusal = await guard.reserve(charge(caller, usd(0.003))).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(BudgetExceededError);
+    // The 402 says when the money comes back: the reservation's lapse, not the day's reset.
+    expect(refusal).toMatchObject({ moneyBackAt: new Date(clock.now() + 90_000).toISOString(), retryAfterS: 90 });
 
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    // The alarm may already have fired on its own; either way it is the alarm that releases.
-    await runDurableObjectAlarm(callerGuard(env.GUARDS, caller));
-
+    clock.advance(89_999);
+    expect((await budgetOf(caller, { daily: 0.01 })).daily).toMatchObject({ reservedUsd: 0.01 });
+    clock.advance(1);
     expect((await budgetOf(caller, { daily: 0.01 })).daily).toMatchObject({ spentUsd: 0, reservedUsd: 0, remainingUsd: 0.01 });
-    await expect(guard.reserve(charge(caller, usd(0.01)))).resolves.toMatchObject({ reservedUsd: 0.01 });
+    await expect(guard.reserve(charge(caller, usd(0.01)))).resolves.toBe(0.01);
   });
 
-  it("a late settle of a released reservation still counts what the provider charged", async () => {
+  it("a late settle of a lapsed reservation still counts what the provider charged, once", async () => {
     const caller = freshCaller();
-    const guard = guardFor({ daily_usd: 1 }, 1);
-    const ticket = await guard.reserve(charge(caller, usd(0.025)));
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    await runDurableObjectAlarm(callerGuard(env.GUARDS, caller));
+    const clock = clockFor(caller);
+    const guard = guardFor({ daily_usd: 1 });
+    const ticket = await reserve(guard, charge(caller, usd(0.025), { lapseAfterMs: 1000 }));
+    clock.advance(5000);
+    await ticket.settle(usd(0.025));
     await ticket.settle(usd(0.025));
     expect((await budgetOf(caller, { daily: 1 })).daily).toMatchObject({ spentUsd: 0.025, reservedUsd: 0 });
+  });
+
+  it("unknown is not zero: an attempt that may have been billed keeps its worst case past any lapse, until a reconciliation settles it", async () => {
+    const caller = freshCaller();
+    const clock = clockFor(caller);
+    const guard = guardFor({ daily_usd: 0.006 });
+    const lost = await reserve(guard, charge(caller, usd(0.003), { lapseAfterMs: 1000 }));
+    await lost.settleWith({ kind: "unknown", reason: "ambiguous_create", worstCaseUsd: usd(0.003) });
+    clock.advance(86_000_000);
+    expect((await budgetOf(caller, { daily: 0.006 })).daily).toMatchObject({ spentUsd: 0, reservedUsd: 0.003, remainingUsd: 0.003 });
+    expect(await callerGuard(env.GUARDS, caller).unknownAttempts()).toMatchObject([{ worstCaseUsd: 0.003, reason: "ambiguous_create" }]);
+    // Reconciled: the provider did bill it.
+    await lost.settle(usd(0.003));
+    expect((await budgetOf(caller, { daily: 0.006 })).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0 });
+    expect(await callerGuard(env.GUARDS, caller).unknownAttempts()).toEqual([]);
+    // A settled attempt stays settled: a late "unknown" changes nothing.
+    await lost.settleWith({ kind: "unknown", reason: "ambiguous_create", worstCaseUsd: usd(0.003) });
+    expect((await budgetOf(caller, { daily: 0.006 })).daily).toMatchObject({ spentUsd: 0.003, reservedUsd: 0 });
   });
 });
 
@@ -168,7 +187,7 @@ describe("over a cap → 402 problem+json", () => {
     const caller = freshCaller();
     const guard = guardFor({ daily_usd: 0.05 });
     const before = Date.now();
-    await (await guard.reserve(charge(caller, usd(0.03)))).settle(usd(0.03));
+    await (await reserve(guard, charge(caller, usd(0.03)))).settle(usd(0.03));
     await guard.reserve(charge(caller, usd(0.015)));
     const refusal = await guard.reserve(charge(caller, usd(0.025))).catch((e: unknown) => e);
 
@@ -193,5 +212,9 @@ describe("over a cap → 402 problem+json", () => {
     expect(resetsAt).toBeGreaterThan(before);
     expect(resetsAt - before).toBeLessThanOrEqual(86_400_000);
     expect(body.detail).toContain("daily spend cap of $0.05");
+    // Money comes back when the reservation in flight lapses (its attempt's deadline plus grace).
+    expect(Number(response.headers.get("retry-after"))).toBe(body.retry_after);
+    expect(body.retry_after).toBeGreaterThan(0);
+    expect(body.retry_after).toBeLessThanOrEqual(180);
   });
 });

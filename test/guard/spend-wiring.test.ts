@@ -7,7 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/config/guard";
-import { callerGuard } from "../../src/guard/spend-guard";
+import type { AttemptSpendRow } from "../../src/spend/book";
+import { callerGuard } from "../../src/guard/durable-guard";
 import { eventually } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
@@ -97,14 +98,16 @@ describe("POST /v1/images reserves before every paid attempt", () => {
   });
 });
 
-/** The caller's object's reservations: attempts' and allowance blocks'. */
-function reservationsOf(caller: string): Promise<Array<{ instance: string; units: number }>> {
-  return runInDurableObject(callerGuard(env.GUARDS, caller), (_guard, state) => state.storage.sql.exec<{ instance: string; units: number }>("SELECT instance, units FROM reservations").toArray());
+/** The caller's spend book, one row per paid attempt (src/spend/book.ts). */
+function spendRowsOf(caller: string): Promise<AttemptSpendRow[]> {
+  return runInDurableObject(callerGuard(env.GUARDS, caller), (_guard, state) =>
+    state.storage.sql.exec<AttemptSpendRow>("SELECT * FROM spend_attempts").toArray(),
+  );
 }
 
-describe("sync requests reserve from the isolate's allowance block", () => {
-  it("ten sequential paid requests: one block reserved in the caller's object, spend settled per attempt; reading the budget gives the block back", async () => {
-    const caller = freshCaller("allowance");
+describe("sync requests reserve per attempt, under its id, in the caller's object", () => {
+  it("ten sequential paid requests: ten reservations by attempt id, each settled at what it cost; nothing left held", async () => {
+    const caller = freshCaller("per-attempt");
     const world = await worldFor(caller, { daily_usd: 1 });
     const requestIds: string[] = [];
     for (let i = 0; i < 10; i++) {
@@ -112,12 +115,17 @@ describe("sync requests reserve from the isolate's allowance block", () => {
       expect(res.status).toBe(201);
       requestIds.push((await res.json<any>()).request_id);
     }
-
-    // allowance_usd defaults to $0.25 = 2500 units; ten attempts were charged out of it.
-    expect(await reservationsOf(caller)).toEqual([{ instance: "(allowance)", units: 2500 - 10 * 30 }]);
+    // Settlements finish after the answers (waitUntil): poll for them.
+    await eventually(async () => ((await spendRowsOf(caller)).every((r) => r.state === "settled") ? true : undefined));
+    const rows = await spendRowsOf(caller);
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(row).toMatchObject({ instance: "paid", state: "settled", held_units: 30, charged_units: 30 });
     expect((await world.budget()).daily).toMatchObject({ spent_usd: 10 * PRICE, reserved_usd: 0 });
-    expect(await reservationsOf(caller)).toEqual([]);
-    for (const id of requestIds) expect((await ledgerRows(id, 1))[0]).toMatchObject({ reserved_usd: PRICE, cost_usd_estimate: PRICE });
+    for (const id of requestIds) {
+      const [row] = await ledgerRows(id, 1);
+      expect(row).toMatchObject({ reserved_usd: PRICE, cost_usd_estimate: PRICE });
+      expect(rows.map((r) => r.attempt_id)).toContain(row!.event_id);
+    }
   });
 
   it("two isolates (two apps) share one $0.05 cap: 50 concurrent requests between them never spend past it", async () => {
@@ -126,24 +134,24 @@ describe("sync requests reserve from the isolate's allowance block", () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).generate({ prompt: `fox ${i}`, backend: "paid" })));
     const generated = answers.filter((a) => a.status === 201).length;
     expect(answers.filter((a) => a.status !== 201).map((a) => a.status)).toEqual(Array(50 - generated).fill(402));
-    expect(generated).toBeGreaterThan(0);
-    expect(generated).toBeLessThanOrEqual(16);
-    await one.budget();
-    const { daily } = await two.budget();
-    expect(daily.reserved_usd).toBe(0);
+    expect(generated).toBe(16);
+    await eventually(async () => ((await two.budget()).daily.reserved_usd === 0 ? true : undefined));
+    const { daily } = await one.budget();
     expect(daily.spent_usd).toBeCloseTo(generated * PRICE, 10);
   });
 
-  it("guard.allowance_usd = 0: every paid attempt reserves in the caller's object, no block; the cap holds the same", async () => {
-    const caller = freshCaller("no-allowance");
-    const world = await worldFor(caller, { daily_usd: 0.05 }, undefined, { allowance_usd: 0 });
+  it("a paid attempt in flight holds its worst case; a request that fits beside it runs, one that does not gets 402 with Retry-After", async () => {
+    const caller = freshCaller("in-flight");
+    const world = await worldFor(caller, { daily_usd: 0.005 });
     const slow = world.generate({ prompt: "slow fox", backend: "paid-slow" });
-    await eventually(async () => ((await reservationsOf(caller)).length > 0 ? true : undefined));
-    expect(await reservationsOf(caller)).toEqual([{ instance: "paid-slow", units: 30 }]);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => world.generate({ prompt: `fox ${i}`, backend: "paid" })));
+    await eventually(async () => ((await spendRowsOf(caller)).length > 0 ? true : undefined));
+    expect(await spendRowsOf(caller)).toMatchObject([{ instance: "paid-slow", state: "reserved", held_units: 30 }]);
+    const refused = await world.generate({ prompt: "fox", backend: "paid" });
+    expect(refused.status).toBe(402);
+    const problem = await refused.json<any>();
+    expect(Number(refused.headers.get("retry-after"))).toBe(problem.retry_after);
+    expect(problem.money_back_at < problem.resets_at).toBe(true);
     expect((await slow).status).toBe(201);
-    expect(answers.filter((a) => a.status === 201)).toHaveLength(15);
-    expect((await world.budget()).daily).toMatchObject({ spent_usd: 0.048, reserved_usd: 0 });
   });
 });
 
@@ -201,11 +209,12 @@ describe("the ledger row says what the guard reserved for each attempt", () => {
 });
 
 describe("x-should-retry: false once an attempt may have cost money", () => {
-  it("a paid attempt that failed at the provider: 5xx with x-should-retry: false", async () => {
+  it("a one-shot call the provider answered with a failure made no images and cost nothing: 5xx without x-should-retry: false", async () => {
     const world = await worldFor(freshCaller("retry"), { daily_usd: 1 });
     const res = await world.generate({ prompt: "a fox", backend: "paid-fails" });
     expect(res.status).toBeGreaterThanOrEqual(500);
-    expect(res.headers.get("x-should-retry")).toBe("false");
+    expect(res.headers.get("x-should-retry")).toBeNull();
+    expect((await res.json<any>()).attempts).toMatchObject([{ kind: "failed", cost_exposure: "none" }]);
   });
 
   it("nothing billable happened (the provider refused the input): no such header", async () => {

@@ -25,10 +25,15 @@ describe("generation job: a backend without async support runs inside the job", 
     const done = await job.until((d) => d.status === "succeeded");
 
     const sync = pipelineWorld();
-    const expected = await outcomeBody(await generate({ prompt: "a quiet harbour", seed: 9, size: SMALL, n: 2 }, alice, done.request_id, sync.deps), imageUrlFor(BASE, null));
+    const expected = await outcomeBody(
+      await generate({ prompt: "a quiet harbour", seed: 9, size: SMALL, n: 2 }, alice, done.request_id, sync.deps),
+      imageUrlFor(BASE, null),
+    );
     expect(Object.keys(done.result!).sort()).toEqual(Object.keys(expected).sort());
     expect(done.result).toMatchObject({ backend: "mock", model: "mock-png", seed: 9, request_id: done.request_id, failed_attempts: [] });
-    expect(done.result!.images.map((i) => [i.width, i.height, i.mime_type, i.bytes])).toEqual(expected.images.map((i) => [i.width, i.height, i.mime_type, i.bytes]));
+    expect(done.result!.images.map((i) => [i.width, i.height, i.mime_type, i.bytes])).toEqual(
+      expected.images.map((i) => [i.width, i.height, i.mime_type, i.bytes]),
+    );
     for (const image of done.result!.images) {
       const sidecar = await env.IMAGES.get(`${image.key}.json`);
       expect(await sidecar!.json()).toMatchObject({ request_id: done.request_id, caller: "alice", request: { prompt: "a quiet harbour", seed: 9 } });
@@ -58,7 +63,9 @@ describe("generation job: a backend without async support runs inside the job", 
   });
 
   it("fails at once, without falling back, when the backend rejects the request itself", async () => {
-    const config = testConfig({ backends: { ...testConfig().backends, "mock-refuses": { type: "mock", failure_rate: 1, failure_kind: "invalid_request", fallback: ["mock"] } } });
+    const config = testConfig({
+      backends: { ...testConfig().backends, "mock-refuses": { type: "mock", failure_rate: 1, failure_kind: "invalid_request", fallback: ["mock"] } },
+    });
     const job = await submitJob({ config, request: { prompt: "p", backend: "mock-refuses", size: SMALL } });
 
     const failed = await job.until((d) => d.status === "failed");
@@ -70,7 +77,7 @@ describe("generation job: a backend without async support runs inside the job", 
       detail: 'mock backend "mock-refuses" injected a invalid_request failure',
       backend: "mock-refuses",
       latency_ms: expect.any(Number),
-      attempts: [{ backend: "mock-refuses", kind: "invalid_request", detail: expect.any(String), latency_ms: expect.any(Number) }],
+      attempts: [{ backend: "mock-refuses", kind: "invalid_request", detail: expect.any(String), latency_ms: expect.any(Number), cost_exposure: "none" }],
     });
     expect(failed.result).toBeNull();
     expect(job.events).toHaveLength(1);
@@ -134,8 +141,16 @@ describe("generation job: logs", () => {
       // The suite runs the Worker's console at warn; these jobs log everything, info included.
       const verbose = { LOG_LEVEL: "debug" };
       const ok = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", size: SMALL } });
-      const chain = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", backend: "mock-with-fallback", size: SMALL } });
-      const refused = await submitJob({ config: testConfig(), secrets: verbose, request: { prompt: "Grandma's Secret Recipe", backend: "mock-refuses", size: SMALL } });
+      const chain = await submitJob({
+        config: testConfig(),
+        secrets: verbose,
+        request: { prompt: "Grandma's Secret Recipe", backend: "mock-with-fallback", size: SMALL },
+      });
+      const refused = await submitJob({
+        config: testConfig(),
+        secrets: verbose,
+        request: { prompt: "Grandma's Secret Recipe", backend: "mock-refuses", size: SMALL },
+      });
       await ok.until((d) => d.status === "succeeded");
       await chain.until((d) => d.status === "succeeded");
       await refused.until((d) => d.status === "failed");

@@ -93,8 +93,7 @@ async function runKeys(job: SubmittedJob): Promise<string[]> {
   return runInDurableObject(job.stub(), async (_instance, state) => [...(await state.storage.list()).keys()]);
 }
 
-const submitted = (job: SubmittedJob) =>
-  eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
+const submitted = (job: SubmittedJob) => eventually(async () => ((await job.record()).chain.attempt?.submission ? true : undefined));
 
 describe("replicate: the same failure, the same answer, sync or async", () => {
   // Cancel-After 5 s (the minimum) passes in 25 ms at this time scale, while the model still boots.
@@ -130,16 +129,17 @@ describe("replicate: the same failure, the same answer, sync or async", () => {
 });
 
 describe("replicate async jobs: submission", () => {
-  it("creates the prediction without waiting, with our webhook URL (job id in it) and events start + completed", async () => {
+  it("creates the prediction without waiting, with our webhook URL (job and attempt ids in it) and events start + completed", async () => {
     const world = await replicateWorld();
     const job = await world.submit();
     await submitted(job);
+    const attemptId = (await job.record()).chain.attempt!.eventId;
 
     const create = (await world.requests()).find((r) => r.method === "POST" && r.path.endsWith("/predictions"))!;
     expect(create.headers.prefer).toBeUndefined();
     expect(create.headers["cancel-after"]).toBe("60s");
     expect(create.body).toMatchObject({
-      webhook: `http://imagen.test/v1/webhooks/replicate?job=${job.id}&backend=flux`,
+      webhook: `http://imagen.test/v1/webhooks/replicate?job=${job.id}&backend=flux&attempt=${attemptId}`,
       webhook_events_filter: ["start", "completed"],
     });
     expect((await job.document()).status).toBe("running");
@@ -322,10 +322,7 @@ describe("replicate async jobs: the alarm is the fallback", () => {
 
   it("past the deadline plus grace and still running: cancels it at Replicate and times the attempt out, without falling back after Replicate took the work", async () => {
     const clock = manualClock(Date.now());
-    const world = await replicateWorld(
-      { outcome: "hang" },
-      { clock, instance: { timeout_s: 60, fallback: ["mock"] }, jobs: { deadline_grace_s: 30 } },
-    );
+    const world = await replicateWorld({ outcome: "hang" }, { clock, instance: { timeout_s: 60, fallback: ["mock"] }, jobs: { deadline_grace_s: 30 } });
     const job = await world.submit();
     await submitted(job);
     clock.advance(59_000);
@@ -387,6 +384,8 @@ describe("replicate async jobs: a job that cannot go on", () => {
 /** R2 keys written for a request (object metadata carries the request id). */
 async function objectsOf(requestId: string): Promise<string[]> {
   const listed = await env.IMAGES.list({ include: ["customMetadata"] });
-  return listed.objects.filter((o) => o.customMetadata?.request_id === requestId).map((o) => o.key).sort();
+  return listed.objects
+    .filter((o) => o.customMetadata?.request_id === requestId)
+    .map((o) => o.key)
+    .sort();
 }
-

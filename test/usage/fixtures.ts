@@ -48,6 +48,7 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     reserved_usd: null,
     provider_predict_time_s: null,
     provider_image_count: null,
+    cost_unknown_reason: null,
     ...overrides,
   };
 }

@@ -181,14 +181,29 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
   });
 
   it("stores an event queued before the attribution columns existed, reading them back as null", async () => {
-    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, cost_unknown_reason: _k, ...old } = usageEvent({
       event_id: "evt-old-worker",
       caller: "old/worker",
     });
     await ledger().recordBatch([old]);
     expect((await ledger().raw({ caller: "old/worker" }, { limit: 1 })).rows).toEqual([
-      { ...old, client_request_id: null, ref: null, reserved_usd: null, provider_predict_time_s: null, provider_image_count: null, id: expect.any(Number) },
+      {
+        ...old,
+        client_request_id: null,
+        ref: null,
+        reserved_usd: null,
+        provider_predict_time_s: null,
+        provider_image_count: null,
+        cost_unknown_reason: null,
+        id: expect.any(Number),
+      },
     ]);
+  });
+
+  it("keeps why an attempt's cost is unknown, with its cost NULL (never 0)", async () => {
+    const lost = usageEvent({ event_id: "evt-unknown-cost", caller: "unknown/cost", success: false, images_produced: 0, cost_usd_estimate: null, error_code: "unavailable", cost_unknown_reason: "ambiguous_create" });
+    await ledger().recordBatch([lost]);
+    expect((await ledger().raw({ caller: "unknown/cost" }, { limit: 1 })).rows).toEqual([{ ...lost, id: expect.any(Number) }]);
   });
 
   it("stores times in one spelling: an offset time comes back as UTC with milliseconds", async () => {
@@ -209,6 +224,7 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
     ["an empty client request id", { client_request_id: "" }, /imagen_usage_client_request_id_length/],
     ["a negative reservation", { reserved_usd: -0.01 as never }, /imagen_usage_reserved_non_negative/],
     ["a negative provider image count", { provider_image_count: -1 }, /imagen_usage_provider_images_non_negative/],
+    ["an empty cost-unknown reason", { cost_unknown_reason: "" }, /imagen_usage_cost_unknown_reason_length/],
   ] as const)("refuses %s", async (_, change, constraint) => {
     await expect(ledger().recordBatch([usageEvent({ event_id: "evt-bad-attribution", caller: "attribution/test", ...change })])).rejects.toThrow(constraint);
     expect((await ledger().raw({ caller: "attribution/test" }, { limit: 10 })).rows).toEqual([]);

@@ -68,17 +68,25 @@ async function lookUp(
 }
 
 /**
- * The prediction a create sent at `sentAt` made, if GET /v1/predictions lists it yet: same model,
- * exactly our input, created since just before we sent. Null when it is not (yet) there.
+ * The prediction a create sent at `sentAt` made, from GET /v1/predictions; null when none of the
+ * account's predictions since then has this model and input. Throws when the list cannot be read.
+ * Also how a job reconciles a create whose answer it never got (src/core/runner.ts).
  */
-export async function findCreated(api: ReplicateApi, request: CreatePredictionRequest, sentAt: number, options: CallOptions = {}): Promise<Prediction | null> {
+export async function findCreated(
+  api: ReplicateApi,
+  request: Pick<CreatePredictionRequest, "model" | "input">,
+  sentAt: number,
+  options: CallOptions = {},
+): Promise<Prediction | null> {
   const since = sentAt - CLOCK_SKEW_MS;
-  const isOurs = (prediction: Prediction) => createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
+  const isOurs = (prediction: Prediction) =>
+    createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
   let next: string | null = null;
   for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
     const listed = await listPredictions(api, next, { ...(options.signal && { signal: options.signal }) });
-    const ours = listed.results.find(isOurs);
-    if (ours) return ours;
+    for (const prediction of listed.results) {
+      if (isOurs(prediction)) return prediction;
+    }
     // Newest first: once a page reaches back past our window, nothing older can be ours.
     const oldest = listed.results.at(-1);
     if (!listed.next || (oldest && createdAt(oldest) < since)) return null;
@@ -87,7 +95,7 @@ export async function findCreated(api: ReplicateApi, request: CreatePredictionRe
   return null;
 }
 
-function sameModel(prediction: Prediction, model: ModelRef): boolean {
+export function sameModel(prediction: Prediction, model: ModelRef): boolean {
   return model.version ? prediction.version === model.version : prediction.model === `${model.owner}/${model.name}`;
 }
 
@@ -98,7 +106,7 @@ function createdAt(prediction: Prediction): number {
 }
 
 /** Deep equality of JSON values, key order aside. */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -3,7 +3,7 @@
  * Small and bounded: entries expire with the reuse window and at most MAX_ENTRIES are kept (the
  * oldest go first), so a busy caller cannot grow it without limit.
  */
-import type { GenerationOutcome } from "../../core/pipeline";
+import type { GenerationOutcome } from "../core/pipeline";
 
 export const MAX_REUSE_ENTRIES = 256;
 

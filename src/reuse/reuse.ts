@@ -7,14 +7,13 @@
  * while the first is still generating waits for it (up to `guard.idempotency_wait_seconds`), and
  * a stored answer whose images are no longer in the bucket is forgotten, not handed out.
  *
- * Hono-free; the index lives in the caller's Durable Object (./store/reuse-index.ts).
+ * Hono-free; the index lives in the caller's Durable Object (./reuse-index.ts).
  */
 import type { GenerationOutcome } from "../core/pipeline";
 import type { GenerationRequest } from "../core/request";
 import { sha256Hex } from "../lib/hash";
 import { ZERO_USD } from "../lib/money";
 import type { UsageEvent } from "../usage/event";
-import type { CallerGuard } from "./caller-guard";
 
 export const REUSED_FROM_HEADER = "imagen-reused-from";
 /** The ledger's mark of a reused answer (the `backend_type` of its usage event). */
@@ -34,10 +33,21 @@ export async function reuseFingerprint(request: GenerationRequest, caller: strin
   return sha256Hex(JSON.stringify([caller, backend, await sha256Hex(prompt), seed, size ?? null, steps ?? null, style ?? null, negative ?? null, n]));
 }
 
+/**
+ * The reuse methods of the caller's Durable Object (src/guard/caller-guard.ts), as this module
+ * calls them; named here so that reuse does not depend on the object that hosts its index.
+ */
+interface ReuseStore {
+  findReuse(fingerprint: string, holder: string, waitMs: number): Promise<unknown>;
+  rememberReuse(fingerprint: string, holder: string, outcome: GenerationOutcome, ttlMs: number): Promise<void>;
+  abandonReuse(fingerprint: string, holder: string): Promise<void>;
+  forgetReuse(fingerprint: string): Promise<void>;
+}
+
 /** One request's use of the reuse index: find (or become the one generating), then remember or abandon. */
 export class GenerationReuse {
   constructor(
-    private readonly stub: DurableObjectStub<CallerGuard>,
+    private readonly stub: ReuseStore,
     private readonly fingerprint: string,
     /** This request's id: while it generates, identical requests wait for it. */
     private readonly holder: string,

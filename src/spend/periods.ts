@@ -17,9 +17,6 @@ export function periodStartDay(period: BudgetPeriod, ms: number): string {
 /** When the period containing `ms` ends and its cap starts afresh (ISO 8601, UTC). */
 export function periodResetsAt(period: BudgetPeriod, ms: number): string {
   const d = new Date(ms);
-  const next =
-    period === "daily"
-      ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
-      : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  const next = period === "daily" ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
   return new Date(next).toISOString();
 }

@@ -7,7 +7,6 @@
 import type { Backend } from "../backends/backend";
 import { type Usd, usd } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
-import type { RequestShape } from "./request";
 
 export type AttemptPrice =
   /** Costs nothing (mock, a home box at cost 0): never blocked by money caps. */
@@ -15,6 +14,13 @@ export type AttemptPrice =
   | { readonly kind: "priced"; readonly usd: Usd; readonly priceId: number | null }
   /** Paid, but no price line matches (unknown model or size): the cost is unknown. */
   | { readonly kind: "unpriced" };
+
+/** What is priced: the size and number of images an attempt asks for. */
+export interface RequestShape {
+  readonly width: number;
+  readonly height: number;
+  readonly n: number;
+}
 
 export type PricedBackend = Pick<Backend, "provider" | "model" | "configuredPricePerImage" | "quality">;
 

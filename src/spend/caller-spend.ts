@@ -1,0 +1,138 @@
+/**
+ * The spend methods of the caller's Durable Object (src/guard/caller-guard.ts delegates its RPC
+ * here): the book (./book.ts) in dollars, on the object's clock. The object runs one request's
+ * synchronous code at a time, so each reserve's check-and-write is atomic across every isolate.
+ *
+ * The Worker passes the caller's caps on every call (they come from config and the API key, which
+ * the object does not read); the object keeps only state. Reservations carry how long they count
+ * (`lapseAfterMs`, ./lapse.ts) rather than a time, so the Worker's clock and the object's never
+ * have to agree.
+ */
+import type { Usd } from "../lib/money";
+import { type HoldInput, type PeriodCaps, type PeriodState, SpendBook, type AttemptSpendRow } from "./book";
+import type { CostUnknownReason } from "./exposure";
+import { fromUnits, toUnits } from "./money-units";
+import type { BudgetPeriod } from "./periods";
+
+/** USD caps per period; absent = uncapped. */
+export interface SpendCaps {
+  readonly daily?: number;
+  readonly monthly?: number;
+}
+
+export interface AttemptRef {
+  readonly attemptId: string;
+  readonly requestId: string;
+  readonly instance: string;
+}
+
+export interface SpendReservation extends AttemptRef {
+  /** The attempt's worst case. */
+  readonly usd: Usd;
+  /** How long the reservation counts unless settled first: the attempt's deadline plus a grace. */
+  readonly lapseAfterMs: number;
+  readonly caps: SpendCaps;
+}
+
+/** How an attempt ended, for the book: what it cost, or that nobody knows yet. */
+export type Settlement =
+  | { readonly kind: "charged"; readonly usd: Usd }
+  | { readonly kind: "unknown"; readonly reason: CostUnknownReason; readonly worstCaseUsd: Usd };
+
+export interface PeriodBudget {
+  readonly period: BudgetPeriod;
+  readonly capUsd: Usd | null;
+  readonly spentUsd: Usd;
+  /** Reservations in flight plus attempts whose cost is not known yet (at their worst case). */
+  readonly reservedUsd: Usd;
+  /** null when uncapped; never negative. */
+  readonly remainingUsd: Usd | null;
+  readonly resetsAt: string;
+  /** When money held now comes back at the latest: the earliest lapse of a reservation in flight, else the reset. */
+  readonly moneyBackAt: string;
+}
+
+export type ReserveAnswer =
+  | { readonly ok: true; readonly reservedUsd: Usd }
+  | { readonly ok: false; readonly refusedBy: PeriodBudget; readonly requestedUsd: Usd; readonly retryAfterS: number };
+
+export interface UnknownAttempt extends AttemptRef {
+  readonly worstCaseUsd: Usd;
+  readonly reason: string;
+}
+
+export class CallerSpend {
+  private readonly book: SpendBook;
+
+  constructor(
+    sql: SqlStorage,
+    private readonly now: () => number,
+  ) {
+    this.book = new SpendBook(sql);
+  }
+
+  reserve(reservation: SpendReservation): ReserveAnswer {
+    const now = this.now();
+    const outcome = this.book.reserve(
+      { ...refOf(reservation), units: toUnits(reservation.usd), lapsesAt: now + reservation.lapseAfterMs },
+      capUnits(reservation.caps),
+      now,
+    );
+    if (outcome.ok) return { ok: true, reservedUsd: fromUnits(outcome.units) };
+    const refusedBy = periodBudget(outcome.refusedBy);
+    const retryAfterS = Math.max(1, Math.ceil((Date.parse(refusedBy.moneyBackAt) - now) / 1000));
+    return { ok: false, refusedBy, requestedUsd: fromUnits(outcome.requestedUnits), retryAfterS };
+  }
+
+  /** Idempotent: the first settlement of an attempt counts; an unknown one is replaced by the charge a reconciliation finds. */
+  settle(attempt: AttemptRef, settlement: Settlement): void {
+    const now = this.now();
+    if (settlement.kind === "charged") this.book.settle(attempt.attemptId, toUnits(settlement.usd), now);
+    else this.book.holdUnknown({ ...refOf(attempt), units: toUnits(settlement.worstCaseUsd) } satisfies HoldInput, settlement.reason, now);
+  }
+
+  budget(caps: SpendCaps): PeriodBudget[] {
+    return this.book.periods(capUnits(caps), this.now()).map(periodBudget);
+  }
+
+  /** Attempts whose cost is not known yet: what a reconciliation looks up at the provider. */
+  unknownAttempts(): UnknownAttempt[] {
+    return this.book.unknown().map(unknownAttempt);
+  }
+
+  prune(): void {
+    this.book.prune(this.now());
+  }
+
+  nextPruneAt(): number | null {
+    return this.book.nextPruneAt();
+  }
+}
+
+function refOf(attempt: AttemptRef): AttemptRef {
+  return { attemptId: attempt.attemptId, requestId: attempt.requestId, instance: attempt.instance };
+}
+
+function unknownAttempt(row: AttemptSpendRow): UnknownAttempt {
+  return { attemptId: row.attempt_id, requestId: row.request_id, instance: row.instance, worstCaseUsd: fromUnits(row.held_units), reason: row.reason ?? "" };
+}
+
+function capUnits(caps: SpendCaps): PeriodCaps {
+  return {
+    ...(caps.daily !== undefined && { daily: toUnits(caps.daily) }),
+    ...(caps.monthly !== undefined && { monthly: toUnits(caps.monthly) }),
+  };
+}
+
+function periodBudget(state: PeriodState): PeriodBudget {
+  const used = state.spentUnits + state.heldUnits;
+  return {
+    period: state.period,
+    capUsd: state.capUnits === undefined ? null : fromUnits(state.capUnits),
+    spentUsd: fromUnits(state.spentUnits),
+    reservedUsd: fromUnits(state.heldUnits),
+    remainingUsd: state.capUnits === undefined ? null : fromUnits(Math.max(0, state.capUnits - used)),
+    resetsAt: state.resetsAt,
+    moneyBackAt: state.nextLapseAt === null ? state.resetsAt : new Date(Math.min(state.nextLapseAt, Date.parse(state.resetsAt))).toISOString(),
+  };
+}
