@@ -10,8 +10,7 @@ import { limitsSchema } from "../config/guard";
 import { estimateAttempts, judgeEstimate } from "../guard/estimate";
 import { requestGuard } from "../http/request-guard";
 import { spendCaps } from "../guard/durable-guard";
-import type { Context } from "hono";
-import type { App, AppEnv } from "../http/context";
+import type { App } from "../http/context";
 import { requireJsonBody } from "../http/json-body";
 import { GenerateImagesRequest, problemResponses } from "./schemas";
 

@@ -61,7 +61,8 @@ describe("supabase db push", () => {
       "20261122120400_bundled_prices.sql",
       "20261130120000_imagen_usage_attribution.sql",
       "20261130151000_imagen_pricing_held_superseded.sql",
-      "20261207120000_imagen_pricing_held_rejected.sql",
+      "20261207120000_imagen_usage_cost_unknown_reason.sql",
+      "20261207130000_imagen_pricing_held_rejected.sql",
     ]);
   });
 

@@ -2,7 +2,7 @@
 -- "Held changes"). A rejected proposal is neither approvable nor proposed again while the source
 -- keeps publishing the same rate; a refresh that reads another rate supersedes it as usual, and a
 -- re-proposal of the rejected rate after that clears rejected_at (the refresh's upsert sends it
--- as null). Same column as migrations/d1/0005_pricing_held_rejected.sql.
+-- as null). Same column as migrations/d1/0006_pricing_held_rejected.sql.
 
 alter table mai.imagen_pricing_held
   add column rejected_at timestamptz;
