@@ -102,7 +102,11 @@ async function main(): Promise<void> {
   await prepareLocalState(KEY, ".bench/ablation-no-sidecar");
   const stop = stopAllOnExit([
     startWranglerDev(PORT, PORT + 1000),
-    startWranglerDev(PORT + 1, PORT + 1001, sidecarOff(), { name: "imagen-edge (no sidecar)", config: "wrangler.toml", persistTo: ".bench/ablation-no-sidecar" }),
+    startWranglerDev(PORT + 1, PORT + 1001, sidecarOff(), {
+      name: "imagen-edge (no sidecar)",
+      config: "wrangler.toml",
+      persistTo: ".bench/ablation-no-sidecar",
+    }),
     startWranglerDev(PORT + 2, PORT + 1002, [], BASELINE_WORKER),
   ]);
   try {

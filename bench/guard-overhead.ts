@@ -17,7 +17,20 @@
  * and BENCH_GUARD_INSPECTOR_PORT (default 9337). Every server is stopped at the end.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { drive, loadAverages, measuredStamp, type Load, localImagenConfig, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import {
+  drive,
+  loadAverages,
+  measuredStamp,
+  type Load,
+  localImagenConfig,
+  prepareLocalState,
+  type Result,
+  resultRows,
+  startWranglerDev,
+  stopAllOnExit,
+  waitFor,
+  writeBenchmarkBlock,
+} from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZE = process.env.BENCH_SIZE ?? "256x256";
@@ -75,7 +88,11 @@ const committed = (b: DailyBudget) => b.spent_usd + b.reserved_usd;
 async function warmUp(): Promise<void> {
   for (const arm of ["guard off", "guard on"] as const) {
     const before = await dailyBudget();
-    const response = await fetch(`${URL_}/v1/images`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` }, body: JSON.stringify(load(arm).body(0)) });
+    const response = await fetch(`${URL_}/v1/images`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body: JSON.stringify(load(arm).body(0)),
+    });
     const text = await response.text();
     if (response.status !== 201) throw new Error(`${arm} warm-up: ${response.status} ${text.slice(0, 300)}`);
     const after = await dailyBudget();

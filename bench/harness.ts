@@ -62,11 +62,29 @@ export const IMAGEN_EDGE: WorkerProject = { name: "imagen-edge", config: "wrangl
 
 /** `worker` (by default this one) under `wrangler dev` on 127.0.0.1. */
 export function startWranglerDev(port: number, inspectorPort: number, extraArgs: readonly string[] = [], worker: WorkerProject = IMAGEN_EDGE): Server {
-  return startServer(worker.name, process.execPath, [
-    "node_modules/wrangler/bin/wrangler.js", "dev", "-c", worker.config, "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspectorPort), "--persist-to", worker.persistTo, "--show-interactive-dev-session=false", "--log-level", "error",
-    ...extraArgs,
-  ], QUIET_ENV);
+  return startServer(
+    worker.name,
+    process.execPath,
+    [
+      "node_modules/wrangler/bin/wrangler.js",
+      "dev",
+      "-c",
+      worker.config,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      worker.persistTo,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "error",
+      ...extraArgs,
+    ],
+    QUIET_ENV,
+  );
 }
 
 /** wrangler.toml's IMAGEN_CONFIG, to derive a `--var IMAGEN_CONFIG:<json>` override from. */
@@ -142,7 +160,9 @@ export async function drive(load: Load): Promise<Result> {
 
 /** The 1/5/15-minute load averages, as the stamps print them. */
 export function loadAverages(): string {
-  return loadavg().map((l) => l.toFixed(1)).join(" / ");
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ");
 }
 
 /** "Measured <UTC minute> on <cores × cpu>, Node <version>; load average … before the run: <load>." */

@@ -20,7 +20,20 @@
  * Only loopback addresses are used; every server is stopped (its process group) at the end.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { drive, loadAverages, measuredStamp, localImagenConfig, prepareLocalState, type Result, resultRows, startServer, startWranglerDev, stopAllOnExit, waitFor, writeBenchmarkBlock } from "./harness";
+import {
+  drive,
+  loadAverages,
+  measuredStamp,
+  localImagenConfig,
+  prepareLocalState,
+  type Result,
+  resultRows,
+  startServer,
+  startWranglerDev,
+  stopAllOnExit,
+  waitFor,
+  writeBenchmarkBlock,
+} from "./harness";
 import { newKey } from "../test/fakes/openai-style/control";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -49,11 +62,16 @@ function startAll() {
   const tsx = "node_modules/.bin/tsx";
   const upstream = startServer("fake OpenAI", tsx, ["test/fakes/openai/server.ts", "--port", String(PORT)]);
   // --headless: no log UI; NODE_ENV=production also skips its dev-only routes.
-  const portkey = startServer("portkey", process.execPath, ["bench/node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${PORT + 1}`, "--headless"], {
-    ...process.env,
-    NODE_ENV: "production",
-    TRUSTED_CUSTOM_HOSTS: "127.0.0.1",
-  });
+  const portkey = startServer(
+    "portkey",
+    process.execPath,
+    ["bench/node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${PORT + 1}`, "--headless"],
+    {
+      ...process.env,
+      NODE_ENV: "production",
+      TRUSTED_CUSTOM_HOSTS: "127.0.0.1",
+    },
+  );
   const ours = startWranglerDev(PORT + 2, INSPECTOR_PORT, ["--var", `IMAGEN_CONFIG:${benchConfig()}`, "--var", `OPENAI_API_KEY:${UPSTREAM_KEY}`]);
   return [upstream, portkey, ours];
 }
@@ -64,7 +82,13 @@ const prompt = (n: number) => `benchmark lighthouse at dusk, take ${n}`;
 function loads(concurrency: number) {
   const common = { path: PATH, concurrency, seconds: SECONDS };
   return {
-    "upstream direct": { ...common, target: "upstream direct", url: UPSTREAM, headers: { authorization: `Bearer ${UPSTREAM_KEY}` }, body: (n: number) => ({ model: MODEL, prompt: prompt(n), size: SIZE }) },
+    "upstream direct": {
+      ...common,
+      target: "upstream direct",
+      url: UPSTREAM,
+      headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
+      body: (n: number) => ({ model: MODEL, prompt: prompt(n), size: SIZE }),
+    },
     portkey: {
       ...common,
       target: "portkey",
@@ -72,7 +96,13 @@ function loads(concurrency: number) {
       headers: { authorization: `Bearer ${UPSTREAM_KEY}`, "x-portkey-provider": "openai", "x-portkey-custom-host": `${UPSTREAM}/v1` },
       body: (n: number) => ({ model: MODEL, prompt: prompt(n), size: SIZE }),
     },
-    "imagen-edge": { ...common, target: "imagen-edge", url: OURS, headers: { authorization: `Bearer ${OUR_KEY}` }, body: (n: number) => ({ model: INSTANCE, prompt: prompt(n), size: SIZE, user: "bench" }) },
+    "imagen-edge": {
+      ...common,
+      target: "imagen-edge",
+      url: OURS,
+      headers: { authorization: `Bearer ${OUR_KEY}` },
+      body: (n: number) => ({ model: INSTANCE, prompt: prompt(n), size: SIZE, user: "bench" }),
+    },
   } as const;
 }
 
@@ -80,7 +110,11 @@ function loads(concurrency: number) {
 async function warmUp(): Promise<number> {
   let bytes = 0;
   for (const load of Object.values(loads(1))) {
-    const response = await fetch(`${load.url}${PATH}`, { method: "POST", headers: { "content-type": "application/json", ...load.headers }, body: JSON.stringify(load.body(0)) });
+    const response = await fetch(`${load.url}${PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...load.headers },
+      body: JSON.stringify(load.body(0)),
+    });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`${load.target} warm-up: ${response.status} ${text.slice(0, 300)}`);
     const image = (JSON.parse(text) as { data: { b64_json?: string }[] }).data[0]?.b64_json;
@@ -103,7 +137,13 @@ function verdict(results: readonly Result[]): string {
     ];
   });
   const met = at("imagen-edge", 1).p50 <= at("portkey", 1).p50;
-  return ["| comparison | |", "|---|---:|", ...lines, "", `Target (imagen-edge p50 ≤ Portkey p50 at concurrency 1, while also storing and ledgering): **${met ? "met" : "not met"}**.`].join("\n");
+  return [
+    "| comparison | |",
+    "|---|---:|",
+    ...lines,
+    "",
+    `Target (imagen-edge p50 ≤ Portkey p50 at concurrency 1, while also storing and ledgering): **${met ? "met" : "not met"}**.`,
+  ].join("\n");
 }
 
 async function main(): Promise<void> {

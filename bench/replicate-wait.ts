@@ -48,7 +48,11 @@ async function runOnce(fakeUrl: string, mode: Mode, index: number): Promise<numb
   const token = `r8_bench${index}${Math.random().toString(36).slice(2, 10)}`;
   const processing = 300 + Math.floor(Math.random() * 1200);
   const scenario: Scenario = { starting_ms: 50, processing_ms: processing, finalize_ms: 0, ...mode.scenario };
-  const set = await fetch(`${fakeUrl}/__fake/scenario`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token, ...scenario }) });
+  const set = await fetch(`${fakeUrl}/__fake/scenario`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token, ...scenario }),
+  });
   if (!set.ok) throw new Error(`scenario refused: ${set.status}`);
   const config = replicateConfigSchema.parse({
     type: "replicate",
@@ -57,7 +61,11 @@ async function runOnce(fakeUrl: string, mode: Mode, index: number): Promise<numb
     delivery_hosts: ["127.0.0.1"],
     ...mode.config,
   });
-  const backend = replicateBackendType.create("bench", config, { env: { REPLICATE_API_TOKEN: token }, fetch: (input, init) => fetch(input, init), clock: systemClock });
+  const backend = replicateBackendType.create("bench", config, {
+    env: { REPLICATE_API_TOKEN: token },
+    fetch: (input, init) => fetch(input, init),
+    clock: systemClock,
+  });
   const result = await throughRunner(backend, { prompt: "benchmark lighthouse", width: 512, height: 512, seed: index + 1, n: 1 }, `bench-${index}`);
   const returned = Date.now();
   // Drain the image (not timed) so the connection is released and the run is a complete one.

@@ -8,7 +8,20 @@
  * BENCH_PORT + 1000, likewise).
  */
 import { rmSync, readFileSync, writeFileSync } from "node:fs";
-import { drive, loadAverages, measuredStamp, type Load, prepareLocalState, type Result, resultRows, startWranglerDev, stopAllOnExit, waitFor, type WorkerProject, writeBenchmarkBlock } from "./harness";
+import {
+  drive,
+  loadAverages,
+  measuredStamp,
+  type Load,
+  prepareLocalState,
+  type Result,
+  resultRows,
+  startWranglerDev,
+  stopAllOnExit,
+  waitFor,
+  type WorkerProject,
+  writeBenchmarkBlock,
+} from "./harness";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SIZE = process.env.BENCH_SIZE ?? "1024x1024";
@@ -74,9 +87,7 @@ async function main(): Promise<void> {
     }
     const report = [...resultRows(results), "", ...ratios(results)].join("\n");
     console.log(report);
-    const stamp =
-      `${measuredStamp(machineLoad)} ` +
-      `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run.`;
+    const stamp = `${measuredStamp(machineLoad)} ` + `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run.`;
     writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "generation", `${stamp}\n\n${report}`));
   } finally {
     stop();

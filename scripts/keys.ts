@@ -69,8 +69,7 @@ function line(record: ApiKeyRecord): string {
   return [record.id, record.caller, record.role, record.created_at, state, record.label ?? ""].join("\t");
 }
 
-const USAGE =
-  "usage: npm run keys -- create <caller> [--role admin|user] [--label TEXT] | list | revoke <id>   (each with [--remote] or [--persist-to DIR])";
+const USAGE = "usage: npm run keys -- create <caller> [--role admin|user] [--label TEXT] | list | revoke <id>   (each with [--remote] or [--persist-to DIR])";
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -83,7 +82,7 @@ async function main(): Promise<void> {
     },
   });
   const [command, arg] = positionals;
-  const known = (command === "create" || command === "add" || command === "revoke") ? arg !== undefined : command === "list";
+  const known = command === "create" || command === "add" || command === "revoke" ? arg !== undefined : command === "list";
   if (!known) {
     console.error(USAGE);
     process.exitCode = 2;

@@ -42,9 +42,7 @@ export function createApp(rootLog?: Logger): App {
       if (!result.success) {
         const errors = result.error.issues.map((issue) => ({
           // An unknown key is the caller's typo: name it rather than the object holding it.
-          field:
-            [...issue.path.map(String), ...(issue.code === "unrecognized_keys" ? [issue.keys.join(",")] : [])].join(".") ||
-            "(body)",
+          field: [...issue.path.map(String), ...(issue.code === "unrecognized_keys" ? [issue.keys.join(",")] : [])].join(".") || "(body)",
           message: issue.message,
         }));
         throw problem("invalid-request", 400, errors.map((e) => `${e.field}: ${e.message}`).join("; "), {
@@ -57,20 +55,27 @@ export function createApp(rootLog?: Logger): App {
   app.use(serverRequestId());
   app.use(clientCorrelationId());
   app.use(accessLog(logFor));
-  app.use(methodNotAllowed({
-    app,
-    // Answered after every route middleware ran, so the OpenAI paths' shape is applied here too.
-    onMethodNotAllowed: async (c, methods) => {
-      const answer = withRequestId(
-        problemResponse(
-          { type: "method-not-allowed", status: 405, detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}`, headers: { allow: methods.join(", ") } },
+  app.use(
+    methodNotAllowed({
+      app,
+      // Answered after every route middleware ran, so the OpenAI paths' shape is applied here too.
+      onMethodNotAllowed: async (c, methods) => {
+        const answer = withRequestId(
+          problemResponse(
+            {
+              type: "method-not-allowed",
+              status: 405,
+              detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}`,
+              headers: { allow: methods.join(", ") },
+            },
+            c.get("requestId"),
+          ),
           c.get("requestId"),
-        ),
-        c.get("requestId"),
-      );
-      return isOpenAIPath(c.req.path) ? inOpenAIShape(answer) : answer;
-    },
-  }));
+        );
+        return isOpenAIPath(c.req.path) ? inOpenAIShape(answer) : answer;
+      },
+    }),
+  );
   app.use(refuseUnanswerableEncodings());
   app.use(deps());
   // Signed provider webhooks authenticate by signature, not API key: registered before the key check.
@@ -107,7 +112,10 @@ export function createApp(rootLog?: Logger): App {
   }));
 
   app.notFound((c) =>
-    withRequestId(problemResponse({ type: "not-found", status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }, c.get("requestId")), c.get("requestId")),
+    withRequestId(
+      problemResponse({ type: "not-found", status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }, c.get("requestId")),
+      c.get("requestId"),
+    ),
   );
   app.onError((error, c) => withRequestId(errorToResponse(error, c.get("requestId"), c.get("log") ?? logFor(c.env)), c.get("requestId")));
   return app;

@@ -24,13 +24,7 @@ export interface NamingInput {
 }
 
 /** The path for image `index` (0-based) of a batch. */
-export function destinationFor(
-  image: ImageRecord,
-  index: number,
-  answer: GenerateAnswer,
-  output: string | undefined,
-  naming: NamingInput,
-): Destination {
+export function destinationFor(image: ImageRecord, index: number, answer: GenerateAnswer, output: string | undefined, naming: NamingInput): Destination {
   // One numbering for every batch, the service's own: x.png, x-2.png, x-3.png, …
   if (output !== undefined) return { kind: "explicit", path: index === 0 ? output : withSuffix(output, index + 1) };
   const name = renderNamingTemplate(naming.template, {

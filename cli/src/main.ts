@@ -83,18 +83,14 @@ export function buildProgram(terminal: Terminal): Command {
     .argument("<id>", "job id")
     .option("--wait", "follow the job until it finishes, with a progress line")
     .option("--cancel", "cancel the job")
-    .action(async (id: string, flags: { wait?: boolean; cancel?: boolean }, command: Command) =>
-      jobsCommand(ctxOf(command), id, flags),
-    );
+    .action(async (id: string, flags: { wait?: boolean; cancel?: boolean }, command: Command) => jobsCommand(ctxOf(command), id, flags));
 
   program
     .command("images")
     .description("your recent images, newest first")
     .option("--limit <n>", "how many", integer(1, 100))
     .option("--cursor <cursor>", "continue from a previous listing")
-    .action(async (flags: { limit?: number; cursor?: string }, command: Command) =>
-      imagesCommand(ctxOf(command), flags),
-    );
+    .action(async (flags: { limit?: number; cursor?: string }, command: Command) => imagesCommand(ctxOf(command), flags));
 
   program
     .command("budget")
@@ -112,9 +108,7 @@ export function buildProgram(terminal: Terminal): Command {
     .argument("<caller>", "who uses it (lowercase letters, digits, . _ / -)")
     .addOption(new Option("--role <role>", "role").choices(["user", "admin"]).default("user"))
     .option("--label <text>", "a note")
-    .action(async (caller: string, flags: { role: string; label?: string }, command: Command) =>
-      createKey(ctxOf(command), caller, flags),
-    );
+    .action(async (caller: string, flags: { role: string; label?: string }, command: Command) => createKey(ctxOf(command), caller, flags));
   keys
     .command("revoke")
     .description("revoke a key by its id")

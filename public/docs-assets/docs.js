@@ -20,7 +20,11 @@ function describe(schema, depth = 0) {
     const name = schema.$ref.split("/").pop();
     return [el("a", { href: `#schema-${name}`, class: "type" }, name)];
   }
-  if (schema.anyOf || schema.oneOf) return joined((schema.anyOf ?? schema.oneOf).map((s) => describe(s, depth)), " | ");
+  if (schema.anyOf || schema.oneOf)
+    return joined(
+      (schema.anyOf ?? schema.oneOf).map((s) => describe(s, depth)),
+      " | ",
+    );
   if (schema.enum) return [schema.enum.map((v) => JSON.stringify(v)).join(" | ")];
   const type = Array.isArray(schema.type) ? schema.type.join(" | ") : schema.type;
   if (type === "array") return [...describe(schema.items, depth), "[]"];
@@ -29,7 +33,11 @@ function describe(schema, depth = 0) {
     if (props.length === 0) return schema.additionalProperties ? ["{ [key]: ", ...describe(schema.additionalProperties, depth), " }"] : ["object"];
     const pad = "  ".repeat(depth + 1);
     const required = new Set(schema.required ?? []);
-    const lines = props.map(([name, s]) => [`${pad}${name}${required.has(name) ? "" : "?"}: `, ...describe(s, depth + 1), s.description ? `  // ${s.description}` : ""]);
+    const lines = props.map(([name, s]) => [
+      `${pad}${name}${required.has(name) ? "" : "?"}: `,
+      ...describe(s, depth + 1),
+      s.description ? `  // ${s.description}` : "",
+    ]);
     return ["{\n", ...joined(lines, "\n"), `\n${"  ".repeat(depth)}}`];
   }
   return [type ?? "any"];
@@ -49,8 +57,38 @@ function operation(path, method, op) {
   if (op.description) section.append(el("p", {}, op.description));
   section.append(el("p", { class: "note" }, `operationId ${id} · ${op.security?.length ? "bearer API key" : "no API key"}`));
   if (op.parameters?.length) {
-    const rows = op.parameters.map((p) => el("tr", {}, el("td", {}, el("code", {}, p.name)), el("td", {}, p.in), el("td", {}, p.required ? "yes" : "no"), el("td", {}, describe(p.schema)), el("td", {}, p.description ?? p.schema?.description ?? "")));
-    section.append(el("h3", {}, "Parameters"), el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, ["name", "in", "required", "type", "description"].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows))));
+    const rows = op.parameters.map((p) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, el("code", {}, p.name)),
+        el("td", {}, p.in),
+        el("td", {}, p.required ? "yes" : "no"),
+        el("td", {}, describe(p.schema)),
+        el("td", {}, p.description ?? p.schema?.description ?? ""),
+      ),
+    );
+    section.append(
+      el("h3", {}, "Parameters"),
+      el(
+        "div",
+        { class: "table-wrap" },
+        el(
+          "table",
+          {},
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              ["name", "in", "required", "type", "description"].map((h) => el("th", { scope: "col" }, h)),
+            ),
+          ),
+          el("tbody", {}, rows),
+        ),
+      ),
+    );
   }
   if (op.requestBody) section.append(el("h3", {}, "Request body"), ...contentBlock(op.requestBody.content));
   section.append(el("h3", {}, "Responses"));

@@ -40,5 +40,10 @@ function figure(image) {
   const img = el("img", { alt: image.key, loading: "lazy", src: image.url, ...(image.width && { width: image.width, height: image.height }) });
   img.addEventListener("error", () => img.replaceWith(el("p", { class: "field-error" }, "Could not load this image.")), { once: true });
   const made = [image.backend, image.model, image.seed === null ? null : `seed ${image.seed}`, usd(image.cost_usd_estimate)].filter(Boolean).join(" · ");
-  return el("figure", { "data-key": image.key }, img, el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at)));
+  return el(
+    "figure",
+    { "data-key": image.key },
+    img,
+    el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at)),
+  );
 }

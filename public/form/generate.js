@@ -234,9 +234,17 @@ function clearErrors() {
 /** The finished generation: images, what made them, and how to do the same from a terminal. */
 function showResults(outcome, body) {
   const results = $("results");
-  const facts = el("p", { class: "facts" }, `${outcome.backend} · ${outcome.model} · seed ${outcome.seed} · ${outcome.latency_ms} ms · ${usd(outcome.cost_usd_estimate)}`);
+  const facts = el(
+    "p",
+    { class: "facts" },
+    `${outcome.backend} · ${outcome.model} · seed ${outcome.seed} · ${outcome.latency_ms} ms · ${usd(outcome.cost_usd_estimate)}`,
+  );
   const fallback = outcome.failed_attempts.length
-    ? el("p", { class: "note" }, `Fallback: ${outcome.failed_attempts.map((a) => `${a.backend} failed (${a.kind})`).join(", ")}; ${outcome.backend} produced these.`)
+    ? el(
+        "p",
+        { class: "note" },
+        `Fallback: ${outcome.failed_attempts.map((a) => `${a.backend} failed (${a.kind})`).join(", ")}; ${outcome.backend} produced these.`,
+      )
     : null;
   const useSeed = el("button", { type: "button" }, "Use this seed");
   useSeed.addEventListener("click", () => {

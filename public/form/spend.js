@@ -20,10 +20,7 @@ export function clearSpend() {
 export async function loadSpend() {
   const load = ++latestLoad;
   const since = new Date(Date.now() - (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-  const [summary, report] = await Promise.all([
-    api(`/v1/usage/summary?since=${since}`),
-    api(`/v1/usage?since=${since}&group=${GROUP.join(",")}`),
-  ]);
+  const [summary, report] = await Promise.all([api(`/v1/usage/summary?since=${since}`), api(`/v1/usage?since=${since}&group=${GROUP.join(",")}`)]);
   if (load !== latestLoad) return;
   $("spend-chart").replaceChildren(...dayCharts(summary.by_day, since));
   $("spend-table").replaceChildren(groupTable(report));
@@ -72,13 +69,39 @@ function svgEl(tag, attributes, text) {
 }
 
 function groupTable(report) {
-  const head = el("tr", {}, [...GROUP, "calls", "failed", "images", "cost"].map((h) => el("th", { scope: "col" }, h)));
+  const head = el(
+    "tr",
+    {},
+    [...GROUP, "calls", "failed", "images", "cost"].map((h) => el("th", { scope: "col" }, h)),
+  );
   const rows = report.groups.map((g) =>
-    el("tr", {}, GROUP.map((k) => el("td", {}, g.group[k] ?? "—")), el("td", { class: "num" }, g.calls), el("td", { class: "num" }, g.failed), el("td", { class: "num" }, g.images), el("td", { class: "num" }, usd(g.cost_usd))),
+    el(
+      "tr",
+      {},
+      GROUP.map((k) => el("td", {}, g.group[k] ?? "—")),
+      el("td", { class: "num" }, g.calls),
+      el("td", { class: "num" }, g.failed),
+      el("td", { class: "num" }, g.images),
+      el("td", { class: "num" }, usd(g.cost_usd)),
+    ),
   );
   const t = report.totals;
-  const totals = el("tr", { class: "totals" }, el("th", { scope: "row", colspan: GROUP.length }, "Total"), el("td", { class: "num" }, t.calls), el("td", { class: "num" }, t.failed), el("td", { class: "num" }, t.images), el("td", { class: "num" }, usd(t.cost_usd)));
-  return el("table", {}, el("thead", {}, head), el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: GROUP.length + 4 }, "No usage in this period."))), el("tfoot", {}, totals));
+  const totals = el(
+    "tr",
+    { class: "totals" },
+    el("th", { scope: "row", colspan: GROUP.length }, "Total"),
+    el("td", { class: "num" }, t.calls),
+    el("td", { class: "num" }, t.failed),
+    el("td", { class: "num" }, t.images),
+    el("td", { class: "num" }, usd(t.cost_usd)),
+  );
+  return el(
+    "table",
+    {},
+    el("thead", {}, head),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: GROUP.length + 4 }, "No usage in this period."))),
+    el("tfoot", {}, totals),
+  );
 }
 
 /** The budget gauges (GET /v1/budget): today's and this month's spend against the caps. */

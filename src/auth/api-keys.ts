@@ -20,9 +20,7 @@ export interface ApiKeyRecord {
   readonly limits?: Limits;
 }
 
-export type KeyCheck =
-  | { readonly ok: true; readonly record: ApiKeyRecord }
-  | { readonly ok: false; readonly reason: "unknown" | "revoked" };
+export type KeyCheck = { readonly ok: true; readonly record: ApiKeyRecord } | { readonly ok: false; readonly reason: "unknown" | "revoked" };
 
 const PREFIX = "key:";
 const KEY_ID_LENGTH = 12;

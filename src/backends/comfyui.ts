@@ -130,7 +130,9 @@ class ComfyUIInstance implements ComfyUIBackend {
       // us knowing. Our prompt_id is the job's id on current servers, so cancel it anyway.
       if (ctx.signal.aborted || call.expired()) await this.cancel(client, ourPromptId, ctx);
       if (call.expired()) {
-        throw new BackendError("timeout", `ComfyUI did not answer POST /prompt within ${call.budgetMs} ms; the prompt was dropped from its queue`, { cause: error });
+        throw new BackendError("timeout", `ComfyUI did not answer POST /prompt within ${call.budgetMs} ms; the prompt was dropped from its queue`, {
+          cause: error,
+        });
       }
       throw error;
     } finally {
@@ -169,7 +171,10 @@ class ComfyUIInstance implements ComfyUIBackend {
       };
     } catch (error) {
       if (deadline.expired()) {
-        throw new BackendError("timeout", `ComfyUI did not answer a poll of prompt ${promptId} within ${deadline.budgetMs} ms`, { externalId: promptId, cause: error });
+        throw new BackendError("timeout", `ComfyUI did not answer a poll of prompt ${promptId} within ${deadline.budgetMs} ms`, {
+          externalId: promptId,
+          cause: error,
+        });
       }
       // The box could not be asked (tunnel down…): the job asks again later; the error names the prompt.
       if (error instanceof BackendError && error.extra.externalId === undefined) {
@@ -301,5 +306,10 @@ function hasFetch(value: unknown): value is Fetcher {
 
 /** "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync" → "NVIDIA GeForce RTX 4090". */
 function deviceName(raw: string): string {
-  return raw.replace(/^\S+:\d+\s+/, "").replace(/\s+:\s+\S+$/, "").trim() || raw;
+  return (
+    raw
+      .replace(/^\S+:\d+\s+/, "")
+      .replace(/\s+:\s+\S+$/, "")
+      .trim() || raw
+  );
 }

@@ -2,9 +2,7 @@
 import { z } from "zod";
 import { fallbackOnSchema } from "./fallback-triggers";
 
-export const envVarName = z
-  .string()
-  .regex(/^[A-Z][A-Z0-9_]*$/, "an env var name like REPLICATE_API_TOKEN (the secret itself never goes in config)");
+export const envVarName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an env var name like REPLICATE_API_TOKEN (the secret itself never goes in config)");
 
 export const baseInstanceFields = {
   model: z.string().min(1).max(200).optional(),

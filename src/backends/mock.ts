@@ -27,9 +27,7 @@ export const mockBackendType = defineBackendType({
     /** Fraction of attempts that fail, 0..1 (1 = always). Draws from a hash of prompt + seed, so it is repeatable. */
     failure_rate: z.number().min(0).max(1).default(0),
     /** How an injected failure presents itself. */
-    failure_kind: z
-      .enum(["unavailable", "timeout", "failed", "rate_limited", "invalid_request", "auth", "insufficient_credit"])
-      .default("unavailable"),
+    failure_kind: z.enum(["unavailable", "timeout", "failed", "rate_limited", "invalid_request", "auth", "insufficient_credit"]).default("unavailable"),
     /** Makes the mock a paid backend (tests and benchmarks of the spend guard); absent = free. */
     cost_per_image_usd: z.number().min(0).max(100).optional(),
   }),

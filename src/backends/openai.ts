@@ -14,7 +14,6 @@ import { baseInstanceFields } from "./instance-base";
 import { isDallE, OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 
-
 export const openAiConfigSchema = z.strictObject({
   type: z.literal("openai"),
   ...baseInstanceFields,
@@ -31,7 +30,6 @@ export const openAiConfigSchema = z.strictObject({
    */
   sizes: z.array(sizeField).min(1).optional(),
 });
-
 
 export const openAiBackendType = defineBackendType({
   type: "openai",
@@ -88,7 +86,10 @@ function checkedChoices(config: OpenAiConfig, spec: GenerationSpec): { quality?:
 }
 
 /** DALL·E speaks standard | hd and answers PNG; GPT image models speak low … max and choose formats. */
-const QUALITIES = { dallE: ["standard", "hd", "auto"], gptImage: ["low", "medium", "high", "xhigh", "max", "auto"] } as const satisfies Record<string, readonly OpenAiQuality[]>;
+const QUALITIES = { dallE: ["standard", "hd", "auto"], gptImage: ["low", "medium", "high", "xhigh", "max", "auto"] } as const satisfies Record<
+  string,
+  readonly OpenAiQuality[]
+>;
 
 /** The caller's quality and format, checked against what this model takes (a 400 naming the field otherwise). */
 function requestedChoices(model: string, spec: GenerationSpec): { quality?: OpenAiQuality; outputFormat?: OutputFormat } {
@@ -96,10 +97,14 @@ function requestedChoices(model: string, spec: GenerationSpec): { quality?: Open
   const allowed: readonly string[] = dallE ? QUALITIES.dallE : QUALITIES.gptImage;
   const { quality, outputFormat } = spec;
   if (quality !== undefined && !allowed.includes(quality)) {
-    throw new BackendError("invalid_request", `${model} takes quality ${allowed.join(", ")}, not ${quality}`, { invalidFields: [{ field: "quality", message: allowed.join(", ") }] });
+    throw new BackendError("invalid_request", `${model} takes quality ${allowed.join(", ")}, not ${quality}`, {
+      invalidFields: [{ field: "quality", message: allowed.join(", ") }],
+    });
   }
   if (dallE && outputFormat !== undefined && outputFormat !== "png") {
-    throw new BackendError("invalid_request", `${model} answers PNG only, not ${outputFormat}`, { invalidFields: [{ field: "output_format", message: "png" }] });
+    throw new BackendError("invalid_request", `${model} answers PNG only, not ${outputFormat}`, {
+      invalidFields: [{ field: "output_format", message: "png" }],
+    });
   }
   return { ...(quality !== undefined && { quality: quality as OpenAiQuality }), ...(outputFormat !== undefined && { outputFormat }) };
 }

@@ -13,10 +13,7 @@ export const backendTypes = [mockBackendType, comfyuiBackendType, replicateBacke
 
 export const backendInstanceSchema = z.discriminatedUnion(
   "type",
-  backendTypes.map((t) => t.configSchema) as unknown as [
-    (typeof backendTypes)[number]["configSchema"],
-    ...(typeof backendTypes)[number]["configSchema"][],
-  ],
+  backendTypes.map((t) => t.configSchema) as unknown as [(typeof backendTypes)[number]["configSchema"], ...(typeof backendTypes)[number]["configSchema"][]],
 );
 
 export type BackendInstanceConfig = z.infer<typeof backendInstanceSchema>;

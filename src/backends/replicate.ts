@@ -215,9 +215,7 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         // neither sent again nor another backend tried. It is canceled when it can be found;
         // otherwise its Cancel-After stops it.
         const orphan = await cancelUnanswered(api, request, sentAt, ctx);
-        const what = orphan
-          ? `it made prediction ${orphan}, which was found and canceled`
-          : "it may have made a prediction, which its Cancel-After stops";
+        const what = orphan ? `it made prediction ${orphan}, which was found and canceled` : "it may have made a prediction, which its Cancel-After stops";
         throw new BackendError(
           "unavailable",
           `Replicate did not answer the prediction create within ${call.budgetMs} ms (timeout ${timeoutMs / 1000} s); ${what}; not sent again`,

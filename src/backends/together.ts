@@ -10,7 +10,6 @@ import { baseInstanceFields } from "./instance-base";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 import { parseTogetherImages, TOGETHER_IMAGES_PATH, togetherImageRequest, togetherOutputFormats } from "./together/protocol";
 
-
 export const togetherConfigSchema = z.strictObject({
   type: z.literal("together"),
   ...baseInstanceFields,
@@ -19,7 +18,6 @@ export const togetherConfigSchema = z.strictObject({
   ...openAiStyleFields({ keyEnv: "TOGETHER_API_KEY", baseUrl: "https://api.together.ai/v1", timeoutS: 60 }),
   output_format: z.enum(togetherOutputFormats).default("png"),
 });
-
 
 export const togetherBackendType = defineBackendType({
   type: "together",

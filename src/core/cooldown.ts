@@ -16,7 +16,7 @@ export const DEFAULT_COOLDOWN_S = 60;
 
 export type Admission =
   | { readonly admitted: true }
-  | { readonly admitted: false; /** Clock time (ms) the backend may be tried again. */ readonly until: number; readonly reason: string };
+  | { readonly admitted: false /** Clock time (ms) the backend may be tried again. */; readonly until: number; readonly reason: string };
 
 interface OpenCircuit {
   readonly until: number;

@@ -119,4 +119,3 @@ export function outcomeOf(
     ...(attempt.result.tokenUsage && { usage: attempt.result.tokenUsage }),
   };
 }
-

@@ -22,12 +22,7 @@ export interface GenerationPlan {
   readonly style: string | null;
 }
 
-export function planGeneration(
-  request: GenerationRequest,
-  config: ImagenConfig,
-  ids: IdSource,
-  backend: (name: string) => Backend,
-): GenerationPlan {
+export function planGeneration(request: GenerationRequest, config: ImagenConfig, ids: IdSource, backend: (name: string) => Backend): GenerationPlan {
   const named = request.backend ?? config.default_backend;
   const chain = resolveChain(config, named);
   if (!chain) {
@@ -41,10 +36,7 @@ export function planGeneration(
   const style = request.style === undefined ? undefined : ownEntry(config.styles, request.style);
   if (request.style !== undefined && !style) {
     const known = Object.keys(config.styles);
-    throw new InvalidRequestError(
-      "style",
-      `unknown style "${request.style}"; configured: ${known.length ? known.join(", ") : "(none)"}`,
-    );
+    throw new InvalidRequestError("style", `unknown style "${request.style}"; configured: ${known.length ? known.join(", ") : "(none)"}`);
   }
   if (request.output !== undefined) {
     const problem = keyProblem(request.output);

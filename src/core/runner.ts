@@ -229,7 +229,10 @@ export class GenerationRunner {
   private coolingDown(backend: string, now: number): { readonly skipped: FailedAttempt; readonly until: number } | null {
     const admission = this.deps.cooldowns.admit(backend, now, this.cooldownMs(backend));
     if (admission.admitted) return null;
-    return { skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0, cost_exposure: "none" }, until: admission.until };
+    return {
+      skipped: { backend, kind: "skipped", detail: coolingDownLine(admission.until, admission.reason), latency_ms: 0, cost_exposure: "none" },
+      until: admission.until,
+    };
   }
 
   /**
@@ -344,7 +347,9 @@ export class GenerationRunner {
         new BackendError("unavailable", `${lostDetail}; by its deadline the provider lists no work for it, so the create never took and nothing was billed`),
       );
     }
-    return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; no webhook for it came before its deadline`, { ambiguous: true }), { unknownReason: reason });
+    return this.fail(chain, attempt, new BackendError("unavailable", `${lostDetail}; no webhook for it came before its deadline`, { ambiguous: true }), {
+      unknownReason: reason,
+    });
   }
 
   /**
@@ -453,7 +458,11 @@ export class GenerationRunner {
     if (trigger !== null && this.prepared.plan.fallbackOn.includes(trigger) && recorded.failed.length < this.prepared.plan.chain.length) {
       return { status: "running", chain: { attempt: null, failed: recorded.failed, nextStepAt: this.deps.clock.now() } };
     }
-    return { status: "failed", error: new GenerationFailedError(this.withCooldownHint(attempt, trigger, recorded.error), recorded.failed), failed: recorded.failed };
+    return {
+      status: "failed",
+      error: new GenerationFailedError(this.withCooldownHint(attempt, trigger, recorded.error), recorded.failed),
+      failed: recorded.failed,
+    };
   }
 
   /** An unreachable backend cools down; any other answer shows it is there. */
@@ -487,7 +496,12 @@ export class GenerationRunner {
     return { status: "failed", error: new GenerationFailedError(recorded.error, recorded.failed), failed: recorded.failed };
   }
 
-  private async recordFailure(chain: ChainState, attempt: AttemptState, error: unknown, { reserved = true, unknownReason = "ambiguous_create" }: FailureSpend = {}) {
+  private async recordFailure(
+    chain: ChainState,
+    attempt: AttemptState,
+    error: unknown,
+    { reserved = true, unknownReason = "ambiguous_create" }: FailureSpend = {},
+  ) {
     const backend = this.deps.backend(attempt.backend);
     const recorded = await recordFailure(this.prepared, backend, attempt, error, this.deps, this.attemptLog(attempt), unknownReason);
     // What a failed attempt still costs: every provider we speak bills per produced image

@@ -28,9 +28,9 @@ export async function storeImages(
   } catch (error) {
     // Half a result is worse than none: remove what this request wrote, then report.
     const written = records.flatMap((r) => (r.sidecar_key ? [r.key, r.sidecar_key] : [r.key]));
-    await deps.store.delete(written).catch((cleanup: unknown) =>
-      deps.log.error("cleanup after failed store left objects behind", { error: errorMessage(cleanup) }),
-    );
+    await deps.store
+      .delete(written)
+      .catch((cleanup: unknown) => deps.log.error("cleanup after failed store left objects behind", { error: errorMessage(cleanup) }));
     throw error;
   }
 }
@@ -74,9 +74,7 @@ async function storeOne(
       cost_usd_estimate: attempt.cost ? String(usd(attempt.cost.usd / attempt.result.images.length)) : "",
     },
     allowSuffix: explicit === undefined,
-    sidecar: wantSidecar
-      ? (finalKey, size) => sidecarBody({ id, key: finalKey, size }, image, index, plan, attempt, data, now)
-      : null,
+    sidecar: wantSidecar ? (finalKey, size) => sidecarBody({ id, key: finalKey, size }, image, index, plan, attempt, data, now) : null,
   });
   if (!saved) throw new OutputConflictError(key);
   return {

@@ -34,4 +34,3 @@ export function backendResolver(config: ImagenConfig, env: Readonly<Record<strin
     return backend;
   };
 }
-

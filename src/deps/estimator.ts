@@ -37,4 +37,3 @@ function unavailablePriceStore(error: unknown): PriceStore {
   };
   return { current: fail, apply: fail, hold: fail, held: fail, supersede: fail, approveHeld: fail, rejectHeld: fail, recordRun: fail, lastRun: fail };
 }
-

@@ -46,7 +46,6 @@ export function priceStoreFor(env: Env, config: ImagenConfig): PriceStore {
   return target.kind === "d1" ? new D1PriceStore(env.LEDGER) : new SupabasePriceStore(supabaseClient(target.settings));
 }
 
-
 /** How an outage names the ledger and price store ("the usage ledger (D1)"). */
 export function ledgerDependency(env: Env, config: ImagenConfig, what: "usage ledger" | "price store"): string {
   return `the ${what} (${ledgerTarget(config, env).kind === "d1" ? "D1" : "Supabase"})`;

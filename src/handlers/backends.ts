@@ -88,7 +88,8 @@ function chainStatus(members: readonly { readonly member: string; readonly statu
   if (serving === 0) return members[0]!.status;
   const story = (list: typeof members) => list.map((m) => `${m.member}: ${m.status}`).join("; ");
   const stuck = skipsCooling ? -1 : members.findIndex((m) => m.status.startsWith(COOLING_PREFIX));
-  if (stuck !== -1 && (serving === -1 || stuck < serving)) return `unavailable (${story(members.slice(0, stuck + 1))}; this chain does not fall back on unreachable)`;
+  if (stuck !== -1 && (serving === -1 || stuck < serving))
+    return `unavailable (${story(members.slice(0, stuck + 1))}; this chain does not fall back on unreachable)`;
   if (serving > 0) return `ok via ${members[serving]!.member} (${story(members.slice(0, serving))})`;
   return `unavailable (${story(members)})`;
 }
@@ -105,10 +106,12 @@ async function statusWithin(probe: Promise<BackendStatus>, ms: number): Promise<
   });
   try {
     return await Promise.race([
-      probe.catch((error: unknown): BackendStatus => ({
-        state: "unreachable",
-        reason: error instanceof Error ? error.message : String(error),
-      })),
+      probe.catch(
+        (error: unknown): BackendStatus => ({
+          state: "unreachable",
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+      ),
       timeout,
     ]);
   } finally {

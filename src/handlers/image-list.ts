@@ -15,7 +15,13 @@ import { problemResponses } from "./schemas";
 const MAX_IMAGE_PAGE = 200;
 
 const ImageListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_IMAGE_PAGE).default(50).openapi({ description: `Images per page, 1..${MAX_IMAGE_PAGE}.` }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_IMAGE_PAGE)
+    .default(50)
+    .openapi({ description: `Images per page, 1..${MAX_IMAGE_PAGE}.` }),
   cursor: z.string().max(1200).optional().openapi({ description: "next_cursor from the previous page." }),
   prefix: z.string().min(1).max(512).optional().openapi({ description: "Only keys starting with this, e.g. `alice/2026-05-04/`.", example: "blog/" }),
   since: utcDate.optional().openapi({ description: "Only images stored on or after this UTC date (YYYY-MM-DD)." }),

@@ -37,13 +37,10 @@ const generateRoute = createRoute({
   middleware: [rateLimit(), requireJsonBody(), idempotencyKey(), markUnsafeRetries()] as const,
   request: {
     headers: z.object({
-      "idempotency-key": z
-        .string()
-        .optional()
-        .openapi({
-          description:
-            "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422.",
-        }),
+      "idempotency-key": z.string().optional().openapi({
+        description:
+          "Repeat the request safely: the same key with the same body replays the first answer (`Idempotent-Replayed: true`) for 24 h; with another body: 422.",
+      }),
       prefer: z.string().optional().openapi({ description: "`respond-async`: answer 202 with a job at once (docs/jobs.md); the status URL is in `Location`." }),
       "cache-control": z
         .string()
@@ -96,7 +93,16 @@ export function registerImageRoutes(app: App): void {
     if (stored) {
       const caller = c.get("caller").name;
       const requestId = c.get("requestId");
-      const input = { eventId: deps.ids.newId(), requestId, caller, source: request.source ?? null, ref: request.ref ?? null, clientRequestId: request.clientRequestId ?? null, promptHash: await sha256Hex(request.prompt), now: deps.clock.now() };
+      const input = {
+        eventId: deps.ids.newId(),
+        requestId,
+        caller,
+        source: request.source ?? null,
+        ref: request.ref ?? null,
+        clientRequestId: request.clientRequestId ?? null,
+        promptHash: await sha256Hex(request.prompt),
+        now: deps.clock.now(),
+      };
       await deps.usage.record(reuseUsageEvent(stored, request.n, input));
       c.header(REUSED_FROM_HEADER, stored.request_id);
       return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);

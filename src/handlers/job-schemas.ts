@@ -40,7 +40,10 @@ export const JobDocumentSchema = z
         backend: z.string().nullable(),
         latency_ms: z.number().nullable(),
         external_id: z.string().optional(),
-        invalid_fields: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))).optional().openapi({ description: "The provider's field-level complaints, as on the sync answer." }),
+        invalid_fields: z
+          .array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])))
+          .optional()
+          .openapi({ description: "The provider's field-level complaints, as on the sync answer." }),
         attempts: z.array(FailedAttemptSchema),
       })
       .nullable(),

@@ -20,7 +20,9 @@ export const GenerateImagesRequest = z
       .max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`)
       .openapi({ example: "a small fishbowl with a cat staring out, photo, soft light" }),
     backend: z.string().max(64).optional().openapi({ description: "Backend instance name; default: config's default_backend." }),
-    size: sizeField.optional().openapi({ description: "WxH, each side 64..2048 and a multiple of 8. Default: the style's size, else 1024x1024.", example: "1536x768" }),
+    size: sizeField
+      .optional()
+      .openapi({ description: "WxH, each side 64..2048 and a multiple of 8. Default: the style's size, else 1024x1024.", example: "1536x768" }),
     seed: z
       .int()
       .min(0)
@@ -30,19 +32,26 @@ export const GenerateImagesRequest = z
     steps: z.int().min(1).max(150).optional().openapi({ description: "Sampler steps; default: the instance's default_steps." }),
     style: z.string().max(64).optional().openapi({ description: "A style name from config; its template wraps the prompt." }),
     negative: z.string().max(2000).optional(),
-    n: z.int().min(1).max(MAX_IMAGES).default(1).openapi({ description: `Images to generate, 1..${MAX_IMAGES}.` }),
-    output: z.string().max(512).optional().openapi({ description: "Explicit object key instead of the naming template, in the caller's own folder (`<caller>/…`); never overwrites.", example: "alice/blog/header.png" }),
+    n: z
+      .int()
+      .min(1)
+      .max(MAX_IMAGES)
+      .default(1)
+      .openapi({ description: `Images to generate, 1..${MAX_IMAGES}.` }),
+    output: z.string().max(512).optional().openapi({
+      description: "Explicit object key instead of the naming template, in the caller's own folder (`<caller>/…`); never overwrites.",
+      example: "alice/blog/header.png",
+    }),
     sidecar: z.boolean().optional().openapi({ description: "Write the JSON sidecar; default: config output.sidecar." }),
     source: z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,64}$/, "source is a short label: letters, digits, '.', '_', ':' or '-'")
       .optional()
       .openapi({ description: "Attribution label kept for usage reports, e.g. webhook, admin, script.", example: "script" }),
-    ref: z
-      .string()
-      .regex(REF_PATTERN, `ref is 1..${MAX_REF_CHARS} characters: letters, digits, '.', '_', ':', '/', '#', '=' or '-'`)
-      .optional()
-      .openapi({ description: "Your own attribution kept on every usage row of this request, e.g. a post id; filter and group usage by it.", example: "post/2026-05-04-cats" }),
+    ref: z.string().regex(REF_PATTERN, `ref is 1..${MAX_REF_CHARS} characters: letters, digits, '.', '_', ':', '/', '#', '=' or '-'`).optional().openapi({
+      description: "Your own attribution kept on every usage row of this request, e.g. a post id; filter and group usage by it.",
+      example: "post/2026-05-04-cats",
+    }),
     callback_url: z
       .string()
       .max(2048)
@@ -87,7 +96,7 @@ export const GenerateImagesResponse = z
     reused_from: z
       .string()
       .optional()
-      .openapi({ description: "The request whose images these are: an identical seeded request within the reuse window (cost 0, README \"Spend safety\")." }),
+      .openapi({ description: 'The request whose images these are: an identical seeded request within the reuse window (cost 0, README "Spend safety").' }),
   })
   .openapi("GenerateImagesResponse");
 
@@ -109,7 +118,7 @@ const BackendInfo = z
     model: z.string(),
     default: z.boolean(),
     fallback: z.array(z.string()),
-    fallback_on: z.array(z.string()).openapi({ description: "The failures that move on to `fallback` (README \"Fallback\")." }),
+    fallback_on: z.array(z.string()).openapi({ description: 'The failures that move on to `fallback` (README "Fallback").' }),
     status: z.string().openapi({ example: "not configured (set REPLICATE_API_TOKEN)" }),
   })
   .openapi("Backend");
@@ -140,7 +149,10 @@ export const BackendsResponse = z
   .openapi("BackendsResponse");
 
 export const ImageKeyParam = z.object({
-  key: z.string().min(1).openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),
+  key: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: "key", in: "path" }, description: "The URL-encoded object key." }),
 });
 
 export const SignedUrlQuery = z.object({
@@ -172,9 +184,4 @@ export const KeyInfo = z
 export const CreatedKey = KeyInfo.extend({ key: z.string().openapi({ description: "Shown once; only its hash is stored." }) }).openapi("CreatedApiKey");
 
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      { description: "Problem details", content: { "application/problem+json": { schema: Problem } } },
-    ]),
-  );
+  Object.fromEntries(statuses.map((status) => [status, { description: "Problem details", content: { "application/problem+json": { schema: Problem } } }]));

@@ -22,16 +22,17 @@ const GROUP_KEYS = USAGE_GROUP_KEYS;
 const DEFAULT_GROUP: readonly UsageGroupKey[] = ["week", "backend", "model", "caller"];
 
 /** A UTC date like 2026-05-01 that exists on the calendar. */
-export const utcDate = z
-  .string()
-  .regex(UTC_DATE_PATTERN, "a UTC date like 2026-05-01")
-  .refine(isUtcDate, "not a real date");
+export const utcDate = z.string().regex(UTC_DATE_PATTERN, "a UTC date like 2026-05-01").refine(isUtcDate, "not a real date");
 
 const filterFields = {
   since: utcDate.optional().openapi({ description: "Inclusive UTC date (YYYY-MM-DD)." }),
   until: utcDate.optional().openapi({ description: "Exclusive UTC date (YYYY-MM-DD)." }),
   caller: z.string().min(1).max(64).optional().openapi({ description: "Admins: one caller's rows. Users may only name themselves." }),
-  ref: z.string().regex(REF_PATTERN, "a ref as sent with POST /v1/images").optional().openapi({ description: "Only attempts made with this ref (e.g. a post id)." }),
+  ref: z
+    .string()
+    .regex(REF_PATTERN, "a ref as sent with POST /v1/images")
+    .optional()
+    .openapi({ description: "Only attempts made with this ref (e.g. a post id)." }),
   client_request_id: z
     .string()
     .regex(CORRELATION_ID, "an X-Request-Id as the client sent it")
@@ -48,7 +49,10 @@ const UsageQuery = z
       .openapi({ description: `Comma-separated: ${GROUP_KEYS.join(", ")}. Default ${DEFAULT_GROUP.join(",")}.` })
       .transform((value, ctx) => {
         if (value === undefined) return [...DEFAULT_GROUP];
-        const keys = value.split(",").map((k) => k.trim()).filter(Boolean);
+        const keys = value
+          .split(",")
+          .map((k) => k.trim())
+          .filter(Boolean);
         if (keys.length === 0 || groupKeysProblem(keys) !== null) {
           ctx.addIssue({ code: "custom", message: `group keys are ${GROUP_KEYS.join(", ")} (each once); got ${value}` });
           return z.NEVER;
@@ -86,7 +90,14 @@ const usageRoute = createRoute({
     200: {
       description: "Grouped rows with grand totals, or a page of raw rows",
       content: {
-        "application/json": { schema: z.object({ groups: z.array(Totals.extend({ group: z.record(z.string(), z.string().nullable()) })).optional(), totals: Totals.optional(), rows: z.array(z.record(z.string(), z.unknown())).optional(), next_cursor: z.string().nullable().optional() }) },
+        "application/json": {
+          schema: z.object({
+            groups: z.array(Totals.extend({ group: z.record(z.string(), z.string().nullable()) })).optional(),
+            totals: Totals.optional(),
+            rows: z.array(z.record(z.string(), z.unknown())).optional(),
+            next_cursor: z.string().nullable().optional(),
+          }),
+        },
         "text/plain": { schema: z.string() },
         "text/csv": { schema: z.string() },
       },
@@ -105,7 +116,17 @@ const summaryRoute = createRoute({
   responses: {
     200: {
       description: "Summary",
-      content: { "application/json": { schema: z.object({ totals: Totals, by_source: z.array(Totals.extend({ source: z.string().nullable() })), by_day: z.array(Totals.extend({ day: z.string() })), recent_errors: z.array(z.record(z.string(), z.unknown())), reconciliation: Reconciliation }) } },
+      content: {
+        "application/json": {
+          schema: z.object({
+            totals: Totals,
+            by_source: z.array(Totals.extend({ source: z.string().nullable() })),
+            by_day: z.array(Totals.extend({ day: z.string() })),
+            recent_errors: z.array(z.record(z.string(), z.unknown())),
+            reconciliation: Reconciliation,
+          }),
+        },
+      },
     },
     ...problemResponses(400, 401, 403, 503),
   },

@@ -80,7 +80,12 @@ export function openAIErrorShape(): MiddlewareHandler {
 /** A problem+json answer as OpenAI's error body (same status and headers); any other answer as it is. */
 export async function inOpenAIShape(response: Response): Promise<Response> {
   if (!response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)) return response;
-  const parsed = ProblemDocument.safeParse(await response.clone().json().catch(() => null));
+  const parsed = ProblemDocument.safeParse(
+    await response
+      .clone()
+      .json()
+      .catch(() => null),
+  );
   if (!parsed.success) return response;
   const answer = openAIError(parsed.data);
   const headers = new Headers(response.headers);

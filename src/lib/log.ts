@@ -13,10 +13,7 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-export function jsonLogger(
-  base: LogFields = {},
-  write: (line: string, level: LogLevel) => void = defaultWrite,
-): Logger {
+export function jsonLogger(base: LogFields = {}, write: (line: string, level: LogLevel) => void = defaultWrite): Logger {
   const emit = (level: LogLevel, msg: string, fields?: LogFields) =>
     write(JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields }), level);
   return {

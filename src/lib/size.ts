@@ -21,7 +21,10 @@ export function parseSize(value: string): Size | null {
 
 /** Why a size is unacceptable, or null. */
 function sizeProblem(size: Size): string | null {
-  for (const [axis, side] of [["width", size.width], ["height", size.height]] as const) {
+  for (const [axis, side] of [
+    ["width", size.width],
+    ["height", size.height],
+  ] as const) {
     if (side < MIN_SIDE || side > MAX_SIDE) return `${axis} ${side} is outside ${MIN_SIDE}..${MAX_SIDE}`;
     if (side % SIDE_STEP !== 0) return `${axis} ${side} is not a multiple of ${SIDE_STEP}`;
   }

@@ -16,9 +16,11 @@ export function upstreamTextSummary(body: string, contentType: string | null = n
   return plain ? `an HTML page titled "${plain.replace(/[<>"]/g, "")}"` : "an HTML page";
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this strips.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]+/g;
+
 function shorten(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this strips.
-  const line = text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim();
+  const line = text.replace(CONTROL_CHARACTERS, " ").replace(/\s+/g, " ").trim();
   return line.length > MAX_SUMMARY_CHARS ? `${line.slice(0, MAX_SUMMARY_CHARS - 1)}…` : line;
 }
 

@@ -71,7 +71,7 @@ function classifyIpv4(address: number): HostClass {
 
 function inRange(address: number, first: number, bits: number): boolean {
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((address & mask) >>> 0) === ((first & mask) >>> 0);
+  return (address & mask) >>> 0 === (first & mask) >>> 0;
 }
 
 /** Dotted-decimal IPv4 (the only form left after URL parsing) as an unsigned 32-bit number. */

@@ -27,9 +27,7 @@ export class D1PriceStore implements PriceStore {
   ) {}
 
   async current(): Promise<readonly PriceRow[]> {
-    const { results } = await this.run("current", () =>
-      this.db.prepare("SELECT * FROM imagen_pricing WHERE effective_to IS NULL ORDER BY id").all(),
-    );
+    const { results } = await this.run("current", () => this.db.prepare("SELECT * FROM imagen_pricing WHERE effective_to IS NULL ORDER BY id").all());
     return results.map(toPriceRow);
   }
 
@@ -38,9 +36,7 @@ export class D1PriceStore implements PriceStore {
     const key = [price.provider, price.model, price.unit, price.quality, price.size] as const;
     const [, opened] = await this.run(`apply ${price.provider}/${price.model}`, () =>
       this.db.batch([
-        this.db
-          .prepare(`UPDATE imagen_pricing SET effective_to = ?6 WHERE ${SAME_LINE} AND effective_to IS NULL`)
-          .bind(...key, from),
+        this.db.prepare(`UPDATE imagen_pricing SET effective_to = ?6 WHERE ${SAME_LINE} AND effective_to IS NULL`).bind(...key, from),
         this.db
           .prepare(
             `INSERT INTO imagen_pricing (provider, model, unit, quality, size, usd_rate, source, fetched_at, effective_from)
@@ -125,9 +121,7 @@ export class D1PriceStore implements PriceStore {
   }
 
   async held(): Promise<readonly HeldChange[]> {
-    const { results } = await this.run("held", () =>
-      this.db.prepare("SELECT * FROM imagen_pricing_held ORDER BY id").all(),
-    );
+    const { results } = await this.run("held", () => this.db.prepare("SELECT * FROM imagen_pricing_held ORDER BY id").all());
     return results.map(toHeldChange);
   }
 
@@ -141,9 +135,7 @@ export class D1PriceStore implements PriceStore {
   }
 
   async lastRun(): Promise<RefreshRun | null> {
-    const row = await this.run("lastRun", () =>
-      this.db.prepare("SELECT * FROM imagen_pricing_runs ORDER BY started_at DESC, id DESC LIMIT 1").first(),
-    );
+    const row = await this.run("lastRun", () => this.db.prepare("SELECT * FROM imagen_pricing_runs ORDER BY started_at DESC, id DESC LIMIT 1").first());
     return row ? toRefreshRun(row) : null;
   }
 

@@ -53,11 +53,7 @@ export type Approval =
   | { readonly kind: "refused"; readonly reason: StaleReason; readonly detail: string };
 
 /** Install a standing held change as the current price of its line, dated by `clock`. */
-export async function approveHeldChange(
-  store: PriceStore,
-  id: number,
-  options: { readonly clock: Clock; readonly maxAgeDays: number },
-): Promise<Approval> {
+export async function approveHeldChange(store: PriceStore, id: number, options: { readonly clock: Clock; readonly maxAgeDays: number }): Promise<Approval> {
   const [held, current] = await Promise.all([store.held(), store.current()]);
   const change = held.find((h) => h.id === id);
   if (!change) return { kind: "not-found" };

@@ -50,9 +50,7 @@ export class MemoryPriceStore implements PriceStore {
   async supersede(key: PriceKey, rate: number, at: string): Promise<void> {
     const line = priceKeyId(key);
     this.heldChanges = this.heldChanges.map((h) =>
-      h.superseded_at === null && priceKeyId(h) === line && roundRate(h.new_rate) !== roundRate(rate)
-        ? { ...h, superseded_at: canonicalTime(at) }
-        : h,
+      h.superseded_at === null && priceKeyId(h) === line && roundRate(h.new_rate) !== roundRate(rate) ? { ...h, superseded_at: canonicalTime(at) } : h,
     );
   }
 
@@ -60,7 +58,17 @@ export class MemoryPriceStore implements PriceStore {
     const change = this.heldChanges.find((h) => h.id === id && h.superseded_at === null && h.rejected_at === null);
     if (!change) return null;
     const { provider, model, unit, quality, size, new_rate, source, detected_at } = change;
-    const row = this.open({ provider, model, unit, quality, size, usd_rate: new_rate, source, fetched_at: detected_at, effective_from: canonicalTime(effectiveFrom) });
+    const row = this.open({
+      provider,
+      model,
+      unit,
+      quality,
+      size,
+      usd_rate: new_rate,
+      source,
+      fetched_at: detected_at,
+      effective_from: canonicalTime(effectiveFrom),
+    });
     this.heldChanges = this.heldChanges.filter((h) => h !== change);
     return row;
   }
@@ -94,9 +102,7 @@ export class MemoryPriceStore implements PriceStore {
       // Same rule as mai.imagen_pricing_apply: history only moves forward.
       throw new RangeError(`new rate for ${key} must start after ${previous.effective_from}, not ${effectiveFrom}`);
     }
-    this.rows = this.rows.map((r) =>
-      r.effective_to === null && priceKeyId(r) === key ? { ...r, effective_to: effectiveFrom } : r,
-    );
+    this.rows = this.rows.map((r) => (r.effective_to === null && priceKeyId(r) === key ? { ...r, effective_to: effectiveFrom } : r));
     const row: PriceRow = { ...price, id: this.nextId++, effective_from: effectiveFrom, effective_to: null };
     this.rows.push(row);
     return row;

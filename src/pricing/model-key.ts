@@ -19,13 +19,7 @@ export function normaliseProvider(provider: string): string {
 
 /** A stable map key for one price line (provider, model, unit, quality, size). */
 export function priceKeyId(key: PriceKey): string {
-  return [
-    normaliseProvider(key.provider),
-    normaliseModel(key.model),
-    key.unit,
-    key.quality?.toLowerCase() ?? "",
-    key.size?.toLowerCase() ?? "",
-  ].join("|");
+  return [normaliseProvider(key.provider), normaliseModel(key.model), key.unit, key.quality?.toLowerCase() ?? "", key.size?.toLowerCase() ?? ""].join("|");
 }
 
 /** A stable map key for one model of one provider. */

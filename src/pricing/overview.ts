@@ -52,11 +52,7 @@ export type PricingOverview = z.infer<typeof pricingOverviewSchema>;
 const DAY_MS = 86_400_000;
 
 /** Reads the store (three reads, in parallel). A store failure propagates: the handler answers 503. */
-export async function buildPricingOverview(
-  store: PriceStore,
-  clock: Clock,
-  options: { readonly heldMaxAgeDays: number },
-): Promise<PricingOverview> {
+export async function buildPricingOverview(store: PriceStore, clock: Clock, options: { readonly heldMaxAgeDays: number }): Promise<PricingOverview> {
   const [current, held, lastRun] = await Promise.all([store.current(), store.held(), store.lastRun()]);
   const now = clock.now();
   const rates = [...current]
@@ -88,9 +84,7 @@ export async function buildPricingOverview(
         const { superseded_at: _superseded, rejected_at: _rejected, ...shown } = h;
         return standing.stands ? [{ ...shown, expires_at: standing.expires_at }] : [];
       }),
-    last_refresh: lastRun
-      ? { started_at: lastRun.started_at, finished_at: lastRun.finished_at, ok: lastRun.ok, report: lastRun.report }
-      : null,
+    last_refresh: lastRun ? { started_at: lastRun.started_at, finished_at: lastRun.finished_at, ok: lastRun.ok, report: lastRun.report } : null,
     warnings: pricingWarnings(lastRun),
   };
 }

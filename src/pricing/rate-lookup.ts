@@ -35,10 +35,7 @@ export function estimateFromLines(lines: readonly RateLine[], input: EstimateInp
 
   const model = normaliseModel(input.model);
   const forModel = lines.filter(
-    (l) =>
-      normaliseProvider(l.provider) === provider &&
-      normaliseModel(l.model) === model &&
-      (l.unit === "image" || l.unit === "megapixel"),
+    (l) => normaliseProvider(l.provider) === provider && normaliseModel(l.model) === model && (l.unit === "image" || l.unit === "megapixel"),
   );
   if (provider === "comfyui") {
     const perImage = forModel.filter((l) => l.unit === "image");

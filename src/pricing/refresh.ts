@@ -170,7 +170,10 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
       }
     }
     const providers = new Set(source.providers.map(normaliseProvider));
-    const candidates = dedupe(result.candidates.filter((c) => providers.has(normaliseProvider(c.provider))), outcome);
+    const candidates = dedupe(
+      result.candidates.filter((c) => providers.has(normaliseProvider(c.provider))),
+      outcome,
+    );
     outcome.candidates = candidates.length;
     const nowIso = new Date(clock.now()).toISOString();
 
@@ -194,8 +197,7 @@ export async function refreshPrices(options: RefreshOptions): Promise<RefreshRep
         published: candidate.published,
       };
       const decided = decide(change, existing, known, threshold, plausible);
-      const decision: Decision =
-        decided.kind === "hold" && rejected.has(heldRateId(change, change.new_rate)) ? { kind: "declined" } : decided;
+      const decision: Decision = decided.kind === "hold" && rejected.has(heldRateId(change, change.new_rate)) ? { kind: "declined" } : decided;
       try {
         await settle(store, source.id, change, decision, nowIso, outcome, log);
       } catch (error) {

@@ -22,13 +22,7 @@ const SNAPSHOT_DATE = "2026-11-22";
 export const SNAPSHOT_SOURCE = `bundled-snapshot-${SNAPSHOT_DATE}`;
 const SNAPSHOT_TIME = `${SNAPSHOT_DATE}T00:00:00.000Z`;
 
-function line(
-  provider: string,
-  model: string,
-  unit: PriceUnit,
-  usd_rate: number,
-  dims: { quality?: string; size?: string } = {},
-): NewPrice {
+function line(provider: string, model: string, unit: PriceUnit, usd_rate: number, dims: { quality?: string; size?: string } = {}): NewPrice {
   return {
     provider,
     model,

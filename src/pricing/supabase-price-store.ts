@@ -30,11 +30,7 @@ export class SupabasePriceStore implements PriceStore {
   ) {}
 
   async current(): Promise<readonly PriceRow[]> {
-    const { data, error, status } = await this.client
-      .from("imagen_pricing")
-      .select("*")
-      .is("effective_to", null)
-      .order("id", { ascending: true });
+    const { data, error, status } = await this.client.from("imagen_pricing").select("*").is("effective_to", null).order("id", { ascending: true });
     if (error) throw dataApiError("Supabase price store current", error, status);
     return (data ?? []).map(toPriceRow);
   }
@@ -57,15 +53,13 @@ export class SupabasePriceStore implements PriceStore {
   }
 
   async hold(change: NewHeldChange): Promise<void> {
-    const { error, status } = await this.client
-      .from("imagen_pricing_held")
-      .upsert(
-        { ...change, detected_at: canonicalTime(change.detected_at), superseded_at: null, rejected_at: null },
-        // The table's imagen_pricing_held_once constraint (NULLS NOT DISTINCT) on exactly these columns;
-        // a re-proposal updates the row (fresh detected_at, revived if it was superseded or rejected;
-        // the refresh does not re-propose a standing rejected one).
-        { onConflict: "provider,model,unit,quality,size,new_rate" },
-      );
+    const { error, status } = await this.client.from("imagen_pricing_held").upsert(
+      { ...change, detected_at: canonicalTime(change.detected_at), superseded_at: null, rejected_at: null },
+      // The table's imagen_pricing_held_once constraint (NULLS NOT DISTINCT) on exactly these columns;
+      // a re-proposal updates the row (fresh detected_at, revived if it was superseded or rejected;
+      // the refresh does not re-propose a standing rejected one).
+      { onConflict: "provider,model,unit,quality,size,new_rate" },
+    );
     if (error) throw dataApiError("Supabase price store hold", error, status);
   }
 
@@ -99,10 +93,7 @@ export class SupabasePriceStore implements PriceStore {
   }
 
   async held(): Promise<readonly HeldChange[]> {
-    const { data, error, status } = await this.client
-      .from("imagen_pricing_held")
-      .select("*")
-      .order("id", { ascending: true });
+    const { data, error, status } = await this.client.from("imagen_pricing_held").select("*").order("id", { ascending: true });
     if (error) throw dataApiError("Supabase price store held", error, status);
     return (data ?? []).map(toHeldChange);
   }

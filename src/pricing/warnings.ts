@@ -101,9 +101,7 @@ export function recordedIssues(lastRun: RefreshRun | null): OpenIssues {
   if (!legacy.success) return NO_ISSUES;
   return {
     failed_sources: [],
-    not_listed: legacy.data.sources
-      .filter((s) => s.not_listed.length > 0)
-      .map((s) => ({ source: s.source, lines: s.not_listed, since: lastRun.started_at })),
+    not_listed: legacy.data.sources.filter((s) => s.not_listed.length > 0).map((s) => ({ source: s.source, lines: s.not_listed, since: lastRun.started_at })),
   };
 }
 

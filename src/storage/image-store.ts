@@ -137,4 +137,3 @@ export class R2ImageStore implements ImageStore {
     });
   }
 }
-

@@ -24,7 +24,11 @@ export const imageUrlsConfigSchema = z.strictObject({
   /** The env var holding the signing secret (`wrangler secret put IMAGEN_URL_SECRET`). */
   secret_env: envVarName.default(DEFAULT_URL_SECRET_ENV),
   /** How long a handed-out URL stays valid. */
-  ttl_s: z.int().min(60).max(7 * 24 * 3600).default(DEFAULT_URL_TTL_S),
+  ttl_s: z
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(DEFAULT_URL_TTL_S),
 });
 
 export type ImageUrlsConfig = z.infer<typeof imageUrlsConfigSchema>;
@@ -58,12 +62,7 @@ export function imageUrlFor(origin: string, signer: UrlSigner | null): ImageUrlF
 }
 
 /** `imageUrlFor` with this deployment's signer (plain URLs when it has none). */
-export async function imageUrlsFromEnv(
-  env: Readonly<Record<string, unknown>>,
-  config: ImageUrlsConfig,
-  origin: string,
-  clock: Clock,
-): Promise<ImageUrlFor> {
+export async function imageUrlsFromEnv(env: Readonly<Record<string, unknown>>, config: ImageUrlsConfig, origin: string, clock: Clock): Promise<ImageUrlFor> {
   const signing = await urlSignerFromEnv(env, config, clock);
   return imageUrlFor(origin, "signer" in signing ? signing.signer : null);
 }

@@ -45,10 +45,7 @@ const DEFAULT_SUPABASE_ENV: SupabaseEnvNames = { url: "SUPABASE_URL", key: "SUPA
  * SUPABASE_SERVICE_ROLE_KEY JWT is accepted too. Null when the URL is unset: the deployment uses
  * the embedded D1 ledger instead. A URL without a usable key is an error that names the variable.
  */
-export function supabaseSettingsFromEnv(
-  env: Readonly<Record<string, unknown>>,
-  names: SupabaseEnvNames = DEFAULT_SUPABASE_ENV,
-): SupabaseSettings | null {
+export function supabaseSettingsFromEnv(env: Readonly<Record<string, unknown>>, names: SupabaseEnvNames = DEFAULT_SUPABASE_ENV): SupabaseSettings | null {
   const url = text(env[names.url]);
   if (!url) return null;
   const legacy = names.key === DEFAULT_SUPABASE_ENV.key ? text(env.SUPABASE_SERVICE_ROLE_KEY) : undefined;

@@ -140,9 +140,7 @@ export class D1Ledger implements Ledger {
              GROUP BY day ORDER BY day DESC`,
           )
           .bind(...where.params),
-        this.db
-          .prepare(`SELECT * FROM imagen_usage ${failures.sql} ORDER BY occurred_at DESC, id DESC LIMIT ?`)
-          .bind(...failures.params, recentErrorLimit),
+        this.db.prepare(`SELECT * FROM imagen_usage ${failures.sql} ORDER BY occurred_at DESC, id DESC LIMIT ?`).bind(...failures.params, recentErrorLimit),
       ]),
     );
     return {

@@ -44,7 +44,9 @@ export function rawRows(rows: readonly UsageRow[]): string[][] {
 export function alignedTable(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
-  const numeric = widths.map((_, i) => rows.slice(1).every((row) => row[i] === undefined || row[i] === "" || row[i] === "-" || /^-?\d+(\.\d+)?$/.test(row[i]!)));
+  const numeric = widths.map((_, i) =>
+    rows.slice(1).every((row) => row[i] === undefined || row[i] === "" || row[i] === "-" || /^-?\d+(\.\d+)?$/.test(row[i]!)),
+  );
   const lines = rows.map((row) =>
     row
       .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))

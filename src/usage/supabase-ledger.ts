@@ -47,9 +47,7 @@ export class SupabaseLedger implements Ledger {
 
   async recordBatch(events: readonly UsageEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const { error, status } = await this.client
-      .from(TABLE)
-      .upsert(events.map(eventForLedger), { onConflict: "event_id", ignoreDuplicates: true });
+    const { error, status } = await this.client.from(TABLE).upsert(events.map(eventForLedger), { onConflict: "event_id", ignoreDuplicates: true });
     if (error) throw dataApiError("Supabase ledger recordBatch", error, status);
   }
 
@@ -91,9 +89,7 @@ export class SupabaseLedger implements Ledger {
   async summary(filter: UsageFilter, recentErrorLimit: number): Promise<UsageSummary> {
     checkFilter(filter);
     checkRecentErrorLimit(recentErrorLimit);
-    const data = summarySchema.parse(
-      await this.rpc("summary", "imagen_usage_summary", { ...filterArgs(filter), p_recent_errors: recentErrorLimit }),
-    );
+    const data = summarySchema.parse(await this.rpc("summary", "imagen_usage_summary", { ...filterArgs(filter), p_recent_errors: recentErrorLimit }));
     return {
       totals: toTotals(data.totals),
       by_source: data.by_source.map((row) => ({ source: row.source, ...toTotals(row) })),

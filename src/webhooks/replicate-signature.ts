@@ -62,11 +62,7 @@ export function verifyReplicateWebhook(delivery: ReplicateWebhookDelivery): Repl
     return refuse("bad_timestamp", `webhook-timestamp is not within ${WEBHOOK_TOLERANCE_SECONDS / 60} minutes of now`);
   }
   try {
-    webhook.verify(
-      delivery.rawBody,
-      { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature },
-      { jsonParse: false },
-    );
+    webhook.verify(delivery.rawBody, { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature }, { jsonParse: false });
   } catch (error) {
     if (error instanceof WebhookVerificationError) return refuse("bad_signature", `signature check failed: ${error.message}`);
     throw error;

@@ -66,9 +66,10 @@ async function bytesOf(image: GeneratedImage): Promise<Uint8Array> {
   return new Uint8Array(await new Response(image.stream).arrayBuffer());
 }
 
-
 /** The workflow the backend POSTed to /prompt, and the raw body text (to check number literals). */
-async function submitted(box: FakeComfyBox): Promise<{ raw: string; body: { prompt: Record<string, { inputs: Record<string, unknown> }>; prompt_id: string; client_id: string } }> {
+async function submitted(
+  box: FakeComfyBox,
+): Promise<{ raw: string; body: { prompt: Record<string, { inputs: Record<string, unknown> }>; prompt_id: string; client_id: string } }> {
   const post = (await box.requests()).find((r) => r.method === "POST" && r.path === "/prompt");
   expect(post).toBeDefined();
   return { raw: post!.body, body: JSON.parse(post!.body) };
@@ -160,7 +161,18 @@ describe("comfyui backend: generating", () => {
       "5": { class_type: "EmptyLatentImage", inputs: { width: 1024, height: 1024, batch_size: 1 } },
       "6": {
         class_type: "KSampler",
-        inputs: { seed: 0, steps: 3, cfg: 1, sampler_name: "euler", scheduler: "simple", denoise: 1, model: ["1", 0], positive: ["4", 0], negative: ["4", 0], latent_image: ["5", 0] },
+        inputs: {
+          seed: 0,
+          steps: 3,
+          cfg: 1,
+          sampler_name: "euler",
+          scheduler: "simple",
+          denoise: 1,
+          model: ["1", 0],
+          positive: ["4", 0],
+          negative: ["4", 0],
+          latent_image: ["5", 0],
+        },
       },
       "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["3", 0] } },
       "8": { class_type: "SaveImage", inputs: { filename_prefix: "mrock/custom", images: ["7", 0] } },
@@ -204,11 +216,11 @@ describe("comfyui backend: generating", () => {
       },
     };
     const clock = steppedClock(0.01);
-    const backend = comfyuiBackendType.create(
-      "flux-vpc",
-      comfyuiBackendType.configSchema.parse({ type: "comfyui", service_binding: "COMFYUI_VPC" }),
-      { env: { COMFYUI_VPC: binding }, fetch: () => Promise.reject(new Error("global fetch must not be used")), clock },
-    );
+    const backend = comfyuiBackendType.create("flux-vpc", comfyuiBackendType.configSchema.parse({ type: "comfyui", service_binding: "COMFYUI_VPC" }), {
+      env: { COMFYUI_VPC: binding },
+      fetch: () => Promise.reject(new Error("global fetch must not be used")),
+      clock,
+    });
 
     const result = await runAttempt(backend, spec(), { signal: new AbortController().signal, clock, requestId: "r", log: jsonLogger({}, () => {}) });
 
@@ -232,9 +244,7 @@ describe("comfyui backend: generating", () => {
     await runAttempt(backend, spec(), ctx);
 
     const requests = await box.requests();
-    expect(requests.map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual(
-      expect.arrayContaining(["POST /prompt", "GET /view"]),
-    );
+    expect(requests.map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual(expect.arrayContaining(["POST /prompt", "GET /view"]));
     for (const request of requests) {
       expect(request.headers.origin).toBeUndefined();
       expect(request.headers["cf-access-client-id"]).toBe(TOKEN.ACCESS_CLIENT_ID);
@@ -362,7 +372,15 @@ describe("comfyui backend: failures on the box", () => {
       "1": { class_type: "EmptyImage", inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
       "2": { class_type: "SaveImage", inputs: { images: ["1", 0] } },
     };
-    const inputs = { prompt: false, negative: false, seed: false, steps: false, width: { node: "1", input: "width" }, height: { node: "1", input: "height" }, batch_size: false };
+    const inputs = {
+      prompt: false,
+      negative: false,
+      seed: false,
+      steps: false,
+      width: { node: "1", input: "width" },
+      height: { node: "1", input: "height" },
+      batch_size: false,
+    };
     const { backend, ctx } = await world({ box: { access: ACCESS }, config: { workflow, inputs } });
 
     const error = await failure(runAttempt(backend, spec(), ctx));
@@ -414,7 +432,9 @@ describe("comfyui backend: failures on the box", () => {
     const { box, backend, ctx } = await world({ box: { access: ACCESS, stepMs: 60_000 } });
     const controller = new AbortController();
 
-    const error = await failure(runAttempt(backend, spec(), { ...ctx, signal: controller.signal }, { onProgress: () => controller.abort(new Error("client went away")) }));
+    const error = await failure(
+      runAttempt(backend, spec(), { ...ctx, signal: controller.signal }, { onProgress: () => controller.abort(new Error("client went away")) }),
+    );
 
     expect(error.kind).toBe("canceled");
     const { body } = await submitted(box);
@@ -439,7 +459,12 @@ describe("comfyui backend: failures on the box", () => {
     const other = await fetch(`${box.url}/prompt`, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...{ "CF-Access-Client-Id": ACCESS.clientId, "CF-Access-Client-Secret": ACCESS.clientSecret } },
-      body: JSON.stringify({ prompt: { "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } }, "2": { class_type: "SaveImage", inputs: { filename_prefix: "x", images: ["1", 0] } } } }),
+      body: JSON.stringify({
+        prompt: {
+          "1": { class_type: "EmptyImage", inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+          "2": { class_type: "SaveImage", inputs: { filename_prefix: "x", images: ["1", 0] } },
+        },
+      }),
     });
     expect(other.status).toBe(200);
     const seen: ComfyProgress[] = [];

@@ -38,7 +38,15 @@ describe("mock backend", () => {
     const decoded = await decodePng("bytes" in image ? image.bytes : new Uint8Array());
     expect([decoded.width, decoded.height]).toEqual([width, height]);
     const seed = imageSeed(spec.prompt, 99, 0);
-    const probes = [[0, 0], [width - 1, height - 1], [31, 31], [32, 32], [width - 1, 0], [0, height - 1], [Math.floor(width / 2), Math.floor(height / 3)]];
+    const probes = [
+      [0, 0],
+      [width - 1, height - 1],
+      [31, 31],
+      [32, 32],
+      [width - 1, 0],
+      [0, height - 1],
+      [Math.floor(width / 2), Math.floor(height / 3)],
+    ];
     for (const [x, y] of probes) expect(decoded.pixel(x!, y!)).toEqual(mockPixel(width, seed, x!, y!));
   });
 
@@ -65,16 +73,24 @@ describe("mock backend", () => {
     const { backend, ctx } = mock({ failure_rate: 0.5, failure_kind: "rate_limited" });
     const outcomes: boolean[] = [];
     for (let seed = 1; seed <= 200; seed++) {
-      outcomes.push(await runAttempt(backend, { ...spec, seed }, ctx).then(() => true, (e) => {
-        expect(e).toBeInstanceOf(BackendError);
-        expect((e as BackendError).kind).toBe("rate_limited");
-        return false;
-      }));
+      outcomes.push(
+        await runAttempt(backend, { ...spec, seed }, ctx).then(
+          () => true,
+          (e) => {
+            expect(e).toBeInstanceOf(BackendError);
+            expect((e as BackendError).kind).toBe("rate_limited");
+            return false;
+          },
+        ),
+      );
     }
     const failures = outcomes.filter((ok) => !ok).length;
     expect(failures).toBeGreaterThan(60);
     expect(failures).toBeLessThan(140);
-    const again = await runAttempt(backend, { ...spec, seed: outcomes.indexOf(false) + 1 }, ctx).then(() => true, () => false);
+    const again = await runAttempt(backend, { ...spec, seed: outcomes.indexOf(false) + 1 }, ctx).then(
+      () => true,
+      () => false,
+    );
     expect(again).toBe(false);
   });
 

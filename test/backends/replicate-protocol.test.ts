@@ -34,7 +34,6 @@ async function account(scenario: Scenario = {}) {
   return { token, api, collect };
 }
 
-
 describe("createPrediction / getPrediction / cancelPrediction", () => {
   it("sends the webhook URL and events filter in the create body", async () => {
     const { api, token } = await account();
@@ -169,7 +168,10 @@ describe("the fake Replicate speaks Replicate's protocol", () => {
     const { api, token } = await account({ list_page_size: 2 });
     const made: string[] = [];
     for (const seed of [1, 2, 3]) made.push((await createPrediction(api, { model: schnell, input: { ...input, seed } })).prediction.id);
-    const list = (url: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json<{ next: string | null; previous: string | null; results: Prediction[] }>());
+    const list = (url: string) =>
+      fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((r) =>
+        r.json<{ next: string | null; previous: string | null; results: Prediction[] }>(),
+      );
     const first = await list(`${fake}/v1/predictions`);
     expect(first.results.map((p) => p.id)).toEqual([made[2], made[1]]);
     expect(first.previous).toBeNull();

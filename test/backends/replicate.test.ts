@@ -36,7 +36,6 @@ async function setup(config: Record<string, unknown> = {}, scenario: Scenario = 
   return { backend, ctx, clock, token, requests, generate: (s: GenerationSpec = spec) => runAttempt(backend, s, ctx) };
 }
 
-
 async function onlyImage(result: BackendResult) {
   expect(result.images).toHaveLength(1);
   const image = result.images[0]!;
@@ -116,10 +115,7 @@ describe("replicate backend: happy paths", () => {
   });
 
   it("polls every poll_interval_ms when the create call answers 202 before the outputs exist", async () => {
-    const { generate, requests, clock } = await setup(
-      { wait_s: 1, poll_interval_ms: 500 },
-      { processing_ms: 400, finalize_ms: 0, time_scale: 0.05 },
-    );
+    const { generate, requests, clock } = await setup({ wait_s: 1, poll_interval_ms: 500 }, { processing_ms: 400, finalize_ms: 0, time_scale: 0.05 });
     const result = await generate();
     const rs = await requests();
     expect(rs[0]!.headers.prefer).toBe("wait=1");
@@ -187,10 +183,7 @@ describe("replicate backend: FLUX input mapping", () => {
   });
 
   it("sends flux-dev its steps and the instance's fixed extra inputs", async () => {
-    const { generate, requests } = await setup(
-      { model: "black-forest-labs/flux-dev", default_steps: 28, extra_input: { guidance: 3.5 } },
-      { finalize_ms: 0 },
-    );
+    const { generate, requests } = await setup({ model: "black-forest-labs/flux-dev", default_steps: 28, extra_input: { guidance: 3.5 } }, { finalize_ms: 0 });
     await generate();
     expect(creates(await requests())[0]!.body).toMatchObject({ input: { num_inference_steps: 28, guidance: 3.5, go_fast: false } });
   });
@@ -245,9 +238,7 @@ describe("replicate backend: Replicate's errors", () => {
     const error = await failure(generate());
     expect(error.kind).toBe("invalid_request");
     expect(error.detail).toContain("input.output_quality: Must be less than or equal to 100");
-    expect(error.extra.invalidFields).toEqual([
-      { type: "number_lte", field: "input.output_quality", description: "Must be less than or equal to 100" },
-    ]);
+    expect(error.extra.invalidFields).toEqual([{ type: "number_lte", field: "input.output_quality", description: "Must be less than or equal to 100" }]);
   });
 
   it("waits the retry_after of a 429 body, then succeeds", async () => {
@@ -329,7 +320,9 @@ describe("replicate backend: Replicate's errors", () => {
     const { generate } = await setup({}, { next_create: [{ status: 502, html: page }] });
     const error = await failure(generate());
     expect(error.kind).toBe("unavailable");
-    expect(error.detail).toMatch(/^Replicate answered 502 to POST \/models\/black-forest-labs\/flux-schnell\/predictions: an HTML page titled "502 Bad Gateway"; /);
+    expect(error.detail).toMatch(
+      /^Replicate answered 502 to POST \/models\/black-forest-labs\/flux-schnell\/predictions: an HTML page titled "502 Bad Gateway"; /,
+    );
     expect(error.detail).not.toMatch(/[<>]/);
   });
 

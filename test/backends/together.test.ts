@@ -20,7 +20,12 @@ const fake = inject("fakes").together!;
 const spec: GenerationSpec = { prompt: "a lighthouse at dusk", negative: "text", width: 1024, height: 768, seed: 42, n: 1 };
 
 async function setup(config: Record<string, unknown> = {}, scenario: Scenario = {}, key: string | null = newKey("together"), network?: typeof fetch) {
-  const hosted = await hostedBackend(togetherBackendType, fake, { model: "black-forest-labs/FLUX.1-schnell", ...config }, { scenario, key, ...(network && { fetch: network }) });
+  const hosted = await hostedBackend(
+    togetherBackendType,
+    fake,
+    { model: "black-forest-labs/FLUX.1-schnell", ...config },
+    { scenario, key, ...(network && { fetch: network }) },
+  );
   return { ...hosted, generate: (s: GenerationSpec = spec) => hosted.generate(s) };
 }
 

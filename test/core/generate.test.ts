@@ -65,7 +65,11 @@ describe("generate()", () => {
   });
 
   it("does not fall back when the provider rejected the request itself", async () => {
-    const world = pipelineWorld(testConfig({ backends: { ...testConfig().backends, "mock-refuses": { type: "mock", failure_rate: 1, failure_kind: "invalid_request", fallback: ["mock"] } } }));
+    const world = pipelineWorld(
+      testConfig({
+        backends: { ...testConfig().backends, "mock-refuses": { type: "mock", failure_rate: 1, failure_kind: "invalid_request", fallback: ["mock"] } },
+      }),
+    );
     const failure = await generate({ prompt: "p", n: 1, backend: "mock-refuses" }, alice, "r", world.deps).catch((e) => e);
     expect(failure).toBeInstanceOf(GenerationFailedError);
     expect(world.events).toHaveLength(1);
@@ -83,7 +87,13 @@ describe("generate()", () => {
   });
 
   it("still delivers the image when the usage sink fails, and logs the lost event loudly", async () => {
-    const world = pipelineWorld(testConfig(), { usage: { record: async () => { throw new Error("queue down"); } } });
+    const world = pipelineWorld(testConfig(), {
+      usage: {
+        record: async () => {
+          throw new Error("queue down");
+        },
+      },
+    });
     const outcome = await generate({ prompt: "p", n: 1 }, alice, "r", world.deps);
     expect(outcome.images).toHaveLength(1);
     const line = world.logs.find((l) => l.includes("USAGE EVENT NOT RECORDED"));

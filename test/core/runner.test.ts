@@ -30,7 +30,10 @@ async function homeBox() {
 const queued = (box: FakeComfyBox) => eventually(async () => ((await box.state()).pending.length > 0 ? true : undefined), { everyMs: 10 });
 
 async function rejection(promise: Promise<unknown>): Promise<GenerationFailedError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(GenerationFailedError);
   return error as GenerationFailedError;
 }
@@ -62,14 +65,24 @@ describe("a caller that hangs up", () => {
       default_backend: "flux",
       backends: {
         mock: { type: "mock" },
-        flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fake}/v1`, delivery_hosts: ["127.0.0.1"], wait_s: 1, poll_interval_ms: 50, fallback: ["mock"] },
+        flux: {
+          type: "replicate",
+          model: "black-forest-labs/flux-schnell",
+          base_url: `${fake}/v1`,
+          delivery_hosts: ["127.0.0.1"],
+          wait_s: 1,
+          poll_interval_ms: 50,
+          fallback: ["mock"],
+        },
       },
     });
     const world = pipelineWorld(config, { clock: systemClock, secrets: { REPLICATE_API_TOKEN: token } });
     const caller = new AbortController();
 
     const running = generate({ prompt: "p", n: 1, seed: 3, size: SMALL }, owner, "req-gone-r", world.deps, { signal: caller.signal });
-    const created = await eventually(async () => (await requestsOf(fake, token)).find((r) => r.method === "GET" && r.path.startsWith("/v1/predictions/")), { everyMs: 10 });
+    const created = await eventually(async () => (await requestsOf(fake, token)).find((r) => r.method === "GET" && r.path.startsWith("/v1/predictions/")), {
+      everyMs: 10,
+    });
     caller.abort();
     const error = await rejection(running);
 

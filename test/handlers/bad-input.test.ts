@@ -128,17 +128,19 @@ describe("bad input to POST /v1/images", () => {
 });
 
 describe("names a plain object inherits, sent as backend or style", () => {
-  it.each(PROTOTYPE_NAMES.flatMap((name) => [["backend", name], ["style", name]]))(
-    "with Prefer: respond-async: %s %s → 400 naming the field at once, no job accepted",
-    async (field, name) => {
-      const key = await seedKey("validator");
-      const before = await allKeys();
-      const response = await callWorker("/v1/images", postJson("/v1/images", key, { ...ok, [field]: name }, { prefer: "respond-async" }));
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ errors: [{ field }] });
-      expect(await allKeys()).toEqual(before);
-    },
-  );
+  it.each(
+    PROTOTYPE_NAMES.flatMap((name) => [
+      ["backend", name],
+      ["style", name],
+    ]),
+  )("with Prefer: respond-async: %s %s → 400 naming the field at once, no job accepted", async (field, name) => {
+    const key = await seedKey("validator");
+    const before = await allKeys();
+    const response = await callWorker("/v1/images", postJson("/v1/images", key, { ...ok, [field]: name }, { prefer: "respond-async" }));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errors: [{ field }] });
+    expect(await allKeys()).toEqual(before);
+  });
 });
 
 describe("bad input to GET /v1/images/{key}", () => {
@@ -152,11 +154,14 @@ describe("bad input to GET /v1/images/{key}", () => {
 });
 
 describe("bad input to the usage reports", () => {
-  it.each(["/v1/usage?caller=", "/v1/usage/summary?caller=", "/v1/usage?raw=1&caller="])("an admin's empty caller filter (%s) → 400 naming caller", async (path) => {
-    const key = await seedKey("auditor", "admin");
-    const response = await callWorker(path, { headers: bearer(key) });
-    expect(response.status).toBe(400);
-    expect(response.headers.get("content-type")).toBe("application/problem+json");
-    expect((await response.json<{ detail: string }>()).detail).toContain("caller");
-  });
+  it.each(["/v1/usage?caller=", "/v1/usage/summary?caller=", "/v1/usage?raw=1&caller="])(
+    "an admin's empty caller filter (%s) → 400 naming caller",
+    async (path) => {
+      const key = await seedKey("auditor", "admin");
+      const response = await callWorker(path, { headers: bearer(key) });
+      expect(response.status).toBe(400);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect((await response.json<{ detail: string }>()).detail).toContain("caller");
+    },
+  );
 });

@@ -21,19 +21,23 @@ describe("while the ledger is down", () => {
     ["/v1/usage?raw=1", "usage ledger"],
     ["/v1/usage/summary", "usage ledger"],
     ["/v1/pricing", "price store"],
-  ])("GET %s → 503 naming the %s, with Retry-After", async (path, dependency) => {
-    // Enough failures for every read and each of supabase-js's own retries of them.
-    await project.scenario({ fail_next: Array.from({ length: 40 }, () => GATEWAY_DOWN) });
-    const app = appWithConfig(testConfig({ ledger: { backend: "supabase" } }), { SUPABASE_URL: project.url, SUPABASE_SECRET_KEY: project.secretKey });
-    const key = await seedKey("patient", "admin");
-    const response = await app.call(path, { headers: bearer(key) });
-    expect(response.status).toBe(503);
-    expect(response.headers.get("content-type")).toBe("application/problem+json");
-    expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
-    const problem = await response.json<{ type: string; detail: string; dependency: string; request_id: string }>();
-    expect(problem.type).toBe("urn:imagen-edge:problem:dependency-unavailable");
-    expect(problem.detail).toContain(`the ${dependency} (Supabase)`);
-    expect(problem.dependency).toBe(`the ${dependency} (Supabase)`);
-    expect(problem.request_id).toBe(response.headers.get("x-request-id"));
-  }, 60_000); // supabase-js retries reads with backoff before it gives up
+  ])(
+    "GET %s → 503 naming the %s, with Retry-After",
+    async (path, dependency) => {
+      // Enough failures for every read and each of supabase-js's own retries of them.
+      await project.scenario({ fail_next: Array.from({ length: 40 }, () => GATEWAY_DOWN) });
+      const app = appWithConfig(testConfig({ ledger: { backend: "supabase" } }), { SUPABASE_URL: project.url, SUPABASE_SECRET_KEY: project.secretKey });
+      const key = await seedKey("patient", "admin");
+      const response = await app.call(path, { headers: bearer(key) });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      const problem = await response.json<{ type: string; detail: string; dependency: string; request_id: string }>();
+      expect(problem.type).toBe("urn:imagen-edge:problem:dependency-unavailable");
+      expect(problem.detail).toContain(`the ${dependency} (Supabase)`);
+      expect(problem.dependency).toBe(`the ${dependency} (Supabase)`);
+      expect(problem.request_id).toBe(response.headers.get("x-request-id"));
+    },
+    60_000,
+  ); // supabase-js retries reads with backoff before it gives up
 });

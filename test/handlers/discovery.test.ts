@@ -24,7 +24,9 @@ describe("GET /v1/backends", () => {
 
   it("names the configured styles and their default size, never their templates", async () => {
     const key = await seedKey("style-lister");
-    const config = testConfig({ styles: { photo: { template: "{prompt}, house secret wording", size: "1024x768" }, sketch: { template: "sketch of {prompt}" } } });
+    const config = testConfig({
+      styles: { photo: { template: "{prompt}, house secret wording", size: "1024x768" }, sketch: { template: "sketch of {prompt}" } },
+    });
     const res = await appWithConfig(config).call("/v1/backends", { headers: bearer(key) });
     const body = await res.json<any>();
     expect(body.styles).toEqual([
@@ -81,9 +83,15 @@ describe("GET /healthz", () => {
     const app = appWithConfig(testConfig(), { SUPABASE_URL: "https://example.supabase.co" });
     const health = await app.call("/healthz");
     expect(health.status).toBe(503);
-    expect((await health.json<any>()).problems).toEqual(["ledger: SUPABASE_URL is set but no key: set the secret SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)"]);
+    expect((await health.json<any>()).problems).toEqual([
+      "ledger: SUPABASE_URL is set but no key: set the secret SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)",
+    ]);
     const key = await seedKey("resilient");
-    const res = await app.call("/v1/images", { method: "POST", headers: { ...bearer(key), "content-type": "application/json" }, body: JSON.stringify({ prompt: "x", size: "64x64" }) });
+    const res = await app.call("/v1/images", {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "x", size: "64x64" }),
+    });
     expect(res.status).toBe(201);
   });
 

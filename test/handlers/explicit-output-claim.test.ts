@@ -20,7 +20,9 @@ describe("an explicit output claimed by concurrent requests", () => {
     const key = await seedKey("racer");
     const app = appWithConfig(slowConfig());
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => app.call("/v1/images", postJson("/v1/images", key, { prompt: `race ${i}`, output: "racer/the-one.png", seed: i + 1 }))),
+      Array.from({ length: 10 }, (_, i) =>
+        app.call("/v1/images", postJson("/v1/images", key, { prompt: `race ${i}`, output: "racer/the-one.png", seed: i + 1 })),
+      ),
     );
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);

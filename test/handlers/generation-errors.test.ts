@@ -47,7 +47,10 @@ describe("backend failures over HTTP", () => {
 
   it("reports the instance that finally produced the images after a fallback", async () => {
     const key = await seedKey("fallback");
-    const res = await delivered(await appWithConfig(testConfig()).call("/v1/images", postJson("/v1/images", key, { prompt: "p", backend: "mock-with-fallback" })), 3);
+    const res = await delivered(
+      await appWithConfig(testConfig()).call("/v1/images", postJson("/v1/images", key, { prompt: "p", backend: "mock-with-fallback" })),
+      3,
+    );
     expect(res.status).toBe(201);
     const body = await res.json<any>();
     expect(body.backend).toBe("mock");
@@ -57,7 +60,9 @@ describe("backend failures over HTTP", () => {
   it("answers 409 for a taken explicit output key, leaving the existing object alone", async () => {
     const key = await seedKey("writer");
     const app = appWithConfig(testConfig());
-    expect((await delivered(await app.call("/v1/images", postJson("/v1/images", key, { prompt: "first", output: "writer/fixed/name.png", seed: 1 })), 1)).status).toBe(201);
+    expect(
+      (await delivered(await app.call("/v1/images", postJson("/v1/images", key, { prompt: "first", output: "writer/fixed/name.png", seed: 1 })), 1)).status,
+    ).toBe(201);
     const before = await allKeys();
     const res = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "second", output: "writer/fixed/name.png", seed: 2 }));
     expect(res.status).toBe(409);

@@ -54,8 +54,20 @@ describe("POST /v1/images on a Together instance", () => {
     for (const image of body.images) expect(await storedImage(image.key)).toEqual({ mimeType: "image/png", width: 1024, height: 768 });
 
     const [row] = await ledgerRows(body.request_id, 1);
-    expect(row).toMatchObject({ caller: "ada/blog", backend: "flux-schnell-together", success: 1, images_produced: 2, provider_image_count: 2, cost_usd_estimate: 0.0042 });
-    expect(await priceRow(row!.price_id)).toMatchObject({ provider: "together", model: "black-forest-labs/flux.1-schnell", unit: "megapixel", usd_rate: 0.0027 });
+    expect(row).toMatchObject({
+      caller: "ada/blog",
+      backend: "flux-schnell-together",
+      success: 1,
+      images_produced: 2,
+      provider_image_count: 2,
+      cost_usd_estimate: 0.0042,
+    });
+    expect(await priceRow(row!.price_id)).toMatchObject({
+      provider: "together",
+      model: "black-forest-labs/flux.1-schnell",
+      unit: "megapixel",
+      usd_rate: 0.0027,
+    });
     expect(creates(await requestsOf(fakes.together!, togetherKey))).toHaveLength(1);
   });
 

@@ -6,7 +6,10 @@ import { allKeys, bearer, callWorker, postJson, seedKey } from "../helpers/world
 describe("POST /v1/images with the mock backend", () => {
   it("returns 201 with a stored PNG of the requested size, its metadata and a sidecar", async () => {
     const key = await seedKey("otto/head");
-    const response = await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "a cat in a fishbowl", size: "512x256", seed: 42, source: "script" }));
+    const response = await callWorker(
+      "/v1/images",
+      postJson("/v1/images", key, { prompt: "a cat in a fishbowl", size: "512x256", seed: 42, source: "script" }),
+    );
     expect(response.status).toBe(201);
     expect(response.headers.get("x-request-id")).toBeTruthy();
     const body = await response.json<any>();
@@ -45,7 +48,10 @@ describe("POST /v1/images with the mock backend", () => {
     const twins = ["otto/twin", "otto-twin", "otto//twin"];
     const keys = await Promise.all(twins.map((caller) => seedKey(caller)));
     const made = await Promise.all(
-      keys.map(async (key) => (await (await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "twin", size: "64x64" }))).json<any>()).images[0].key as string),
+      keys.map(
+        async (key) =>
+          (await (await callWorker("/v1/images", postJson("/v1/images", key, { prompt: "twin", size: "64x64" }))).json<any>()).images[0].key as string,
+      ),
     );
     const folders = made.map((key) => key.slice(0, key.indexOf("/") + 1));
     expect(new Set(folders).size).toBe(twins.length);

@@ -68,10 +68,13 @@ describe("POST /v1/images with Prefer: respond-async", () => {
     const job = await (await w.post(key, { prompt: "ledger me async", seed: 5, size: "64x64" })).json<JobDocument>();
     await w.until(key, job.id, (d) => d.status === "succeeded");
 
-    const rows = await eventually(async () => {
-      const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(job.request_id).all();
-      return results.length > 0 ? results : undefined;
-    }, { everyMs: 50 });
+    const rows = await eventually(
+      async () => {
+        const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?").bind(job.request_id).all();
+        return results.length > 0 ? results : undefined;
+      },
+      { everyMs: 50 },
+    );
 
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ caller: "ledgered", backend: "mock", seed: 5, success: 1, images_produced: 1 });
@@ -198,7 +201,11 @@ describe("URLs handed to third parties never come from the Host header", () => {
   it("without public_base_url, a job submitted to a public Host is refused (503), naming the setting", async () => {
     const key = await seedKey("host-spoofer");
     const app = appWithConfig(noBaseUrl);
-    const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
+    const response = await app.call(
+      "/v1/images",
+      postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }),
+      "http://evil.example",
+    );
     expect(response.status).toBe(503);
     const problem = await response.json<{ type: string; detail: string }>();
     expect(problem.type).toBe("urn:imagen-edge:problem:misconfigured");
@@ -208,9 +215,16 @@ describe("URLs handed to third parties never come from the Host header", () => {
 
   it("uses public_base_url (or its old name jobs.public_base_url) whatever Host says", async () => {
     const key = await seedKey("host-spoofer");
-    for (const config of [testConfig({ public_base_url: "https://imagen.example.com/" }), { ...noBaseUrl, jobs: { public_base_url: "https://imagen.example.com/" } }]) {
+    for (const config of [
+      testConfig({ public_base_url: "https://imagen.example.com/" }),
+      { ...noBaseUrl, jobs: { public_base_url: "https://imagen.example.com/" } },
+    ]) {
       const app = appWithConfig(config);
-      const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }), "http://evil.example");
+      const response = await app.call(
+        "/v1/images",
+        postJson("/v1/images", key, { prompt: "p", size: "64x64" }, { prefer: "respond-async" }),
+        "http://evil.example",
+      );
       expect(response.status).toBe(202);
       const job = await response.json<JobDocument>();
       expect(job.status_url).toBe(`https://imagen.example.com/v1/jobs/${job.id}`);

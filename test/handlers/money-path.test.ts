@@ -49,7 +49,8 @@ async function world(limits: Limits) {
       app.call("/v1/images/generations", postJson("/v1/images/generations", key, body, headers)),
     budget: async () => (await app.call("/v1/budget", { headers: bearer(key) })).json<any>(),
     summary: async () => (await app.call("/v1/usage/summary", { headers: bearer(key) })).json<any>(),
-    replicateCreates: async () => (await replicateRequestsOf(fakes.replicate!, replicateToken)).filter((r) => r.method === "POST" && r.path === "/v1/predictions"),
+    replicateCreates: async () =>
+      (await replicateRequestsOf(fakes.replicate!, replicateToken)).filter((r) => r.method === "POST" && r.path === "/v1/predictions"),
     openaiCreates: async () => creates(await requestsOf(fakes.openai!, openaiKey)),
   };
 }

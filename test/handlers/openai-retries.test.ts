@@ -44,7 +44,10 @@ describe("an SDK retry after a lost answer", () => {
     const result = await client.images.generate({ model: "mock", prompt: "a lighthouse in fog", size: "64x64" });
 
     expect(retryCounts).toEqual(["0", "1"]);
-    expect(answers.map((a) => [a.status, a.headers.get("idempotent-replayed")])).toEqual([[200, null], [200, "true"]]);
+    expect(answers.map((a) => [a.status, a.headers.get("idempotent-replayed")])).toEqual([
+      [200, null],
+      [200, "true"],
+    ]);
     expect(await answers[1]!.json()).toEqual(await answers[0]!.json());
     expect(result.data![0]!.b64_json).toBeTruthy();
     const requestId = answers[0]!.headers.get("x-request-id")!;
@@ -71,7 +74,10 @@ describe("a rate-limited key", () => {
     const { client, answers } = sdk(key, config, { maxRetries: 1 });
     await client.images.generate({ model: "mock", prompt: "the one allowed", size: "64x64" });
 
-    const error = await client.images.generate({ model: "mock", prompt: "one too many", size: "64x64" }).then(() => null, (e: unknown) => e);
+    const error = await client.images.generate({ model: "mock", prompt: "one too many", size: "64x64" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
 
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({ status: 429, code: "rate_limit_exceeded", type: "rate_limit_error" });
@@ -106,7 +112,10 @@ describe("an over-budget caller", () => {
     });
     const { client, answers } = sdk(key, config, { maxRetries: 2 }, { OPENAI_API_KEY: openaiKey });
 
-    const error = await client.images.generate({ model: "openai-images", prompt: "too dear", size: "1024x1024" }).then(() => null, (e: unknown) => e);
+    const error = await client.images.generate({ model: "openai-images", prompt: "too dear", size: "1024x1024" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
 
     expect(error).toBeInstanceOf(APIError);
     expect(error).toMatchObject({ status: 402, type: "insufficient_quota", code: "budget_exceeded" });

@@ -86,7 +86,10 @@ describe("images.generate through the official SDK", () => {
 
   it("takes the source from X-Imagen-Source over user", async () => {
     const { client } = sdk(key);
-    const result = await client.images.generate({ model: "mock", prompt: "a tram", size: "64x64", user: "someone" }, { headers: { "X-Imagen-Source": "newsletter" } });
+    const result = await client.images.generate(
+      { model: "mock", prompt: "a tram", size: "64x64", user: "someone" },
+      { headers: { "X-Imagen-Source": "newsletter" } },
+    );
     const [row] = await ledgerRows(result._request_id!, 1);
     expect(row).toMatchObject({ source: "newsletter" });
   });
@@ -103,7 +106,11 @@ describe("images.generate through the official SDK", () => {
     const result = await client.images.generate({ model: "dall-e-3", prompt: "a fox", size: "64x64" });
     expect(result.data).toHaveLength(1);
     const rows = await ledgerRows(result._request_id!, 3);
-    expect(rows.map((r) => [r.backend, r.success])).toEqual([["mock-with-fallback", 0], ["mock-down", 0], ["mock", 1]]);
+    expect(rows.map((r) => [r.backend, r.success])).toEqual([
+      ["mock-with-fallback", 0],
+      ["mock-down", 0],
+      ["mock", 1],
+    ]);
   });
 });
 
@@ -122,20 +129,26 @@ describe("errors in OpenAI's shape", () => {
   });
 
   it("more images than we make is a BadRequestError naming param n", async () => {
-    const error = await sdk(key).client.images.generate({ model: "mock", prompt: "x", n: 10 }).catch((e: unknown) => e);
+    const error = await sdk(key)
+      .client.images.generate({ model: "mock", prompt: "x", n: 10 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error).toMatchObject({ param: "n" });
   });
 
   it("an unknown model is a NotFoundError, code model_not_found, as OpenAI answers it", async () => {
-    const error = await sdk(key).client.images.generate({ model: "dall-e-9", prompt: "x" }).catch((e: unknown) => e);
+    const error = await sdk(key)
+      .client.images.generate({ model: "dall-e-9", prompt: "x" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ status: 404, param: "model", code: "model_not_found", type: "invalid_request_error" });
     expect((error as NotFoundError).message).toContain("dall-e-9");
   });
 
   it("a bad API key is an AuthenticationError, code invalid_api_key", async () => {
-    const error = await sdk("imk_not_a_real_key").client.images.generate({ model: "mock", prompt: "x" }).catch((e: unknown) => e);
+    const error = await sdk("imk_not_a_real_key")
+      .client.images.generate({ model: "mock", prompt: "x" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error).toMatchObject({ status: 401, code: "invalid_api_key", param: null });
     expect((error as AuthenticationError).message).toBe("401 unknown API key");
@@ -162,7 +175,13 @@ describe("errors in OpenAI's shape", () => {
   it("405 and 404 on OpenAI's paths are OpenAI errors (edits and variations too), with Allow", async () => {
     const key = await seedKey("openai-wrong-method");
     const call = (method: string, path: string) =>
-      exports.default.fetch(new Request(`${BASE}${path}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(method === "POST" && { body: "{}" }) }));
+      exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          ...(method === "POST" && { body: "{}" }),
+        }),
+      );
     for (const [method, path, status] of [
       ["DELETE", "/v1/images/generations", 405],
       ["POST", "/v1/models", 405],
@@ -181,7 +200,9 @@ describe("errors in OpenAI's shape", () => {
   });
 
   it("problem+json stays on every other route", async () => {
-    const wrongMethod = await exports.default.fetch(new Request(`${BASE}/v1/images`, { method: "DELETE", headers: { authorization: `Bearer ${await seedKey("own-api-405")}` } }));
+    const wrongMethod = await exports.default.fetch(
+      new Request(`${BASE}/v1/images`, { method: "DELETE", headers: { authorization: `Bearer ${await seedKey("own-api-405")}` } }),
+    );
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("content-type")).toBe("application/problem+json");
     const res = await exports.default.fetch(new Request(`${BASE}/v1/backends`, { headers: { authorization: "Bearer imk_not_a_real_key" } }));
@@ -218,8 +239,6 @@ describe("aliases in config", () => {
     const health = await appWithConfig(bad).call("/healthz");
     expect(health.status).toBe(503);
     const { problems } = await health.json<any>();
-    expect(problems).toEqual(
-      expect.arrayContaining([expect.stringContaining("openai.aliases.dall-e-3"), expect.stringContaining("openai.aliases.mock")]),
-    );
+    expect(problems).toEqual(expect.arrayContaining([expect.stringContaining("openai.aliases.dall-e-3"), expect.stringContaining("openai.aliases.mock")]));
   });
 });

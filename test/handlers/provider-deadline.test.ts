@@ -40,7 +40,9 @@ async function world(instance: Record<string, unknown>, scenario: Scenario) {
 }
 
 describe("a Replicate call that never answers", () => {
-  it("a held create ends by timeout_s + grace: 502, said to be ambiguous, ledgered, its prediction found and canceled, not sent again", { timeout: HANG_MS + 30_000 }, async () => {
+  it("a held create ends by timeout_s + grace: 502, said to be ambiguous, ledgered, its prediction found and canceled, not sent again", {
+    timeout: HANG_MS + 30_000,
+  }, async () => {
     const w = await world({ timeout_s: 2 }, { next_create: [{ after_create: true, hang_ms: HANG_MS }] });
     const started = Date.now();
     const res = await w.generate();
@@ -111,7 +113,9 @@ describe("a ComfyUI box whose tunnel takes the connection and never answers", ()
 
     expect(res.status).toBe(504);
     const body = await res.json<any>();
-    expect(body.detail).toMatch(/^home did not finish before its deadline \(it could not be asked: ComfyUI did not answer a poll of prompt \S+ within \d+ ms\)/);
+    expect(body.detail).toMatch(
+      /^home did not finish before its deadline \(it could not be asked: ComfyUI did not answer a poll of prompt \S+ within \d+ ms\)/,
+    );
     const [row] = await ledgerRows(body.request_id, 1);
     expect(row).toMatchObject({ success: 0, error_code: "timeout", backend: "home", external_id: body.external_id });
   });

@@ -67,7 +67,11 @@ describe("GET /v1/images/{key}", () => {
     const first = await callWorker(path(image.url), { headers: bearer(owner) });
     const etag = first.headers.get("etag")!;
     await first.arrayBuffer();
-    const conditions: Record<string, string>[] = [{ "if-match": '"not-this-one"' }, { "if-match": `W/${etag}` }, { "if-unmodified-since": new Date(Date.now() - 86_400_000).toUTCString() }];
+    const conditions: Record<string, string>[] = [
+      { "if-match": '"not-this-one"' },
+      { "if-match": `W/${etag}` },
+      { "if-unmodified-since": new Date(Date.now() - 86_400_000).toUTCString() },
+    ];
     for (const condition of conditions) {
       const res = await callWorker(path(image.url), { headers: { ...bearer(owner), ...condition } });
       expect([condition, res.status]).toEqual([condition, 412]);

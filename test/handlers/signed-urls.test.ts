@@ -57,10 +57,22 @@ describe("signed image URLs", () => {
   it("answer 403 when the key, the expiry or the signature was changed", async () => {
     const url = images[0]!.url;
     const otherPath = new URL(images[1]!.url).pathname;
-    await expectForbidden(tampered(url, (_, parts) => (parts.path = otherPath)), /signature does not match/);
-    await expectForbidden(tampered(url, (q) => q.set("exp", String(Number(q.get("exp")) + 86_400))), /signature does not match/);
-    await expectForbidden(tampered(url, (q) => q.set("sig", `${q.get("sig")!.slice(0, -2)}AA`)), /signature does not match/);
-    await expectForbidden(tampered(url, (q) => q.delete("sig")), /signature does not match/);
+    await expectForbidden(
+      tampered(url, (_, parts) => (parts.path = otherPath)),
+      /signature does not match/,
+    );
+    await expectForbidden(
+      tampered(url, (q) => q.set("exp", String(Number(q.get("exp")) + 86_400))),
+      /signature does not match/,
+    );
+    await expectForbidden(
+      tampered(url, (q) => q.set("sig", `${q.get("sig")!.slice(0, -2)}AA`)),
+      /signature does not match/,
+    );
+    await expectForbidden(
+      tampered(url, (q) => q.delete("sig")),
+      /signature does not match/,
+    );
   });
 
   it("answer 403 once expired", async () => {

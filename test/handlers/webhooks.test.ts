@@ -14,12 +14,13 @@ const SECRET = `whsec_${btoa("replicate-webhook-secret-for-tests")}`;
 const JOB = "01jdq7r5m4c9x2v8t6p0n3b1hw";
 
 /** A fresh config object per app: parsed configs (and the backends made from them) are cached per object. */
-const config = () => testConfig({
-  backends: {
-    ...testConfig().backends,
-    flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fake}/v1`, delivery_hosts: ["127.0.0.1"] },
-  },
-});
+const config = () =>
+  testConfig({
+    backends: {
+      ...testConfig().backends,
+      flux: { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fake}/v1`, delivery_hosts: ["127.0.0.1"] },
+    },
+  });
 
 async function signed(body: string, id = "msg_route_test", timestamp = Math.floor(Date.now() / 1000)) {
   return {
@@ -45,7 +46,11 @@ describe("POST /v1/webhooks/replicate", () => {
   it("refuses a delivery without the webhook headers with 401 problem+json", async () => {
     const app = appWithConfig(config(), { REPLICATE_WEBHOOK_SECRET: SECRET });
 
-    const response = await app.call(`/v1/webhooks/replicate?job=${JOB}&backend=flux`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await app.call(`/v1/webhooks/replicate?job=${JOB}&backend=flux`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
 
     expect(response.status).toBe(401);
     expect(response.headers.get("content-type")).toBe("application/problem+json");

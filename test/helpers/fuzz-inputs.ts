@@ -206,7 +206,10 @@ function mutatedRecord(
   if (names.length === 0) return fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), hostileValue, { maxKeys: 2 });
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     { weight: 4, arbitrary: fc.record({ kind: fc.constant("hostile" as const), field: fc.constantFrom(...names), value: hostileValue }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("unknown-field" as const), field: fc.string({ minLength: 1, maxLength: 12 }), value: hostileValue }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant("unknown-field" as const), field: fc.string({ minLength: 1, maxLength: 12 }), value: hostileValue }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), field: fc.constantFrom(...names) }) },
   );
   // Often none: a request with one bad field among good ones is the one that reaches deepest.
@@ -226,7 +229,7 @@ const bodyOf = (shape: RouteShape, words: Vocabulary): fc.Arbitrary<{ text: stri
   const json = (value: unknown) => ({ text: JSON.stringify(value), parsed: value });
   const variants: fc.WeightedArbitrary<{ text: string | null; parsed: unknown }>[] = [
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map(json) },
-    { weight: 1, arbitrary: fc.constantFrom("", "{", "[1,", "null", "\u0000", "{\"a\":1}}").map((text) => ({ text, parsed: undefined })) },
+    { weight: 1, arbitrary: fc.constantFrom("", "{", "[1,", "null", "\u0000", '{"a":1}}').map((text) => ({ text, parsed: undefined })) },
     { weight: 1, arbitrary: fc.constant({ text: null, parsed: undefined }) },
   ];
   if (shape.bodySchema) {
@@ -237,7 +240,8 @@ const bodyOf = (shape: RouteShape, words: Vocabulary): fc.Arbitrary<{ text: stri
 
 /** Requests to one route: its own method most of the time, sometimes one it does not allow. */
 export function requestsTo(shape: RouteShape, words: Vocabulary = []): fc.Arbitrary<FuzzRequest> {
-  const pathValue = (name: string) => fc.oneof({ weight: 3, arbitrary: plausible(shape.paramSchemas[name], words).map(String) }, { weight: 2, arbitrary: hostileText });
+  const pathValue = (name: string) =>
+    fc.oneof({ weight: 3, arbitrary: plausible(shape.paramSchemas[name], words).map(String) }, { weight: 2, arbitrary: hostileText });
   const pathValues = fc.record(Object.fromEntries(shape.pathParams.map((name) => [name, pathValue(name)])));
   const query = mutatedRecord(shape.querySchemas, [], words).map((record) =>
     Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),

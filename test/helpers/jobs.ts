@@ -64,13 +64,19 @@ export async function submitJob(options: {
   };
   const stub = () => jobStub(id);
   setJobSeam(env.JOBS.idFromName(id), overrides);
-  const prepared = await prepareGeneration(
-    { n: 1, ...options.request },
-    options.caller ?? alice,
-    `req-${id}`,
-    { config, ids, backend: backendResolver(config, env), store: new R2ImageStore(env.IMAGES) },
-  );
-  const submission: JobSubmission = { id, prepared, config: options.config, origin: options.origin ?? BASE, ...(options.callbackUrl && { callbackUrl: options.callbackUrl }) };
+  const prepared = await prepareGeneration({ n: 1, ...options.request }, options.caller ?? alice, `req-${id}`, {
+    config,
+    ids,
+    backend: backendResolver(config, env),
+    store: new R2ImageStore(env.IMAGES),
+  });
+  const submission: JobSubmission = {
+    id,
+    prepared,
+    config: options.config,
+    origin: options.origin ?? BASE,
+    ...(options.callbackUrl && { callbackUrl: options.callbackUrl }),
+  };
   await stub().submit(submission);
   const document = async () => (await stub().view())!.document;
   return {
@@ -92,4 +98,3 @@ export async function submitJob(options: {
       }) as Promise<JobDocument>,
   };
 }
-

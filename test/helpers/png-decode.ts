@@ -26,9 +26,7 @@ export async function decodePng(bytes: Uint8Array): Promise<DecodedPng> {
     if (type === "IDAT") idat.push(data);
     offset += 12 + length;
   }
-  const inflated = new Uint8Array(
-    await new Response(new Blob(idat).stream().pipeThrough(new DecompressionStream("deflate"))).arrayBuffer(),
-  );
+  const inflated = new Uint8Array(await new Response(new Blob(idat).stream().pipeThrough(new DecompressionStream("deflate"))).arrayBuffer());
   const stride = width * 3;
   if (inflated.length !== (stride + 1) * height) throw new Error(`inflated ${inflated.length} bytes, expected ${(stride + 1) * height}`);
   const rgb = new Uint8Array(stride * height);
@@ -53,6 +51,8 @@ export async function decodePng(bytes: Uint8Array): Promise<DecodedPng> {
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }

@@ -21,8 +21,6 @@ export const fixtures = {
 export const PORTKEY = "https://configs.portkey.ai/pricing";
 export const REPLICATE = "https://replicate.com";
 
-
-
 /** The pricing tests' default moment. */
 export function manualClock(startIso = "2026-11-23T04:00:00.000Z"): ManualClock {
   return baseManualClock(startIso);
@@ -47,12 +45,12 @@ export function fakeFetch(routes: Record<string, () => Response | Promise<Respon
   return Object.assign(fn, { calls });
 }
 
-export const json = (body: string) => () =>
-  new Response(body, { status: 200, headers: { "content-type": "application/json" } });
-export const html = (body: string) => () =>
-  new Response(body, { status: 200, headers: { "content-type": "text/html; charset=utf-8" } });
-export const status = (code: number, body = "") => () =>
-  new Response(body, { status: code, headers: { "content-type": "text/plain" } });
+export const json = (body: string) => () => new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+export const html = (body: string) => () => new Response(body, { status: 200, headers: { "content-type": "text/html; charset=utf-8" } });
+export const status =
+  (code: number, body = "") =>
+  () =>
+    new Response(body, { status: code, headers: { "content-type": "text/plain" } });
 
 /** The real sources' answers, from the fixtures, unmodified. */
 export function realRoutes(): Record<string, () => Response> {
@@ -68,10 +66,7 @@ export function realRoutes(): Record<string, () => Response> {
 
 /** The flux-schnell page with another per-image price, for the other models and drift cases. */
 export function replicatePage(price: string, title = "per output image"): string {
-  return fixtures.replicateFluxSchnellPage.replace('"price":"$0.003"', `"price":"${price}"`).replace(
-    '"title":"per output image"',
-    `"title":"${title}"`,
-  );
+  return fixtures.replicateFluxSchnellPage.replace('"price":"$0.003"', `"price":"${price}"`).replace('"title":"per output image"', `"title":"${title}"`);
 }
 
 /** A model page shaped like the fixture whose embedded billing object is `billingConfig`. */

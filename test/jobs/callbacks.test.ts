@@ -80,13 +80,21 @@ describe("job callbacks", () => {
     clock.advance(60_000);
     await job.forceAlarm();
 
-    expect(await job.document()).toMatchObject({ status: "succeeded", callback: { status: "failed", attempts: 2, last_error: RECEIVER_REFUSED, next_attempt_at: null } });
+    expect(await job.document()).toMatchObject({
+      status: "succeeded",
+      callback: { status: "failed", attempts: 2, last_error: RECEIVER_REFUSED, next_attempt_at: null },
+    });
     expect(await inbox.deliveries()).toHaveLength(2);
   });
 
   it("does not follow a redirect: a 3xx is a failed try", async () => {
     const inbox = await newInbox(receiver, { fail_first: 1, fail_status: 302 });
-    const job = await submitJob({ config: localConfig(), request: { prompt: "p", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
+    const job = await submitJob({
+      config: localConfig(),
+      request: { prompt: "p", size: SMALL },
+      secrets: { IMAGEN_CALLBACK_SECRET: SECRET },
+      callbackUrl: inbox.url,
+    });
 
     const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
 
@@ -96,7 +104,12 @@ describe("job callbacks", () => {
 
   it("reports a missing signing secret as the callback's error instead of sending unsigned", async () => {
     const inbox = await newInbox(receiver);
-    const job = await submitJob({ config: localConfig(), request: { prompt: "p", size: SMALL }, callbackUrl: inbox.url, secrets: { IMAGEN_CALLBACK_SECRET: "" } });
+    const job = await submitJob({
+      config: localConfig(),
+      request: { prompt: "p", size: SMALL },
+      callbackUrl: inbox.url,
+      secrets: { IMAGEN_CALLBACK_SECRET: "" },
+    });
 
     const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
 
@@ -107,7 +120,12 @@ describe("job callbacks", () => {
   it("also reports a canceled job", async () => {
     const inbox = await newInbox(receiver);
     const config = localConfig({}, { backends: { ...testConfig().backends, slow: { type: "mock", latency_ms: 600_000 } } });
-    const job = await submitJob({ config, request: { prompt: "p", backend: "slow", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
+    const job = await submitJob({
+      config,
+      request: { prompt: "p", backend: "slow", size: SMALL },
+      secrets: { IMAGEN_CALLBACK_SECRET: SECRET },
+      callbackUrl: inbox.url,
+    });
     await job.until((d) => d.status === "running");
 
     await job.stub().cancel();
@@ -121,7 +139,12 @@ describe("job callbacks", () => {
 describe("job callbacks to a target the deployment does not allow", () => {
   it("sends nothing to loopback without the local-development switch, and says so in the job", async () => {
     const inbox = await newInbox(receiver);
-    const job = await submitJob({ config: testConfig(), request: { prompt: "p", size: SMALL }, secrets: { IMAGEN_CALLBACK_SECRET: SECRET }, callbackUrl: inbox.url });
+    const job = await submitJob({
+      config: testConfig(),
+      request: { prompt: "p", size: SMALL },
+      secrets: { IMAGEN_CALLBACK_SECRET: SECRET },
+      callbackUrl: inbox.url,
+    });
 
     const tried = await job.until((d) => (d.callback?.attempts ?? 0) >= 1, "a first callback try");
 

@@ -20,7 +20,10 @@ async function comfyWorld(box: FakeComfyBox) {
   const read = async (id: string) => (await app.call(`/v1/jobs/${id}`, { headers: bearer(key) })).json<JobDocument>();
   return {
     submit: async () => {
-      const response = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "a fox in snow", seed: 11, size: "64x64" }, { prefer: "respond-async" }));
+      const response = await app.call(
+        "/v1/images",
+        postJson("/v1/images", key, { prompt: "a fox in snow", seed: 11, size: "64x64" }, { prefer: "respond-async" }),
+      );
       expect(response.status).toBe(202);
       return (await response.json<JobDocument>()).id;
     },

@@ -44,7 +44,14 @@ describe("npm run keys (local state)", () => {
     const listed = await keys("list");
     expect(listed).toMatchObject({ code: 0, stderr: "" });
     const [line] = listed.stdout.trim().split("\n");
-    expect(line!.split("\t")).toEqual([id, "otto/head", "admin", expect.stringMatching(/^\d{4}-\d\d-\d\dT/), expect.stringMatching(/^revoked \d{4}-/), "agents"]);
+    expect(line!.split("\t")).toEqual([
+      id,
+      "otto/head",
+      "admin",
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^revoked \d{4}-/),
+      "agents",
+    ]);
     // The plaintext key is never stored or printed again.
     expect(listed.stdout).not.toContain(key);
   });

@@ -101,9 +101,7 @@ describe("mai.imagen_usage", () => {
     const cost = rows.find((r) => r.column_name === "cost_usd_estimate");
     expect([cost.numeric_precision, cost.numeric_scale]).toEqual([10, 4]);
 
-    const { rows: indexes } = await sql.query(
-      `select indexdef from pg_indexes where schemaname = 'mai' and tablename = 'imagen_usage'`,
-    );
+    const { rows: indexes } = await sql.query(`select indexdef from pg_indexes where schemaname = 'mai' and tablename = 'imagen_usage'`);
     const defs = indexes.map((i) => i.indexdef as string);
     expect(defs).toContainEqual(expect.stringMatching(/ON mai\.imagen_usage USING btree \(created_at DESC\)$/));
     expect(defs).toContainEqual(expect.stringMatching(/ON mai\.imagen_usage USING btree \(caller\)$/));
@@ -181,7 +179,14 @@ describe("mai.imagen_usage", () => {
   });
 
   it("stores an event from a Worker that predates these columns with them null", async () => {
-    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+    const {
+      client_request_id: _c,
+      ref: _r,
+      reserved_usd: _u,
+      provider_predict_time_s: _t,
+      provider_image_count: _i,
+      ...old
+    } = usageEvent({
       event_id: "evt-older-worker",
     });
     expect(await insertEvents([old as UsageEvent])).toBe(1);
@@ -263,9 +268,7 @@ describe("usage reports (fixture events)", () => {
     ]);
     expect((await report({ ref: "post/dogs" })).totals).toEqual({ calls: 2, succeeded: 1, failed: 1, images: 4, cost_usd: 0.1 });
     expect((await report({ caller: "otto/head", clientRequestId: "cli-1" })).totals).toMatchObject({ calls: 2, cost_usd: 0.103 });
-    const { rows } = await sql.query(
-      "select event_id from mai.imagen_usage_raw(null, null, null, 10, null, null, 'post/cats', 'cli-1')",
-    );
+    const { rows } = await sql.query("select event_id from mai.imagen_usage_raw(null, null, null, 10, null, null, 'post/cats', 'cli-1')");
     expect(rows.map((r) => r.event_id)).toEqual(["evt-05", "evt-01"]);
   });
 
@@ -327,12 +330,8 @@ describe("usage reports (fixture events)", () => {
 
   it("pages raw rows newest first, breaking ties by id", async () => {
     const page = async (before: { at: string; id: string } | null) =>
-      (
-        await sql.query("select event_id, occurred_at, id from mai.imagen_usage_raw(null, null, null, 4, $1, $2)", [
-          before?.at ?? null,
-          before?.id ?? null,
-        ])
-      ).rows;
+      (await sql.query("select event_id, occurred_at, id from mai.imagen_usage_raw(null, null, null, 4, $1, $2)", [before?.at ?? null, before?.id ?? null]))
+        .rows;
     const first = await page(null);
     expect(first.map((r) => r.event_id)).toEqual(["evt-10", "evt-09", "evt-08", "evt-07"]);
     const last = first[first.length - 1];
@@ -358,10 +357,12 @@ describe("mai.imagen_pricing", () => {
   });
 
   async function apply(rate: number, from: string, key = { model: "black-forest-labs/flux-dev", quality: null as string | null }) {
-    const { rows } = await sql.query(
-      "select * from mai.imagen_pricing_apply('replicate', $1, 'image', $2, null, $3, 'replicate-page', $4, $4)",
-      [key.model, key.quality, rate, from],
-    );
+    const { rows } = await sql.query("select * from mai.imagen_pricing_apply('replicate', $1, 'image', $2, null, $3, 'replicate-page', $4, $4)", [
+      key.model,
+      key.quality,
+      rate,
+      from,
+    ]);
     return rows[0];
   }
 
@@ -401,13 +402,9 @@ describe("mai.imagen_pricing", () => {
   });
 
   it("refuses an unknown unit and a negative rate", async () => {
-    const unit = await pgError(() =>
-      sql.query(`select mai.imagen_pricing_apply('x', 'm', 'token', null, null, 1, 's', now(), null)`),
-    );
+    const unit = await pgError(() => sql.query(`select mai.imagen_pricing_apply('x', 'm', 'token', null, null, 1, 's', now(), null)`));
     expect(unit.constraint).toBe("imagen_pricing_unit_known");
-    const rate = await pgError(() =>
-      sql.query(`select mai.imagen_pricing_apply('x', 'm', 'image', null, null, -1, 's', now(), null)`),
-    );
+    const rate = await pgError(() => sql.query(`select mai.imagen_pricing_apply('x', 'm', 'image', null, null, -1, 's', now(), null)`));
     expect(rate.constraint).toBe("imagen_pricing_rate_non_negative");
   });
 

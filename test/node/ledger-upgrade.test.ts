@@ -51,9 +51,27 @@ describe("migrating a database that already has imagen_usage", () => {
        from mai.imagen_usage order by id`,
     );
     expect(rows.map((r) => ({ ...r, id: Number(r.id), occurred_at: r.occurred_at.toISOString() }))).toEqual([
-      { id: 1, event_id: "legacy-1", occurred_at: "2026-05-08T15:00:00.000Z", backend_type: "legacy", success: true, attempt: 1, images_produced: 1, caller: "mai/hermes" },
+      {
+        id: 1,
+        event_id: "legacy-1",
+        occurred_at: "2026-05-08T15:00:00.000Z",
+        backend_type: "legacy",
+        success: true,
+        attempt: 1,
+        images_produced: 1,
+        caller: "mai/hermes",
+      },
       // The seed wrote '' when it could not resolve a caller; the ledger says "unknown" with null.
-      { id: 2, event_id: "legacy-2", occurred_at: "2026-05-09T10:00:00.000Z", backend_type: "legacy", success: true, attempt: 1, images_produced: 1, caller: null },
+      {
+        id: 2,
+        event_id: "legacy-2",
+        occurred_at: "2026-05-09T10:00:00.000Z",
+        backend_type: "legacy",
+        success: true,
+        attempt: 1,
+        images_produced: 1,
+        caller: null,
+      },
     ]);
   });
 

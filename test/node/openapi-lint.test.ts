@@ -23,7 +23,10 @@ describe("the served /openapi.json", () => {
   });
 
   it("declares this deployment as its server and names every operation", async () => {
-    const document = (await (await fetch(`${worker.url}/openapi.json`)).json()) as { servers: unknown; paths: Record<string, Record<string, { operationId?: string }>> };
+    const document = (await (await fetch(`${worker.url}/openapi.json`)).json()) as {
+      servers: unknown;
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
     expect(document.servers).toEqual([{ url: worker.url, description: "This deployment" }]);
     const operations = Object.values(document.paths).flatMap((item) => Object.values(item));
     expect(operations.length).toBeGreaterThan(10);

@@ -31,10 +31,13 @@ describe("fake Replicate when its timers fire before the wall clock reaches thei
     const wallClock = Date.now.bind(Date);
     vi.spyOn(Date, "now").mockImplementation(() => wallClock() - 50);
 
-    const completed = await eventually(async () => {
-      const found = (await webhooksOf(fake.url, token)).filter((d) => d.event === "completed");
-      return found.length > 0 ? found : undefined;
-    }, { withinMs: 10_000 });
+    const completed = await eventually(
+      async () => {
+        const found = (await webhooksOf(fake.url, token)).filter((d) => d.event === "completed");
+        return found.length > 0 ? found : undefined;
+      },
+      { withinMs: 10_000 },
+    );
     expect(completed).toHaveLength(1);
   });
 });

@@ -60,7 +60,13 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
   });
 
   it("applies a change by closing the current row and opening a new one, returning it", async () => {
-    const opened = await store().apply({ ...FLUX_DEV, usd_rate: 0.03, source: "replicate-page", fetched_at: "2026-12-01T05:00:00Z", effective_from: "2026-12-01T05:00:00Z" });
+    const opened = await store().apply({
+      ...FLUX_DEV,
+      usd_rate: 0.03,
+      source: "replicate-page",
+      fetched_at: "2026-12-01T05:00:00Z",
+      effective_from: "2026-12-01T05:00:00Z",
+    });
     expect(opened).toEqual({
       ...FLUX_DEV,
       id: expect.any(Number),
@@ -99,15 +105,25 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
   });
 
   it("refuses a unit it does not know", async () => {
-    await expect(
-      store().apply({ ...FLUX_DEV, unit: "token" as never, usd_rate: 1, source: "x", fetched_at: "2026-12-01T06:00:00Z" }),
-    ).rejects.toThrow(/imagen_pricing_unit_known/);
+    await expect(store().apply({ ...FLUX_DEV, unit: "token" as never, usd_rate: 1, source: "x", fetched_at: "2026-12-01T06:00:00Z" })).rejects.toThrow(
+      /imagen_pricing_unit_known/,
+    );
   });
 
   it("remembers refresh runs and answers the latest, report intact", async () => {
     expect(await store().lastRun()).toBeNull();
-    await store().recordRun({ started_at: "2026-12-01T04:00:00Z", finished_at: "2026-12-01T04:00:02Z", ok: false, report: { sources: [{ id: "portkey", error: "timeout" }] } });
-    await store().recordRun({ started_at: "2026-12-02T04:00:00Z", finished_at: "2026-12-02T04:00:01Z", ok: true, report: { sources: [{ id: "portkey", applied: 2, held: 1 }] } });
+    await store().recordRun({
+      started_at: "2026-12-01T04:00:00Z",
+      finished_at: "2026-12-01T04:00:02Z",
+      ok: false,
+      report: { sources: [{ id: "portkey", error: "timeout" }] },
+    });
+    await store().recordRun({
+      started_at: "2026-12-02T04:00:00Z",
+      finished_at: "2026-12-02T04:00:01Z",
+      ok: true,
+      report: { sources: [{ id: "portkey", applied: 2, held: 1 }] },
+    });
     expect(await store().lastRun()).toEqual({
       id: expect.any(Number),
       started_at: "2026-12-02T04:00:00.000Z",
@@ -122,7 +138,14 @@ describe.each(["D1PriceStore", "SupabasePriceStore"])("%s", (name) => {
 describe.each(["MemoryPriceStore", "D1PriceStore", "SupabasePriceStore"])("%s: held changes", (name) => {
   const store = () => stores[name]!;
 
-  const PROPOSAL: NewHeldChange = { ...FLUX_DEV, old_rate: 0.031, new_rate: 0.31, source: "replicate-page", reason: "rate x10", detected_at: "2026-12-01T06:00:00Z" };
+  const PROPOSAL: NewHeldChange = {
+    ...FLUX_DEV,
+    old_rate: 0.031,
+    new_rate: 0.31,
+    source: "replicate-page",
+    reason: "rate x10",
+    detected_at: "2026-12-01T06:00:00Z",
+  };
   const heldFor = async (rate: number) => (await store().held()).find((h) => h.model === FLUX_DEV.model && h.new_rate === rate);
 
   it("holds a proposed change once per line and rate, nulls included; a re-proposal refreshes it", async () => {

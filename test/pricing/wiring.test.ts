@@ -42,7 +42,10 @@ describe("the scheduled price refresh", () => {
       return new Response("upstream error", { status: 502 });
     });
     const before = await (await callWorker("/v1/pricing", { headers: bearer(await seedKey("p1")) })).json<any>();
-    const online = { ...env, IMAGEN_CONFIG: { ...(env.IMAGEN_CONFIG as object), pricing: { sources: ["portkey:openai", "portkey:together-ai", "replicate"] } } };
+    const online = {
+      ...env,
+      IMAGEN_CONFIG: { ...(env.IMAGEN_CONFIG as object), pricing: { sources: ["portkey:openai", "portkey:together-ai", "replicate"] } },
+    };
     await handleScheduled(createScheduledController({ cron: "17 6 * * *", scheduledTime: Date.now() }), online as typeof env);
     vi.restoreAllMocks();
 
@@ -50,7 +53,13 @@ describe("the scheduled price refresh", () => {
     expect(after.last_refresh).not.toBeNull();
     expect(after.last_refresh.ok).toBe(false);
     const sources = after.last_refresh.report.sources.map((s: any) => [s.source, s.ok]);
-    expect(sources).toEqual(expect.arrayContaining([["portkey:openai", true], ["portkey:together-ai", true], ["replicate", false]]));
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        ["portkey:openai", true],
+        ["portkey:together-ai", true],
+        ["replicate", false],
+      ]),
+    );
     // The failing Replicate source changed nothing: its bundled rates are still current.
     const replicateRates = (body: any) => body.rates.filter((r: any) => r.provider === "replicate").map((r: any) => [r.model, r.usd_rate]);
     expect(replicateRates(after)).toEqual(replicateRates(before));
@@ -60,8 +69,7 @@ describe("the scheduled price refresh", () => {
 describe("POST /v1/pricing/held/{id}/approve", () => {
   const store = () => new D1PriceStore(env.LEDGER);
   const FLUX_SCHNELL = { provider: "replicate", model: "black-forest-labs/flux-schnell", unit: "image", quality: null, size: null } as const;
-  const approve = async (id: number | string, key: string) =>
-    callWorker(`/v1/pricing/held/${id}/approve`, { method: "POST", headers: bearer(key) });
+  const approve = async (id: number | string, key: string) => callWorker(`/v1/pricing/held/${id}/approve`, { method: "POST", headers: bearer(key) });
   const heldId = async (rate: number) => (await store().held()).find((h) => h.model === FLUX_SCHNELL.model && h.new_rate === rate)!.id;
   const schnellRate = async (key: string) =>
     (await (await callWorker("/v1/pricing", { headers: bearer(key) })).json<any>()).rates.find((r: any) => r.model === FLUX_SCHNELL.model).usd_rate;
@@ -88,7 +96,14 @@ describe("POST /v1/pricing/held/{id}/approve", () => {
 
   it("installs a standing proposal for an admin, and only for an admin", async () => {
     const admin = await seedKey("pricing-admin", "admin");
-    await store().hold({ ...FLUX_SCHNELL, old_rate: 0.003, new_rate: 0.03, source: "replicate", reason: "change of +900%", detected_at: new Date().toISOString() });
+    await store().hold({
+      ...FLUX_SCHNELL,
+      old_rate: 0.003,
+      new_rate: 0.03,
+      source: "replicate",
+      reason: "change of +900%",
+      detected_at: new Date().toISOString(),
+    });
     const id = await heldId(0.03);
 
     expect((await approve(id, await seedKey("pricing-user"))).status).toBe(403);

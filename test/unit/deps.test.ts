@@ -26,7 +26,9 @@ describe("choosing the ledger", () => {
   it("reads the variables config names, and refuses a publishable key", () => {
     const named = parseConfig(testConfig({ ledger: { supabase_url_env: "MAI_DB_URL", supabase_key_env: "MAI_DB_KEY" } }));
     expect(ledgerTarget(named, env({ MAI_DB_URL: "https://p.supabase.co", MAI_DB_KEY: fakeSupabaseKey("secret") }))).toMatchObject({ kind: "supabase" });
-    expect(() => ledgerTarget(named, env({ MAI_DB_URL: "https://p.supabase.co", MAI_DB_KEY: fakeSupabaseKey("publishable") }))).toThrow("MAI_DB_KEY holds a publishable key");
+    expect(() => ledgerTarget(named, env({ MAI_DB_URL: "https://p.supabase.co", MAI_DB_KEY: fakeSupabaseKey("publishable") }))).toThrow(
+      "MAI_DB_KEY holds a publishable key",
+    );
   });
 
   it("honours an explicit choice", () => {

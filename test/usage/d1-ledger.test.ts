@@ -29,9 +29,7 @@ describe("D1Ledger", () => {
   });
 
   it("refuses a price id that names no price row (foreign key)", async () => {
-    await expect(new D1Ledger(db).recordBatch([usageEvent({ event_id: "fk", price_id: 999_999 })])).rejects.toThrow(
-      /FOREIGN KEY constraint failed/,
-    );
+    await expect(new D1Ledger(db).recordBatch([usageEvent({ event_id: "fk", price_id: 999_999 })])).rejects.toThrow(/FOREIGN KEY constraint failed/);
   });
 
   it("refuses a fractional latency instead of storing it as text or rounding it (STRICT table)", async () => {
@@ -41,8 +39,6 @@ describe("D1Ledger", () => {
   });
 
   it("refuses an event whose time is not a time", async () => {
-    await expect(new D1Ledger(db).recordBatch([usageEvent({ event_id: "t", occurred_at: "yesterday" })])).rejects.toThrow(
-      /not an ISO 8601 time/,
-    );
+    await expect(new D1Ledger(db).recordBatch([usageEvent({ event_id: "t", occurred_at: "yesterday" })])).rejects.toThrow(/not an ISO 8601 time/);
   });
 });

@@ -15,7 +15,10 @@ const logs: string[] = [];
 const log = jsonLogger({}, (line) => logs.push(line));
 
 function batch(queue: string, bodies: unknown[], attempts = 1) {
-  return createMessageBatch(queue, bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })));
+  return createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
+  );
 }
 
 const brokenLedger = (message: string): Ledger => ({
@@ -35,7 +38,9 @@ const brokenLedger = (message: string): Ledger => ({
 
 async function count(eventIds: string[]): Promise<number> {
   const placeholders = eventIds.map(() => "?").join(",");
-  const row = await env.LEDGER.prepare(`SELECT count(*) AS n FROM imagen_usage WHERE event_id IN (${placeholders})`).bind(...eventIds).first<{ n: number }>();
+  const row = await env.LEDGER.prepare(`SELECT count(*) AS n FROM imagen_usage WHERE event_id IN (${placeholders})`)
+    .bind(...eventIds)
+    .first<{ n: number }>();
   return row!.n;
 }
 
@@ -54,7 +59,14 @@ describe("usage queue consumer", () => {
   });
 
   it("writes an event queued by a Worker that predates the attribution columns, with them null", async () => {
-    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, ...old } = usageEvent({
+    const {
+      client_request_id: _c,
+      ref: _r,
+      reserved_usd: _u,
+      provider_predict_time_s: _t,
+      provider_image_count: _i,
+      ...old
+    } = usageEvent({
       event_id: "q-old",
       caller: "queued/before-attribution",
     });
@@ -99,8 +111,17 @@ describe("usage queue consumer", () => {
 
   it("stops probing one by one during an outage and retries the rest of the batch", async () => {
     let calls = 0;
-    const down: Ledger = { ...brokenLedger("unused"), recordBatch: async () => { calls++; throw new Error("connection refused"); } };
-    const messages = batch("imagen-usage", Array.from({ length: 10 }, (_, i) => usageEvent({ event_id: `o-${i}` })));
+    const down: Ledger = {
+      ...brokenLedger("unused"),
+      recordBatch: async () => {
+        calls++;
+        throw new Error("connection refused");
+      },
+    };
+    const messages = batch(
+      "imagen-usage",
+      Array.from({ length: 10 }, (_, i) => usageEvent({ event_id: `o-${i}` })),
+    );
     const ctx = createExecutionContext();
     await consumeUsageBatch(messages, down, env.IMAGES, log);
     expect(calls).toBe(1 + 3);
@@ -154,13 +175,21 @@ describe("queue usage sink", () => {
   });
 
   it("writes straight to the ledger when the queue refuses", async () => {
-    const queue = { send: async () => { throw new Error("queue unavailable"); } } as unknown as Queue<UsageEvent>;
+    const queue = {
+      send: async () => {
+        throw new Error("queue unavailable");
+      },
+    } as unknown as Queue<UsageEvent>;
     await queueUsageSink(queue, () => new D1Ledger(env.LEDGER), log).record(event);
     expect(await count(["s-1"])).toBe(1);
   });
 
   it("fails loudly when neither queue nor ledger takes the event", async () => {
-    const queue = { send: async () => { throw new Error("queue unavailable"); } } as unknown as Queue<UsageEvent>;
+    const queue = {
+      send: async () => {
+        throw new Error("queue unavailable");
+      },
+    } as unknown as Queue<UsageEvent>;
     await expect(queueUsageSink(queue, () => brokenLedger("ledger down"), log).record(event)).rejects.toThrow("ledger down");
   });
 });
@@ -169,7 +198,16 @@ describe("deferred usage sink", () => {
   it("returns before delivery finishes and hands the delivery to waitUntil", async () => {
     let release!: () => void;
     const delivered: string[] = [];
-    const slow = { record: (e: UsageEvent) => new Promise<void>((r) => (release = () => { delivered.push(e.event_id); r(); })) };
+    const slow = {
+      record: (e: UsageEvent) =>
+        new Promise<void>(
+          (r) =>
+            (release = () => {
+              delivered.push(e.event_id);
+              r();
+            }),
+        ),
+    };
     const pending: Promise<unknown>[] = [];
     await deferredUsageSink(slow, (work) => pending.push(work), log).record(usageEvent({ event_id: "late-1" }));
     expect(delivered).toEqual([]);
@@ -191,5 +229,9 @@ describe("deferred usage sink", () => {
 });
 
 function brokenLedgerSink() {
-  return { record: async () => { throw new Error("queue and ledger down"); } };
+  return {
+    record: async () => {
+      throw new Error("queue and ledger down");
+    },
+  };
 }

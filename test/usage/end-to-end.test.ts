@@ -9,7 +9,16 @@ describe("a generation through the real Worker reaches the D1 ledger via the que
     expect(res.status).toBe(201);
     const body = await res.json<any>();
     const [row] = await ledgerRows(body.request_id, 1);
-    expect(row).toMatchObject({ caller: "reporter", source: "script", backend: "mock", model: "mock-png", seed: 31, success: 1, images_produced: 1, cost_usd_estimate: 0 });
+    expect(row).toMatchObject({
+      caller: "reporter",
+      source: "script",
+      backend: "mock",
+      model: "mock-png",
+      seed: 31,
+      success: 1,
+      images_produced: 1,
+      cost_usd_estimate: 0,
+    });
     expect(JSON.stringify(row)).not.toContain("ledger me");
 
     const table = await callWorker("/v1/usage?format=table", { headers: bearer(key) });

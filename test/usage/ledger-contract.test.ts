@@ -181,7 +181,15 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
   });
 
   it("stores an event queued before the attribution columns existed, reading them back as null", async () => {
-    const { client_request_id: _c, ref: _r, reserved_usd: _u, provider_predict_time_s: _t, provider_image_count: _i, cost_unknown_reason: _k, ...old } = usageEvent({
+    const {
+      client_request_id: _c,
+      ref: _r,
+      reserved_usd: _u,
+      provider_predict_time_s: _t,
+      provider_image_count: _i,
+      cost_unknown_reason: _k,
+      ...old
+    } = usageEvent({
       event_id: "evt-old-worker",
       caller: "old/worker",
     });
@@ -201,7 +209,15 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
   });
 
   it("keeps why an attempt's cost is unknown, with its cost NULL (never 0)", async () => {
-    const lost = usageEvent({ event_id: "evt-unknown-cost", caller: "unknown/cost", success: false, images_produced: 0, cost_usd_estimate: null, error_code: "unavailable", cost_unknown_reason: "ambiguous_create" });
+    const lost = usageEvent({
+      event_id: "evt-unknown-cost",
+      caller: "unknown/cost",
+      success: false,
+      images_produced: 0,
+      cost_usd_estimate: null,
+      error_code: "unavailable",
+      cost_unknown_reason: "ambiguous_create",
+    });
     await ledger().recordBatch([lost]);
     expect((await ledger().raw({ caller: "unknown/cost" }, { limit: 1 })).rows).toEqual([{ ...lost, id: expect.any(Number) }]);
   });
@@ -236,7 +252,16 @@ describe("both ledgers answer alike", () => {
   const withoutIds = (rows: readonly UsageRow[]): UsageEvent[] => rows.map(({ id: _id, ...event }) => event);
 
   it("gives identical reports for every group key", async () => {
-    for (const keys of [["week"], ["day"], ["backend"], ["model"], ["caller"], ["source"], ["ref"], ["week", "day", "backend", "model", "caller", "source", "ref"]] as const) {
+    for (const keys of [
+      ["week"],
+      ["day"],
+      ["backend"],
+      ["model"],
+      ["caller"],
+      ["source"],
+      ["ref"],
+      ["week", "day", "backend", "model", "caller", "source", "ref"],
+    ] as const) {
       const [d1, supabase] = await Promise.all([ledgers.D1Ledger!.report({}, keys), ledgers.SupabaseLedger!.report({}, keys)]);
       expect(supabase, keys.join(",")).toEqual(d1);
     }

@@ -80,7 +80,11 @@ describe("fake Supabase Data API", () => {
   });
 
   it("reports an unknown column as PGRST204 and an unknown function as PGRST202", async () => {
-    const column = await api("imagen_usage", { method: "POST", headers: { "content-profile": "mai" }, body: { ...usageEvent({ event_id: "x" }), prompt: "a cat" } });
+    const column = await api("imagen_usage", {
+      method: "POST",
+      headers: { "content-profile": "mai" },
+      body: { ...usageEvent({ event_id: "x" }), prompt: "a cat" },
+    });
     expect([column.status, ((await column.json()) as { code: string }).code]).toEqual([400, "PGRST204"]);
     const fn = await api("rpc/imagen_usage_reprot", { method: "POST", headers: { "content-profile": "mai" }, body: {} });
     expect([fn.status, ((await fn.json()) as { message: string }).message]).toEqual([

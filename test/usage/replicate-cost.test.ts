@@ -22,12 +22,21 @@ describe("cost of a Replicate generation", () => {
     const config = testConfig({
       backends: {
         mock: { type: "mock" },
-        "flux-schnell-replicate": { type: "replicate", model: "black-forest-labs/flux-schnell", base_url: `${fake}/v1`, delivery_hosts: ["127.0.0.1"], default_steps: 4 },
+        "flux-schnell-replicate": {
+          type: "replicate",
+          model: "black-forest-labs/flux-schnell",
+          base_url: `${fake}/v1`,
+          delivery_hosts: ["127.0.0.1"],
+          default_steps: 4,
+        },
       },
     });
     const app = appWithConfig(config, { REPLICATE_API_TOKEN: token });
     const key = await seedKey("otto/head");
-    const res = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "a cat in a fishbowl", backend: "flux-schnell-replicate", n: 2, seed: 42, size: "1024x1024" }));
+    const res = await app.call(
+      "/v1/images",
+      postJson("/v1/images", key, { prompt: "a cat in a fishbowl", backend: "flux-schnell-replicate", n: 2, seed: 42, size: "1024x1024" }),
+    );
     expect(res.status).toBe(201);
     const body = await res.json<any>();
     expect(body).toMatchObject({ backend: "flux-schnell-replicate", model: "black-forest-labs/flux-schnell", seed: 42, cost_usd_estimate: 0.006 });
@@ -72,7 +81,14 @@ describe("cost of a Replicate generation", () => {
     expect(problem.extra?.attempts?.map((a) => a.backend)).toEqual(["flux-schnell-replicate"]);
     expect(retryIsSafe({ status: problem.status, attempts: problem.extra?.attempts })).toBe(false);
     expect(world.events).toEqual([
-      expect.objectContaining({ success: false, error_code: "paid_output_lost", images_produced: 1, provider_image_count: 1, cost_usd_estimate: 0.003, backend: "flux-schnell-replicate" }),
+      expect.objectContaining({
+        success: false,
+        error_code: "paid_output_lost",
+        images_produced: 1,
+        provider_image_count: 1,
+        cost_usd_estimate: 0.003,
+        backend: "flux-schnell-replicate",
+      }),
     ]);
   });
 });

@@ -28,10 +28,7 @@ async function lastRequest() {
 
 describe("SupabaseLedger on the wire", () => {
   it("writes a batch as one upsert into mai.imagen_usage that ignores duplicate event ids", async () => {
-    const events = [
-      usageEvent({ event_id: "wire-1", occurred_at: "2026-05-04T10:00:00+02:00" }),
-      usageEvent({ event_id: "wire-2" }),
-    ];
+    const events = [usageEvent({ event_id: "wire-1", occurred_at: "2026-05-04T10:00:00+02:00" }), usageEvent({ event_id: "wire-2" })];
     await new SupabaseLedger(project.client()).recordBatch(events);
 
     const request = await lastRequest();
@@ -47,10 +44,7 @@ describe("SupabaseLedger on the wire", () => {
       apikey: project.secretKey,
       authorization: `Bearer ${project.secretKey}`,
     });
-    expect(request.body).toEqual([
-      { ...events[0], occurred_at: "2026-05-04T08:00:00.000Z" },
-      events[1],
-    ]);
+    expect(request.body).toEqual([{ ...events[0], occurred_at: "2026-05-04T08:00:00.000Z" }, events[1]]);
     expect(await project.sql("select event_id from mai.imagen_usage where event_id like 'wire-%' order by event_id")).toEqual([
       { event_id: "wire-1" },
       { event_id: "wire-2" },
@@ -103,9 +97,7 @@ describe("SupabaseLedger errors say what to do, never the key", () => {
   });
 
   it("tells that the publishable key cannot write the ledger (42501)", async () => {
-    const error = await new SupabaseLedger(project.client(project.publishableKey))
-      .recordBatch([usageEvent({ event_id: "as-anon" })])
-      .catch((e: Error) => e);
+    const error = await new SupabaseLedger(project.client(project.publishableKey)).recordBatch([usageEvent({ event_id: "as-anon" })]).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/HTTP 401 42501: permission denied for table imagen_usage .*use the secret key/);
     expect((error as Error).message).not.toContain(project.publishableKey);
   });
@@ -114,11 +106,17 @@ describe("SupabaseLedger errors say what to do, never the key", () => {
     const error = await new SupabaseLedger(project.client())
       .recordBatch([usageEvent({ event_id: "bad-outcome", success: false, images_produced: 0 })])
       .catch((e: Error) => e);
-    expect((error as Error).message).toMatch(/^Supabase ledger recordBatch failed: HTTP 400 23514: new row for relation "imagen_usage" violates check constraint "imagen_usage_outcome"/);
+    expect((error as Error).message).toMatch(
+      /^Supabase ledger recordBatch failed: HTTP 400 23514: new row for relation "imagen_usage" violates check constraint "imagen_usage_outcome"/,
+    );
   });
 
   it("reports a Data API outage with its status", async () => {
-    await project.scenario({ fail_next: [{ status: 503, body: { code: "PGRST002", details: null, hint: null, message: "Could not query the database for the schema cache. Retrying." } }] });
+    await project.scenario({
+      fail_next: [
+        { status: 503, body: { code: "PGRST002", details: null, hint: null, message: "Could not query the database for the schema cache. Retrying." } },
+      ],
+    });
     const error = await new SupabaseLedger(project.client()).recordBatch([usageEvent({ event_id: "outage" })]).catch((e: Error) => e);
     expect((error as Error).message).toBe(
       "Supabase ledger recordBatch failed: HTTP 503 PGRST002: Could not query the database for the schema cache. Retrying.",

@@ -74,7 +74,13 @@ function requestBody(prompt: string, flags: GenerateFlags, source: string, setti
 }
 
 /** Downloads every image to its local path and writes its sidecar (unless turned off). */
-async function saveImages(client: ApiClient, answer: GenerateAnswer, prompt: string, flags: GenerateFlags & { readonly source: string }, settings: Settings): Promise<SavedImage[]> {
+async function saveImages(
+  client: ApiClient,
+  answer: GenerateAnswer,
+  prompt: string,
+  flags: GenerateFlags & { readonly source: string },
+  settings: Settings,
+): Promise<SavedImage[]> {
   const now = new Date();
   const request: SidecarRequest = {
     prompt,

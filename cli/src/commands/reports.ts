@@ -8,10 +8,7 @@ export async function backendsCommand(ctx: Context): Promise<void> {
   const answer = await (await ctx.client()).json<{ backends: BackendInfo[] }>("GET", "/v1/backends");
   if (ctx.json) return printJson(ctx.terminal, answer);
   ctx.terminal.out(
-    alignedTable([
-      ["NAME", "TYPE", "MODEL", "DEFAULT", "STATUS"],
-      ...answer.backends.map((b) => [b.name, b.type, b.model, b.default ? "yes" : "", b.status]),
-    ]),
+    alignedTable([["NAME", "TYPE", "MODEL", "DEFAULT", "STATUS"], ...answer.backends.map((b) => [b.name, b.type, b.model, b.default ? "yes" : "", b.status])]),
   );
 }
 

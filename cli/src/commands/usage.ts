@@ -28,7 +28,10 @@ const GROUP_KEYS: readonly UsageGroupKey[] = ["week", "day", "backend", "model",
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function usageCommand(ctx: Context, flags: UsageFlags): Promise<void> {
-  for (const [name, value] of [["--since", flags.since], ["--until", flags.until]] as const) {
+  for (const [name, value] of [
+    ["--since", flags.since],
+    ["--until", flags.until],
+  ] as const) {
     if (value !== undefined && !DATE.test(value)) throw new UsageError(`${name} takes a UTC date like 2026-05-01, not "${value}"`);
   }
   const unknownKeys = (flags.group ?? "").split(",").filter((key) => key !== "" && !(GROUP_KEYS as readonly string[]).includes(key.trim()));
@@ -50,7 +53,20 @@ export async function usageCommand(ctx: Context, flags: UsageFlags): Promise<voi
   const table = rawRows(rows);
   if (format === "csv") return ctx.terminal.out(csv(table));
   const width = table[0]!.length;
-  const total = ["TOTAL", `${totals.calls} calls`, `${totals.succeeded} ok`, `${totals.failed} failed`, "", "", "", String(totals.images), "", totals.cost_usd.toFixed(4), "", ""];
+  const total = [
+    "TOTAL",
+    `${totals.calls} calls`,
+    `${totals.succeeded} ok`,
+    `${totals.failed} failed`,
+    "",
+    "",
+    "",
+    String(totals.images),
+    "",
+    totals.cost_usd.toFixed(4),
+    "",
+    "",
+  ];
   ctx.terminal.out(alignedTable([...table, total.slice(0, width)]));
 }
 

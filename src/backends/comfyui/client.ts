@@ -40,9 +40,7 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-export type PromptAnswer =
-  | { readonly accepted: true; readonly promptId: string }
-  | { readonly accepted: false; readonly rejection: PromptRejected };
+export type PromptAnswer = { readonly accepted: true; readonly promptId: string } | { readonly accepted: false; readonly rejection: PromptRejected };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Progress is optional: do not hold a generation up for long on a socket that will not open. */

@@ -27,7 +27,10 @@ export const comfyuiConfigSchema = z
     /** The tunnel hostname, e.g. https://comfy.example.com. */
     base_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Name of a Workers VPC service / service binding in env (an object with .fetch). */
-    service_binding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name like COMFYUI_VPC").optional(),
+    service_binding: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name like COMFYUI_VPC")
+      .optional(),
     access_client_id_env: envVarName.optional(),
     access_client_secret_env: envVarName.optional(),
     /** A template shipped in src/backends/workflows/, or an inline API-format workflow. */

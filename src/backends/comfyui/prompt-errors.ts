@@ -47,7 +47,9 @@ export function promptRejectionError(rejection: PromptRejected, workflow: ApiWor
       type: problem.error.type,
       message: problem.error.message,
     }));
-    const sentences = ours.map(({ problem, field }) => `${field}: ${problem.error.message} (node ${problem.nodeId} ${problem.classType}, input ${problem.input})`);
+    const sentences = ours.map(
+      ({ problem, field }) => `${field}: ${problem.error.message} (node ${problem.nodeId} ${problem.classType}, input ${problem.input})`,
+    );
     return new BackendError("invalid_request", `ComfyUI rejected ${sentences.join("; ")}`, { invalidFields });
   }
 

@@ -25,10 +25,7 @@ export type NodeError = z.infer<typeof nodeError>;
 
 /** 400 from POST /prompt: `{error, node_errors}`; very old servers send `error` as a string. */
 export const promptRejected = z.looseObject({
-  error: z.union([
-    z.string(),
-    z.looseObject({ type: z.string(), message: z.string(), details: z.string().optional() }),
-  ]),
+  error: z.union([z.string(), z.looseObject({ type: z.string(), message: z.string(), details: z.string().optional() })]),
   node_errors: z
     .union([
       z.record(z.string(), z.looseObject({ errors: z.array(nodeError), class_type: z.string().optional() })),

@@ -96,10 +96,7 @@ export interface InputMapIssue {
  * The template and input map an instance runs: a named template brings its own map; an inline
  * workflow starts from the default template's map. Fields the config names override either.
  */
-export function resolveWorkflow(
-  workflow: TemplateName | ApiWorkflow,
-  overrides: Partial<Record<InputName, InputTarget | false>>,
-): WorkflowTemplate {
+export function resolveWorkflow(workflow: TemplateName | ApiWorkflow, overrides: Partial<Record<InputName, InputTarget | false>>): WorkflowTemplate {
   const base = typeof workflow === "string" ? TEMPLATES[workflow] : { workflow, inputs: FLUX_SCHNELL_INPUTS };
   const inputs = { ...base.inputs } as Record<InputName, InputTarget | false>;
   for (const name of INPUT_NAMES) {
@@ -204,7 +201,8 @@ export function templateSteps(template: WorkflowTemplate): number | undefined {
 /** Node ids in numeric order when they are numbers (ComfyUI's own ids), else lexical. */
 export function sortedNodeIds(workflow: ApiWorkflow): string[] {
   return Object.keys(workflow).sort((a, b) => {
-    const na = Number(a), nb = Number(b);
+    const na = Number(a),
+      nb = Number(b);
     return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.localeCompare(b);
   });
 }

@@ -89,11 +89,7 @@ export interface CreatedPrediction {
  * POST /v1/predictions                        {version, input, webhook?, webhook_events_filter?}
  * Headers: `Prefer: wait=N`, `Cancel-After: Ns` when asked for.
  */
-export async function createPrediction(
-  api: ReplicateApi,
-  request: CreatePredictionRequest,
-  options: CallOptions = {},
-): Promise<CreatedPrediction> {
+export async function createPrediction(api: ReplicateApi, request: CreatePredictionRequest, options: CallOptions = {}): Promise<CreatedPrediction> {
   const { model } = request;
   const path = model.version ? "/predictions" : `/models/${model.owner}/${model.name}/predictions`;
   const body = {
@@ -220,7 +216,10 @@ async function send(
 const problemSchema = z.looseObject({
   title: z.string().optional(),
   detail: z.string().optional(),
-  invalid_fields: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))).optional().catch(undefined),
+  invalid_fields: z
+    .array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])))
+    .optional()
+    .catch(undefined),
 });
 
 async function errorFor(api: ReplicateApi, response: Response, call: string): Promise<BackendError> {
@@ -233,10 +232,7 @@ async function errorFor(api: ReplicateApi, response: Response, call: string): Pr
     case 401:
       return new BackendError("auth", `Replicate API token missing or invalid; set ${api.tokenEnv}`);
     case 402:
-      return new BackendError(
-        "insufficient_credit",
-        `Replicate account is out of credit; add credit at https://replicate.com/account/billing (${said})`,
-      );
+      return new BackendError("insufficient_credit", `Replicate account is out of credit; add credit at https://replicate.com/account/billing (${said})`);
     case 422:
       return new BackendError("invalid_request", `Replicate rejected the input: ${said}`, {
         invalidFields: problem.invalid_fields ?? [],

@@ -110,10 +110,7 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
     }
     const maxSteps = MAX_STEPS[family]!;
     if (options.steps !== undefined && (options.steps < 1 || options.steps > maxSteps)) {
-      throw invalid(
-        `${modelName} takes 1..${maxSteps} steps (num_inference_steps); asked for ${options.steps}`,
-        "num_inference_steps",
-      );
+      throw invalid(`${modelName} takes 1..${maxSteps} steps (num_inference_steps); asked for ${options.steps}`, "num_inference_steps");
     }
     return {
       ...base,

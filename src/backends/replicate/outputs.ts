@@ -60,11 +60,9 @@ export async function collectOutputs(prediction: Prediction, options: CollectOpt
   // Check every URL before fetching any, so a bad one costs no downloads.
   for (const url of urls) {
     if (!url.startsWith("data:") && !isDeliveryUrl(url, options.deliveryHosts)) {
-      throw new BackendError(
-        "failed",
-        `Replicate prediction ${id} returned an output on ${hostOf(url)}, which is not a delivery host; refused`,
-        { externalId: id },
-      );
+      throw new BackendError("failed", `Replicate prediction ${id} returned an output on ${hostOf(url)}, which is not a delivery host; refused`, {
+        externalId: id,
+      });
     }
   }
 
@@ -130,12 +128,7 @@ export function isDeliveryUrl(url: string, hosts: readonly string[]): boolean {
   });
 }
 
-async function downloadOutput(
-  url: string,
-  index: number,
-  prediction: Prediction,
-  options: CollectOptions,
-): Promise<GeneratedImage> {
+async function downloadOutput(url: string, index: number, prediction: Prediction, options: CollectOptions): Promise<GeneratedImage> {
   const what = `output ${index} of Replicate prediction ${prediction.id}`;
   if (url.startsWith("data:")) return describeBytes(decodeDataUri(url, what, prediction.id), what, prediction);
 
@@ -162,11 +155,9 @@ async function downloadOutput(
   }
   if (response.status === 404 || response.status === 410 || response.status === 403) {
     await response.body?.cancel();
-    throw new BackendError(
-      "failed",
-      `${what} is gone (HTTP ${response.status}); Replicate deletes outputs one hour after a prediction`,
-      { externalId: prediction.id },
-    );
+    throw new BackendError("failed", `${what} is gone (HTTP ${response.status}); Replicate deletes outputs one hour after a prediction`, {
+      externalId: prediction.id,
+    });
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
@@ -238,11 +229,7 @@ function describeBytes(bytes: Uint8Array, what: string, prediction: Prediction):
 }
 
 /** Type and size from the image header; the size the input implies when the header hides it. */
-function describeHeader(
-  bytes: Uint8Array,
-  what: string,
-  prediction: Prediction,
-): { mimeType: ImageMimeType; width: number; height: number } {
+function describeHeader(bytes: Uint8Array, what: string, prediction: Prediction): { mimeType: ImageMimeType; width: number; height: number } {
   const sniffed = sniffImage(bytes);
   if (sniffed) return sniffed;
   const mimeType = sniffMimeType(bytes);

@@ -62,7 +62,8 @@ export function registerGenerationRoute(app: App): void {
     const stored = new Map<string, Uint8Array>();
     const outcome = await runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes));
     const format = body.response_format ?? "b64_json";
-    const urlFor = format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
+    const urlFor =
+      format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
     const delivered = await Promise.all(
       outcome.images.map(async (image) =>
         urlFor ? { url: await urlFor(image.key) } : { b64_json: toBase64(stored.get(image.key) ?? (await storedBytes(c.env.IMAGES, image.key))) },

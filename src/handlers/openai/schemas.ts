@@ -15,14 +15,39 @@ const sourceLabel = z.string().regex(SOURCE_PATTERN, "becomes the usage source: 
 
 export const OpenAIImageRequest = z
   .strictObject({
-    model: z.string().max(128).optional().openapi({ description: "An instance name from GET /v1/models, or an alias from config. Default: config's default_backend." }),
+    model: z
+      .string()
+      .max(128)
+      .optional()
+      .openapi({ description: "An instance name from GET /v1/models, or an alias from config. Default: config's default_backend." }),
     prompt: z.string().trim().min(1, "prompt must not be empty").max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`),
-    n: z.int().min(1).max(MAX_IMAGES).nullish().openapi({ description: `1..${MAX_IMAGES}.` }),
-    size: z.union([z.literal("auto"), sizeField]).nullish().openapi({ description: "WxH (each side 64..2048, a multiple of 8) or auto (the instance's default)." }),
-    response_format: z.enum(["url", "b64_json"]).nullish().openapi({ description: "Default b64_json, as OpenAI's GPT image models answer; url = a signed URL that opens without a key." }),
-    output_format: z.enum(["png", "jpeg", "webp"]).nullish().openapi({ description: "Used by backends that can choose (OpenAI images); others make their own format, which the answer's output_format names." }),
-    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).nullish().openapi({ description: "Used by backends with a quality setting (OpenAI images: low/medium/high/auto for GPT image models, standard/hd for DALL·E); others ignore it." }),
-    style: z.string().max(64).nullish().openapi({ description: "One of our configured styles; OpenAI's legacy vivid / natural are ignored unless configured." }),
+    n: z
+      .int()
+      .min(1)
+      .max(MAX_IMAGES)
+      .nullish()
+      .openapi({ description: `1..${MAX_IMAGES}.` }),
+    size: z
+      .union([z.literal("auto"), sizeField])
+      .nullish()
+      .openapi({ description: "WxH (each side 64..2048, a multiple of 8) or auto (the instance's default)." }),
+    response_format: z
+      .enum(["url", "b64_json"])
+      .nullish()
+      .openapi({ description: "Default b64_json, as OpenAI's GPT image models answer; url = a signed URL that opens without a key." }),
+    output_format: z
+      .enum(["png", "jpeg", "webp"])
+      .nullish()
+      .openapi({ description: "Used by backends that can choose (OpenAI images); others make their own format, which the answer's output_format names." }),
+    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).nullish().openapi({
+      description:
+        "Used by backends with a quality setting (OpenAI images: low/medium/high/auto for GPT image models, standard/hd for DALL·E); others ignore it.",
+    }),
+    style: z
+      .string()
+      .max(64)
+      .nullish()
+      .openapi({ description: "One of our configured styles; OpenAI's legacy vivid / natural are ignored unless configured." }),
     user: sourceLabel.optional().openapi({ description: "Recorded as the usage source (unless X-Imagen-Source is sent)." }),
     safety_identifier: sourceLabel.nullish().openapi({ description: "Like user; wins over it." }),
     background: z.enum(["transparent", "opaque", "auto"]).nullish(),
@@ -78,7 +103,14 @@ export const ImagesResponseSchema = z
     data: z.array(z.object({ b64_json: z.string().optional(), url: z.string().optional(), revised_prompt: z.string().optional() })),
     output_format: z.string().optional().openapi({ description: "What the backend produced: png, jpeg or webp." }),
     size: z.string().optional(),
-    usage: z.object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int(), input_tokens_details: z.object({ text_tokens: z.int(), image_tokens: z.int() }) }).optional(),
+    usage: z
+      .object({
+        input_tokens: z.int(),
+        output_tokens: z.int(),
+        total_tokens: z.int(),
+        input_tokens_details: z.object({ text_tokens: z.int(), image_tokens: z.int() }),
+      })
+      .optional(),
   })
   .openapi("OpenAIImagesResponse");
 
@@ -87,4 +119,6 @@ const OpenAIErrorSchema = z
   .openapi("OpenAIError");
 
 export const openAIErrorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { description: "OpenAI-shaped error", content: { "application/json": { schema: OpenAIErrorSchema } } }]));
+  Object.fromEntries(
+    statuses.map((status) => [status, { description: "OpenAI-shaped error", content: { "application/json": { schema: OpenAIErrorSchema } } }]),
+  );

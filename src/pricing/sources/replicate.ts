@@ -68,22 +68,14 @@ export function replicatePageSource(options: ReplicateSourceOptions): PriceSourc
         else candidates.push(outcome);
       }
       if (models.length > 0 && candidates.length === 0) {
-        throw new PriceSourceError(
-          REPLICATE_SOURCE_ID,
-          `no model page yielded a price (${rejected.map((r) => `${r.model}: ${r.reason}`).join("; ")})`,
-        );
+        throw new PriceSourceError(REPLICATE_SOURCE_ID, `no model page yielded a price (${rejected.map((r) => `${r.model}: ${r.reason}`).join("; ")})`);
       }
       return { candidates, rejected };
     },
   };
 }
 
-async function priceFromPage(
-  base: string,
-  model: string,
-  fetchFn: FetchLike,
-  signal: AbortSignal | undefined,
-): Promise<CandidatePrice | { reason: string }> {
+async function priceFromPage(base: string, model: string, fetchFn: FetchLike, signal: AbortSignal | undefined): Promise<CandidatePrice | { reason: string }> {
   const [owner, name, ...rest] = model.split("/");
   if (!owner || !name || rest.length > 0 || !SEGMENT.test(owner) || !SEGMENT.test(name)) {
     return { reason: "not an owner/name model reference" };

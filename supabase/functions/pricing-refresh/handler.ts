@@ -88,10 +88,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
  */
 async function sameSecret(presented: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
+  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented)), crypto.subtle.digest("SHA-256", encoder.encode(expected))]);
   const x = new Uint8Array(a);
   const y = new Uint8Array(b);
   let diff = 0;

@@ -38,8 +38,7 @@ const assert = {
   },
 };
 
-const fixture = (name: string) =>
-  Deno.readTextFile(new URL(`../../../test/fixtures/pricing/portkey/${name}`, import.meta.url));
+const fixture = (name: string) => Deno.readTextFile(new URL(`../../../test/fixtures/pricing/portkey/${name}`, import.meta.url));
 const together = await fixture("together-ai.json");
 const openai = await fixture("openai.json");
 
@@ -88,7 +87,10 @@ Deno.test("a POST with the shared secret runs the refresh and answers its report
   assert.equal(report.ok, true);
   assert.deepEqual(
     report.sources.map((s) => [s.source, s.unchanged]),
-    [["portkey:openai", 18], ["portkey:together-ai", 4]],
+    [
+      ["portkey:openai", 18],
+      ["portkey:together-ai", 4],
+    ],
   );
   assert.equal((await store.lastRun())?.ok, true);
 });
@@ -111,7 +113,10 @@ Deno.test("a refresh supersedes a held proposal for another value of the same li
   await store.hold({ ...dev, old_rate: 0.025, new_rate: 0.25, source: "portkey:together-ai", reason: "x10", detected_at: "2026-11-22T04:00:00.000Z" });
   assert.equal((await handler(post())).status, 200);
   // Portkey lists $0.025 again: the $0.25 proposal is outdated and can no longer be approved.
-  assert.deepEqual((await store.held()).map((h) => [h.new_rate, h.superseded_at]), [[0.25, "2026-11-23T04:00:00.000Z"]]);
+  assert.deepEqual(
+    (await store.held()).map((h) => [h.new_rate, h.superseded_at]),
+    [[0.25, "2026-11-23T04:00:00.000Z"]],
+  );
   assert.equal(await store.approveHeld((await store.held())[0]!.id, "2026-11-24T00:00:00.000Z"), null);
 });
 

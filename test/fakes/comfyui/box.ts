@@ -180,7 +180,9 @@ export class FakeBox {
   }
 
   private postPrompt(body: Buffer, res: ServerResponse): void {
-    const request = parseJson(body) as { prompt?: unknown; prompt_id?: unknown; client_id?: unknown; extra_data?: unknown; number?: unknown; front?: unknown } | undefined;
+    const request = parseJson(body) as
+      | { prompt?: unknown; prompt_id?: unknown; client_id?: unknown; extra_data?: unknown; number?: unknown; front?: unknown }
+      | undefined;
     if (request === undefined || typeof request !== "object" || request === null) {
       return send(res, 500, { "Content-Type": "text/plain; charset=utf-8" }, "500 Internal Server Error\n\nServer got itself in trouble");
     }
@@ -191,7 +193,10 @@ export class FakeBox {
       this.number += 1;
     }
     if (!("prompt" in request)) {
-      return sendJson(res, 400, { error: { type: "no_prompt", message: "No prompt provided", details: "No prompt provided", extra_info: {} }, node_errors: {} });
+      return sendJson(res, 400, {
+        error: { type: "no_prompt", message: "No prompt provided", details: "No prompt provided", extra_info: {} },
+        node_errors: {},
+      });
     }
     let promptId: string = randomUUID();
     if (!this.options.legacyPromptIds && request.prompt_id !== undefined) {
@@ -324,7 +329,14 @@ export class FakeBox {
     });
   }
 
-  private finishFailed(run: Run, messages: Message[], emit: (t: string, d: Record<string, unknown>, keep?: boolean) => void, nodeId: string, executed: string[], failure: FailNext): void {
+  private finishFailed(
+    run: Run,
+    messages: Message[],
+    emit: (t: string, d: Record<string, unknown>, keep?: boolean) => void,
+    nodeId: string,
+    executed: string[],
+    failure: FailNext,
+  ): void {
     const node = run.job.prompt[nodeId];
     emit(
       "execution_error",
@@ -345,7 +357,13 @@ export class FakeBox {
     this.history.set(run.job.promptId, { prompt: queueItem(run.job), outputs: {}, status: { status_str: "error", completed: false, messages }, meta: {} });
   }
 
-  private finishInterrupted(run: Run, messages: Message[], emit: (t: string, d: Record<string, unknown>, keep?: boolean) => void, nodeId: string, executed: string[]): void {
+  private finishInterrupted(
+    run: Run,
+    messages: Message[],
+    emit: (t: string, d: Record<string, unknown>, keep?: boolean) => void,
+    nodeId: string,
+    executed: string[],
+  ): void {
     emit(
       "execution_interrupted",
       { prompt_id: run.job.promptId, node_id: nodeId, node_type: run.job.prompt[nodeId]?.class_type, executed, timestamp: Date.now() },
@@ -441,9 +459,7 @@ export class FakeBox {
         embedded_python: false,
         argv: ["main.py", "--listen", "127.0.0.1", "--port", "8188"],
       },
-      devices: [
-        { name: gpu.name, type: "cuda", index: 0, vram_total: gpu.vramTotal, vram_free: gpu.vramFree, torch_vram_total: 0, torch_vram_free: 0 },
-      ],
+      devices: [{ name: gpu.name, type: "cuda", index: 0, vram_total: gpu.vramTotal, vram_free: gpu.vramFree, torch_vram_total: 0, torch_vram_free: 0 }],
     };
   }
 
@@ -451,7 +467,14 @@ export class FakeBox {
     return Object.fromEntries(
       Object.entries(this.classes()).map(([name, cls]) => [
         name,
-        { input: { required: cls.required }, input_order: { required: Object.keys(cls.required) }, output: cls.returns, output_node: cls.output !== undefined, name, display_name: name },
+        {
+          input: { required: cls.required },
+          input_order: { required: Object.keys(cls.required) },
+          output: cls.returns,
+          output_node: cls.output !== undefined,
+          name,
+          display_name: name,
+        },
       ]),
     );
   }

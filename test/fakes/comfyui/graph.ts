@@ -16,7 +16,12 @@ export function executionOrder(prompt: Prompt, outputs: readonly string[]): stri
 }
 
 /** Follow an output back to the node that sets width/height/batch_size; pick up a sampler's seed on the way. */
-export function traceSize(prompt: Prompt, id: string, classes: Readonly<Record<string, NodeClass>>, depth = 0): { width: number; height: number; batch: number; seed: number } | undefined {
+export function traceSize(
+  prompt: Prompt,
+  id: string,
+  classes: Readonly<Record<string, NodeClass>>,
+  depth = 0,
+): { width: number; height: number; batch: number; seed: number } | undefined {
   const node = prompt[id];
   if (!node || depth > 50) return undefined;
   const { width, height, batch_size: batch } = node.inputs;

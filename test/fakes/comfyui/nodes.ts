@@ -120,9 +120,7 @@ interface ValidationError {
 
 type NodeErrors = Record<string, { errors: ValidationError[]; dependent_outputs: string[]; class_type: string }>;
 
-export type Validation =
-  | { ok: true; outputs: string[]; nodeErrors: NodeErrors }
-  | { ok: false; error: ValidationError; nodeErrors: NodeErrors };
+export type Validation = { ok: true; outputs: string[]; nodeErrors: NodeErrors } | { ok: false; error: ValidationError; nodeErrors: NodeErrors };
 
 /** execution.validate_prompt: converts literal inputs in place, like ComfyUI does. */
 export function validatePrompt(prompt: unknown, classes: Readonly<Record<string, NodeClass>>): Validation {

@@ -95,7 +95,10 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
       }
       answer = scripted ? provider.failure(scripted.status ?? 500, scripted.retry_after) : provider.generate(body);
     } else {
-      answer = { status: 404, body: { error: { message: `Unknown request URL: ${req.method} ${url.pathname}.`, type: "invalid_request_error", param: null, code: "unknown_url" } } };
+      answer = {
+        status: 404,
+        body: { error: { message: `Unknown request URL: ${req.method} ${url.pathname}.`, type: "invalid_request_error", param: null, code: "unknown_url" } },
+      };
     }
     record(answer.status);
     send(res, { ...answer, headers: { ...provider.rateLimitHeaders(), ...answer.headers } });

@@ -47,11 +47,27 @@ const openai: FakeProvider = {
   keyPattern: /^sk-[A-Za-z0-9_-]{8,}$/,
   unauthorized: (key) =>
     key === null
-      ? error(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", null, null)
-      : error(401, `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, null, "invalid_api_key"),
+      ? error(
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+          null,
+          null,
+        )
+      : error(
+          401,
+          `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          null,
+          "invalid_api_key",
+        ),
   failure(status, retryAfter) {
     if (status === 429) {
-      const answer = error(429, "Rate limit reached for images per minute (IPM): Limit 5, Used 5, Requested 1. Please try again in 12s.", null, "rate_limit_exceeded", "requests");
+      const answer = error(
+        429,
+        "Rate limit reached for images per minute (IPM): Limit 5, Used 5, Requested 1. Please try again in 12s.",
+        null,
+        "rate_limit_exceeded",
+        "requests",
+      );
       return retryAfter === undefined ? answer : { ...answer, headers: { "retry-after": String(retryAfter) } };
     }
     if (status === 401) return openai.unauthorized(null);
@@ -87,11 +103,12 @@ function generate(raw: unknown): Answer {
   if (model.gpt) {
     if (body.response_format !== undefined) return error(400, "Unknown parameter: 'response_format'.", "response_format", "unknown_parameter");
     const outputFormat = body.output_format ?? "png";
-    if (outputFormat !== "png" && outputFormat !== "jpeg" && outputFormat !== "webp") return invalidValue("output_format", outputFormat, ["png", "jpeg", "webp"]);
+    if (outputFormat !== "png" && outputFormat !== "jpeg" && outputFormat !== "webp")
+      return invalidValue("output_format", outputFormat, ["png", "jpeg", "webp"]);
     format = outputFormat === "jpeg" ? "jpg" : outputFormat;
   } else {
     if (body.output_format !== undefined) return error(400, "Unknown parameter: 'output_format'.", "output_format", "unknown_parameter");
-    if (body.response_format !== "b64_json") return error(400, "this fake hosts no files; send response_format \"b64_json\"", "response_format", "invalid_value");
+    if (body.response_format !== "b64_json") return error(400, 'this fake hosts no files; send response_format "b64_json"', "response_format", "invalid_value");
   }
 
   const [width, height] = (size === "auto" ? "1024x1024" : size).split("x").map(Number) as [number, number];

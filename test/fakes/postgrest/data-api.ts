@@ -15,17 +15,7 @@
  *  - max-rows (1000, as supabase/config.toml): reads and set-returning functions are cut there.
  */
 import type { PGlite, Transaction } from "@electric-sql/pglite";
-import {
-  badQuery,
-  columnNotFound,
-  fromPostgres,
-  functionNotFound,
-  invalidBody,
-  notImplemented,
-  notSingular,
-  PgrstError,
-  tableNotFound,
-} from "./errors";
+import { badQuery, columnNotFound, fromPostgres, functionNotFound, invalidBody, notImplemented, notSingular, PgrstError, tableNotFound } from "./errors";
 
 export type ApiRole = "anon" | "service_role";
 
@@ -126,26 +116,32 @@ async function select(db: PGlite, req: ApiRequest, table: string): Promise<ApiRe
 
 function selectColumns(value: string): string {
   if (value.trim() === "*") return "*";
-  return value.split(",").map((c) => {
-    const name = c.trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw notImplemented(`select=${value} (only * or plain column names)`);
-    return ident(name);
-  }).join(", ");
+  return value
+    .split(",")
+    .map((c) => {
+      const name = c.trim();
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw notImplemented(`select=${value} (only * or plain column names)`);
+      return ident(name);
+    })
+    .join(", ");
 }
 
 function orderTerms(value: string): string {
-  return value.split(",").map((term) => {
-    const [column, ...modifiers] = term.split(".");
-    if (!column) throw badQuery(`"failed to parse order (${value})"`, `Unexpected order term ${term}`);
-    const sql = [ident(column)];
-    for (const m of modifiers) {
-      if (m === "asc" || m === "desc") sql.push(m);
-      else if (m === "nullsfirst") sql.push("nulls first");
-      else if (m === "nullslast") sql.push("nulls last");
-      else throw badQuery(`"failed to parse order (${value})"`, `unexpected "${m}"`);
-    }
-    return sql.join(" ");
-  }).join(", ");
+  return value
+    .split(",")
+    .map((term) => {
+      const [column, ...modifiers] = term.split(".");
+      if (!column) throw badQuery(`"failed to parse order (${value})"`, `Unexpected order term ${term}`);
+      const sql = [ident(column)];
+      for (const m of modifiers) {
+        if (m === "asc" || m === "desc") sql.push(m);
+        else if (m === "nullsfirst") sql.push("nulls first");
+        else if (m === "nullslast") sql.push("nulls last");
+        else throw badQuery(`"failed to parse order (${value})"`, `unexpected "${m}"`);
+      }
+      return sql.join(" ");
+    })
+    .join(", ");
 }
 
 function nonNegative(name: string, value: string): number {
@@ -188,9 +184,7 @@ async function insert(db: PGlite, req: ApiRequest, table: string, columns: Map<s
   const objects = rows as Record<string, unknown>[];
   // Without ?columns PostgREST takes the first object's keys and insists every object has them.
   const columnsParam = req.query.get("columns");
-  const target = columnsParam
-    ? columnsParam.split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1"))
-    : Object.keys(objects[0] ?? {});
+  const target = columnsParam ? columnsParam.split(",").map((c) => c.trim().replace(/^"(.*)"$/, "$1")) : Object.keys(objects[0] ?? {});
   if (!columnsParam) {
     const keys = target.slice().sort().join(",");
     if (objects.some((o) => Object.keys(o).sort().join(",") !== keys)) throw invalidBody("All object keys must match");
@@ -214,9 +208,7 @@ async function insert(db: PGlite, req: ApiRequest, table: string, columns: Map<s
     ? `insert into ${qualified} (${list}) select ${list} from json_populate_recordset(null::${qualified}, $1::json)${conflict}`
     : `insert into ${qualified} default values${conflict}`;
   const representation = req.prefer.has("return=representation");
-  const sql = representation
-    ? `with _ins as (${insertSql} returning *) select coalesce(json_agg(_ins), '[]'::json)::text as body from _ins`
-    : insertSql;
+  const sql = representation ? `with _ins as (${insertSql} returning *) select coalesce(json_agg(_ins), '[]'::json)::text as body from _ins` : insertSql;
   const text = await asRole(db, req, false, async (tx) => {
     const result = await tx.query<{ body: string }>(sql, target.length ? [JSON.stringify(objects)] : []);
     return representation ? (result.rows[0]?.body ?? "[]") : "";
@@ -254,9 +246,7 @@ async function callFunction(db: PGlite, req: ApiRequest, fn: string): Promise<Ap
   const keys = Object.keys(args);
   const candidates = await routines(db, req.schema, fn);
   // PostgREST picks the overload whose parameter names fit the JSON keys.
-  const routine = candidates.find(
-    (r) => keys.every((k) => r.names.includes(k)) && r.names.slice(0, r.required).every((n) => keys.includes(n)),
-  );
+  const routine = candidates.find((r) => keys.every((k) => r.names.includes(k)) && r.names.slice(0, r.required).every((n) => keys.includes(n)));
   if (!routine) throw functionNotFound(req.schema, fn, keys);
 
   const given = routine.names.map((n, i) => [n, routine.types[i]!] as const).filter(([n]) => keys.includes(n));

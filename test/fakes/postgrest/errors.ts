@@ -25,20 +25,21 @@ const pgrst = (status: number, code: string, message: string, details: string | 
   new PgrstError(status, { code, details, hint, message });
 
 /** Supabase's gateway, before PostgREST: no key, or a key it does not know. */
-export const noApiKey = () =>
-  new PgrstError(401, { message: "No API key found in request", hint: "No `apikey` request header or url param was found." });
-export const invalidApiKey = () =>
-  new PgrstError(401, { message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." });
+export const noApiKey = () => new PgrstError(401, { message: "No API key found in request", hint: "No `apikey` request header or url param was found." });
+export const invalidApiKey = () => new PgrstError(401, { message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." });
 /** An Authorization bearer that is neither the apikey nor a JWT the project signed. */
 export const invalidJwt = () =>
-  new PgrstError(401, { code: "PGRST301", details: null, hint: null, message: "No suitable key or wrong key type" }, {
-    "WWW-Authenticate": 'Bearer error="invalid_token", error_description="No suitable key or wrong key type"',
-  });
+  new PgrstError(
+    401,
+    { code: "PGRST301", details: null, hint: null, message: "No suitable key or wrong key type" },
+    {
+      "WWW-Authenticate": 'Bearer error="invalid_token", error_description="No suitable key or wrong key type"',
+    },
+  );
 
 export const invalidSchema = (schema: string, exposed: readonly string[]) =>
   pgrst(406, "PGRST106", `Invalid schema: ${schema}`, null, `Only the following schemas are exposed: ${exposed.join(", ")}`);
-export const tableNotFound = (schema: string, table: string) =>
-  pgrst(404, "PGRST205", `Could not find the table '${schema}.${table}' in the schema cache`);
+export const tableNotFound = (schema: string, table: string) => pgrst(404, "PGRST205", `Could not find the table '${schema}.${table}' in the schema cache`);
 export const columnNotFound = (table: string, column: string) =>
   pgrst(400, "PGRST204", `Could not find the '${column}' column of '${table}' in the schema cache`);
 export const functionNotFound = (schema: string, fn: string, args: readonly string[]) => {
@@ -52,8 +53,7 @@ export const functionNotFound = (schema: string, fn: string, args: readonly stri
 };
 export const invalidBody = (message: string) => pgrst(400, "PGRST102", message);
 export const badQuery = (message: string, details: string) => pgrst(400, "PGRST100", message, details);
-export const notSingular = (rows: number) =>
-  pgrst(406, "PGRST116", "Cannot coerce the result to a single JSON object", `The result contains ${rows} rows`);
+export const notSingular = (rows: number) => pgrst(406, "PGRST116", "Cannot coerce the result to a single JSON object", `The result contains ${rows} rows`);
 /** Honest refusal: a PostgREST feature this fake does not implement (never a silent approximation). */
 export const notImplemented = (what: string) => pgrst(501, "FAKE501", `the fake PostgREST does not implement ${what}`);
 
@@ -61,12 +61,16 @@ export const notImplemented = (what: string) => pgrst(501, "FAKE501", `the fake 
 export function fromPostgres(error: unknown, authenticated: boolean): PgrstError {
   const e = error as { code?: string; message?: string; detail?: string; hint?: string };
   if (!e || typeof e.code !== "string") throw error;
-  return new PgrstError(postgresStatus(e.code, authenticated), {
-    code: e.code,
-    details: e.detail ?? null,
-    hint: e.hint ?? null,
-    message: e.message ?? "",
-  }, postgresStatus(e.code, authenticated) === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+  return new PgrstError(
+    postgresStatus(e.code, authenticated),
+    {
+      code: e.code,
+      details: e.detail ?? null,
+      hint: e.hint ?? null,
+      message: e.message ?? "",
+    },
+    postgresStatus(e.code, authenticated) === 401 ? { "WWW-Authenticate": "Bearer" } : {},
+  );
 }
 
 /** PostgREST's pgErrorStatus, the cases that can happen here. */

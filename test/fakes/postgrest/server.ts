@@ -84,7 +84,9 @@ export async function start(options: { port?: number } = {}): Promise<FakePostgr
   async function migratedTemplate(): Promise<File | Blob> {
     const db = await PGlite.create();
     await db.exec(ROLES_SQL);
-    for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort()) {
+    for (const file of readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
       await db.exec(readFileSync(MIGRATIONS_DIR + file, "utf8"));
     }
     const dump = await db.dumpDataDir("none");
@@ -110,7 +112,8 @@ export async function start(options: { port?: number } = {}): Promise<FakePostgr
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (error instanceof PgrstError) return send(res, error.status, JSON.stringify(error.body), { "Content-Type": "application/json; charset=utf-8", ...error.headers });
+      if (error instanceof PgrstError)
+        return send(res, error.status, JSON.stringify(error.body), { "Content-Type": "application/json; charset=utf-8", ...error.headers });
       send(res, 500, JSON.stringify({ message: `fake PostgREST crashed: ${String(error)}` }), { "Content-Type": "application/json" });
     });
   });
@@ -137,7 +140,12 @@ export async function start(options: { port?: number } = {}): Promise<FakePostgr
     const schema = (reading ? headers["accept-profile"] : headers["content-profile"]) ?? project.exposedSchemas[0] ?? "public";
     if (!project.exposedSchemas.includes(schema)) throw invalidSchema(schema, project.exposedSchemas);
     if (!reading && raw !== "" && !(headers["content-type"] ?? "").startsWith("application/json")) {
-      return send(res, 415, JSON.stringify({ code: "PGRST107", details: null, hint: null, message: `None of these media types are available: ${headers["content-type"] ?? ""}` }), { "Content-Type": "application/json" });
+      return send(
+        res,
+        415,
+        JSON.stringify({ code: "PGRST107", details: null, hint: null, message: `None of these media types are available: ${headers["content-type"] ?? ""}` }),
+        { "Content-Type": "application/json" },
+      );
     }
     const body = raw === "" ? undefined : parseJson(raw);
     if (raw !== "" && body === undefined) {
@@ -229,7 +237,12 @@ function parseJson(raw: string): unknown {
 
 /** `Prefer: resolution=ignore-duplicates, return=minimal` (one header or several, comma-joined). */
 function preferences(header: string | undefined): Set<string> {
-  return new Set((header ?? "").split(",").map((p) => p.trim()).filter(Boolean));
+  return new Set(
+    (header ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {

@@ -88,7 +88,8 @@ function jpeg(width: number, height: number): Buffer {
   const scan = Buffer.alloc(Math.ceil(scanBits / 8));
   if (scanBits % 8 !== 0) scan[scan.length - 1] = (1 << (8 - (scanBits % 8))) - 1; // pad with 1s
   const bytes = [
-    0xff, 0xd8, // SOI
+    0xff,
+    0xd8, // SOI
     ...segment(0xdb, [0x00, ...new Array<number>(64).fill(1)]), // DQT: table 0, all ones
     ...segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]), // SOF0, 1 component
     ...segment(0xc4, [0x00, 1, ...new Array<number>(15).fill(0), 0x00]), // DHT DC 0: one 1-bit code → category 0

@@ -41,20 +41,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { CONTENT_TYPES, encodeImage } from "./images";
-import {
-  modelByName,
-  modelByVersion,
-  numOutputs,
-  outputFormatOf,
-  producedSize,
-  validateInput,
-  versionOf,
-  MODELS,
-  type FakeModel,
-} from "./models";
+import { modelByName, modelByVersion, numOutputs, outputFormatOf, producedSize, validateInput, versionOf, MODELS, type FakeModel } from "./models";
 import type { RequestRecord, Scenario, Scripted, WebhookEvent } from "./control";
 import { newWebhookSecret, WebhookSender } from "./webhooks";
-
 
 export interface StartOptions {
   readonly port?: number;
@@ -180,7 +169,11 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
         return send(res, 200, accounts.get(url.searchParams.get("token") ?? "")?.webhooks.records ?? []);
       }
       if (req.method === "GET" && path === "/__fake/models") {
-        return send(res, 200, MODELS.map((m) => ({ ...m, version: versionOf(m.name) })));
+        return send(
+          res,
+          200,
+          MODELS.map((m) => ({ ...m, version: versionOf(m.name) })),
+        );
       }
       return send(res, 404, { detail: "Not found." });
     }
@@ -403,11 +396,14 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
    * (stateOf reads Date.now()), so sleep again for the rest instead of missing it for good.
    */
   function wakeAt(prediction: FakePrediction, when: number): void {
-    const timer = setTimeout(() => {
-      prediction.timers.delete(timer);
-      if (Date.now() < when) wakeAt(prediction, when);
-      else refresh(prediction);
-    }, Math.max(0, when - Date.now()));
+    const timer = setTimeout(
+      () => {
+        prediction.timers.delete(timer);
+        if (Date.now() < when) wakeAt(prediction, when);
+        else refresh(prediction);
+      },
+      Math.max(0, when - Date.now()),
+    );
     timer.unref();
     prediction.timers.add(timer);
   }

@@ -36,8 +36,7 @@ const KEY = /^tgp_v1_[A-Za-z0-9_-]{8,}$/;
 
 const together: FakeProvider = {
   keyPattern: KEY,
-  unauthorized: () =>
-    error(401, "Invalid API key provided. You can find your API key at https://api.together.ai/settings/api-keys.", null, "invalid_api_key"),
+  unauthorized: () => error(401, "Invalid API key provided. You can find your API key at https://api.together.ai/settings/api-keys.", null, "invalid_api_key"),
   failure(status, retryAfter) {
     if (status === 429) {
       const answer = error(429, "You have exceeded the rate limit for this model. Please slow down and try again.", null, "rate_limit_exceeded", "rate_limit");
@@ -49,7 +48,14 @@ const together: FakeProvider = {
   },
   models: () => ({
     status: 200,
-    body: Object.keys(MODELS).map((id) => ({ id, object: "model", created: 1_730_000_000, type: "image", display_name: id.split("/")[1], organization: "Black Forest Labs" })),
+    body: Object.keys(MODELS).map((id) => ({
+      id,
+      object: "model",
+      created: 1_730_000_000,
+      type: "image",
+      display_name: id.split("/")[1],
+      organization: "Black Forest Labs",
+    })),
   }),
   generate,
   rateLimitHeaders: () => ({ "x-ratelimit-limit": "10", "x-ratelimit-remaining": "9", "x-ratelimit-reset": "6" }),
@@ -62,12 +68,20 @@ function generate(raw: unknown): Answer {
   if (typeof model !== "string") return error(400, "model is required", "model");
   const maxSteps = MODELS[model];
   if (maxSteps === undefined) {
-    return error(404, `Unable to access model ${model}. Please visit https://api.together.ai/models to view the list of supported models.`, null, "model_not_available");
+    return error(
+      404,
+      `Unable to access model ${model}. Please visit https://api.together.ai/models to view the list of supported models.`,
+      null,
+      "model_not_available",
+    );
   }
   if (typeof body.prompt !== "string" || body.prompt === "") return error(400, "prompt is required", "prompt");
   const width = body.width ?? 1024;
   const height = body.height ?? 768;
-  for (const [param, side] of [["width", width], ["height", height]] as const) {
+  for (const [param, side] of [
+    ["width", width],
+    ["height", height],
+  ] as const) {
     if (typeof side !== "number" || !Number.isInteger(side) || side < 256 || side > 1792 || side % 16 !== 0) {
       return error(400, `${param} must be a multiple of 16 between 256 and 1792, got ${String(side)}`, param);
     }
@@ -82,7 +96,7 @@ function generate(raw: unknown): Answer {
   if (format !== "jpeg" && format !== "png") return error(400, "output_format must be one of jpeg, png", "output_format");
   const responseFormat = body.response_format ?? "url";
   if (responseFormat !== "base64" && responseFormat !== "url") return error(400, "response_format must be one of base64, url", "response_format");
-  if (responseFormat === "url") return error(400, "this fake serves base64 only; send response_format \"base64\"", "response_format");
+  if (responseFormat === "url") return error(400, 'this fake serves base64 only; send response_format "base64"', "response_format");
 
   const seed = typeof body.seed === "number" ? body.seed : 0;
   const data = Array.from({ length: n }, (_, index) => ({

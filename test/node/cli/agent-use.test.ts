@@ -74,7 +74,9 @@ describe("Ctrl-C during an async job", () => {
   it("a second Ctrl-C while the cancel is on its way leaves the job running and says how to fetch it", { timeout: TIMEOUT }, async () => {
     const proxy = await proxyHoldingCancels();
     try {
-      const cli = await startCli(["generate", "held dog", "--backend", "mock-hold", "--size", "64x64", "--async", "--no-preview"], { env: { IMAGEN_URL: proxy.url } });
+      const cli = await startCli(["generate", "held dog", "--backend", "mock-hold", "--size", "64x64", "--async", "--no-preview"], {
+        env: { IMAGEN_URL: proxy.url },
+      });
       const id = await until("job id", () => printedJobId(cli));
       leftRunning.push(id);
       cli.child.kill("SIGINT");

@@ -28,7 +28,9 @@ describe("imagen backends", () => {
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+TYPE\s+MODEL\s+DEFAULT\s+STATUS$/);
     expect(lines).toContainEqual(expect.stringMatching(/^mock\s+mock\s+mock-png\s+yes\s+ok$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^flux-schnell-replicate\s+replicate\s+black-forest-labs\/flux-schnell\s+not configured \(set REPLICATE_API_TOKEN\)$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^flux-schnell-replicate\s+replicate\s+black-forest-labs\/flux-schnell\s+not configured \(set REPLICATE_API_TOKEN\)$/),
+    );
   });
 
   it("--json gives the service's document", async () => {
@@ -88,14 +90,32 @@ describe("imagen usage", () => {
 
 describe("imagen jobs", () => {
   it("shows a job, and --wait follows a running one to its end", async () => {
-    const started = await runJson<{ job_id: string }>(["generate", "job cat", "--backend", "mock", "--size", "64x64", "--async", "--output", "/dev/null", "--no-sidecar"]);
+    const started = await runJson<{ job_id: string }>([
+      "generate",
+      "job cat",
+      "--backend",
+      "mock",
+      "--size",
+      "64x64",
+      "--async",
+      "--output",
+      "/dev/null",
+      "--no-sidecar",
+    ]);
     const shown = await runCli(["jobs", started.job_id, "--wait"]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(new RegExp(`^job ${started.job_id}\\n\\[#{24}\\] {2}succeeded {2}mock {2}\\d+\\.\\ds\\nhttp://127\\.0\\.0\\.1:\\d+/v1/images/\\S+\\nbackend mock \\(mock-png\\)`));
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^job ${started.job_id}\\n\\[#{24}\\] {2}succeeded {2}mock {2}\\d+\\.\\ds\\nhttp://127\\.0\\.0\\.1:\\d+/v1/images/\\S+\\nbackend mock \\(mock-png\\)`,
+      ),
+    );
   });
 
   it("another caller's job does not exist for you (exit 1, the service's 404)", async () => {
-    const started = await runJson<{ job_id: string }>(["generate", "mine", "--backend", "mock", "--size", "64x64", "--async", "--output", "/dev/null", "--no-sidecar"], asAdmin());
+    const started = await runJson<{ job_id: string }>(
+      ["generate", "mine", "--backend", "mock", "--size", "64x64", "--async", "--output", "/dev/null", "--no-sidecar"],
+      asAdmin(),
+    );
     const run = await runCli(["jobs", started.job_id]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^imagen: Not found \(HTTP 404\): no job \S+ for this caller\n/);

@@ -21,7 +21,11 @@ describe("imagen config", () => {
     const path = join(home, ".config", "imagen", "config.json");
     expect(init.stdout).toBe(`wrote ${path} (mode 600)\n`);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({ url: worker().url, api_key: worker().userKey, output: { preview: "auto", sidecar: true } });
+    expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({
+      url: worker().url,
+      api_key: worker().userKey,
+      output: { preview: "auto", sidecar: true },
+    });
 
     const validate = await runCli(["config", "validate"], { cwd: home, env: clean });
     expect(validate).toMatchObject({ code: 0, stdout: `ok: ${worker().url} accepts the API key (config: ${path})\n` });

@@ -17,7 +17,9 @@ describe("exit codes and messages", () => {
     const run = await runCli(["backends"], { env: { IMAGEN_API_KEY: unknownApiKey() } });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toMatch(/^imagen: Unauthorized \(HTTP 401\): unknown API key\n {2}→ set IMAGEN_API_KEY or run `imagen config init`\n {2}request id: \S+\n$/);
+    expect(run.stderr).toMatch(
+      /^imagen: Unauthorized \(HTTP 401\): unknown API key\n {2}→ set IMAGEN_API_KEY or run `imagen config init`\n {2}request id: \S+\n$/,
+    );
   });
 
   it("no API key at all exits 1 before any request, naming the config file", async () => {
@@ -30,7 +32,9 @@ describe("exit codes and messages", () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const run = await runCli(["usage"], { env: { IMAGEN_URL: url } });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`imagen: cannot reach the ImaGen service at ${url} (ECONNREFUSED); check IMAGEN_URL or the url in your config (\`imagen config path\`)\n`);
+    expect(run.stderr).toBe(
+      `imagen: cannot reach the ImaGen service at ${url} (ECONNREFUSED); check IMAGEN_URL or the url in your config (\`imagen config path\`)\n`,
+    );
   });
 
   it("an unknown flag exits 2 with commander's message", async () => {

@@ -98,14 +98,20 @@ describe("comfyui instance config", () => {
       "2": { class_type: "SaveImage", inputs: { filename_prefix: "x", images: ["1", 0] } },
     };
 
-    expect(problems({ ...base, workflow })[0]).toBe(
-      'backends.flux-schnell-local.inputs.prompt.node: node "6" is not in the workflow (nodes: 1, 2)',
-    );
+    expect(problems({ ...base, workflow })[0]).toBe('backends.flux-schnell-local.inputs.prompt.node: node "6" is not in the workflow (nodes: 1, 2)');
     expect(
       problems({
         ...base,
         workflow,
-        inputs: { prompt: false, negative: false, seed: false, steps: false, width: { node: "1", input: "width" }, height: { node: "1", input: "height" }, batch_size: { node: "1", input: "batch_size" } },
+        inputs: {
+          prompt: false,
+          negative: false,
+          seed: false,
+          steps: false,
+          width: { node: "1", input: "width" },
+          height: { node: "1", input: "height" },
+          batch_size: { node: "1", input: "batch_size" },
+        },
       }),
     ).toEqual([]);
   });

@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { decodeB64Image, providerError } from "../../../src/backends/openai-style";
 
 const api = { label: "OpenAI", keyEnv: "OPENAI_API_KEY" };
-const body = (message: string, extra: Record<string, unknown> = {}) => ({ error: { message, type: "invalid_request_error", param: null, code: null, ...extra } });
+const body = (message: string, extra: Record<string, unknown> = {}) => ({
+  error: { message, type: "invalid_request_error", param: null, code: null, ...extra },
+});
 const call = { call: "POST /images/generations" };
 
 describe("providerError", () => {

@@ -32,9 +32,7 @@ describe("replicate instance config", () => {
   });
 
   it("names the model field when it is not owner/name[:version]", () => {
-    expect(issuesOf({ model: "flux-schnell" })).toEqual([
-      { path: "model", message: "model must be owner/name or owner/name:<64-hex version>" },
-    ]);
+    expect(issuesOf({ model: "flux-schnell" })).toEqual([{ path: "model", message: "model must be owner/name or owner/name:<64-hex version>" }]);
   });
 
   it("asks for family when the model name does not say which FLUX it is", () => {

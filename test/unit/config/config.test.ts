@@ -25,8 +25,8 @@ describe("configuration", () => {
   });
 
   it.each([
-    [{ ...testConfig(), default_backend: "ghost" }, "default_backend: default_backend \"ghost\" is not one of the configured backends"],
-    [{ ...testConfig(), default_backend: "constructor" }, "default_backend: default_backend \"constructor\" is not one of the configured backends"],
+    [{ ...testConfig(), default_backend: "ghost" }, 'default_backend: default_backend "ghost" is not one of the configured backends'],
+    [{ ...testConfig(), default_backend: "constructor" }, 'default_backend: default_backend "constructor" is not one of the configured backends'],
     [testConfig({ backends: { ...testConfig().backends, mock: { type: "mock", fallback: ["constructor"] } } }), "backends.mock.fallback.0"],
     [testConfig({ backends: { mock: { type: "warp-drive" } } }), "backends.mock.type"],
     [testConfig({ backends: { mock: { type: "mock", latency_ms: -1 } } }), "backends.mock.latency_ms"],

@@ -34,7 +34,7 @@ describe("providers: one base_url per family", () => {
 
   it.each([
     [{ together: { base_url: "ftp://proxy" } }, "providers.together.base_url"],
-    [{ comfyui: { base_url: "http://127.0.0.1:8188" } }, "providers: Unrecognized key: \"comfyui\""],
+    [{ comfyui: { base_url: "http://127.0.0.1:8188" } }, 'providers: Unrecognized key: "comfyui"'],
     [{ openai: { base_url: "http://127.0.0.1:9030/v1", api_key: "inline" } }, "providers.openai"],
   ])("refuses %j, naming the field", (providers, field) => {
     expect(problems({ default_backend: "mock", providers, backends: { mock: { type: "mock" } } })).toEqual([expect.stringMatching(`^${field}`)]);

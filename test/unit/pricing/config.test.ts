@@ -37,9 +37,7 @@ describe("pricing configuration", () => {
   });
 
   it("rejects a source listed twice, a non-positive threshold and unknown keys", () => {
-    expect(pricingConfigSchema.safeParse({ sources: ["replicate", "replicate"] }).error?.issues[0]?.message).toBe(
-      "a pricing source is listed twice",
-    );
+    expect(pricingConfigSchema.safeParse({ sources: ["replicate", "replicate"] }).error?.issues[0]?.message).toBe("a pricing source is listed twice");
     expect(pricingConfigSchema.safeParse({ refresh_threshold: 0 }).error?.issues[0]?.path).toEqual(["refresh_threshold"]);
     expect(pricingConfigSchema.safeParse({ threshold: 0.3 }).success).toBe(false);
   });

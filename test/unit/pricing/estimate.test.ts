@@ -15,9 +15,7 @@ function seeded() {
 }
 
 async function rowFor(store: PriceStore, match: Partial<PriceRow>): Promise<PriceRow> {
-  const rows = (await store.current()).filter((r) =>
-    Object.entries(match).every(([k, v]) => r[k as keyof PriceRow] === v),
-  );
+  const rows = (await store.current()).filter((r) => Object.entries(match).every(([k, v]) => r[k as keyof PriceRow] === v));
   expect(rows).toHaveLength(1);
   return rows[0] as PriceRow;
 }
@@ -73,9 +71,10 @@ describe("cost estimate", () => {
     const { store, estimator } = seeded();
     const schnell = await rowFor(store, { provider: "together", model: "black-forest-labs/flux.1-schnell" });
     // 1024x1024 = 1.048576 MP × $0.0027 = $0.00283 → 4 dp.
-    expect(
-      await estimator.estimate({ provider: "together", model: "black-forest-labs/FLUX.1-schnell", imagesProduced: 1, ...square }),
-    ).toEqual({ usd: 0.0028, priceId: schnell.id });
+    expect(await estimator.estimate({ provider: "together", model: "black-forest-labs/FLUX.1-schnell", imagesProduced: 1, ...square })).toEqual({
+      usd: 0.0028,
+      priceId: schnell.id,
+    });
     // 2 × 1344x768 (1.032192 MP) × $0.025 = $0.0516096.
     const dev = await rowFor(store, { provider: "together", model: "black-forest-labs/flux.1-dev" });
     expect(
@@ -138,20 +137,17 @@ describe("cost estimate", () => {
 
   it("returns null for an unknown model or provider, never a guess", async () => {
     const { estimator } = seeded();
-    expect(
-      await estimator.estimate({ provider: "replicate", model: "someone/brand-new-model", imagesProduced: 1, ...square }),
-    ).toBeNull();
-    expect(
-      await estimator.estimate({ provider: "acme", model: "black-forest-labs/flux-schnell", imagesProduced: 1, ...square }),
-    ).toBeNull();
+    expect(await estimator.estimate({ provider: "replicate", model: "someone/brand-new-model", imagesProduced: 1, ...square })).toBeNull();
+    expect(await estimator.estimate({ provider: "acme", model: "black-forest-labs/flux-schnell", imagesProduced: 1, ...square })).toBeNull();
   });
 
   it("costs zero for a known model that produced no images, still naming its price", async () => {
     const { store, estimator } = seeded();
     const row = await rowFor(store, { provider: "replicate", model: "black-forest-labs/flux-pro" });
-    expect(
-      await estimator.estimate({ provider: "replicate", model: "black-forest-labs/flux-pro", imagesProduced: 0, ...square }),
-    ).toEqual({ usd: 0, priceId: row.id });
+    expect(await estimator.estimate({ provider: "replicate", model: "black-forest-labs/flux-pro", imagesProduced: 0, ...square })).toEqual({
+      usd: 0,
+      priceId: row.id,
+    });
   });
 
   it("costs zero for the mock backend without touching the store", async () => {

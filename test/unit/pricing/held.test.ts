@@ -113,7 +113,16 @@ describe("held price changes", () => {
     const w = world();
     const id = await heldTenfold(w);
     w.clock.advance(DAY);
-    await w.store.apply({ provider: "replicate", model: FLUX_DEV, unit: "image", quality: null, size: null, usd_rate: 0.04, source: "operator", fetched_at: "2026-12-02T04:00:00Z" });
+    await w.store.apply({
+      provider: "replicate",
+      model: FLUX_DEV,
+      unit: "image",
+      quality: null,
+      size: null,
+      usd_rate: 0.04,
+      source: "operator",
+      fetched_at: "2026-12-02T04:00:00Z",
+    });
 
     expect((await w.overview()).held).toEqual([]);
     expect(await w.approve(id)).toEqual({

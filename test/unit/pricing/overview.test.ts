@@ -35,9 +35,7 @@ describe("GET /v1/pricing body", () => {
       source: "bundled-snapshot-2026-11-22",
       age_days: 12,
     });
-    expect(body.held).toEqual([
-      expect.objectContaining({ model: "black-forest-labs/flux-dev", old_rate: 0.025, new_rate: 0.25, source: "replicate" }),
-    ]);
+    expect(body.held).toEqual([expect.objectContaining({ model: "black-forest-labs/flux-dev", old_rate: 0.025, new_rate: 0.25, source: "replicate" })]);
     expect(body.last_refresh).toMatchObject({
       started_at: "2026-12-02T12:00:00.000Z",
       ok: false, // flux-pro and flux-1.1-pro pages are 404 here: rejected, but the source still yielded prices

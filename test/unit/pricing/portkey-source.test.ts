@@ -60,9 +60,7 @@ describe("Portkey price source", () => {
         published: "0.0027 dollars per megapixel",
       },
     ]);
-    expect(find(candidates, "black-forest-labs/flux.1.1-pro")).toEqual([
-      expect.objectContaining({ unit: "image", quality: null, size: null, usd_rate: 0.04 }),
-    ]);
+    expect(find(candidates, "black-forest-labs/flux.1.1-pro")).toEqual([expect.objectContaining({ unit: "image", quality: null, size: null, usd_rate: 0.04 })]);
     // default_steps sits beside megapixels in additional_units; it is a step count, not a price.
     expect(candidates.every((c) => c.unit === "image" || c.unit === "megapixel")).toBe(true);
     expect(find(candidates, "black-forest-labs/flux.1-pro")).toHaveLength(1);

@@ -41,9 +41,7 @@ function sourceReport(report: RefreshReport, id: string): SourceReport {
 }
 
 async function currentRate(store: PriceStore, provider: string, model: string, quality: string | null = null, size: string | null = null) {
-  const rows = (await store.current()).filter(
-    (r) => r.provider === provider && r.model === model && r.quality === quality && r.size === size,
-  );
+  const rows = (await store.current()).filter((r) => r.provider === provider && r.model === model && r.quality === quality && r.size === size);
   expect(rows).toHaveLength(1);
   return rows[0];
 }
@@ -75,9 +73,7 @@ describe("price refresh", () => {
     const together = sourceReport(report, "portkey:together-ai");
     expect(together.unpriced_models).toContain("black-forest-labs/flux.1-krea-dev");
     expect(together.unpriced_model_count).toBeGreaterThan(20);
-    expect(sourceReport(report, "portkey:openai").unpriced_models).toEqual(
-      expect.arrayContaining(["dall-e-3", "gpt-image-1", "gpt-image-2-2026-04-21"]),
-    );
+    expect(sourceReport(report, "portkey:openai").unpriced_models).toEqual(expect.arrayContaining(["dall-e-3", "gpt-image-1", "gpt-image-2-2026-04-21"]));
     expect(await store.held()).toEqual([]);
   });
 
@@ -232,7 +228,11 @@ describe("price refresh", () => {
 
     const report = await refreshPrices({ sources, store, clock });
 
-    expect(sourceReport(report, "portkey:together-ai")).toMatchObject({ ok: false, unreadable: true, errors: ["portkey:together-ai: an HTML page instead of JSON"] });
+    expect(sourceReport(report, "portkey:together-ai")).toMatchObject({
+      ok: false,
+      unreadable: true,
+      errors: ["portkey:together-ai: an HTML page instead of JSON"],
+    });
     expect(await store.current()).toEqual(before);
   });
 
@@ -247,9 +247,7 @@ describe("price refresh", () => {
     const replicate = sourceReport(report, "replicate");
     expect(replicate.ok).toBe(false);
     expect(replicate.errors).toEqual(["black-forest-labs/flux-dev not refreshed: no billing object found on the model page"]);
-    expect(replicate.rejected).toEqual([
-      { model: "black-forest-labs/flux-dev", reason: "no billing object found on the model page" },
-    ]);
+    expect(replicate.rejected).toEqual([{ model: "black-forest-labs/flux-dev", reason: "no billing object found on the model page" }]);
     expect(replicate.applied.map((a) => [a.model, a.old_rate, a.new_rate])).toEqual([["black-forest-labs/flux-pro", 0.055, 0.06]]);
     expect((await currentRate(store, "replicate", "black-forest-labs/flux-dev"))?.usd_rate).toBe(0.025);
   });
@@ -372,10 +370,7 @@ describe("price refresh", () => {
 
     expect(report).toMatchObject({ ok: false, error: "price store unreachable: D1_ERROR: no such table: prices", sources: [] });
     expect(fetch.calls).toEqual([]);
-    expect(lines.map((l) => l.msg)).toEqual([
-      "price refresh could not read the price store",
-      "could not record the price refresh run",
-    ]);
+    expect(lines.map((l) => l.msg)).toEqual(["price refresh could not read the price store", "could not record the price refresh run"]);
   });
 
   it("warns about a priced model the source no longer lists, and keeps its last known price", async () => {

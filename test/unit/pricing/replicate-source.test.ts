@@ -36,10 +36,7 @@ describe("Replicate model-page price source (best effort)", () => {
   it("only fetches the Replicate models this deployment prices", async () => {
     const fetch = fakeFetch(realRoutes());
     await replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-pro", "black-forest-labs/flux-dev"));
-    expect(fetch.calls.sort()).toEqual([
-      "https://replicate.com/black-forest-labs/flux-dev",
-      "https://replicate.com/black-forest-labs/flux-pro",
-    ]);
+    expect(fetch.calls.sort()).toEqual(["https://replicate.com/black-forest-labs/flux-dev", "https://replicate.com/black-forest-labs/flux-pro"]);
   });
 
   it("reports a page it cannot read and keeps the pages it can", async () => {
@@ -47,13 +44,9 @@ describe("Replicate model-page price source (best effort)", () => {
       [`${REPLICATE}/black-forest-labs/flux-schnell`]: html(fixtures.replicateFluxSchnellPage),
       [`${REPLICATE}/black-forest-labs/flux-dev`]: status(503),
     });
-    const { candidates, rejected } = await replicatePageSource({ fetch }).fetchPrices(
-      models("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"),
-    );
+    const { candidates, rejected } = await replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"));
     expect(candidates.map((c) => c.model)).toEqual(["black-forest-labs/flux-schnell"]);
-    expect(rejected).toEqual([
-      { model: "black-forest-labs/flux-dev", reason: "HTTP 503 from https://replicate.com/black-forest-labs/flux-dev" },
-    ]);
+    expect(rejected).toEqual([{ model: "black-forest-labs/flux-dev", reason: "HTTP 503 from https://replicate.com/black-forest-labs/flux-dev" }]);
   });
 
   it("fails cleanly, with every reason, when no page yields a price", async () => {
@@ -77,9 +70,7 @@ describe("Replicate model-page price source (best effort)", () => {
     const fetch = fakeFetch({
       [`${REPLICATE}/black-forest-labs/flux-schnell`]: html(replicatePage("$0.003", "per run")),
     });
-    await expect(replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-schnell"))).rejects.toThrow(
-      /cannot tell the unit of "per run"/,
-    );
+    await expect(replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-schnell"))).rejects.toThrow(/cannot tell the unit of "per run"/);
   });
 
   it("refuses a page that lists several different per-image prices", async () => {
@@ -89,16 +80,12 @@ describe("Replicate model-page price source (best effort)", () => {
     });
     const twoTiers = replicateBillingPage({ current_tiers: [tier("$0.003"), tier("$0.002")] });
     const fetch = fakeFetch({ [`${REPLICATE}/black-forest-labs/flux-schnell`]: html(twoTiers) });
-    await expect(replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-schnell"))).rejects.toThrow(
-      /several different per-image prices/,
-    );
+    await expect(replicatePageSource({ fetch }).fetchPrices(models("black-forest-labs/flux-schnell"))).rejects.toThrow(/several different per-image prices/);
   });
 
   it("does not fetch a model reference that is not owner/name", async () => {
     const fetch = fakeFetch({});
-    await expect(replicatePageSource({ fetch }).fetchPrices(models("../../admin"))).rejects.toThrow(
-      /not an owner\/name model reference/,
-    );
+    await expect(replicatePageSource({ fetch }).fetchPrices(models("../../admin"))).rejects.toThrow(/not an owner\/name model reference/);
     expect(fetch.calls).toEqual([]);
   });
 

@@ -20,9 +20,7 @@ describe("bundled price snapshot", () => {
   });
 
   it("prices the Replicate FLUX models per image at the published rates", () => {
-    const replicate = Object.fromEntries(
-      BUNDLED_PRICES.filter((p) => p.provider === "replicate").map((p) => [p.model, [p.unit, p.usd_rate]]),
-    );
+    const replicate = Object.fromEntries(BUNDLED_PRICES.filter((p) => p.provider === "replicate").map((p) => [p.model, [p.unit, p.usd_rate]]));
     expect(replicate).toEqual({
       "black-forest-labs/flux-schnell": ["image", 0.003],
       "black-forest-labs/flux-dev": ["image", 0.025],
@@ -32,9 +30,7 @@ describe("bundled price snapshot", () => {
   });
 
   it("prices Together FLUX.1 per megapixel and FLUX1.1 pro per image", () => {
-    const together = Object.fromEntries(
-      BUNDLED_PRICES.filter((p) => p.provider === "together").map((p) => [p.model, [p.unit, p.usd_rate]]),
-    );
+    const together = Object.fromEntries(BUNDLED_PRICES.filter((p) => p.provider === "together").map((p) => [p.model, [p.unit, p.usd_rate]]));
     expect(together).toEqual({
       "black-forest-labs/flux.1-schnell": ["megapixel", 0.0027],
       "black-forest-labs/flux.1-dev": ["megapixel", 0.025],
@@ -47,8 +43,7 @@ describe("bundled price snapshot", () => {
     const openai = BUNDLED_PRICES.filter((p) => p.provider === "openai");
     expect(new Set(openai.map((p) => p.model))).toEqual(new Set(["gpt-image-1.5", "gpt-image-2"]));
     expect(openai).toHaveLength(18);
-    const rate = (model: string, quality: string, size: string) =>
-      openai.find((p) => p.model === model && p.quality === quality && p.size === size)?.usd_rate;
+    const rate = (model: string, quality: string, size: string) => openai.find((p) => p.model === model && p.quality === quality && p.size === size)?.usd_rate;
     expect(rate("gpt-image-1.5", "high", "1024x1024")).toBe(0.133);
     expect(rate("gpt-image-1.5", "low", "1536x1024")).toBe(0.013);
     expect(rate("gpt-image-2", "medium", "1024x1536")).toBe(0.041);

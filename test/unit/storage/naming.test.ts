@@ -46,7 +46,25 @@ describe("caller folders", () => {
   });
 
   it("are one-to-one, and every one is a valid key segment", () => {
-    const names = ["otto/head", "otto-head", "otto//head", "otto--head", "ottoZ002Fhead", "Otto-head", "otto/Head", "-otto", ".otto", "otto/", "/otto", "é", "e\u0301", "😀", "", "Z", "z"];
+    const names = [
+      "otto/head",
+      "otto-head",
+      "otto//head",
+      "otto--head",
+      "ottoZ002Fhead",
+      "Otto-head",
+      "otto/Head",
+      "-otto",
+      ".otto",
+      "otto/",
+      "/otto",
+      "é",
+      "e\u0301",
+      "😀",
+      "",
+      "Z",
+      "z",
+    ];
     const segments = names.map(callerSegment);
     expect(new Set(segments).size).toBe(names.length);
     for (const segment of segments) expect(keyProblem(`${segment}/x.png`)).toBeNull();

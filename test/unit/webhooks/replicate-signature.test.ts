@@ -12,7 +12,6 @@ function randomSecret(): string {
   return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
 }
 
-
 const body = JSON.stringify({ id: "gm3qorzdhgbfurvjtvhg6dckhu", status: "succeeded", output: ["https://replicate.delivery/xezq/a/out-0.png"] });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -115,7 +114,11 @@ describe("verifyReplicateWebhook", () => {
   it("refuses a signed body that is not JSON", async () => {
     const secret = randomSecret();
     const timestamp = nowSeconds();
-    const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(timestamp), "webhook-signature": await signV1(secret, "msg_1", timestamp, "not json") };
+    const headers = {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": await signV1(secret, "msg_1", timestamp, "not json"),
+    };
     expect(verifyReplicateWebhook({ secret, headers, rawBody: "not json" })).toMatchObject({ ok: false, reason: "bad_body" });
   });
 
