@@ -230,13 +230,21 @@ describe("reconciled by the job's alarm: a lost create is looked up at the provi
     return {
       job,
       clock,
+      token,
       creates: async () => (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions")),
     };
   }
 
   it("found in the provider's list past the deadline: adopted, images stored, ledgered with its true cost; one create", async () => {
     // A lookup reads the list twice (one retry of a 5xx): the create's own lookup fails, the alarm's works.
-    const { job, clock, creates: made } = await lostCreateJob(2);
+    const { job, clock, token, creates: made } = await lostCreateJob(2);
+    // The fake finishes its prediction on its own wall clock (40 ms, longer on a busy machine); by
+    // the deadline a real one has long finished, so look it up only once it has.
+    await eventually(async () => {
+      const listed = await fetch(`${fakes.replicate}/v1/predictions`, { headers: { Authorization: `Bearer ${token}` } });
+      const body = (await listed.json()) as { results?: Array<{ status: string }> };
+      return body.results?.[0]?.status === "succeeded" ? true : undefined;
+    });
     clock.advance(91_000);
     await job.forceAlarm();
     await job.until((d) => d.status === "succeeded", "succeeded by reconciliation");
