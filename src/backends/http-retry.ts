@@ -118,6 +118,16 @@ export async function retryAfterMs(response: Response, now: number): Promise<num
   return null;
 }
 
+/**
+ * How a 429 that survived our retries reads: "after N retries" only when N were made (a wait past
+ * the deadline makes none), and the provider's wait, when it gave one, in whole seconds.
+ */
+export function rateLimitText(label: string, retries: number, waitMs: number | null): string {
+  const tried = retries > 0 ? ` after ${retries} ${retries === 1 ? "retry" : "retries"}` : "";
+  const wait = waitMs !== null ? `; retry after ${Math.max(1, Math.ceil(waitMs / 1000))} s` : "";
+  return `${label} rate limit hit${tried}${wait}`;
+}
+
 function backoffMs(retry: number, options: RetryOptions): number {
   return backoffDelay(retry, options.baseDelayMs ?? 500, options.maxDelayMs ?? 10_000);
 }

@@ -9,7 +9,7 @@ import type { Clock } from "../lib/clock";
 import { sniffImage } from "./image-size";
 import { type BackendRuntime, type BackendStatus, type GeneratedImage, readSecret } from "./backend";
 import { BackendError } from "./errors";
-import { fetchWithRetry, retryAfterMs } from "./http-retry";
+import { fetchWithRetry, rateLimitText, retryAfterMs } from "./http-retry";
 import { envVarName } from "./instance-base";
 import { cachedStatus, DEFAULT_STATUS_TTL_S, probeWithKey } from "./probe-cache";
 
@@ -98,6 +98,7 @@ export async function createImages(api: ProviderApi, path: string, body: unknown
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([options.signal, timeout]);
   let response: Response;
+  let rateLimitRetries = 0;
   try {
     response = await fetchWithRetry(
       () =>
@@ -107,7 +108,15 @@ export async function createImages(api: ProviderApi, path: string, body: unknown
           body: JSON.stringify(body),
           signal,
         }),
-      { clock, signal, deadline: started + options.timeoutMs, repeatable: false },
+      {
+        clock,
+        signal,
+        deadline: started + options.timeoutMs,
+        repeatable: false,
+        onRetry: (retry) => {
+          if (retry.reason === "rate_limited") rateLimitRetries++;
+        },
+      },
     );
   } catch (error) {
     if (options.signal.aborted) throw error;
@@ -126,7 +135,7 @@ export async function createImages(api: ProviderApi, path: string, body: unknown
   if (!response.ok) {
     const waitMs = response.status === 429 ? await retryAfterMs(response, clock.now()) : null;
     const body = parseJson(await response.text().catch(() => ""));
-    throw providerError(api, response.status, body, { call: `POST ${path}`, waitMs });
+    throw providerError(api, response.status, body, { call: `POST ${path}`, waitMs, rateLimitRetries });
   }
   const text = await response.text().catch(() => "");
   const json = parseJson(text);
@@ -142,7 +151,7 @@ export function providerError(
   api: Pick<ProviderApi, "label" | "keyEnv">,
   status: number,
   body: unknown,
-  context: { readonly call: string; readonly waitMs?: number | null },
+  context: { readonly call: string; readonly waitMs?: number | null; readonly rateLimitRetries?: number },
 ): BackendError {
   const parsed = errorBodySchema.safeParse(body);
   const error = parsed.success ? parsed.data.error : {};
@@ -155,8 +164,10 @@ export function providerError(
     return new BackendError("insufficient_credit", `${api.label} account is out of credit or quota${because}`);
   }
   if (status === 429) {
-    const wait = context.waitMs != null ? `; retry after ${Math.ceil(context.waitMs / 1000)} s` : "";
-    return new BackendError("rate_limited", `${api.label} rate limit still hit after retries${wait}${because}`);
+    const waitMs = context.waitMs ?? null;
+    return new BackendError("rate_limited", `${rateLimitText(api.label, context.rateLimitRetries ?? 0, waitMs)}${because}`, {
+      ...(waitMs !== null && { retryAfterMs: waitMs }),
+    });
   }
   if (status >= 500) {
     return new BackendError(

@@ -145,12 +145,13 @@ export function problemFor(error: unknown): Problem {
   if (error instanceof OutputConflictError) return { type: "conflict", status: 409, detail: error.message };
   if (error instanceof GenerationFailedError) {
     const last = error.attempts.at(-1);
-    const retryAfterMs = error.last.extra.retryAfterMs;
+    const retryAfterS = retryAfterSeconds(error.last.extra.retryAfterMs);
     return {
       ...BY_BACKEND_KIND[error.last.kind],
-      ...(retryAfterMs !== undefined && { headers: { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } }),
+      ...(retryAfterS !== undefined && { headers: { "retry-after": String(retryAfterS) } }),
       detail: error.last.detail,
       extra: {
+        ...(retryAfterS !== undefined && { retry_after: retryAfterS }),
         backend: last?.backend ?? null,
         latency_ms: last?.latency_ms ?? null,
         ...(error.last.extra.externalId !== undefined && { external_id: error.last.extra.externalId }),
@@ -159,9 +160,21 @@ export function problemFor(error: unknown): Problem {
       },
     };
   }
-  if (error instanceof BackendError) return { ...BY_BACKEND_KIND[error.kind], detail: error.detail };
+  if (error instanceof BackendError) {
+    const retryAfterS = retryAfterSeconds(error.extra.retryAfterMs);
+    return {
+      ...BY_BACKEND_KIND[error.kind],
+      ...(retryAfterS !== undefined && { headers: { "retry-after": String(retryAfterS) }, extra: { retry_after: retryAfterS } }),
+      detail: error.detail,
+    };
+  }
   if (error instanceof ConfigError) return { type: "misconfigured", status: 500, detail: error.message };
   return { type: "internal", status: 500, detail: "internal error; the request id identifies it in the logs" };
+}
+
+/** A wait in ms as Retry-After wants it: whole seconds, rounded up, never 0 (which invites an instant retry). */
+function retryAfterSeconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
 }
 
 export function problemDocument(problem: Problem, requestId?: string): ProblemDocument {

@@ -49,7 +49,7 @@ const listRoute = createRoute({
   method: "get",
   path: ROUTES.images,
   operationId: "listImages",
-  // A page reads the (prefix-narrowed) bucket listing: as much work as a request can cause, so limited like one.
+  // A page of everyone's images (or one while the index is first filled) reads the whole bucket listing: limited like a generation.
   middleware: [rateLimit()] as const,
   summary: "The caller's stored images, newest first (admins: everyone's, or one caller's)",
   security: [{ bearer: [] }],

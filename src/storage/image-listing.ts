@@ -1,11 +1,14 @@
 /**
- * A caller's stored images, newest first, from the R2 listing and each object's custom metadata
- * (docs/images.md explains why not the ledger). R2 lists in key order only, so one page scans the
- * whole (prefix-narrowed) listing, keeps the caller's images, orders them by upload time and cuts
- * the page after the cursor: exact and strongly consistent, linear in the number of objects.
+ * A caller's stored images, newest first, each with its object's custom metadata (docs/images.md
+ * explains why not the ledger). One caller's page walks that caller's index (src/storage/image-index.ts)
+ * from the cursor and reads each image it names: about a page of objects, whatever else the bucket
+ * holds. Everyone's images (admins) have no index to walk, nor has anyone while images stored before
+ * the index are still being indexed: that page scans the whole listing, keeps the images, orders them
+ * by upload time and cuts the page after the cursor.
  */
 import { z } from "zod";
 import { decodeOpaqueCursor, encodeOpaqueCursor } from "../lib/opaque-cursor";
+import { callerIndexPrefix, ensureIndexed, forgetMarker, invertedTime, uploadedMsOf } from "./image-index";
 
 /** One listed image, before its URL is attached (that belongs to the HTTP layer). */
 export interface ListedImage {
@@ -47,6 +50,67 @@ const R2_PAGE = 1000;
 
 export async function listImages(bucket: R2Bucket, query: ImageListQuery): Promise<ImagePage> {
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+  // Until the images stored before the index are all in it, the scan is the exact answer.
+  if (query.caller !== null && (await ensureIndexed(bucket))) return listCallerImages(bucket, { ...query, caller: query.caller }, after);
+  return scanAllImages(bucket, query, after);
+}
+
+/**
+ * Walks the caller's markers newest first. Markers of one millisecond are in hash order, not key
+ * order, so a millisecond is always read whole before the page is cut; then the page is sorted as
+ * the scan sorts it, and the cursor (upload time, key) means the same on both paths.
+ */
+async function listCallerImages(bucket: R2Bucket, query: ImageListQuery & { caller: string }, after: Position | null): Promise<ImagePage> {
+  const since = query.since === undefined ? null : `${query.since}T00:00:00.000Z`;
+  const prefix = callerIndexPrefix(query.caller);
+  const found: ListedImage[] = [];
+  // From the cursor's own millisecond on (its later keys may still be due): `<inverted>` sorts just before its markers.
+  let startAfter = after === null ? undefined : `${prefix}${invertedTime(Date.parse(after.created_at))}`;
+  let lastMs: number | null = null;
+  for (;;) {
+    const listed = await bucket.list({
+      prefix,
+      limit: Math.min(R2_PAGE, query.limit + 1),
+      include: ["customMetadata"],
+      ...(startAfter !== undefined && { startAfter }),
+    });
+    let stop = !listed.truncated || listed.objects.length === 0;
+    const markers: { marker: string; key: string; ms: number }[] = [];
+    for (const object of listed.objects) {
+      const ms = uploadedMsOf(object.key.slice(prefix.length, prefix.length + 13));
+      const key = object.customMetadata?.key;
+      // A full page is cut only between milliseconds.
+      if (found.length > query.limit && lastMs !== null && ms !== lastMs) {
+        stop = true;
+        break;
+      }
+      if (since !== null && new Date(ms).toISOString() < since) {
+        stop = true;
+        break;
+      }
+      lastMs = ms;
+      startAfter = object.key;
+      if (key !== undefined && (query.prefix === undefined || key.startsWith(query.prefix))) markers.push({ marker: object.key, key, ms });
+    }
+    const read = await Promise.all(markers.map(async (entry) => ({ entry, object: await bucket.head(entry.key) })));
+    for (const { entry, object } of read) {
+      // Gone, or a newer object under the key (which has its own marker): this marker is stale.
+      if (object === null || object.uploaded.getTime() !== entry.ms) {
+        await forgetMarker(bucket, entry.marker);
+        continue;
+      }
+      const image = asListedImage(object);
+      // An image replaced under the same key by another caller's is not this caller's.
+      if (!image || image.caller !== query.caller) continue;
+      if (after !== null && !comesAfter(image, after)) continue;
+      found.push(image);
+    }
+    if (stop) break;
+  }
+  return cutPage(found, query.limit);
+}
+
+async function scanAllImages(bucket: R2Bucket, query: ImageListQuery, after: Position | null): Promise<ImagePage> {
   const since = query.since === undefined ? null : `${query.since}T00:00:00.000Z`;
   const found: ListedImage[] = [];
   let r2Cursor: string | undefined;
@@ -67,12 +131,16 @@ export async function listImages(bucket: R2Bucket, query: ImageListQuery): Promi
     }
     r2Cursor = listed.truncated ? listed.cursor : undefined;
   } while (r2Cursor !== undefined);
+  return cutPage(found, query.limit);
+}
+
+function cutPage(found: ListedImage[], limit: number): ImagePage {
   found.sort(newestFirst);
-  const images = found.slice(0, query.limit);
+  const images = found.slice(0, limit);
   const last = images.at(-1);
   return {
     images,
-    next_cursor: found.length > query.limit && last ? encodeCursor({ created_at: last.created_at, key: last.key }) : null,
+    next_cursor: found.length > limit && last ? encodeCursor({ created_at: last.created_at, key: last.key }) : null,
   };
 }
 

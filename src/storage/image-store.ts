@@ -3,6 +3,7 @@
  * overwritten: every write is create-only, and a taken key moves to the next free suffix.
  */
 import type { GeneratedImage } from "../backends/backend";
+import { indexImage } from "./image-index";
 import { sidecarKey, withSuffix } from "./naming";
 
 /**
@@ -123,7 +124,11 @@ export class R2ImageStore implements ImageStore {
         ? this.createOnly(sideKey, JSON.stringify(options.sidecar(key, size), null, 2), "application/json; charset=utf-8", options.metadata)
         : Promise.resolve(null),
     ]);
-    if (object && (sidecar || !sideKey)) return { key, size: object.size, etag: object.httpEtag, sidecarKey: sideKey };
+    if (object && (sidecar || !sideKey)) {
+      // Before the answer names the image, so a listing that follows it finds the image.
+      await indexImage(this.bucket, options.metadata.caller, key, object.uploaded);
+      return { key, size: object.size, etag: object.httpEtag, sidecarKey: sideKey };
+    }
     await this.delete([...(object ? [key] : []), ...(sidecar && sideKey ? [sideKey] : [])]);
     return null;
   }

@@ -259,6 +259,8 @@ describe("replicate backend: Replicate's errors", () => {
     const { generate, clock, requests } = await setup({}, { next_create: [throttled, throttled, throttled, throttled] });
     const error = await failure(generate());
     expect(error.kind).toBe("rate_limited");
+    expect(error.detail).toContain("Replicate rate limit hit after 3 retries");
+    expect(error.extra.retryAfterMs).toBeUndefined();
     expect(clock.sleeps).toEqual([500, 1000, 2000]);
     expect(creates(await requests())).toHaveLength(4);
   });

@@ -101,7 +101,8 @@ describe("together backend: failures", () => {
     const { generate, requests } = await setup({}, { fail_next: [fail, fail, fail, fail] });
     const error = await backendFailure(generate());
     expect(error.kind).toBe("rate_limited");
-    expect(error.detail).toContain("retry after 1 s");
+    expect(error.detail).toContain("after 3 retries; retry after 1 s");
+    expect(error.extra.retryAfterMs).toBe(1000);
     expect(creates(await requests())).toHaveLength(4);
   });
 

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { sniffImage } from "../../src/backends/image-size";
 import { creates, newKey, requestsOf, setScenario } from "../fakes/openai-style/control";
-import { newToken } from "../fakes/replicate/kit";
+import { newToken, setScenario as setReplicateScenario } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows, priceRow } from "../helpers/ledger";
 import { allKeys, appWithConfig, bearer, postJson, seedKey } from "../helpers/world";
@@ -154,5 +154,61 @@ describe("GET /v1/backends for hosted providers", () => {
     const status = Object.fromEntries((await res.json<any>()).backends.map((b: any) => [b.name, b.status]));
     expect(status["flux-schnell-together"]).toBe("not configured (set TOGETHER_API_KEY)");
     expect(status["openai-images"]).toBe("not configured (set OPENAI_API_KEY)");
+  });
+});
+
+describe("a provider that keeps answering 429", () => {
+  it("answers 503 with the provider's wait as Retry-After, and claims no retries when the wait outlasts the deadline", async () => {
+    const openAiKey = newKey("openai");
+    await setScenario(fakes.openai!, openAiKey, { fail_next: [{ status: 429, retry_after: 3600 }] });
+    const app = appWithConfig(config(), { OPENAI_API_KEY: openAiKey });
+    const res = await app.call(
+      "/v1/images",
+      postJson("/v1/images", await seedKey("ada/429-long"), { prompt: "p", backend: "openai-images", size: "1024x1024" }),
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("3600");
+    const body = await res.json<any>();
+    expect(body.retry_after).toBe(3600);
+    expect(body.detail).toMatch(/^OpenAI rate limit hit; retry after 3600 s/);
+    expect(body.detail).not.toContain("retr" + "ies");
+    expect(creates(await requestsOf(fakes.openai!, openAiKey)).map((r) => r.status)).toEqual([429]);
+  });
+
+  it("says how many retries were made when they were, with Retry-After from the last 429", async () => {
+    const togetherKey = newKey("together");
+    const fail = { status: 429, retry_after: 1 };
+    await setScenario(fakes.together!, togetherKey, { fail_next: [fail, fail, fail, fail] });
+    const app = appWithConfig(config(), { TOGETHER_API_KEY: togetherKey });
+    const res = await app.call("/v1/images", postJson("/v1/images", await seedKey("ada/429-retried"), { prompt: "p", backend: "flux-schnell-together" }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect((await res.json<any>()).detail).toMatch(/^Together rate limit hit after 3 retries; retry after 1 s/);
+    expect(creates(await requestsOf(fakes.together!, togetherKey))).toHaveLength(4);
+  });
+
+  it("carries Retry-After on the OpenAI-compatible route too", async () => {
+    const togetherKey = newKey("together");
+    await setScenario(fakes.together!, togetherKey, { fail_next: [{ status: 429, retry_after: 900 }] });
+    const app = appWithConfig(config(), { TOGETHER_API_KEY: togetherKey });
+    const res = await app.call(
+      "/v1/images/generations",
+      postJson("/v1/images/generations", await seedKey("ada/429-compat"), { prompt: "p", model: "flux-schnell-together" }),
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("900");
+    const { error } = await res.json<any>();
+    expect(error.message).toMatch(/^Together rate limit hit; retry after 900 s/);
+  });
+
+  it("takes Replicate's Retry-After header into the answer", async () => {
+    const token = newToken();
+    await setReplicateScenario(fakes.replicate!, token, { next_create: [{ status: 429, retry_after_header: 7200 }] });
+    const app = appWithConfig(config(), { REPLICATE_API_TOKEN: token });
+    const res = await app.call("/v1/images", postJson("/v1/images", await seedKey("ada/429-replicate"), { prompt: "p", backend: "flux-schnell-replicate" }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("7200");
+    const body = await res.json<any>();
+    expect(body.detail).toMatch(/^Replicate rate limit hit; retry after 7200 s/);
   });
 });

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Clock } from "../../lib/clock";
 import { upstreamTextSummary } from "../../lib/upstream-text";
 import { BackendError } from "../errors";
-import { fetchWithRetry, retryAfterMs } from "../http-retry";
+import { fetchWithRetry, rateLimitText, retryAfterMs } from "../http-retry";
 
 /** Where and as whom to call Replicate. */
 export interface ReplicateApi {
@@ -187,6 +187,7 @@ async function send(
 ): Promise<Response> {
   const url = `${api.baseUrl}${path}`;
   let response: Response;
+  let rateLimitRetries = 0;
   try {
     response = await fetchWithRetry(
       () =>
@@ -200,7 +201,15 @@ async function send(
           body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
           signal: options.signal,
         }),
-      { clock: api.clock, signal: options.signal, deadline: options.deadline, ...(options.repeatable === false && { repeatable: false }) },
+      {
+        clock: api.clock,
+        signal: options.signal,
+        deadline: options.deadline,
+        ...(options.repeatable === false && { repeatable: false }),
+        onRetry: (retry) => {
+          if (retry.reason === "rate_limited") rateLimitRetries++;
+        },
+      },
     );
   } catch (error) {
     if (options.signal?.aborted) throw error;
@@ -209,7 +218,7 @@ async function send(
     });
   }
   if (response.ok) return response;
-  throw await errorFor(api, response, `${method} ${path}`);
+  throw await errorFor(api, response, `${method} ${path}`, rateLimitRetries);
 }
 
 /** Replicate answers errors as problem+json: {title, detail, status, invalid_fields?}. */
@@ -222,7 +231,7 @@ const problemSchema = z.looseObject({
     .catch(undefined),
 });
 
-async function errorFor(api: ReplicateApi, response: Response, call: string): Promise<BackendError> {
+async function errorFor(api: ReplicateApi, response: Response, call: string, rateLimitRetries: number): Promise<BackendError> {
   const waitMs = response.status === 429 ? await retryAfterMs(response, api.clock.now()) : null;
   const text = await response.text().catch(() => "");
   const parsed = problemSchema.safeParse(safeJson(text));
@@ -238,10 +247,9 @@ async function errorFor(api: ReplicateApi, response: Response, call: string): Pr
         invalidFields: problem.invalid_fields ?? [],
       });
     case 429:
-      return new BackendError(
-        "rate_limited",
-        `Replicate rate limit still hit after retries${waitMs !== null ? `; retry after ${Math.ceil(waitMs / 1000)} s` : ""} (${said})`,
-      );
+      return new BackendError("rate_limited", `${rateLimitText("Replicate", rateLimitRetries, waitMs)}${said ? ` (${said})` : ""}`, {
+        ...(waitMs !== null && { retryAfterMs: waitMs }),
+      });
   }
   if (response.status >= 500) {
     return new BackendError("unavailable", `Replicate answered ${response.status} to ${call}${said ? `: ${said}` : ""}`, { httpStatus: response.status });

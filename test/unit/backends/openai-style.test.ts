@@ -23,10 +23,15 @@ describe("providerError", () => {
     expect(error.kind).toBe("insufficient_credit");
   });
 
-  it("says how long to wait when a 429 outlasts the retries", () => {
-    expect(providerError(api, 429, body("Rate limit reached"), { ...call, waitMs: 12_000 }).detail).toBe(
-      "OpenAI rate limit still hit after retries; retry after 12 s: Rate limit reached",
-    );
+  it("says how long to wait when a 429 outlasts the retries, and hands the wait on for Retry-After", () => {
+    const error = providerError(api, 429, body("Rate limit reached"), { ...call, waitMs: 12_000, rateLimitRetries: 3 });
+    expect(error.detail).toBe("OpenAI rate limit hit after 3 retries; retry after 12 s: Rate limit reached");
+    expect(error.extra.retryAfterMs).toBe(12_000);
+  });
+
+  it("claims no retries when none were made", () => {
+    const error = providerError(api, 429, body("Rate limit reached"), { ...call, waitMs: 600_000, rateLimitRetries: 0 });
+    expect(error.detail).toBe("OpenAI rate limit hit; retry after 600 s: Rate limit reached");
   });
 
   it("marks a 5xx as ambiguous: the images may exist", () => {
