@@ -10,7 +10,7 @@
  */
 import type { AsyncProgress } from "../backends/backend";
 import { GenerationFailedError, OutputConflictError } from "../core/errors";
-import { outcomeBody } from "../core/outcome-body";
+import { type OutcomeBody, outcomeBody } from "../core/outcome-body";
 import { outcomeOf, type PipelineDeps } from "../core/pipeline";
 import { problemDocument, problemFor } from "../core/problem";
 import { CHAIN_START, type GenerationRunner, type StepResult } from "../core/runner";
@@ -99,6 +99,16 @@ export async function cancelJob(record: JobRecord, services: JobServices): Promi
   return ended({ ...record, chain: { ...record.chain, failed: step.failed } }, "canceled", services.deps.clock.now(), {});
 }
 
+/**
+ * The callback's copy of the document. A sidecar holds the prompt, and its signed link opens it
+ * without a key; a callback goes to whatever host the caller named, so it carries the images'
+ * links but not the sidecars' (the key holder reads those with its key, or from the job).
+ */
+function withoutSidecarLinks<D extends { readonly result: OutcomeBody | null }>(document: D): D {
+  if (!document.result) return document;
+  return { ...document, result: { ...document.result, images: document.result.images.map((image) => ({ ...image, sidecar_url: null })) } };
+}
+
 /** One try at POSTing the finished job to its callback_url; schedules the next on failure. */
 export async function deliverCallback(record: JobRecord, services: JobServices): Promise<JobRecord> {
   const callback = record.callback;
@@ -110,7 +120,12 @@ export async function deliverCallback(record: JobRecord, services: JobServices):
   const { callback: _ownDelivery, ...document } = jobDocument(record, undefined);
   const tried = problem
     ? ({ ok: false, status: null, error: problem } as const)
-    : await postCallback(callback.url, JSON.stringify(document), { secret: secret as string, messageId: `job_${record.id}`, fetch: services.fetch, clock });
+    : await postCallback(callback.url, JSON.stringify(withoutSidecarLinks(document)), {
+        secret: secret as string,
+        messageId: `job_${record.id}`,
+        fetch: services.fetch,
+        clock,
+      });
   const now = clock.now();
   const attempts = callback.attempts + 1;
   const lastTry = { attempts, lastAttemptAt: now, lastStatus: tried.status, lastError: tried.ok ? null : tried.error };

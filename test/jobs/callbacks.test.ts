@@ -60,6 +60,9 @@ describe("job callbacks", () => {
     const verified = new Webhook(SECRET).verify(last.body, last.headers) as JobDocument;
     expect(verified).toMatchObject({ id: job.id, status: "succeeded", status_url: `http://imagen.test/v1/jobs/${job.id}` });
     expect(verified.result!.images).toHaveLength(1);
+    // The sidecar holds the prompt: its signed link stays with the key holder (the job document).
+    expect(verified.result!.images[0]!.sidecar_url).toBeNull();
+    expect(delivered.result!.images[0]!.sidecar_url).toMatch(/sig=/);
     expect(verified).not.toHaveProperty("callback");
     expect(last.body).not.toContain('"prompt"');
     expect(() => new Webhook(`whsec_${btoa("some-other-secret-of-32-bytes!!!")}`).verify(last.body, last.headers)).toThrow();
