@@ -5,7 +5,7 @@
  */
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { Caller } from "../lib/caller";
-import type { CostUnknownReason } from "../spend/exposure";
+import type { Settlement } from "../spend/caller-spend";
 
 /** What one attempt is about to spend, priced the way its provider bills. */
 export interface AttemptCharge {
@@ -34,10 +34,8 @@ export interface SettledAttempt {
   readonly reservedUsd: Usd;
 }
 
-/** How an attempt ended: what the provider charged, or that nobody knows yet (the worst case stands). */
-export type AttemptSettlement =
-  | { readonly kind: "charged"; readonly usd: Usd }
-  | { readonly kind: "unknown"; readonly reason: CostUnknownReason; readonly worstCaseUsd: Usd };
+/** How an attempt ended: what the provider charged, or that nobody knows yet (the worst case stands). The book's own type. */
+export type AttemptSettlement = Settlement;
 
 export interface AttemptGuard {
   /** Reserve before the backend is called; throws a typed error to refuse the attempt. Returns what was reserved (0 = nothing). */
