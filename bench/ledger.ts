@@ -14,7 +14,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { pushMigrations, startPostgres, type TestPostgres } from "../test/node/helpers/postgres";
 import { loadAverages, measuredStamp, writeBenchmarkBlock } from "./harness";
 
@@ -130,9 +130,10 @@ async function context(client: pg.Client): Promise<Context> {
   const mid = Math.floor(ROWS / 2);
   // A ref and a client request id from the middle of the year: neither newest nor oldest.
   const ref = await client.query("select ref from mai.imagen_usage where ref is not null and id >= $1 order by id limit 1", [mid]);
-  const crid = await client.query("select client_request_id, caller from mai.imagen_usage where client_request_id is not null and id >= $1 order by id limit 1", [
-    mid,
-  ]);
+  const crid = await client.query(
+    "select client_request_id, caller from mai.imagen_usage where client_request_id is not null and id >= $1 order by id limit 1",
+    [mid],
+  );
   return {
     today: rows[0].today,
     yesterday: rows[0].yesterday,
