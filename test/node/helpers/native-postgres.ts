@@ -4,7 +4,9 @@
  * (Postgres 18, one session) does not show. initdb into a temp directory, listen on 127.0.0.1 only
  * (no Unix socket), trust authentication; close() stops it and deletes the directory.
  *
- * Postgres refuses to run as root: under root (a container) initdb and the server run as `nobody`.
+ * Postgres refuses to run as root: under root (a container) initdb and the server run as `nobody`,
+ * from a copy of the binaries in the temp directory when `nobody` cannot reach tools/ (a checkout
+ * under /root).
  *
  * @example
  *   const server = await startNativePostgres();
@@ -13,10 +15,10 @@
  *   await server.close();
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, cp, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 
@@ -39,15 +41,16 @@ export interface NativePostgres {
 }
 
 export async function startNativePostgres(options: { settings?: Record<string, string> } = {}): Promise<NativePostgres> {
-  const bin = binDir();
+  let bin = binDir();
   const root = await mkdtemp(join(tmpdir(), "imagen-pg-"));
   const dataDir = join(root, "data");
   const asUser = process.getuid?.() === 0 ? NOBODY : undefined;
-  if (asUser) {
-    await chmod(root, 0o755);
-    await chown(root, asUser.uid, asUser.gid);
-  }
   try {
+    if (asUser) {
+      await chmod(root, 0o755);
+      await chown(root, asUser.uid, asUser.gid);
+      bin = await binReachableBy(asUser, bin, root);
+    }
     await run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"], asUser);
   } catch (error) {
     await rm(root, { recursive: true, force: true });
@@ -72,6 +75,18 @@ export async function startNativePostgres(options: { settings?: Record<string, s
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** `bin`, or a copy of its installation under `root` when `user` cannot run it where it is. */
+async function binReachableBy(user: { uid: number; gid: number }, bin: string, root: string): Promise<string> {
+  try {
+    await run(join(bin, "postgres"), ["--version"], user);
+    return bin;
+  } catch {
+    const copy = join(root, "native");
+    await cp(dirname(bin), copy, { recursive: true, verbatimSymlinks: true });
+    return join(copy, "bin");
   }
 }
 
