@@ -28,7 +28,8 @@ interface Call {
   readonly name: string;
   readonly target: number | null;
   readonly sql: string;
-  readonly params: (ctx: Context) => unknown[];
+  /** `run` numbers the calls of one measurement (warm-up included), for calls that must differ each time. */
+  readonly params: (ctx: Context, run: number) => unknown[];
 }
 
 interface Context {
@@ -39,11 +40,16 @@ interface Context {
   readonly ref: string;
   readonly clientRequestId: string;
   readonly refCaller: string;
+  /** "before" or "after": keeps the event ids of the two measurements apart. */
+  readonly phase: string;
 }
 
 const REPORT = "select mai.imagen_usage_report($1, $2, $3, $4, $5, $6) as r";
 const RAW = "select * from mai.imagen_usage_raw($1, $2, $3, $4, $5, $6, $7, $8)";
 const SUMMARY = "select mai.imagen_usage_summary($1, $2, $3, $4, $5, $6) as s";
+
+/** The columns a batch of events fills (every column but `id`), as PostgREST lists them. */
+const BATCH_COLUMNS = Object.keys(batchOfEvents("columns")[0] ?? {}).join(", ");
 
 /** The issue's table (targets in ms), then calls measured for context. */
 const CALLS: readonly Call[] = [
@@ -73,7 +79,41 @@ const CALLS: readonly Call[] = [
   },
   { name: "30-day summary (totals, by source, by day, errors)", target: null, sql: SUMMARY, params: (c) => [c.monthAgo, null, null, 20, null, null] },
   { name: "report by ref, all time", target: null, sql: REPORT, params: () => [null, null, null, ["ref"], null, null] },
+  {
+    name: "write a batch of 50 new events (the queue consumer's upsert)",
+    target: null,
+    sql: `insert into mai.imagen_usage (${BATCH_COLUMNS}) select ${BATCH_COLUMNS}
+          from json_populate_recordset(null::mai.imagen_usage, $1::json) on conflict (event_id) do nothing`,
+    params: (c, run) => [JSON.stringify(batchOfEvents(`${c.phase}-${run}`))],
+  },
 ];
+
+/** Fifty events of now, as the Worker sends them (every column but `id`), with ids unique to `batch`. */
+function batchOfEvents(batch: string): Record<string, unknown>[] {
+  const now = new Date().toISOString();
+  return Array.from({ length: 50 }, (_, i) => ({
+    event_id: `bench-batch-${batch}-${i}`,
+    occurred_at: now,
+    created_at: now,
+    request_id: `req-batch-${batch}-${i}`,
+    caller: `agent/0${i % 10}`,
+    source: `agent/0${i % 10}/chat`,
+    backend: "flux-schnell-replicate",
+    backend_type: "replicate",
+    model: "black-forest-labs/flux-schnell",
+    seed: i,
+    prompt_hash: "a".repeat(64),
+    width: 1024,
+    height: 1024,
+    images_requested: 1,
+    images_produced: 1,
+    latency_ms: 1200,
+    cost_usd_estimate: 0.003,
+    success: true,
+    attempt: 1,
+    reserved_usd: 0.003,
+  }));
+}
 
 /**
  * One INSERT … SELECT per chunk, server-side: row n happens at an even pace over the year (the
@@ -122,7 +162,7 @@ async function seed(client: pg.Client): Promise<void> {
   await client.query("vacuum analyze mai.imagen_usage");
 }
 
-async function context(client: pg.Client): Promise<Context> {
+async function context(client: pg.Client, phase: string): Promise<Context> {
   const { rows } = await client.query(`
     select to_char(now() at time zone 'UTC', 'YYYY-MM-DD') as today,
            to_char((now() at time zone 'UTC') - interval '1 day', 'YYYY-MM-DD') as yesterday,
@@ -142,6 +182,7 @@ async function context(client: pg.Client): Promise<Context> {
     ref: ref.rows[0].ref,
     clientRequestId: crid.rows[0].client_request_id,
     refCaller: crid.rows[0].caller,
+    phase,
   };
 }
 
@@ -178,11 +219,11 @@ async function measure(server: TestPostgres, ctx: Context): Promise<Timing[]> {
     try {
       await client.query("set role service_role");
       const pid = (await client.query("select pg_backend_pid() as pid")).rows[0].pid as number;
-      const params = call.params(ctx);
-      for (let i = 0; i < WARM_UP; i++) await client.query(call.sql, params);
+      for (let i = 0; i < WARM_UP; i++) await client.query(call.sql, call.params(ctx, i));
       const walls: number[] = [];
       const cpus: number[] = [];
       for (let i = 0; i < RUNS; i++) {
+        const params = call.params(ctx, WARM_UP + i);
         const cpuBefore = backendCpuMs(pid);
         const start = performance.now();
         await client.query(call.sql, params);
@@ -244,7 +285,7 @@ async function main(): Promise<void> {
       const seeded = performance.now();
       await seed(admin);
       const seedSeconds = (performance.now() - seeded) / 1000;
-      const ctx = await context(admin);
+      const ctx = await context(admin, "before");
       console.log(`before (migrations up to ${BEFORE_HEAD}):`);
       const before = await measure(server, ctx);
       const migrated = performance.now();
@@ -254,7 +295,7 @@ async function main(): Promise<void> {
       await admin.query("vacuum analyze mai.imagen_usage_daily");
       const rollupRows = (await admin.query("select count(*)::int as n from mai.imagen_usage_daily")).rows[0].n as number;
       console.log(`after (${applied.join(", ")}; rollup ${rollupRows} rows):`);
-      const after = await measure(server, ctx);
+      const after = await measure(server, { ...ctx, phase: "after" });
       const loadAfter = loadAverages();
       const report = table(before, after).join("\n");
       console.log(report);
