@@ -1,15 +1,14 @@
--- Correcting a ledger row of unknown cost once a reconciliation found what it cost (docs/ledger.md,
--- src/core/reconcile.ts). The ledger stays append-only for everything else: the Worker's role may
--- update only the columns a correction changes, and this function touches only rows whose cost is
--- still unknown (cost_unknown_reason set). A row the queue has not delivered yet is written here
--- with its known cost; the original event, arriving later, is then skipped as a duplicate.
--- The same statement as migrations/d1 needs none: D1 has no roles (src/usage/d1-ledger.ts).
-grant update (cost_usd_estimate, cost_unknown_reason, images_produced, provider_image_count, external_id, error_message)
-  on mai.imagen_usage to service_role;
+-- Correcting a ledger row of unknown cost once a reconciliation found what it cost
+-- (src/core/reconcile.ts). The ledger stays append-only: the Worker's role still may not update a
+-- row itself; this function (security definer, owned by the migrating role) is the one way, and
+-- it changes only rows whose cost is still unknown (cost_unknown_reason set), and only the columns
+-- a correction is about. A row the queue has not delivered yet is written here with its known
+-- cost; the original event, arriving later, is then skipped as a duplicate. D1 does the same in
+-- one statement (src/usage/d1-ledger.ts).
 
 create or replace function mai.imagen_usage_correct(p_events jsonb)
 returns void
-language sql volatile security invoker set search_path = ''
+language sql volatile security definer set search_path = ''
 as $$
   insert into mai.imagen_usage (
     event_id, occurred_at, request_id, caller, source, backend, backend_type, model, model_version, seed, prompt_hash,
