@@ -5,11 +5,16 @@
  *  - "guard on": `mock-paid` (`cost_per_image_usd`), for a caller with a daily cap, so every
  *    attempt reserves its worst case in the caller's Durable Object under its attempt id before
  *    the backend runs (one round trip) and settles its charge there after the answer;
- *  - "guard off": `mock` (free), whose attempts reserve nothing (no Durable Object round trip).
+ *  - "guard off": `mock` (free), whose attempts reserve nothing (no Durable Object round trip);
+ *  - "guard on + key, seed, rate limit": `mock-paid` for a second caller whose key has a rate
+ *    limit, each request with a fresh Idempotency-Key and a fresh explicit seed (so it is looked
+ *    up in the reuse window and never found): the rate-limit take, the key's claim, the reuse
+ *    lookup and the reservation all reach the caller's object before the backend runs — in one
+ *    round trip since they travel together (src/guard/admission.ts), in four before.
  *
- * Both arms run in the same process at concurrency 1, in the order off, on, on, off (so a drift
- * in the machine's load hits both alike), BENCH_SECONDS each. No explicit seed, so no request is
- * answered from the reuse window. Target (issue "guard overhead"): p50(on) − p50(off) ≤ 2 ms.
+ * The arms run in the same process at concurrency 1, in the order off, on, full, full, on, off
+ * (so a drift in the machine's load hits all alike), BENCH_SECONDS each. Only the full arm sends
+ * an explicit seed. Target (issue "guard overhead"): p50(on) − p50(off) ≤ 2 ms.
  * Rewrites the `guard-overhead` block of BENCHMARKS.md.
  *
  * Options (env): BENCH_SECONDS (default 10 per run), BENCH_SIZE (default 256x256: a small image
@@ -17,8 +22,10 @@
  * and BENCH_GUARD_INSPECTOR_PORT (default 9337). Every server is stopped at the end.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { seedLocalKey } from "../scripts/keys";
 import {
   drive,
+  IMAGEN_EDGE,
   loadAverages,
   measuredStamp,
   type Load,
@@ -42,9 +49,13 @@ const KEY = "imk_bench_key";
 const CALLER = "bench";
 /** Far above what a run spends (≈ $0.001 × a few thousand images), so no request is refused. */
 const DAILY_CAP_USD = 1000;
-const ARMS = { "guard off": "mock", "guard on": "mock-paid" } as const;
+/** The full arm's key and caller: its own object, and a rate limit that no run reaches. */
+const FULL_KEY = "imk_bench_admit_key";
+const FULL_CALLER = "bench-admit";
+const FULL = "guard on + key, seed, rate limit";
+const ARMS = { "guard off": "mock", "guard on": "mock-paid", [FULL]: "mock-paid" } as const;
 type Arm = keyof typeof ARMS;
-const ORDER: readonly Arm[] = ["guard off", "guard on", "guard on", "guard off"];
+const ORDER: readonly Arm[] = ["guard off", "guard on", FULL, FULL, "guard on", "guard off"];
 
 function benchConfig(): string {
   const config = localImagenConfig();
@@ -53,19 +64,33 @@ function benchConfig(): string {
     mock: { type: "mock", model: "mock-png", latency_ms: 0 },
     "mock-paid": { type: "mock", model: "mock-png", latency_ms: 0, cost_per_image_usd: 0.001 },
   };
-  const guard = { ...(config.guard as Record<string, unknown> | undefined), callers: { [CALLER]: { daily_usd: DAILY_CAP_USD } } };
+  const callers = {
+    [CALLER]: { daily_usd: DAILY_CAP_USD },
+    [FULL_CALLER]: { daily_usd: DAILY_CAP_USD, rate_limit: { requests: 100_000, window_seconds: 60 } },
+  };
+  const guard = { ...(config.guard as Record<string, unknown> | undefined), callers };
   return JSON.stringify({ ...config, backends, guard });
 }
 
 function load(arm: Arm): Load {
+  const full = arm === FULL;
+  // Unique per run of the process, so a key or seed of an earlier run is never replayed.
+  const run = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   return {
     target: arm,
     url: URL_,
     path: "/v1/images",
     concurrency: 1,
     seconds: SECONDS,
-    headers: { authorization: `Bearer ${KEY}` },
-    body: (n: number) => ({ prompt: `benchmark lighthouse at dusk, take ${n}`, size: SIZE, backend: ARMS[arm], source: "bench" }),
+    headers: { authorization: `Bearer ${full ? FULL_KEY : KEY}` },
+    body: (n: number) => ({
+      prompt: `benchmark lighthouse at dusk, take ${n}${full ? ` of ${run}` : ""}`,
+      size: SIZE,
+      backend: ARMS[arm],
+      source: "bench",
+      ...(full && { seed: n + 1 }),
+    }),
+    ...(full && { requestHeaders: (n: number) => ({ "idempotency-key": `bench-${run}-${n}` }) }),
   };
 }
 
@@ -84,7 +109,7 @@ async function dailyBudget(): Promise<DailyBudget> {
 
 const committed = (b: DailyBudget) => b.spent_usd + b.reserved_usd;
 
-/** One request per arm: both must succeed, the cap must be in force, and only the paid arm may reach the guard's books. */
+/** One request per arm: each must succeed, the cap must be in force, and only the paid arm may reach the guard's books. */
 async function warmUp(): Promise<void> {
   for (const arm of ["guard off", "guard on"] as const) {
     const before = await dailyBudget();
@@ -100,6 +125,14 @@ async function warmUp(): Promise<void> {
     const charged = committed(after) > committed(before);
     if (charged !== (arm === "guard on")) throw new Error(`${arm} warm-up: guard books went ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
   }
+  const full = load(FULL);
+  const response = await fetch(`${URL_}/v1/images`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...full.headers, ...full.requestHeaders?.(0) },
+    body: JSON.stringify(full.body(0)),
+  });
+  const text = await response.text();
+  if (response.status !== 201 || response.headers.get("ratelimit") === null) throw new Error(`${FULL} warm-up: ${response.status} ${text.slice(0, 300)}`);
 }
 
 function verdict(results: readonly Result[]): string {
@@ -112,7 +145,9 @@ function verdict(results: readonly Result[]): string {
     "|---|---:|",
     `| p50 guard off (mean of ${p50s("guard off").length} runs) | ${mean(p50s("guard off")).toFixed(1)} ms |`,
     `| p50 guard on (mean of ${p50s("guard on").length} runs) | ${mean(p50s("guard on")).toFixed(1)} ms |`,
+    `| p50 ${FULL} (mean of ${p50s(FULL).length} runs) | ${mean(p50s(FULL)).toFixed(1)} ms |`,
     `| guard overhead (p50 on − p50 off) | ${overhead.toFixed(1)} ms |`,
+    `| key, seed and rate limit on top (p50 full − p50 on) | ${(mean(p50s(FULL)) - mean(p50s("guard on"))).toFixed(1)} ms |`,
     "",
     `Target (guard overhead p50 ≤ 2 ms at concurrency 1): **${met ? "met" : "not met"}** in this run.`,
   ].join("\n");
@@ -120,6 +155,7 @@ function verdict(results: readonly Result[]): string {
 
 async function main(): Promise<void> {
   await prepareLocalState(KEY);
+  await seedLocalKey(FULL_KEY, FULL_CALLER, "user", "benchmark", IMAGEN_EDGE.persistTo);
   const stop = stopAllOnExit([startWranglerDev(PORT, INSPECTOR_PORT, ["--var", `IMAGEN_CONFIG:${benchConfig()}`])]);
   try {
     await waitFor(`${URL_}/healthz`);
@@ -131,7 +167,7 @@ async function main(): Promise<void> {
     for (const arm of ORDER) results.push(await drive(load(arm)));
     const after = await dailyBudget();
     const paid = results.filter((r) => r.target === "guard on").reduce((sum, r) => sum + r.requests, 0);
-    const books = `The guard's daily books grew by $${(committed(after) - committed(before)).toFixed(3)} over ${paid} "guard on" requests at $0.001 each.`;
+    const books = `The guard's daily books (caller ${CALLER}) grew by $${(committed(after) - committed(before)).toFixed(3)} over ${paid} "guard on" requests at $0.001 each.`;
     const report = [...resultRows(results), "", verdict(results), "", books].join("\n");
     console.log(report);
     const stamp =

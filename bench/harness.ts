@@ -129,6 +129,8 @@ export interface Load {
   readonly headers: Record<string, string>;
   /** A fresh body per request (seed n), so no layer can answer from a cache. */
   readonly body: (n: number) => unknown;
+  /** Headers of request n on top of `headers` (e.g. a fresh Idempotency-Key). */
+  readonly requestHeaders?: (n: number) => Record<string, string>;
 }
 
 /** One bounded run: `seconds` of POSTs at `concurrency`. */
@@ -143,7 +145,10 @@ export async function drive(load: Load): Promise<Result> {
         method: "POST",
         path: load.path,
         headers: { "content-type": "application/json", ...load.headers },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(load.body(n++)) }),
+        setupRequest: (request) => {
+          const take = n++;
+          return { ...request, headers: { ...request.headers, ...load.requestHeaders?.(take) }, body: JSON.stringify(load.body(take)) };
+        },
       },
     ],
   });

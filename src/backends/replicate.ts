@@ -230,6 +230,7 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
         prediction_id: id,
         status: created.prediction.status,
         webhook: webhook !== undefined,
+        resent_after_proven_absent: created.resent,
       });
       const submission: AsyncSubmission = {
         externalId: id,

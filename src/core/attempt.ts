@@ -72,17 +72,19 @@ export async function recordFailure(
   deps: PipelineDeps,
   log: Logger,
   unknownReason: CostUnknownReason,
-): Promise<{ error: BackendError; failed: FailedAttempt; chargedUsd: Usd | null }> {
+): Promise<{ error: BackendError; failed: FailedAttempt; chargedUsd: Usd | null; event: UsageEvent }> {
   const latencyMs = deps.clock.now() - attempt.startedAt;
   const backendError =
     error instanceof BackendError ? error : new BackendError("failed", `backend "${backend.name}" crashed: ${messageOf(error)}`, { cause: error });
   const exposure = costExposure({ error: backendError, accepted: attempt.submission !== null });
   const charged = await chargedCost(backend, backendError, deps.pricing, log);
   const outcome = { error: backendError, charged, ...(exposure === "unknown" && { unknownReason }) };
-  await emit(usageEvent(prepared, backend, attempt, latencyMs, outcome, attempt.reservedUsd ?? null, deps), deps);
+  const event = usageEvent(prepared, backend, attempt, latencyMs, outcome, attempt.reservedUsd ?? null, deps);
+  await emit(event, deps);
   log.warn("backend attempt failed", { kind: backendError.kind, detail: backendError.detail, latency_ms: latencyMs });
   return {
     error: backendError,
+    event,
     chargedUsd: charged?.cost?.usd ?? null,
     failed: {
       backend: backend.name,
@@ -102,7 +104,7 @@ interface ChargedFailure {
   readonly cost: CostEstimate | null;
 }
 
-async function chargedCost(backend: Backend, error: BackendError, pricing: CostEstimator, log: Logger): Promise<ChargedFailure | null> {
+export async function chargedCost(backend: Backend, error: BackendError, pricing: CostEstimator, log: Logger): Promise<ChargedFailure | null> {
   const charged = error.extra.charged;
   if (!charged || charged.images === 0) return null;
   if (backend.configuredPricePerImage !== undefined) {
@@ -123,7 +125,8 @@ async function chargedCost(backend: Backend, error: BackendError, pricing: CostE
   }
 }
 
-async function estimateCost(backend: Backend, result: BackendResult, pricing: CostEstimator, log: Logger): Promise<CostEstimate | null> {
+/** What a result's images cost, priced by the instance's configured model; null = unpriced. */
+export async function estimateCost(backend: Backend, result: BackendResult, pricing: CostEstimator, log: Logger): Promise<CostEstimate | null> {
   const first = result.images[0];
   if (!first) return { usd: ZERO_USD, priceId: null };
   if (backend.configuredPricePerImage !== undefined) {

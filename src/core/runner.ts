@@ -510,9 +510,11 @@ export class GenerationRunner {
     // may have been billed without anyone knowing keeps its worst case until reconciled. An
     // attempt refused before its reservation has nothing to settle.
     if (!reserved) return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
+    // An unknown one keeps what the cron's reconciliation needs to look it up and correct its row.
+    const reconcile = { spec: this.prepared.plan.spec, sentAt: attempt.sentAt ?? attempt.startedAt, event: recorded.event };
     const settlement: AttemptSettlement =
       recorded.failed.cost_exposure === "unknown"
-        ? { kind: "unknown", reason: unknownReason, worstCaseUsd: attempt.reservedUsd ?? ZERO_USD }
+        ? { kind: "unknown", reason: unknownReason, worstCaseUsd: attempt.reservedUsd ?? ZERO_USD, reconcile }
         : { kind: "charged", usd: recorded.chargedUsd ?? ZERO_USD };
     await this.settleSpend(attempt, settlement);
     return { error: recorded.error, failed: [...chain.failed, recorded.failed] };

@@ -5,6 +5,7 @@ import type { ImagenConfig } from "../config/schema";
 import type { Env } from "../env";
 import type { Limits } from "../config/guard";
 import { attemptGuardFor } from "../guard/durable-guard";
+import type { Admission } from "../guard/admission";
 import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
@@ -21,6 +22,8 @@ export interface PipelineOptions {
   readonly waitUntil?: (work: Promise<unknown>) => void;
   /** Whose spend the attempts reserve, and the API key's own limits; absent = nothing is guarded. */
   readonly spender?: Spender;
+  /** The request's admission at its caller's object, sent with its first attempt (src/guard/admission.ts). */
+  readonly admission?: Admission;
 }
 
 export interface Spender {
@@ -38,7 +41,14 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender
-      ? attemptGuardFor(env.GUARDS, config.guard, options.spender.caller, options.spender.keyLimits, options.waitUntil && { waitUntil: options.waitUntil, log })
+      ? attemptGuardFor(
+          env.GUARDS,
+          config.guard,
+          options.spender.caller,
+          options.spender.keyLimits,
+          options.waitUntil && { waitUntil: options.waitUntil, log },
+          options.admission,
+        )
       : NO_GUARD,
     cooldowns: cooldownsFor(config),
     clock,

@@ -9,15 +9,17 @@
  * keys and old spend rows; reservations need no alarm (each lapses at its own time, src/spend/book.ts).
  *
  * RPC surface (this file imports no Hono):
- *   reserve(SpendReservation) → ReserveAnswer     before a paid attempt, under its attempt id
+ *   admit(Admit) → AdmitAnswer                    a request's one round trip before its first provider
+ *                                                 call: rate-limit take, idempotency claim, reuse lookup
+ *                                                 and the first attempt's reservation, in that order
+ *   reserve(SpendReservation) → ReserveAnswer     before a later (fallback) paid attempt, under its attempt id
  *   settle(AttemptRef, Settlement)                after it, by the same id (idempotent)
  *   budget(caps) → PeriodBudget[]                 GET /v1/budget, estimates
  *   unknownAttempts() → UnknownAttempt[]          attempts whose cost is not known yet
- *   claimIdempotencyKey(claim, waitMs) → KeyClaim waits while the first request runs
- *   completeIdempotencyKey / abandonIdempotencyKey
- *   hitRateLimit(keyId, limit) → RateDecision
- *   findReuse(fingerprint, holder, waitMs)        identical seeded requests within the reuse window;
- *   rememberReuse / abandonReuse / forgetReuse     an identical one in flight is waited for, not paid again
+ *   completeIdempotencyKey / abandonIdempotencyKey after the answer
+ *   findReuse(fingerprint, holder, waitMs)        identical seeded requests within the reuse window (again,
+ *   rememberReuse / abandonReuse / forgetReuse     when a stored answer's images are gone); an identical one
+ *                                                 in flight is waited for, not paid again
  *
  * Time comes from `now()` (protected: the test entry's subclass injects a clock, so no test
  * sleeps for a reservation to lapse).
@@ -42,6 +44,26 @@ import {
 } from "../spend/caller-spend";
 
 export type { PeriodBudget, ReserveAnswer, SpendCaps, SpendReservation } from "../spend/caller-spend";
+
+/** What one request asks of its caller's object before its first provider call; every part optional. */
+export interface Admit {
+  readonly rate?: { readonly keyId: string; readonly limit: RateLimit };
+  readonly claim?: { readonly input: ClaimInput; readonly waitMs: number };
+  readonly reuse?: { readonly fingerprint: string; readonly holder: string; readonly waitMs: number };
+  readonly reservation?: SpendReservation;
+}
+
+/**
+ * The answer to each part that was asked and reached: the first part that stops the request
+ * (`stoppedBy`) is the last one answered, and nothing after it was done.
+ */
+export interface AdmitAnswer {
+  readonly stoppedBy: "rate_limit" | "idempotency" | "reuse" | "budget" | null;
+  readonly rate?: RateDecision;
+  readonly claim?: KeyClaim;
+  readonly reused?: GenerationOutcome;
+  readonly reserve?: ReserveAnswer;
+}
 
 /** While a duplicate waits for the first request, it re-reads the key at least this often. */
 const RECHECK_MS = 1000;
@@ -73,7 +95,38 @@ export class CallerGuard extends DurableObject<Env> {
     return Date.now();
   }
 
+  /**
+   * Rate limit, then Idempotency-Key, then reuse, then the reservation: a 429 counts nothing
+   * else, a replayed key reserves nothing, a reuse hit reserves nothing, and a 402 leaves no key
+   * claimed and no identical request waiting on this one.
+   */
+  async admit(request: Admit): Promise<AdmitAnswer> {
+    const rate = request.rate && this.windows.hit(request.rate.keyId, request.rate.limit, this.now());
+    if (rate && !rate.allowed) return { stoppedBy: "rate_limit", rate };
+    const claim = request.claim && (await this.claimIdempotencyKey(request.claim.input, request.claim.waitMs));
+    const answered = { ...(rate && { rate }), ...(claim && { claim }) };
+    if (claim && claim.kind !== "claimed") return { stoppedBy: "idempotency", ...answered };
+    if (request.reuse) {
+      const { fingerprint, holder, waitMs } = request.reuse;
+      const reused = await this.lookUpReuse(fingerprint, holder, waitMs);
+      if (reused) return { stoppedBy: "reuse", ...answered, reused };
+    }
+    if (!request.reservation) return { stoppedBy: null, ...answered };
+    const reserve = await this.reserveSpend(request.reservation);
+    if (reserve.ok) return { stoppedBy: null, ...answered, reserve };
+    if (request.claim) {
+      this.keys.abandon(request.claim.input.key, request.claim.input.holder);
+      this.wake(request.claim.input.key);
+    }
+    if (request.reuse) this.stopGenerating(request.reuse.fingerprint, request.reuse.holder);
+    return { stoppedBy: "budget", ...answered, reserve };
+  }
+
   async reserve(reservation: SpendReservation): Promise<ReserveAnswer> {
+    return this.reserveSpend(reservation);
+  }
+
+  private async reserveSpend(reservation: SpendReservation): Promise<ReserveAnswer> {
     const answer = this.spend.reserve(reservation);
     if (answer.ok) await this.scheduleAlarm();
     return answer;
@@ -91,7 +144,7 @@ export class CallerGuard extends DurableObject<Env> {
     return this.spend.unknownAttempts();
   }
 
-  async claimIdempotencyKey(claim: ClaimInput, waitMs: number): Promise<KeyClaim> {
+  private async claimIdempotencyKey(claim: ClaimInput, waitMs: number): Promise<KeyClaim> {
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
       const answer = this.keys.claim(claim, this.now());
@@ -112,15 +165,15 @@ export class CallerGuard extends DurableObject<Env> {
     this.wake(key);
   }
 
-  async hitRateLimit(keyId: string, limit: RateLimit): Promise<RateDecision> {
-    return this.windows.hit(keyId, limit, this.now());
-  }
-
   /**
    * The stored answer of an identical request, waiting up to `waitMs` while one is generating;
    * null = none: `holder` is now the one generating, and must remember or abandon.
    */
   async findReuse(fingerprint: string, holder: string, waitMs: number): Promise<GenerationOutcome | null> {
+    return this.lookUpReuse(fingerprint, holder, waitMs);
+  }
+
+  private async lookUpReuse(fingerprint: string, holder: string, waitMs: number): Promise<GenerationOutcome | null> {
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
       const found = this.reuse.find(fingerprint, this.now());

@@ -1,7 +1,9 @@
 /**
  * The attempt guard backed by the caller's Durable Object (./caller-guard.ts, its spend methods
  * in src/spend/caller-spend.ts): every paid attempt — sync, async, OpenAI-compatible — reserves
- * its worst case there under its attempt id before the provider is called (one round trip), and
+ * its worst case there under its attempt id before the provider is called (one round trip; on a
+ * request, the first attempt's reservation travels with the request's admission, ./admission.ts,
+ * so rate limit, Idempotency-Key, reuse and reservation are one round trip together), and
  * settles there by the same id after it. On a sync request the settlement is sent before the
  * answer and finishes after it (`waitUntil`): until it lands the reservation keeps counting, and
  * if it never lands the reservation lapses at its attempt's deadline plus a grace. A job awaits
@@ -12,6 +14,7 @@ import { effectiveLimits, type GuardConfig, type Limits } from "../config/guard"
 import { BudgetExceededError } from "../core/spend-errors";
 import { requestLimitViolation } from "./request-limits";
 import type { CallerGuard } from "./caller-guard";
+import type { Admission } from "./admission";
 import type { Logger } from "../lib/log";
 import { type Usd, ZERO_USD } from "../lib/money";
 import type { ReserveAnswer, SpendCaps } from "../spend/caller-spend";
@@ -30,6 +33,8 @@ export interface DurableObjectAttemptGuardOptions {
    * async job's Durable Object — each settlement is awaited.
    */
   readonly afterAnswer?: AfterAnswer;
+  /** The request's admission, not yet sent: the first attempt (paid or free) sends it, with its reservation. */
+  readonly admission?: Admission;
 }
 
 export function callerGuard(namespace: DurableObjectNamespace<CallerGuard>, caller: string): DurableObjectStub<CallerGuard> {
@@ -49,15 +54,24 @@ export class DurableObjectAttemptGuard implements AttemptGuard {
   async reserve(charge: AttemptCharge): Promise<Usd> {
     const violation = requestLimitViolation(charge, this.options.limits);
     if (violation) throw violation;
-    if (charge.worstCaseUsd === null || charge.worstCaseUsd === 0) return ZERO_USD;
-    const answer = await callerGuard(this.options.namespace, charge.caller.name).reserve({
+    const paid = charge.worstCaseUsd !== null && charge.worstCaseUsd > 0;
+    const reservation = paid && {
       attemptId: charge.attemptId,
       requestId: charge.requestId,
       instance: charge.instance,
-      usd: charge.worstCaseUsd,
+      usd: charge.worstCaseUsd!,
       lapseAfterMs: charge.lapseAfterMs,
       caps: spendCaps(this.options.limits),
-    });
+    };
+    const admission = this.options.admission;
+    // No provider call before the request is admitted: its first attempt carries the admission, paid or free.
+    if (admission?.pending) {
+      const answer = await admission.admit(reservation || undefined);
+      if (answer && !answer.ok) throw budgetExceeded(answer);
+      return answer?.ok ? answer.reservedUsd : ZERO_USD;
+    }
+    if (!reservation) return ZERO_USD;
+    const answer = await callerGuard(this.options.namespace, charge.caller.name).reserve(reservation);
     if (!answer.ok) throw budgetExceeded(answer);
     return answer.reservedUsd;
   }
@@ -107,6 +121,12 @@ export function attemptGuardFor(
   caller: string,
   keyLimits: Limits | undefined,
   afterAnswer?: AfterAnswer,
+  admission?: Admission,
 ): DurableObjectAttemptGuard {
-  return new DurableObjectAttemptGuard({ namespace, limits: effectiveLimits(guard, caller, keyLimits), ...(afterAnswer && { afterAnswer }) });
+  return new DurableObjectAttemptGuard({
+    namespace,
+    limits: effectiveLimits(guard, caller, keyLimits),
+    ...(afterAnswer && { afterAnswer }),
+    ...(admission && { admission }),
+  });
 }

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readScope } from "../auth/ownership";
 import { rateLimit } from "../http/rate-limit";
+import { admitNow } from "../http/request-guard";
 import type { App } from "../http/context";
 import { problem } from "../http/problem";
 import { answerOrigin } from "../http/public-origin";
@@ -50,7 +51,7 @@ const listRoute = createRoute({
   path: ROUTES.images,
   operationId: "listImages",
   // A page of everyone's images (or one while the index is first filled) reads the whole bucket listing: limited like a generation.
-  middleware: [rateLimit()] as const,
+  middleware: [rateLimit(), admitNow()] as const,
   summary: "The caller's stored images, newest first (admins: everyone's, or one caller's)",
   security: [{ bearer: [] }],
   request: { query: ImageListQuery },

@@ -9,7 +9,10 @@ import { generate } from "../core/generate";
 import { outcomeBody } from "../core/outcome-body";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimit } from "../http/rate-limit";
-import { requestReuse, spenderOf } from "../http/request-guard";
+import { admissionOf, requestReuse, spenderOf } from "../http/request-guard";
+import { AdmissionStopped, admitted } from "../guard/admission";
+import type { GenerationOutcome, PipelineDeps } from "../core/pipeline";
+import type { GenerationRequest } from "../core/request";
 import { REUSED_FROM_HEADER, reusedOutcome, reuseUsageEvent } from "../reuse/reuse";
 import { sha256Hex } from "../lib/hash";
 import type { App, AppEnv } from "../http/context";
@@ -21,7 +24,7 @@ import { markUnsafeRetries } from "../http/should-retry";
 import { type Reader, serveOwnedObject } from "../http/serve-object";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
-import { imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
+import { type ImageUrlFor, imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
 import { registerImageListRoute } from "./image-list";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
@@ -81,42 +84,43 @@ export function registerImageRoutes(app: App): void {
       size: body.size === undefined ? undefined : parseSize(body.size)!,
       ...(correlation !== null && { clientRequestId: correlation }),
     };
-    if (prefers(c.req.header("prefer"), "respond-async")) return acceptJob(c, request, callbackUrl);
+    const admission = admissionOf(c);
+    if (prefers(c.req.header("prefer"), "respond-async")) {
+      // The job reserves in its own time; the request's admission (rate limit, key) goes first.
+      await admission.admit();
+      return acceptJob(c, request, callbackUrl);
+    }
     if (callbackUrl !== undefined) {
       const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
       throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
     }
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
-    const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock);
     const reuse = await requestReuse(c, request);
-    const stored = await reuse?.find();
-    if (stored) {
-      const caller = c.get("caller").name;
-      const requestId = c.get("requestId");
-      const input = {
-        eventId: deps.ids.newId(),
-        requestId,
-        caller,
-        source: request.source ?? null,
-        ref: request.ref ?? null,
-        clientRequestId: request.clientRequestId ?? null,
-        promptHash: await sha256Hex(request.prompt),
-        now: deps.clock.now(),
-      };
-      await deps.usage.record(reuseUsageEvent(stored, request.n, input));
-      c.header(REUSED_FROM_HEADER, stored.request_id);
-      return c.json(await outcomeBody(reusedOutcome(stored, requestId), await urlFor()), 201);
-    }
+    // An explicit output key is claimed before the first attempt: a replayed key must not meet its own stored image first.
+    if (request.output !== undefined) await admission.admit();
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c), admission });
+    const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock);
     // Sent now, finished after the answer: an identical request waiting in the caller's object is woken by it.
     const afterAnswer = (work: Promise<void>) =>
       c.executionCtx.waitUntil(work.catch((error: unknown) => c.var.log.warn("reuse index not updated", { error: String(error) })));
-    let outcome: Awaited<ReturnType<typeof generate>>;
+    const run = () => generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
+    let outcome: GenerationOutcome;
     try {
       // A client that hangs up cancels the provider's work: its signal reaches the backend.
-      outcome = await generate(request, c.get("caller"), c.get("requestId"), deps, { signal: c.req.raw.signal });
+      outcome = await admitted(admission, run);
     } catch (error) {
-      if (reuse) afterAnswer(reuse.abandon());
-      throw error;
+      if (!(error instanceof AdmissionStopped && error.by === "reuse" && reuse)) {
+        if (reuse && admission.holdsReuse) afterAnswer(reuse.abandon());
+        throw error;
+      }
+      const found = await reuse.confirm(admission.reused!);
+      if (found) return answerReused(c, request, found, deps, await urlFor());
+      // The stored answer's images are gone and no other is left: this request generates after all.
+      try {
+        outcome = await run();
+      } catch (again) {
+        afterAnswer(reuse.abandon());
+        throw again;
+      }
     }
     if (reuse) afterAnswer(reuse.remember(outcome));
     return c.json(await outcomeBody(outcome, await urlFor()), 201);
@@ -126,6 +130,24 @@ export function registerImageRoutes(app: App): void {
     const { key } = c.req.valid("param");
     return serve(c, key, c.get("caller"));
   });
+}
+
+/** An identical seeded request's stored images, under this request's id: a cost-0 usage row naming the request that paid. */
+async function answerReused(c: Context<AppEnv>, request: GenerationRequest, found: GenerationOutcome, deps: PipelineDeps, urlFor: ImageUrlFor) {
+  const requestId = c.get("requestId");
+  const input = {
+    eventId: deps.ids.newId(),
+    requestId,
+    caller: c.get("caller").name,
+    source: request.source ?? null,
+    ref: request.ref ?? null,
+    clientRequestId: request.clientRequestId ?? null,
+    promptHash: await sha256Hex(request.prompt),
+    now: deps.clock.now(),
+  };
+  await deps.usage.record(reuseUsageEvent(found, request.n, input));
+  c.header(REUSED_FROM_HEADER, found.request_id);
+  return c.json(await outcomeBody(reusedOutcome(found, requestId), urlFor), 201);
 }
 
 /**

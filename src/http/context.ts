@@ -5,6 +5,7 @@ import type { Caller } from "../lib/caller";
 import type { AppDeps } from "../deps";
 import type { Env } from "../env";
 import type { Logger } from "../lib/log";
+import type { Admission } from "../guard/admission";
 
 export interface AppEnv {
   Bindings: Env;
@@ -17,6 +18,8 @@ export interface AppEnv {
     deps: AppDeps;
     /** The API key that authenticated the request (its id and per-key limits). */
     apiKey: ApiKeyRecord;
+    /** What the request asks of its caller's Durable Object before its first provider call (./request-guard.ts). */
+    admission: Admission | undefined;
   };
 }
 

@@ -7,6 +7,7 @@ import { ConfigError } from "../config/load";
 import { type Problem, problemFor } from "../core/problem";
 import type { Logger } from "../lib/log";
 import { ProblemException, type ProblemType, problemResponse } from "./problem";
+import { AdmissionStopped } from "../guard/admission";
 
 export function errorToResponse(error: unknown, requestId: string | undefined, log: Logger): Response {
   return problemResponse(toProblem(error, log), requestId);
@@ -14,6 +15,8 @@ export function errorToResponse(error: unknown, requestId: string | undefined, l
 
 function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof ProblemException) return error.problem;
+  // Not an answer yet: the middleware that described the stopping part (rate limit, Idempotency-Key) renders it.
+  if (error instanceof AdmissionStopped) return { type: "internal", status: 500, detail: error.message };
   if (error instanceof HTTPException) {
     // Hono's own validators and middleware (e.g. malformed JSON) throw these.
     const type: ProblemType = error.status === 400 ? "invalid-request" : error.status === 404 ? "not-found" : "internal";

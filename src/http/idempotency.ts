@@ -8,7 +8,10 @@
  *   `guard.idempotency_wait_seconds`, then 409 with Retry-After);
  * - same key, different request: 422;
  * - any other answer (a 4xx, a failure that cost nothing) frees the key, so a corrected retry runs.
- * Keys are per caller: two callers never see each other's.
+ * Keys are per caller: two callers never see each other's. The claim is part of the request's
+ * admission (src/guard/admission.ts): it reaches the caller's object in the same round trip as
+ * the rate-limit take, the reuse lookup and the first attempt's reservation; a 402 there leaves
+ * the key unclaimed. A request that ends before it is admitted (an invalid body) claims nothing.
  *
  * With `sdkRetries`, a request without the header but with the official OpenAI SDKs'
  * `x-stainless-retry-count` gets a key derived from caller, route and body: the SDKs resend an
@@ -25,7 +28,7 @@ import type { AppEnv } from "./context";
 import { problem } from "./problem";
 import { sha256Hex } from "../lib/hash";
 import { requestFingerprint } from "./fingerprint";
-import { requestGuard } from "./request-guard";
+import { admissionOf, requestGuard } from "./request-guard";
 import type { StoredAnswer } from "../guard/store/idempotency-book";
 
 export interface IdempotencyOptions {
@@ -61,29 +64,33 @@ export function idempotencyKey(options: IdempotencyOptions = {}): MiddlewareHand
     }
     const { config, stub } = requestGuard(c);
     const holder = c.get("requestId");
-    const claim = await stub.claimIdempotencyKey(
+    const admission = admissionOf(c);
+    admission.claimKey(
       { key, fingerprint, holder, leaseMs: config.lease_seconds * 1000, ...(sdkRetry === 0 && { fresh: true }) },
       config.idempotency_wait_seconds * 1000,
     );
-    switch (claim.kind) {
-      case "replay":
-        return replay(claim.answer);
-      case "mismatch":
-        throw problem("idempotency-key-reused", 422, `Idempotency-Key "${key}" was already used with a different request; use a new key for a new request`);
-      case "running":
-        throw problem("idempotency-key-in-use", 409, `a request with Idempotency-Key "${key}" is still running; retry later to get its answer`, {
-          headers: { "retry-after": "10" },
-        });
-      case "claimed":
-        break;
-    }
     let answer: StoredAnswer | null = null;
     try {
       await next();
-      if (worthReplaying(c.res)) answer = await snapshot(c.res, replayHeaders);
+      const claim = admission.keyClaim;
+      switch (claim?.kind) {
+        case "replay":
+          c.res = replay(claim.answer);
+          return;
+        case "mismatch":
+          throw problem("idempotency-key-reused", 422, `Idempotency-Key "${key}" was already used with a different request; use a new key for a new request`);
+        case "running":
+          throw problem("idempotency-key-in-use", 409, `a request with Idempotency-Key "${key}" is still running; retry later to get its answer`, {
+            headers: { "retry-after": "10" },
+          });
+        case "claimed":
+        case undefined:
+          break;
+      }
+      if (admission.holdsKey && worthReplaying(c.res)) answer = await snapshot(c.res, replayHeaders);
     } finally {
       if (answer) await stub.completeIdempotencyKey(key, holder, answer, config.idempotency_hours * 3_600_000);
-      else await stub.abandonIdempotencyKey(key, holder);
+      else if (admission.holdsKey) await stub.abandonIdempotencyKey(key, holder);
     }
   };
 }

@@ -4,28 +4,36 @@
  * remaining quota and reset known — which the RateLimit headers need and the Workers rate-limit
  * binding (approximate, per-location, fixed 10/60 s periods, no remaining count) cannot give.
  *
+ * The take is part of the request's admission (src/guard/admission.ts): it goes to the object in
+ * the same round trip as the Idempotency-Key claim, the reuse lookup and the first reservation,
+ * and is counted first, so a refused request claims, reserves and generates nothing. A request
+ * that ends before it was admitted (an invalid body) is counted on its way out.
+ *
  * Every answer carries the IETF draft-ietf-httpapi-ratelimit-headers fields:
  *   RateLimit-Policy: "per-key";q=30;w=60      RateLimit: "per-key";r=12;t=41
- * and a refused request gets 429 with Retry-After. Keys without a rate limit cost no round trip.
+ * and a refused request gets 429 with Retry-After. Keys without a rate limit add nothing to the admission.
  *
  * @example
- *   app.openapi(createRoute({ …, middleware: [rateLimit()] }), handler);
+ *   app.openapi(createRoute({ …, middleware: [rateLimit(), …, admitNow()] }), handler);
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
 import type { RateLimit } from "../config/guard";
-import { requestGuard } from "./request-guard";
+import { admissionOf, requestGuard } from "./request-guard";
 import type { RateDecision } from "../guard/store/rate-window";
 
 const POLICY = "per-key";
 
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { limits, stub } = requestGuard(c);
-    const limit = limits.rate_limit;
+    const limit = requestGuard(c).limits.rate_limit;
     if (!limit) return next();
-    const decision = await stub.hitRateLimit(c.get("apiKey").id, limit);
+    const admission = admissionOf(c);
+    admission.countRequest(c.get("apiKey").id, limit);
+    await next();
+    await admission.countUnadmitted();
+    const decision = admission.rateDecision!;
     const headers = rateLimitHeaders(limit, decision);
     if (!decision.allowed) {
       const seconds = secondsUntilReset(decision);
@@ -33,7 +41,6 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         headers: { ...headers, "retry-after": String(seconds) },
       });
     }
-    await next();
     // Raw responses (a replay, image bytes) may have immutable headers; re-wrap before stamping.
     c.res = new Response(c.res.body, c.res);
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

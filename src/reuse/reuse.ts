@@ -44,7 +44,11 @@ interface ReuseStore {
   forgetReuse(fingerprint: string): Promise<void>;
 }
 
-/** One request's use of the reuse index: find (or become the one generating), then remember or abandon. */
+/**
+ * One request's use of the reuse index: its lookup travels with the request's admission (the
+ * caller's object finds a stored answer, or makes this request the one generating); then
+ * confirm the answer found, or remember or abandon what this request generated.
+ */
 export class GenerationReuse {
   constructor(
     private readonly stub: ReuseStore,
@@ -56,13 +60,15 @@ export class GenerationReuse {
     private readonly stillStored: (keys: readonly string[]) => Promise<boolean>,
   ) {}
 
-  /** The answer of an identical earlier request whose images are all still stored; null = generate (and then remember or abandon). */
-  async find(): Promise<GenerationOutcome | null> {
-    const waitMs = this.settings.waitSeconds * 1000;
-    const found = (await this.stub.findReuse(this.fingerprint, this.holder, waitMs)) as GenerationOutcome | null;
-    if (!found || (await this.stillStored(found.images.map((image) => image.key)))) return found;
+  /**
+   * The answer of an identical earlier request that the request's admission found: itself when
+   * its images are all still stored; else it is forgotten and the index asked again (null =
+   * generate, and then remember or abandon).
+   */
+  async confirm(found: GenerationOutcome): Promise<GenerationOutcome | null> {
+    if (await this.stillStored(found.images.map((image) => image.key))) return found;
     await this.stub.forgetReuse(this.fingerprint);
-    return (await this.stub.findReuse(this.fingerprint, this.holder, waitMs)) as GenerationOutcome | null;
+    return (await this.stub.findReuse(this.fingerprint, this.holder, this.settings.waitSeconds * 1000)) as GenerationOutcome | null;
   }
 
   remember(outcome: GenerationOutcome): Promise<void> {

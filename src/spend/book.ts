@@ -64,6 +64,8 @@ export type AttemptSpendRow = {
   readonly charged_units: number | null;
   readonly lapses_at: number | null;
   readonly reason: string | null;
+  /** JSON: what a reconciliation looks the attempt up by (caller-spend's ReconcileHint); null when none was kept. */
+  readonly reconcile: string | null;
 };
 
 /** Settled and lapsed rows are remembered this long, so a settle repeated within it still counts once. */
@@ -88,6 +90,9 @@ export class SpendBook {
       DROP TABLE IF EXISTS reservations;
       DROP TABLE IF EXISTS finished_attempts;
     `);
+    // Books made before reconciliation kept no hint: the column is added once.
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('spend_attempts')").toArray();
+    if (!columns.some((column) => column.name === "reconcile")) sql.exec("ALTER TABLE spend_attempts ADD COLUMN reconcile TEXT");
   }
 
   /**
@@ -146,17 +151,18 @@ export class SpendBook {
    * it restarted after the call went out): its worst case is held, without lapse, until a
    * reconciliation settles it. A settled attempt stays settled.
    */
-  holdUnknown(input: HoldInput, reason: string, now: number): void {
+  holdUnknown(input: HoldInput, reason: string, now: number, reconcile: string | null = null): void {
     this.sql.exec(
-      `INSERT INTO spend_attempts (attempt_id, request_id, instance, state, held_units, reason, updated_at) VALUES (?, ?, ?, 'unknown', ?, ?, ?)
+      `INSERT INTO spend_attempts (attempt_id, request_id, instance, state, held_units, reason, reconcile, updated_at) VALUES (?, ?, ?, 'unknown', ?, ?, ?, ?)
        ON CONFLICT (attempt_id) DO UPDATE SET state = 'unknown', held_units = max(held_units, excluded.held_units), lapses_at = NULL,
-         reason = excluded.reason, updated_at = excluded.updated_at
+         reason = excluded.reason, reconcile = coalesce(excluded.reconcile, reconcile), updated_at = excluded.updated_at
        WHERE state != 'settled'`,
       input.attemptId,
       input.requestId,
       input.instance,
       input.units,
       reason,
+      reconcile,
       now,
     );
   }

@@ -9,6 +9,8 @@
  * have to agree.
  */
 import type { Usd } from "../lib/money";
+import type { GenerationSpec } from "../backends/backend";
+import type { UsageEvent } from "../usage/event";
 import { type HoldInput, type PeriodCaps, type PeriodState, SpendBook, type AttemptSpendRow } from "./book";
 import type { CostUnknownReason } from "./exposure";
 import { fromUnits, toUnits } from "./money-units";
@@ -34,10 +36,21 @@ export interface SpendReservation extends AttemptRef {
   readonly caps: SpendCaps;
 }
 
+/**
+ * What a reconciliation needs about an attempt of unknown cost: the call as it was sent (to find
+ * its work at the provider) and its ledger row as written (to correct it once the cost is known).
+ */
+export interface ReconcileHint {
+  readonly spec: GenerationSpec;
+  /** Worker clock (ms) when the call went out. */
+  readonly sentAt: number;
+  readonly event: UsageEvent;
+}
+
 /** How an attempt ended, for the book: what it cost, or that nobody knows yet. */
 export type Settlement =
   | { readonly kind: "charged"; readonly usd: Usd }
-  | { readonly kind: "unknown"; readonly reason: CostUnknownReason; readonly worstCaseUsd: Usd };
+  | { readonly kind: "unknown"; readonly reason: CostUnknownReason; readonly worstCaseUsd: Usd; readonly reconcile?: ReconcileHint };
 
 export interface PeriodBudget {
   readonly period: BudgetPeriod;
@@ -59,6 +72,8 @@ export type ReserveAnswer =
 export interface UnknownAttempt extends AttemptRef {
   readonly worstCaseUsd: Usd;
   readonly reason: string;
+  /** null: held by code that kept no hint (nothing to look up; it stays held). */
+  readonly reconcile: ReconcileHint | null;
 }
 
 export class CallerSpend {
@@ -88,7 +103,13 @@ export class CallerSpend {
   settle(attempt: AttemptRef, settlement: Settlement): void {
     const now = this.now();
     if (settlement.kind === "charged") this.book.settle(attempt.attemptId, toUnits(settlement.usd), now);
-    else this.book.holdUnknown({ ...refOf(attempt), units: toUnits(settlement.worstCaseUsd) } satisfies HoldInput, settlement.reason, now);
+    else
+      this.book.holdUnknown(
+        { ...refOf(attempt), units: toUnits(settlement.worstCaseUsd) } satisfies HoldInput,
+        settlement.reason,
+        now,
+        settlement.reconcile ? JSON.stringify(settlement.reconcile) : null,
+      );
   }
 
   budget(caps: SpendCaps): PeriodBudget[] {
@@ -114,7 +135,14 @@ function refOf(attempt: AttemptRef): AttemptRef {
 }
 
 function unknownAttempt(row: AttemptSpendRow): UnknownAttempt {
-  return { attemptId: row.attempt_id, requestId: row.request_id, instance: row.instance, worstCaseUsd: fromUnits(row.held_units), reason: row.reason ?? "" };
+  return {
+    attemptId: row.attempt_id,
+    requestId: row.request_id,
+    instance: row.instance,
+    worstCaseUsd: fromUnits(row.held_units),
+    reason: row.reason ?? "",
+    reconcile: row.reconcile === null ? null : (JSON.parse(row.reconcile) as ReconcileHint),
+  };
 }
 
 function capUnits(caps: SpendCaps): PeriodCaps {

@@ -61,6 +61,14 @@ SELECT ${USAGE_EVENT_COLUMNS.map((c) => `json_extract(value, '$.${c}')`).join(",
 FROM json_each(?1) WHERE true
 ON CONFLICT (event_id) DO NOTHING`;
 
+/** Ledger.correct: what a reconciliation found, written over a row only while its cost is unknown (as imagen_usage_correct in Postgres). */
+const CORRECTED_COLUMNS = ["cost_usd_estimate", "cost_unknown_reason", "images_produced", "provider_image_count", "external_id", "error_message"];
+const CORRECT_SQL = `INSERT INTO imagen_usage (${USAGE_EVENT_COLUMNS.join(", ")})
+SELECT ${USAGE_EVENT_COLUMNS.map((c) => `json_extract(value, '$.${c}')`).join(", ")}
+FROM json_each(?1) WHERE true
+ON CONFLICT (event_id) DO UPDATE SET ${CORRECTED_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}
+WHERE imagen_usage.cost_unknown_reason IS NOT NULL`;
+
 /** Events per INSERT: keeps the JSON parameter far below D1's 2 MB value limit. */
 const EVENTS_PER_STATEMENT = 200;
 
@@ -76,6 +84,16 @@ export class D1Ledger implements Ledger {
     }
     // One batch is one transaction: a bad event rejects the whole batch, so the queue retries it whole.
     await this.run("recordBatch", () => this.db.batch(statements));
+  }
+
+  async correct(events: readonly UsageEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map(eventForLedger);
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += EVENTS_PER_STATEMENT) {
+      statements.push(this.db.prepare(CORRECT_SQL).bind(JSON.stringify(rows.slice(i, i + EVENTS_PER_STATEMENT))));
+    }
+    await this.run("correct", () => this.db.batch(statements));
   }
 
   async report(filter: UsageFilter, groupBy: readonly UsageGroupKey[]): Promise<UsageReport> {

@@ -87,6 +87,12 @@ export interface UsageReconciliation {
 export interface Ledger {
   /** Writes events; an event id already present is skipped, not duplicated. */
   recordBatch(events: readonly UsageEvent[]): Promise<void>;
+  /**
+   * An attempt of unknown cost, with its cost found by a reconciliation: its row (by event id)
+   * gets the cost, reason, images, external id and message, and only while its cost is still
+   * unknown; a row not delivered yet is written. The only write that changes an existing row.
+   */
+  correct(events: readonly UsageEvent[]): Promise<void>;
   report(filter: UsageFilter, groupBy: readonly UsageGroupKey[]): Promise<UsageReport>;
   /** Newest first. */
   raw(filter: UsageFilter, page: { readonly limit: number; readonly cursor?: string }): Promise<RawPage>;

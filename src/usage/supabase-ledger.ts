@@ -6,6 +6,7 @@
  *
  * HTTP, as supabase-js sends it (test/fakes/postgrest checks each detail):
  *   POST /rest/v1/imagen_usage?on_conflict=event_id&columns=...   Prefer: resolution=ignore-duplicates
+ *   POST /rest/v1/rpc/imagen_usage_correct   a correction (only rows of unknown cost change)
  *   POST /rest/v1/rpc/imagen_usage_report | imagen_usage_raw | imagen_usage_summary
  *   with Content-Profile: mai, apikey and Authorization: Bearer <key>.
  *
@@ -49,6 +50,11 @@ export class SupabaseLedger implements Ledger {
     if (events.length === 0) return;
     const { error, status } = await this.client.from(TABLE).upsert(events.map(eventForLedger), { onConflict: "event_id", ignoreDuplicates: true });
     if (error) throw dataApiError("Supabase ledger recordBatch", error, status);
+  }
+
+  async correct(events: readonly UsageEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.rpc("correct", "imagen_usage_correct", { p_events: events.map(eventForLedger) });
   }
 
   async report(filter: UsageFilter, groupBy: readonly UsageGroupKey[]): Promise<UsageReport> {

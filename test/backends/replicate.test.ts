@@ -265,14 +265,23 @@ describe("replicate backend: Replicate's errors", () => {
     expect(creates(await requests())).toHaveLength(4);
   });
 
-  it("never sends a create again after a 5xx: it looks the prediction up, and fails ambiguous when there is none", async () => {
+  it("a create whose 5xx the list proves never took is sent once more, and succeeds", async () => {
     const { generate, requests } = await setup({}, { next_create: [{ status: 503 }], finalize_ms: 0 });
+    const result = await generate();
+    expect(result.images).toHaveLength(1);
+    const made = await requests();
+    expect(creates(made)).toHaveLength(2);
+    expect(made.filter((r) => r.method === "GET" && r.path === "/v1/predictions")).toHaveLength(1);
+  });
+
+  it("never sends a create a third time: a second lost answer the list cannot explain fails ambiguous", async () => {
+    const { generate, requests } = await setup({}, { next_create: [{ status: 503 }, { status: 503 }], finalize_ms: 0 });
     const error = await failure(generate());
     expect(error).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
     expect(error.detail).toContain("was not sent again");
     const made = await requests();
-    expect(creates(made)).toHaveLength(1);
-    expect(made.filter((r) => r.method === "GET" && r.path === "/v1/predictions")).toHaveLength(1);
+    expect(creates(made)).toHaveLength(2);
+    expect(made.filter((r) => r.method === "GET" && r.path === "/v1/predictions")).toHaveLength(2);
   });
 
   it("adopts the prediction a create made when its 5xx answer came after Replicate accepted the work", async () => {
@@ -304,9 +313,9 @@ describe("replicate backend: Replicate's errors", () => {
     const token = newToken();
     const first = await setup({}, { finalize_ms: 0 }, token);
     await first.generate({ ...spec, seed: 1 });
-    const { generate, requests } = await setup({}, { next_create: [{ status: 500 }], finalize_ms: 0 }, token);
+    const { generate, requests } = await setup({}, { next_create: [{ status: 500 }, { status: 500 }], finalize_ms: 0 }, token);
     expect(await failure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
-    expect(creates(await requests())).toHaveLength(2);
+    expect(creates(await requests())).toHaveLength(3);
   });
 
   it("fails ambiguous, without a second create, when the lookup itself cannot be made", async () => {
@@ -319,7 +328,15 @@ describe("replicate backend: Replicate's errors", () => {
 
   it("summarises a proxy's HTML error page as status and title, never passing markup on", async () => {
     const page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
-    const { generate } = await setup({}, { next_create: [{ status: 502, html: page }] });
+    const { generate } = await setup(
+      {},
+      {
+        next_create: [
+          { status: 502, html: page },
+          { status: 502, html: page },
+        ],
+      },
+    );
     const error = await failure(generate());
     expect(error.kind).toBe("unavailable");
     expect(error.detail).toMatch(
@@ -328,11 +345,11 @@ describe("replicate backend: Replicate's errors", () => {
     expect(error.detail).not.toMatch(/[<>]/);
   });
 
-  it("never sends a create again after a dropped connection", async () => {
+  it("sends a create whose connection dropped once more when the list proves it never arrived, never a third time", async () => {
     const network = failingNetwork(isCreate);
     const { generate, requests } = await setup({}, {}, undefined, undefined, network.fetch);
     expect(await failure(generate())).toMatchObject({ kind: "unavailable", extra: { ambiguous: true } });
-    expect(network.dropped).toHaveLength(1);
+    expect(network.dropped).toHaveLength(2);
     expect(creates(await requests())).toHaveLength(0);
   });
 

@@ -7,7 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Limits } from "../../src/config/guard";
-import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
+import { creates, newKey, requestsOf, setScenario as setTogetherScenario } from "../fakes/openai-style/control";
+import { callerGuardCalls } from "../entry/seamed-caller-guard";
 import { eventually, newToken, requestsOf as replicateRequestsOf, setScenario, versionOf } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
@@ -44,6 +45,7 @@ async function world(limits: Limits) {
   await new ApiKeyStore(env.API_KEYS).add(key, caller, "user", null, new Date());
   return {
     caller,
+    togetherKey,
     generate: (body: Record<string, unknown>, headers: Record<string, string> = {}) => app.call("/v1/images", postJson("/v1/images", key, body, headers)),
     openai: (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
       app.call("/v1/images/generations", postJson("/v1/images/generations", key, body, headers)),
@@ -138,4 +140,88 @@ describe("an invalid request near the cap", () => {
     expect(await w.replicateCreates()).toHaveLength(0);
     expect(await w.openaiCreates()).toHaveLength(0);
   });
+});
+
+describe("one round trip to the caller's object before the provider call", () => {
+  it("a sync paid request with Idempotency-Key, explicit seed and a rate limit: one admit while the create is out; settle and the rest after", async () => {
+    const w = await world({ daily_usd: 1, rate_limit: { requests: 100, window_seconds: 60 } });
+    // The create is held at the fake long enough to look at the caller's object meanwhile.
+    await setTogetherScenario(fakes.together!, w.togetherKey, { delay_ms: 4000 });
+    const guardId = env.GUARDS.idFromName(w.caller);
+    const answer = w.generate({ prompt: "a counted fox", backend: "together", size: "512x512", seed: 21 }, { "idempotency-key": `count-${w.caller}` });
+    const out = await eventually(async () => {
+      const created = creates(await requestsOf(fakes.together!, w.togetherKey));
+      return created.length === 1 ? created : undefined;
+    });
+    const whileOut = callerGuardCalls(guardId);
+    // Read after the calls: the create was still unanswered when they were read.
+    const stillOut = creates(await requestsOf(fakes.together!, w.togetherKey));
+    expect(out).toHaveLength(1);
+    expect(stillOut[0]!.status).toBeNull();
+    expect(whileOut).toEqual(["admit"]);
+
+    const response = await answer;
+    expect(response.status).toBe(201);
+    expect(response.headers.get("ratelimit")).toMatch(/r=99/);
+    const after = await eventually(async () => {
+      const calls = callerGuardCalls(guardId);
+      return calls.length === 4 ? calls : undefined;
+    });
+    expect(after[0]).toBe("admit");
+    expect([...after.slice(1)].sort()).toEqual(["completeIdempotencyKey", "rememberReuse", "settle"]);
+    // The same seeded request again (a new key): reused from the first, nothing reserved, no create.
+    const again = await w.generate({ prompt: "a counted fox", backend: "together", size: "512x512", seed: 21 }, { "idempotency-key": `again-${w.caller}` });
+    expect(again.status).toBe(201);
+    expect(again.headers.get("imagen-reused-from")).toBe((await response.json<any>()).request_id);
+    expect(creates(await requestsOf(fakes.together!, w.togetherKey))).toHaveLength(1);
+    expect((await w.budget()).daily.spent_usd).toBeGreaterThan(0);
+    expect(callerGuardCalls(guardId).filter((c) => c === "admit")).toHaveLength(2);
+    expect(callerGuardCalls(guardId)).not.toContain("reserve");
+  }, 120_000);
+
+  it("a replayed key answers the stored response in that one round trip, reserving nothing", async () => {
+    const w = await world({ daily_usd: 1, rate_limit: { requests: 100, window_seconds: 60 } });
+    const guardId = env.GUARDS.idFromName(w.caller);
+    const body = { prompt: "a replayed fox", backend: "together", size: "512x512" };
+    const first = await w.generate(body, { "idempotency-key": "replayed" });
+    expect(first.status).toBe(201);
+    const before = (await w.budget()).daily;
+    const callsBefore = callerGuardCalls(guardId).length;
+    const replay = await w.generate(body, { "idempotency-key": "replayed" });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json()).toEqual(await first.json());
+    expect(callerGuardCalls(guardId).slice(callsBefore)).toEqual(["admit"]);
+    const after = (await w.budget()).daily;
+    expect(after.reserved_usd).toBe(before.reserved_usd);
+    expect(after.spent_usd).toBe(before.spent_usd);
+    expect(creates(await requestsOf(fakes.together!, w.togetherKey))).toHaveLength(1);
+  }, 120_000);
+
+  it("a 402 at admission leaves the key unclaimed: the same key and body are judged afresh (402 again), never 409 or a replay", async () => {
+    const w = await world({ daily_usd: 0.0001, rate_limit: { requests: 100, window_seconds: 60 } });
+    const guardId = env.GUARDS.idFromName(w.caller);
+    const refused = await w.generate({ prompt: "a fox too dear", backend: "together", size: "512x512" }, { "idempotency-key": "dear" });
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get("ratelimit")).toMatch(/r=99/);
+    expect(callerGuardCalls(guardId)).toEqual(["admit"]);
+    const again = await w.generate({ prompt: "a fox too dear", backend: "together", size: "512x512" }, { "idempotency-key": "dear" });
+    expect(again.status).toBe(402);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(callerGuardCalls(guardId)).toEqual(["admit", "admit"]);
+    expect(creates(await requestsOf(fakes.together!, w.togetherKey))).toHaveLength(0);
+  }, 120_000);
+
+  it("a 429 at admission claims and reserves nothing", async () => {
+    const w = await world({ daily_usd: 1, rate_limit: { requests: 1, window_seconds: 3600 } });
+    expect((await w.generate({ prompt: "a first fox", backend: "together", size: "512x512" })).status).toBe(201);
+    const limited = await w.generate({ prompt: "a second fox", backend: "together", size: "512x512" }, { "idempotency-key": "limited" });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).not.toBeNull();
+    // The key was never claimed: a third request with it is limited again, not "still running" (409) nor replayed.
+    const again = await w.generate({ prompt: "a second fox", backend: "together", size: "512x512" }, { "idempotency-key": "limited" });
+    expect(again.status).toBe(429);
+    expect(creates(await requestsOf(fakes.together!, w.togetherKey))).toHaveLength(1);
+    expect((await w.budget()).daily.reserved_usd).toBe(0);
+  }, 120_000);
 });

@@ -69,6 +69,7 @@ describe.each(ENGINES)("on %s", (engine) => {
         "20261207130000_imagen_pricing_held_rejected.sql",
         "20261207140000_imagen_usage_report_planning.sql",
         "20261207140100_imagen_usage_daily.sql",
+        "20261207150000_imagen_usage_correct.sql",
       ]);
     });
 
@@ -654,6 +655,67 @@ describe.each(ENGINES)("on %s", (engine) => {
         const error = await pgError(() => sql.query(statement));
         expect(error.code, statement).toBe("42501");
       }
+    });
+
+    it("imagen_usage_correct rewrites a row only while its cost is unknown, and only the columns a correction is about", async () => {
+      const base = {
+        occurred_at: "2026-12-07T10:00:00.000Z",
+        request_id: "req-correct",
+        caller: "correct/caller",
+        source: null,
+        backend: "flux",
+        backend_type: "replicate",
+        model: "m",
+        model_version: null,
+        seed: 1,
+        prompt_hash: "a".repeat(64),
+        width: 512,
+        height: 512,
+        images_requested: 1,
+        images_produced: 0,
+        latency_ms: 5,
+        price_id: null,
+        success: false,
+        error_code: "unavailable",
+        external_id: null,
+        attempt: 1,
+      };
+      const unknown = { ...base, event_id: "evt-correct-unknown", cost_usd_estimate: null, cost_unknown_reason: "ambiguous_create", error_message: "lost" };
+      const known = { ...base, event_id: "evt-correct-known", cost_usd_estimate: 0, cost_unknown_reason: null, error_message: "refused" };
+      await sql.query("select mai.imagen_usage_correct($1::jsonb)", [JSON.stringify([unknown, known])]);
+      const fix = (event: typeof unknown | typeof known) => ({
+        ...event,
+        cost_usd_estimate: 0.003,
+        cost_unknown_reason: null,
+        images_produced: 1,
+        external_id: "p1",
+        error_message: "found",
+        caller: "someone/else",
+      });
+      await sql.query("select mai.imagen_usage_correct($1::jsonb)", [JSON.stringify([fix(unknown), fix(known)])]);
+      const { rows } = await sql.query(
+        "select event_id, cost_usd_estimate::float8 as cost, cost_unknown_reason, images_produced, external_id, error_message, caller from mai.imagen_usage where request_id = 'req-correct' order by event_id",
+      );
+      expect(rows).toEqual([
+        {
+          event_id: "evt-correct-known",
+          cost: 0,
+          cost_unknown_reason: null,
+          images_produced: 0,
+          external_id: null,
+          error_message: "refused",
+          caller: "correct/caller",
+        },
+        {
+          event_id: "evt-correct-unknown",
+          cost: 0.003,
+          cost_unknown_reason: null,
+          images_produced: 1,
+          external_id: "p1",
+          error_message: "found",
+          caller: "correct/caller",
+        },
+      ]);
     });
   });
 });

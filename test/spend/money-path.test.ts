@@ -27,6 +27,45 @@ async function keyFor(caller: string): Promise<string> {
   return key;
 }
 
+describe("a create that a lookup proves absent is retried once", () => {
+  it("a sync Replicate create answered 502 that the list proves never took is sent once more: 2 creates at the fake, one usage row with its cost, nothing held", async () => {
+    const caller = `absent-${crypto.randomUUID().slice(0, 8)}`;
+    const token = newToken();
+    // Answered by a proxy before Replicate made anything (no after_create): the list shows no prediction.
+    const refusedByProxy = { status: 502, html: "<html><body><h1>502 Bad Gateway</h1></body></html>" };
+    await setScenario(fakes.replicate!, token, { starting_ms: 10, processing_ms: 30, finalize_ms: 0, next_create: [refusedByProxy] });
+    const config = testConfig({
+      backends: {
+        ...testConfig().backends,
+        flux: {
+          type: "replicate",
+          model: "black-forest-labs/flux-schnell",
+          base_url: `${fakes.replicate}/v1`,
+          poll_interval_ms: 20,
+          delivery_hosts: ["127.0.0.1"],
+        },
+      },
+      guard: { callers: { [caller]: { daily_usd: 0.006 } } },
+    });
+    const app = appWithConfig(config, { REPLICATE_API_TOKEN: token });
+    const key = await keyFor(caller);
+
+    const answer = await app.call("/v1/images", postJson("/v1/images", key, { prompt: "a fox sent twice", seed: 77, size: "512x512", backend: "flux" }));
+    expect(answer.status).toBe(201);
+    const body = await answer.json<any>();
+    expect(body).toMatchObject({ cost_usd_estimate: 0.003, failed_attempts: [] });
+    const made = (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
+    expect(made).toHaveLength(2);
+    const [row] = await ledgerRows(body.request_id, 1);
+    expect(row).toMatchObject({ success: 1, cost_usd_estimate: 0.003, cost_unknown_reason: null, reserved_usd: 0.003 });
+    const budget = await eventually(async () => {
+      const read = await (await app.call("/v1/budget", { headers: bearer(key) })).json<any>();
+      return read.daily.spent_usd === 0.003 ? read : undefined;
+    });
+    expect(budget.daily).toMatchObject({ spent_usd: 0.003, reserved_usd: 0, remaining_usd: 0.003 });
+  });
+});
+
 describe("an ambiguous create is not settled at $0", () => {
   it("a caller capped at $0.006: Replicate creates accepted but answered 502 (lookup failing) are held at their worst case; at most 2 predictions are ever made", async () => {
     const caller = `ambiguous-${crypto.randomUUID().slice(0, 8)}`;

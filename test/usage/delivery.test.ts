@@ -25,6 +25,9 @@ const brokenLedger = (message: string): Ledger => ({
   recordBatch: async () => {
     throw new Error(message);
   },
+  correct: async () => {
+    throw new Error(message);
+  },
   report: async () => {
     throw new Error(message);
   },

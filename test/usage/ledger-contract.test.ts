@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D1Ledger } from "../../src/usage/d1-ledger";
+import { usd } from "../../src/lib/money";
 import type { UsageEvent } from "../../src/usage/event";
 import type { Ledger, UsageRow } from "../../src/usage/ledger";
 import { SupabaseLedger } from "../../src/usage/supabase-ledger";
@@ -220,6 +221,28 @@ describe.each(["D1Ledger", "SupabaseLedger"])("%s", (name) => {
     });
     await ledger().recordBatch([lost]);
     expect((await ledger().raw({ caller: "unknown/cost" }, { limit: 1 })).rows).toEqual([{ ...lost, id: expect.any(Number) }]);
+  });
+
+  it("corrects a row of unknown cost in place once it is known: one row, the new cost, no reason left; a plain repeat changes nothing", async () => {
+    const caller = "corrected/cost";
+    const lost = usageEvent({
+      event_id: "evt-corrected",
+      caller,
+      success: false,
+      images_produced: 0,
+      cost_usd_estimate: null,
+      error_code: "unavailable",
+      cost_unknown_reason: "ambiguous_create",
+    });
+    await ledger().recordBatch([lost]);
+    const known = { ...lost, cost_usd_estimate: usd(0.003), cost_unknown_reason: null, images_produced: 1, external_id: "pred-found" };
+    await ledger().correct([known]);
+    // The queue delivering the first event again must not undo the correction.
+    await ledger().recordBatch([lost]);
+    expect((await ledger().raw({ caller }, { limit: 5 })).rows).toEqual([{ ...known, id: expect.any(Number) }]);
+    // A row whose cost is known is never rewritten.
+    await ledger().correct([{ ...known, cost_usd_estimate: usd(9), error_message: "rewritten" }]);
+    expect((await ledger().raw({ caller }, { limit: 5 })).rows).toEqual([{ ...known, id: expect.any(Number) }]);
   });
 
   it("stores times in one spelling: an offset time comes back as UTC with milliseconds", async () => {

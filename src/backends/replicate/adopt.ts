@@ -6,9 +6,11 @@
  * account's predictions newest first. A prediction of the same model with exactly our input,
  * created since just before we sent, is ours and is adopted.
  *
- * Not finding it proves nothing: the create may still be in flight at Replicate, or the list may
- * lag behind it. So a miss fails the attempt as `unavailable` marked ambiguous, and the create is
- * never sent twice; `Cancel-After` bounds what an unseen orphan can cost.
+ * A list that was read and holds no such prediction is taken as proof that the create never
+ * took: it is sent once more (the same attempt, under the same reservation). A second lost answer
+ * that the list cannot explain either fails the attempt as `unavailable` marked ambiguous (its
+ * worst case held until reconciled), and a list that cannot be read at all proves nothing: the
+ * create is then never sent again. `Cancel-After` bounds what an unseen orphan can cost.
  */
 import { BackendError } from "../errors";
 import {
@@ -33,17 +35,21 @@ export async function createPredictionOnce(
   api: ReplicateApi,
   request: CreatePredictionRequest,
   options: CallOptions = {},
-): Promise<CreatedPrediction & { readonly adopted: boolean }> {
+  provenAbsentBefore?: BackendError,
+): Promise<CreatedPrediction & { readonly adopted: boolean; readonly resent: boolean }> {
   const sentAt = api.clock.now();
   try {
-    return { ...(await createPrediction(api, request, options)), adopted: false };
+    return { ...(await createPrediction(api, request, options)), adopted: false, resent: provenAbsentBefore !== undefined };
   } catch (error) {
     if (!(error instanceof BackendError) || !error.extra.ambiguous || options.signal?.aborted) throw error;
     const found = await lookUp(api, request, sentAt, options, error);
-    if (found) return { prediction: found, outputsReady: false, adopted: true };
+    if (found) return { prediction: found, outputsReady: false, adopted: true, resent: provenAbsentBefore !== undefined };
+    // Proven absent: the create never took, so sending it once more cannot pay twice.
+    if (!provenAbsentBefore) return createPredictionOnce(api, request, options, error);
     throw new BackendError(
       "unavailable",
-      `${error.detail}; no prediction with this input turned up in GET /v1/predictions, but it may still exist, so the create was not sent again (Cancel-After stops it)`,
+      `${error.detail}; no prediction with this input turned up in GET /v1/predictions after the create was sent a second time ` +
+        `(the first, "${provenAbsentBefore.detail}", was proven absent), but this one may still exist, so it was not sent again (Cancel-After stops it)`,
       { ...error.extra, ambiguous: true },
     );
   }

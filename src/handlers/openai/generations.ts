@@ -12,7 +12,8 @@ import type { ImagenConfig } from "../../config/schema";
 import { generate } from "../../core/generate";
 import type { GenerationOutcome, PipelineDeps } from "../../core/pipeline";
 import type { GenerationRequest } from "../../core/request";
-import { spenderOf } from "../../http/request-guard";
+import { admissionOf, spenderOf } from "../../http/request-guard";
+import { admitted } from "../../guard/admission";
 import type { App, AppEnv } from "../../http/context";
 import { idempotencyKey } from "../../http/idempotency";
 import { rateLimit } from "../../http/rate-limit";
@@ -55,12 +56,13 @@ const route = createRoute({
 export function registerGenerationRoute(app: App): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
+    const admission = admissionOf(c);
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c), admission });
     const correlation = c.get("correlationId");
     // The caller's X-Request-Id goes on every usage row, as on POST /v1/images.
     const request = { ...pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config), ...(correlation !== null && { clientRequestId: correlation }) };
     const stored = new Map<string, Uint8Array>();
-    const outcome = await runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes));
+    const outcome = await admitted(admission, () => runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes)));
     const format = body.response_format ?? "b64_json";
     const urlFor =
       format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
