@@ -19,6 +19,8 @@ export interface Result {
   readonly p50: number;
   readonly p99: number;
   readonly rps: number;
+  /** The 1-minute load average just before this run (other processes share the cores). */
+  readonly loadBefore: number;
 }
 
 export interface Server {
@@ -129,11 +131,15 @@ export interface Load {
   readonly headers: Record<string, string>;
   /** A fresh body per request (seed n), so no layer can answer from a cache. */
   readonly body: (n: number) => unknown;
+  /** Per-connection headers (connection i of `concurrency`), e.g. one caller's key per connection. */
+  readonly connectionHeaders?: (connection: number) => Record<string, string>;
 }
 
 /** One bounded run: `seconds` of POSTs at `concurrency`. */
 export async function drive(load: Load): Promise<Result> {
   let n = 1;
+  let connections = 0;
+  const loadBefore = loadavg()[0] ?? 0;
   const result = await autocannon({
     url: load.url,
     connections: load.concurrency,
@@ -143,7 +149,12 @@ export async function drive(load: Load): Promise<Result> {
         method: "POST",
         path: load.path,
         headers: { "content-type": "application/json", ...load.headers },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(load.body(n++)) }),
+        setupRequest: (request, context) => {
+          const connection = context as { index?: number };
+          connection.index ??= connections++;
+          const perConnection = load.connectionHeaders?.(connection.index) ?? {};
+          return { ...request, headers: { ...request.headers, ...perConnection }, body: JSON.stringify(load.body(n++)) };
+        },
       },
     ],
   });
@@ -155,6 +166,7 @@ export async function drive(load: Load): Promise<Result> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     rps: result.requests.average,
+    loadBefore,
   };
 }
 
@@ -172,9 +184,12 @@ export function measuredStamp(loadBefore: string): string {
 
 export function resultRows(results: readonly Result[]): string[] {
   return [
-    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} |`),
+    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s | load (1 min) before |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) =>
+        `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} | ${r.loadBefore.toFixed(1)} |`,
+    ),
   ];
 }
 
