@@ -187,8 +187,7 @@ export function resultRows(results: readonly Result[]): string[] {
     "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s | load (1 min) before |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...results.map(
-      (r) =>
-        `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} | ${r.loadBefore.toFixed(1)} |`,
+      (r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} | ${r.loadBefore.toFixed(1)} |`,
     ),
   ];
 }

@@ -116,7 +116,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) for (const arm of ARMS) results.push(await drive(load(arm)));
     const report = [...resultRows(results), "", ...ratios(results)].join("\n");
     console.log(report);
-    const stamp = `${measuredStamp(machineLoad)} ` + `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run, ${ROUNDS} rounds of interleaved arms.`;
+    const stamp =
+      `${measuredStamp(machineLoad)} ` +
+      `wrangler dev (local workerd), image ${SIZE} PNG (${bytes} bytes), ${SECONDS}s per run, ${ROUNDS} rounds of interleaved arms.`;
     writeFileSync("BENCHMARKS.md", writeBenchmarkBlock(readFileSync("BENCHMARKS.md", "utf8"), "generation", `${stamp}\n\n${report}`));
   } finally {
     stop();
