@@ -29,8 +29,8 @@ export interface Server {
 }
 
 /** Starts `command args` detached (its own process group); `stop` signals the whole group. */
-export function startServer(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Server {
-  const child: ChildProcess = spawn(command, args, { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
+export function startServer(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Server {
+  const child: ChildProcess = spawn(command, args, { env, stdio: ["ignore", "ignore", "inherit"], detached: true, ...(cwd && { cwd }) });
   let stopped = false;
   return {
     name,
@@ -57,6 +57,8 @@ export interface WorkerProject {
   readonly name: string;
   readonly config: string;
   readonly persistTo: string;
+  /** Another checkout to run it from (its own sources, node_modules and state); default: this one. */
+  readonly cwd?: string;
 }
 
 /** The Worker of wrangler.toml, with the state `npm run dev` uses. */
@@ -86,6 +88,7 @@ export function startWranglerDev(port: number, inspectorPort: number, extraArgs:
       ...extraArgs,
     ],
     QUIET_ENV,
+    worker.cwd,
   );
 }
 
