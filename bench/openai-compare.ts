@@ -53,7 +53,10 @@ const MODEL = "gpt-image-1.5";
 const INSTANCE = "openai-images";
 const SIZE = "1024x1024";
 const PATH = "/v1/images/generations";
-const CONTENDERS = ["upstream direct", "portkey", "imagen-edge"] as const;
+/** BENCH_COMPARE_TREE=<another checkout>: its Worker runs as one more contender ("imagen-edge before"), same rounds. */
+const COMPARE_TREE = process.env.BENCH_COMPARE_TREE;
+const BEFORE = `http://127.0.0.1:${PORT + 3}`;
+const CONTENDERS = ["upstream direct", "portkey", ...(COMPARE_TREE ? (["imagen-edge before"] as const) : []), "imagen-edge"] as const;
 
 /** wrangler.toml's IMAGEN_CONFIG with the OpenAI family pointed at the fake. */
 function benchConfig(): string {
@@ -76,8 +79,19 @@ function startAll() {
       TRUSTED_CUSTOM_HOSTS: "127.0.0.1",
     },
   );
-  const ours = startWranglerDev(PORT + 2, INSPECTOR_PORT, ["--var", `IMAGEN_CONFIG:${benchConfig()}`, "--var", `OPENAI_API_KEY:${UPSTREAM_KEY}`]);
-  return [upstream, portkey, ours];
+  const vars = ["--var", `IMAGEN_CONFIG:${benchConfig()}`, "--var", `OPENAI_API_KEY:${UPSTREAM_KEY}`];
+  const ours = startWranglerDev(PORT + 2, INSPECTOR_PORT, vars);
+  const before = COMPARE_TREE
+    ? [
+        startWranglerDev(PORT + 3, INSPECTOR_PORT + 1, vars, {
+          name: "imagen-edge before",
+          config: "wrangler.toml",
+          persistTo: ".wrangler/state",
+          cwd: COMPARE_TREE,
+        }),
+      ]
+    : [];
+  return [upstream, portkey, ours, ...before];
 }
 
 const prompt = (n: number) => `benchmark lighthouse at dusk, take ${n}`;
@@ -107,13 +121,21 @@ function loads(concurrency: number) {
       headers: { authorization: `Bearer ${OUR_KEY}` },
       body: (n: number) => ({ model: INSTANCE, prompt: prompt(n), size: SIZE, user: "bench" }),
     },
+    "imagen-edge before": {
+      ...common,
+      target: "imagen-edge before",
+      url: BEFORE,
+      headers: { authorization: `Bearer ${OUR_KEY}` },
+      body: (n: number) => ({ model: INSTANCE, prompt: prompt(n), size: SIZE, user: "bench" }),
+    },
   } as const;
 }
 
 /** One request through each contender, so a misrouted one fails loudly before any measuring. */
 async function warmUp(): Promise<number> {
   let bytes = 0;
-  for (const load of Object.values(loads(1))) {
+  const all = loads(1);
+  for (const load of CONTENDERS.map((target) => all[target])) {
     const response = await fetch(`${load.url}${PATH}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...load.headers },
@@ -147,6 +169,7 @@ function verdict(results: readonly Result[]): string {
       `| imagen-edge p50 ÷ portkey p50 at concurrency ${c} | ${(ours.p50 / Math.max(portkey.p50, 1)).toFixed(2)}x |`,
       `| imagen-edge req/s ÷ portkey req/s at concurrency ${c} | ${(ours.rps / Math.max(portkey.rps, 0.1)).toFixed(2)}x |`,
       `| added p50 over upstream at concurrency ${c}: imagen-edge / portkey | ${ours.p50 - direct.p50} ms / ${portkey.p50 - direct.p50} ms |`,
+      ...(COMPARE_TREE ? [`| added p50 over upstream at concurrency ${c}: imagen-edge before | ${at("imagen-edge before", c).p50 - direct.p50} ms |`] : []),
     ];
   });
   const met = at("imagen-edge", 1).p50 <= at("portkey", 1).p50;
@@ -161,10 +184,16 @@ function verdict(results: readonly Result[]): string {
 
 async function main(): Promise<void> {
   await prepareLocalState(OUR_KEY);
+  if (COMPARE_TREE) await prepareLocalState(OUR_KEY, `${COMPARE_TREE}/.wrangler/state`);
   const servers = startAll();
   const stop = stopAllOnExit(servers);
   try {
-    await Promise.all([waitFor(`${UPSTREAM}/v1/models`), waitFor(`${PORTKEY}/`), waitFor(`${OURS}/healthz`)]);
+    await Promise.all([
+      waitFor(`${UPSTREAM}/v1/models`),
+      waitFor(`${PORTKEY}/`),
+      waitFor(`${OURS}/healthz`),
+      ...(COMPARE_TREE ? [waitFor(`${BEFORE}/healthz`)] : []),
+    ]);
     const bytes = await warmUp();
     const load = loadAverages();
     console.log(`image ${SIZE} PNG: ${bytes} bytes; ${SECONDS}s per run; load average before: ${load}`);
