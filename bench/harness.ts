@@ -19,6 +19,8 @@ export interface Result {
   readonly p50: number;
   readonly p99: number;
   readonly rps: number;
+  /** The 1-minute load average just before this run (other processes share the cores). */
+  readonly loadBefore: number;
 }
 
 export interface Server {
@@ -27,8 +29,8 @@ export interface Server {
 }
 
 /** Starts `command args` detached (its own process group); `stop` signals the whole group. */
-export function startServer(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Server {
-  const child: ChildProcess = spawn(command, args, { env, stdio: ["ignore", "ignore", "inherit"], detached: true });
+export function startServer(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Server {
+  const child: ChildProcess = spawn(command, args, { env, stdio: ["ignore", "ignore", "inherit"], detached: true, ...(cwd && { cwd }) });
   let stopped = false;
   return {
     name,
@@ -55,6 +57,8 @@ export interface WorkerProject {
   readonly name: string;
   readonly config: string;
   readonly persistTo: string;
+  /** Another checkout to run it from (its own sources, node_modules and state); default: this one. */
+  readonly cwd?: string;
 }
 
 /** The Worker of wrangler.toml, with the state `npm run dev` uses. */
@@ -84,6 +88,7 @@ export function startWranglerDev(port: number, inspectorPort: number, extraArgs:
       ...extraArgs,
     ],
     QUIET_ENV,
+    worker.cwd,
   );
 }
 
@@ -131,11 +136,15 @@ export interface Load {
   readonly body: (n: number) => unknown;
   /** Headers of request n on top of `headers` (e.g. a fresh Idempotency-Key). */
   readonly requestHeaders?: (n: number) => Record<string, string>;
+  /** Per-connection headers (connection i of `concurrency`), e.g. one caller's key per connection. */
+  readonly connectionHeaders?: (connection: number) => Record<string, string>;
 }
 
 /** One bounded run: `seconds` of POSTs at `concurrency`. */
 export async function drive(load: Load): Promise<Result> {
   let n = 1;
+  let connections = 0;
+  const loadBefore = loadavg()[0] ?? 0;
   const result = await autocannon({
     url: load.url,
     connections: load.concurrency,
@@ -145,9 +154,12 @@ export async function drive(load: Load): Promise<Result> {
         method: "POST",
         path: load.path,
         headers: { "content-type": "application/json", ...load.headers },
-        setupRequest: (request) => {
+        setupRequest: (request, context) => {
+          const connection = context as { index?: number };
+          connection.index ??= connections++;
           const take = n++;
-          return { ...request, headers: { ...request.headers, ...load.requestHeaders?.(take) }, body: JSON.stringify(load.body(take)) };
+          const perRequest = { ...load.connectionHeaders?.(connection.index), ...load.requestHeaders?.(take) };
+          return { ...request, headers: { ...request.headers, ...perRequest }, body: JSON.stringify(load.body(take)) };
         },
       },
     ],
@@ -160,6 +172,7 @@ export async function drive(load: Load): Promise<Result> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     rps: result.requests.average,
+    loadBefore,
   };
 }
 
@@ -177,9 +190,11 @@ export function measuredStamp(loadBefore: string): string {
 
 export function resultRows(results: readonly Result[]): string[] {
   return [
-    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    ...results.map((r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} |`),
+    "| target | concurrency | requests | non-2xx/errors | p50 ms | p99 ms | req/s | load (1 min) before |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) => `| ${r.target} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.p99} | ${r.rps.toFixed(1)} | ${r.loadBefore.toFixed(1)} |`,
+    ),
   ];
 }
 

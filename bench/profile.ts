@@ -25,9 +25,13 @@ interface ProfileNode {
 /**
  * A minimal Chrome DevTools Protocol client over wrangler's inspector proxy, which wants an
  * `Origin` header (Node's WebSocket takes one as an undici extension) and renumbers message ids,
- * so calls go one at a time and any answer with an id settles the call in flight.
+ * so calls go one at a time and an answer with an id settles the call in flight — the first one
+ * its `accept` takes (the proxy answers some of its own calls on the same socket).
  */
-async function inspector(): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+async function inspector(): Promise<{
+  call: (method: string, params?: object, accept?: (result: unknown) => boolean) => Promise<unknown>;
+  close: () => void;
+}> {
   const origin = `http://127.0.0.1:${INSPECTOR_PORT}`;
   const targets = (await (await fetch(`${origin}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   if (!targets[0]) throw new Error("no inspector target");
@@ -37,10 +41,10 @@ async function inspector(): Promise<{ call: (method: string, params?: object) =>
     socket.addEventListener("open", resolve);
     socket.addEventListener("error", reject);
   });
-  let inFlight: { resolve: (value: unknown) => void; reject: (error: Error) => void } | null = null;
+  let inFlight: { resolve: (value: unknown) => void; reject: (error: Error) => void; accept: (result: unknown) => boolean } | null = null;
   socket.addEventListener("message", (message: MessageEvent) => {
     const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: unknown };
-    if (data.id === undefined || !inFlight) return;
+    if (data.id === undefined || !inFlight || (!data.error && !inFlight.accept(data.result))) return;
     const call = inFlight;
     inFlight = null;
     if (data.error) call.reject(new Error(JSON.stringify(data.error)));
@@ -48,9 +52,9 @@ async function inspector(): Promise<{ call: (method: string, params?: object) =>
   });
   let id = 0;
   return {
-    call: (method, params = {}) =>
+    call: (method, params = {}, accept = () => true) =>
       new Promise((resolve, reject) => {
-        inFlight = { resolve, reject };
+        inFlight = { resolve, reject, accept };
         socket.send(JSON.stringify({ id: ++id, method, params }));
       }),
     close: () => socket.close(),
@@ -76,7 +80,9 @@ async function main(): Promise<void> {
     await cdp.call("Profiler.setSamplingInterval", { interval: 200 });
     await cdp.call("Profiler.start");
     const result = await drive({ ...load, concurrency: 16, seconds: SECONDS });
-    const { profile } = (await cdp.call("Profiler.stop")) as { profile: { nodes: ProfileNode[] } };
+    const { profile } = (await cdp.call("Profiler.stop", {}, (result) => typeof result === "object" && result !== null && "profile" in result)) as {
+      profile: { nodes: ProfileNode[] };
+    };
     cdp.close();
     console.log(`${result.requests} requests, ${result.errors} errors, p50 ${result.p50} ms, ${result.rps.toFixed(1)} req/s`);
     const self = new Map<string, number>();

@@ -3,7 +3,7 @@
  * type, API-key auth, the route modules, OpenAPI, and problem+json for every failure.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { registerBackendRoutes } from "./handlers/backends";
 import { registerBudgetRoutes } from "./handlers/budget";
@@ -139,12 +139,28 @@ function accessLog(logFor: (env: Env) => Logger): MiddlewareHandler<AppEnv> {
       c.res = new Response(c.res.body, c.res);
       c.res.headers.set("x-request-id", c.get("requestId"));
     }
-    log.info("request", {
+    const line = {
       method: c.req.method,
       route: c.req.routePath,
       status: c.res.status,
       ms: Date.now() - started,
       caller: c.get("caller")?.name ?? null,
-    });
+    };
+    // Written after the response: a console line is not the answer's work (and under
+    // `wrangler dev` each one is a DevTools message the next request would wait behind).
+    afterResponse(c, () => log.info("request", line));
   };
+}
+
+/** `write` after the response when the runtime gave an execution context (it always does in the Worker), else now. */
+function afterResponse(c: Context<AppEnv>, write: () => void): void {
+  let waitUntil: ((work: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (work) => ctx.waitUntil(work);
+  } catch {
+    // Hono throws when the app was called without one (app.request in a script).
+  }
+  if (waitUntil) waitUntil(Promise.resolve().then(write));
+  else write();
 }

@@ -37,7 +37,8 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
   return {
     config,
     backend: backendResolver(config, env, clock),
-    store: new R2ImageStore(env.IMAGES),
+    // A request answers once its images are stored; their sidecars and index markers follow it.
+    store: new R2ImageStore(env.IMAGES, options.waitUntil && { waitUntil: options.waitUntil, log }),
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender

@@ -3,7 +3,9 @@
  * overwritten: every write is create-only, and a taken key moves to the next free suffix.
  */
 import type { GeneratedImage } from "../backends/backend";
+import type { Logger } from "../lib/log";
 import { indexImage } from "./image-index";
+import { writeFollowUps } from "./image-follow-ups";
 import { sidecarKey, withSuffix } from "./naming";
 
 /**
@@ -68,8 +70,20 @@ export function isStorableKey(key: string): boolean {
   return new TextEncoder().encode(key).byteLength <= R2_MAX_KEY_BYTES;
 }
 
+/**
+ * A sync request's `waitUntil` and logger: with them, an image's sidecar and index marker are
+ * written after the answer (./image-follow-ups.ts); without (jobs, scripts), before putImage returns.
+ */
+export interface AfterAnswer {
+  readonly waitUntil: (work: Promise<unknown>) => void;
+  readonly log: Logger;
+}
+
 export class R2ImageStore implements ImageStore {
-  constructor(private readonly bucket: R2Bucket) {}
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly afterAnswer?: AfterAnswer,
+  ) {}
 
   async exists(key: string): Promise<boolean> {
     return (await this.bucket.head(key)) !== null;
@@ -118,6 +132,7 @@ export class R2ImageStore implements ImageStore {
     const size = "stream" in image ? image.byteLength : image.bytes.byteLength;
     const body = "stream" in image ? image.stream.pipeThrough(new FixedLengthStream(image.byteLength)) : image.bytes;
     const sideKey = options.sidecar ? sidecarKey(key) : null;
+    if (this.afterAnswer) return this.imageFirst(key, body, size, image.mimeType, options, this.afterAnswer);
     const [object, sidecar] = await Promise.all([
       this.createOnly(key, body, image.mimeType, options.metadata),
       sideKey && options.sidecar
@@ -131,6 +146,41 @@ export class R2ImageStore implements ImageStore {
     }
     await this.delete([...(object ? [key] : []), ...(sidecar && sideKey ? [sideKey] : [])]);
     return null;
+  }
+
+  /**
+   * The answer's own write only: the image, create-only. Its sidecar and index marker follow after
+   * the answer. A template key whose sidecar key is taken (an older sidecar outlived its image) is
+   * no longer moved to the next suffix; the sidecar is then logged instead of written.
+   */
+  private async imageFirst(
+    key: string,
+    body: ReadableStream | Uint8Array,
+    size: number,
+    mimeType: string,
+    options: PutImageOptions,
+    after: AfterAnswer,
+  ): Promise<StoredImage | null> {
+    const object = await this.createOnly(key, body, mimeType, options.metadata);
+    if (!object) return null;
+    const sideKey = options.sidecar ? sidecarKey(key) : null;
+    const json = sideKey && options.sidecar ? JSON.stringify(options.sidecar(key, size), null, 2) : null;
+    const followUps = writeFollowUps(
+      this.bucket,
+      {
+        caller: options.metadata.caller,
+        imageKey: key,
+        imageId: options.metadata.image_id,
+        uploaded: object.uploaded,
+        sidecar:
+          sideKey && json !== null
+            ? { key: sideKey, json, write: () => this.createOnly(sideKey, json, "application/json; charset=utf-8", options.metadata) }
+            : null,
+      },
+      after.log,
+    );
+    after.waitUntil(followUps);
+    return { key, size: object.size, etag: object.httpEtag, sidecarKey: sideKey };
   }
 
   private createOnly(key: string, body: ReadableStream | Uint8Array | string, contentType: string, metadata: ImageMetadata) {

@@ -1,15 +1,21 @@
 /**
- * The Supabase Data API client the ledger and the price store share: supabase-js pointed at the
- * `mai` schema, no session (a Worker has no user), and one way to turn a PostgREST error into an
- * Error a person can act on. Secrets: the key goes into headers only, never into a message.
+ * The Supabase Data API client the ledger and the price store share: the PostgREST client of the
+ * Supabase SDK (@supabase/postgrest-js, what supabase-js's `from`/`rpc` are made of) pointed at the
+ * `mai` schema, and one way to turn a PostgREST error into an Error a person can act on. The
+ * Worker calls nothing else of the SDK (it has no user session, no realtime, no storage), so it
+ * bundles only this; the Edge Function builds the same client through supabase-js
+ * (supabase/functions/pricing-refresh/mai-client.ts). Secrets: the key goes into headers only,
+ * never into a message.
  *
  * @example
  *   const settings = supabaseSettingsFromEnv(env);           // null → use D1
  *   const client = createMaiClient(settings);
  */
-import { createClient } from "@supabase/supabase-js";
+import { PostgrestClient } from "@supabase/postgrest-js";
 
-const MAI_SCHEMA = "mai";
+export const MAI_SCHEMA = "mai";
+/** Abort a Data API request after this long unless the settings say otherwise. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 
 export interface SupabaseSettings {
   /** Project URL, e.g. https://<ref>.supabase.co */
@@ -22,15 +28,23 @@ export interface SupabaseSettings {
   readonly timeoutMs?: number;
 }
 
+/** Untyped rows (no generated Database type), as supabase-js's `createClient` without one gives. */
+export type MaiClient = ReturnType<typeof createMaiClient>;
+
+/** The project's Data API, with the headers supabase-js would send for a session-less client. */
 export function createMaiClient(settings: SupabaseSettings) {
-  return createClient(settings.url, settings.key, {
-    db: { schema: MAI_SCHEMA, timeout: settings.timeoutMs ?? 15_000 },
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: settings.fetch ? { fetch: settings.fetch } : {},
+  return new PostgrestClient(new URL("rest/v1", withTrailingSlash(settings.url)).href, {
+    schema: MAI_SCHEMA,
+    headers: { apikey: settings.key, Authorization: `Bearer ${settings.key}` },
+    timeout: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(settings.fetch && { fetch: settings.fetch }),
   });
 }
 
-export type MaiClient = ReturnType<typeof createMaiClient>;
+function withTrailingSlash(url: string): string {
+  if (!/^https?:\/\//i.test(url)) throw new Error("the Supabase project URL must start with http:// or https://");
+  return url.endsWith("/") ? url : `${url}/`;
+}
 
 /** Which env vars hold the project URL and the key (config's ledger.supabase_url_env / _key_env). */
 export interface SupabaseEnvNames {

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, callWorker, eventuallyStored, postJson, seedKey } from "../helpers/world";
 import { testConfig } from "../helpers/config";
 
 describe("GET /v1/backends", () => {
@@ -164,7 +163,7 @@ describe("unknown routes and methods", () => {
     );
     expect(a!.request_id).not.toBe(b!.request_id);
     expect([a!.request_id, b!.request_id]).not.toContain("same-id-1");
-    const sidecar = await (await env.IMAGES.get(`${a!.images[0]!.key}.json`))!.json<{ request_id: string }>();
+    const sidecar = await (await eventuallyStored(`${a!.images[0]!.key}.json`)).json<{ request_id: string }>();
     expect(sidecar.request_id).toBe(a!.request_id);
   });
 });

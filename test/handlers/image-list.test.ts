@@ -1,12 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { testConfig } from "../helpers/config";
-import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, callWorker, eventuallyFollowedUp, postJson, seedKey } from "../helpers/world";
 
 async function generateAs(key: string, body: Record<string, unknown>) {
   const response = await callWorker("/v1/images", postJson("/v1/images", key, body));
   expect(response.status).toBe(201);
-  return response.json<any>();
+  const made = await response.json<any>();
+  // Indexed right after the answer (waitUntil): the listings below start once that is done.
+  await eventuallyFollowedUp(made.images);
+  return made;
 }
 
 async function listAs(key: string, query = "") {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
-import { bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { bearer, callWorker, eventuallyFollowedUp, postJson, seedKey } from "../helpers/world";
 
 let owner: string;
 let image: { key: string; url: string; sidecar_url: string };
@@ -11,6 +11,7 @@ beforeAll(async () => {
   owner = await seedKey("alice");
   const res = await callWorker("/v1/images", postJson("/v1/images", owner, { prompt: "serve me", size: "256x256", seed: 9 }));
   image = (await res.json<any>()).images[0];
+  await eventuallyFollowedUp([image]);
   bytes = new Uint8Array(await (await env.IMAGES.get(image.key))!.arrayBuffer());
 });
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { imageUrlFor, urlSignerFromEnv } from "../../src/storage/signed-urls";
 import { manualClock } from "../helpers/clock";
 import { testConfig } from "../helpers/config";
-import { appWithConfig, bearer, callWorker, postJson, seedKey } from "../helpers/world";
+import { appWithConfig, bearer, callWorker, eventuallyFollowedUp, postJson, seedKey } from "../helpers/world";
 
 let owner: string;
 let images: { key: string; url: string; sidecar_url: string }[];
@@ -13,6 +13,7 @@ beforeAll(async () => {
   owner = await seedKey("signed-owner");
   const res = await callWorker("/v1/images", postJson("/v1/images", owner, { prompt: "sign me", size: "128x128", n: 2 }));
   images = (await res.json<any>()).images;
+  await eventuallyFollowedUp(images);
   bytes = new Uint8Array(await (await env.IMAGES.get(images[0]!.key))!.arrayBuffer());
 });
 

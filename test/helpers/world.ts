@@ -9,6 +9,7 @@ import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Role } from "../../src/lib/caller";
 import type { Env } from "../../src/env";
 import { jsonLogger, type LogLevel } from "../../src/lib/log";
+import { callerIndexPrefix } from "../../src/storage/image-index";
 
 export const BASE = "http://imagen.test";
 
@@ -73,4 +74,49 @@ export async function allKeys(): Promise<string[]> {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return keys.sort();
+}
+
+/**
+ * An object the Worker writes after its answer (a sidecar, an index marker), once it is there.
+ * Polled, never slept for: on a busy machine the runtime's `waitUntil` work may lag the answer.
+ */
+export async function eventuallyStored(key: string, withinMs = 30_000): Promise<R2ObjectBody> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const object = await env.IMAGES.get(key);
+    if (object) return object;
+    if (Date.now() > deadline) throw new Error(`${key} was not stored within ${withinMs} ms of the answer`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Whether `caller`'s index has a marker for `imageKey` (markers name their image in metadata). */
+async function isIndexed(caller: string, imageKey: string): Promise<boolean> {
+  let cursor: string | undefined;
+  do {
+    const page = await env.IMAGES.list({ prefix: callerIndexPrefix(caller), include: ["customMetadata"], ...(cursor && { cursor }) });
+    if (page.objects.some((marker) => marker.customMetadata?.key === imageKey)) return true;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return false;
+}
+
+/**
+ * Waits for what a sync answer leaves to `waitUntil`: each image's sidecar (when the answer
+ * links one) and its marker in the caller's index. Polled, with a generous bound.
+ */
+export async function eventuallyFollowedUp(
+  images: readonly { readonly key: string; readonly sidecar_url?: string | null }[],
+  withinMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (const image of images) {
+    if (image.sidecar_url) await eventuallyStored(`${image.key}.json`, withinMs);
+    const caller = (await env.IMAGES.head(image.key))?.customMetadata?.caller;
+    if (caller === undefined) throw new Error(`${image.key} has no caller in its metadata`);
+    while (!(await isIndexed(caller, image.key))) {
+      if (Date.now() > deadline) throw new Error(`${image.key} was not indexed within ${withinMs} ms of the answer`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }

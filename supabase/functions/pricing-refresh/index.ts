@@ -7,9 +7,10 @@
  */
 import { systemClock } from "../../../src/lib/clock";
 import { jsonLogger } from "../../../src/lib/log";
-import { createMaiClient, supabaseSettingsFromEnv } from "../../../src/supabase/client";
+import { supabaseSettingsFromEnv } from "../../../src/supabase/client";
 import { SupabasePriceStore } from "../../../src/pricing/supabase-price-store";
 import { configFromEnv, createPricingRefreshHandler } from "./handler";
+import { createSdkMaiClient } from "./mai-client";
 
 const env = Deno.env.toObject();
 const log = jsonLogger({ service: "pricing-refresh" });
@@ -23,7 +24,7 @@ Deno.serve(
       // The platform injects SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or set SUPABASE_SECRET_KEY).
       const settings = supabaseSettingsFromEnv(env);
       if (!settings) throw new Error("SUPABASE_URL is not set");
-      return new SupabasePriceStore(createMaiClient(settings), systemClock);
+      return new SupabasePriceStore(createSdkMaiClient(settings), systemClock);
     },
     fetch: (input, init) => fetch(input, init),
     clock: systemClock,
