@@ -63,6 +63,7 @@ describe("supabase db push", () => {
       "20261130151000_imagen_pricing_held_superseded.sql",
       "20261207120000_imagen_usage_cost_unknown_reason.sql",
       "20261207130000_imagen_pricing_held_rejected.sql",
+      "20261207153000_kontext_prices.sql",
     ]);
   });
 
