@@ -3,6 +3,7 @@
  * the scenario types and plain-fetch helpers, no node:* imports, so tests inside workerd use them.
  * Nothing here is part of either provider's API.
  */
+import type { InputImageRecord } from "../input-images";
 
 /** One scripted answer to the next image create on the account. */
 export interface ScriptedFailure {
@@ -28,6 +29,8 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** What the fake answered; null when it dropped the connection (or has not answered yet). */
   readonly status: number | null;
+  /** Input images the request named and the fake took (fetched or decoded), or why it could not. */
+  readonly inputs?: readonly InputImageRecord[];
 }
 
 export async function setScenario(fakeUrl: string, key: string, scenario: Scenario): Promise<void> {

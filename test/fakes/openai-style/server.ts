@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { InputImageRecord } from "../input-images";
 import type { RecordedRequest, Scenario, ScriptedFailure } from "./control";
 
 /** An answer as the provider would give it. */
@@ -16,6 +17,8 @@ export interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** Input images the provider took to answer (kept on the request's record, never sent). */
+  readonly inputs?: readonly InputImageRecord[];
 }
 
 export interface FakeProvider {
@@ -27,8 +30,8 @@ export interface FakeProvider {
   failure(status: number, retryAfterSeconds: number | undefined): Answer;
   /** GET /v1/models. */
   models(): Answer;
-  /** POST /v1/images/generations: validation, then real images. */
-  generate(body: unknown): Answer;
+  /** POST /v1/images/generations: validation (fetching any input image it names), then real images. */
+  generate(body: unknown): Answer | Promise<Answer>;
   /** Rate-limit headers on every authenticated answer. */
   rateLimitHeaders(): Record<string, string>;
 }
@@ -93,7 +96,7 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
         res.socket?.destroy();
         return;
       }
-      answer = scripted ? provider.failure(scripted.status ?? 500, scripted.retry_after) : provider.generate(body);
+      answer = scripted ? provider.failure(scripted.status ?? 500, scripted.retry_after) : await provider.generate(body);
     } else {
       answer = {
         status: 404,
@@ -101,6 +104,7 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
       };
     }
     record(answer.status);
+    if (answer.inputs) entry.inputs = answer.inputs;
     send(res, { ...answer, headers: { ...provider.rateLimitHeaders(), ...answer.headers } });
   }
 
