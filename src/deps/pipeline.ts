@@ -9,6 +9,8 @@ import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import { R2ImageStore } from "../storage/image-store";
+import { R2ReferenceStore, r2ReferenceInputs } from "../storage/reference-store";
+import { urlSignerFromEnv } from "../storage/signed-urls";
 import { deferredUsageSink } from "../usage/deferred-sink";
 import { queueUsageSink } from "../usage/queue-sink";
 import { backendResolver, cooldownsFor } from "./backends";
@@ -35,6 +37,13 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     config,
     backend: backendResolver(config, env, clock),
     store: new R2ImageStore(env.IMAGES),
+    references: new R2ReferenceStore(env.IMAGES),
+    inputs: r2ReferenceInputs(env.IMAGES, {
+      origin: config.public_base_url,
+      allowedHosts: inputUrlHosts(config),
+      ttlSeconds: config.edits.input_url_ttl_s,
+      signer: () => urlSignerFromEnv(env, config.image_urls, clock),
+    }),
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender
@@ -45,4 +54,14 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     ids: cryptoIdSource(() => clock.now()),
     log,
   };
+}
+
+/** The hosts that may be handed a signed input URL: those the config names, nothing else. */
+function inputUrlHosts(config: ImagenConfig): ReadonlySet<string> {
+  const hosts = new Set(config.edits.input_url_hosts.map((host) => host.toLowerCase()));
+  for (const instance of Object.values(config.backends)) {
+    const baseUrl = "base_url" in instance ? instance.base_url : undefined;
+    if (typeof baseUrl === "string") hosts.add(new URL(baseUrl).hostname.toLowerCase());
+  }
+  return hosts;
 }

@@ -119,6 +119,10 @@ const BackendInfo = z
     default: z.boolean(),
     fallback: z.array(z.string()),
     fallback_on: z.array(z.string()).openapi({ description: 'The failures that move on to `fallback` (README "Fallback").' }),
+    edits: z
+      .object({ max_images: z.int(), mask: z.boolean() })
+      .nullable()
+      .openapi({ description: "What it takes in an edit (reference images, and whether a mask); null: it only makes images from text." }),
     status: z.string().openapi({ example: "not configured (set REPLICATE_API_TOKEN)" }),
   })
   .openapi("Backend");
@@ -129,6 +133,7 @@ const ChainInfo = z
     default: z.boolean(),
     backends: z.array(z.string()).openapi({ description: "Instances, tried in this order." }),
     fallback_on: z.array(z.string()),
+    edits: z.boolean().openapi({ description: "Some member edits; an edit on this chain runs only on those members." }),
     status: z.string().openapi({ example: "ok via flux-schnell-replicate (flux-schnell-local: skipped: cooling down until …)" }),
   })
   .openapi("Chain");

@@ -218,8 +218,8 @@ describe("models through the official SDK", () => {
     const models = [];
     for await (const model of client.models.list()) models.push(model);
     expect(models.map((m) => m.id)).toEqual(["mock", "mock-down", "mock-refuses", "mock-with-fallback", "dall-e-3"]);
-    expect(models[0]).toEqual({ id: "mock", object: "model", created: 0, owned_by: "mock", status: "ok" });
-    expect(models[4]).toEqual({ id: "dall-e-3", object: "model", created: 0, owned_by: "mock", status: "ok", alias_of: "mock" });
+    expect(models[0]).toEqual({ id: "mock", object: "model", created: 0, owned_by: "mock", status: "ok", edits: true });
+    expect(models[4]).toEqual({ id: "dall-e-3", object: "model", created: 0, owned_by: "mock", status: "ok", edits: true, alias_of: "mock" });
   });
 
   it("retrieves one by id or alias; an unknown one is a NotFoundError", async () => {

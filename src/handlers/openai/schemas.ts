@@ -79,6 +79,8 @@ export interface ModelEntry extends Model {
   readonly alias_of?: string;
   /** For a chain: its instances, tried in this order. */
   readonly chain?: string[];
+  /** It edits (`POST /v1/images/edits`): the instance, or some member of the chain. */
+  readonly edits: boolean;
 }
 
 const ModelSchema = z
@@ -90,6 +92,7 @@ const ModelSchema = z
     status: z.string().openapi({ example: "ok" }),
     alias_of: z.string().optional(),
     chain: z.array(z.string()).optional(),
+    edits: z.boolean().openapi({ description: "Whether it takes POST /v1/images/edits (a chain: some member does)." }),
   })
   .openapi("OpenAIModel");
 
