@@ -33,7 +33,10 @@ afterEach(async () => {
 
 /** A 96x64 PNG (3:2) whose colours depend on `tint`, stored as the caller's upload. */
 async function reference(tint: number): Promise<ReferenceImage> {
-  return storedReference(encodeCellPng(96, 64, 8, (x, y) => [(x * 20 + tint) % 256, (y * 30 + tint) % 256, tint % 256]), caller.name);
+  return storedReference(
+    encodeCellPng(96, 64, 8, (x, y) => [(x * 20 + tint) % 256, (y * 30 + tint) % 256, tint % 256]),
+    caller.name,
+  );
 }
 
 function editConfig(box: FakeComfyBox | null, publicBaseUrl?: string) {

@@ -36,7 +36,7 @@ const FETCH_TIMEOUT_MS = 30_000;
 export async function takeInputImage(field: string, reference: string): Promise<TakenInput> {
   if (reference.startsWith("data:")) {
     const match = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(reference);
-    if (!match || !match[2]) return failed(field, "data_uri", undefined, "not a base64 data URI");
+    if (!match?.[2]) return failed(field, "data_uri", undefined, "not a base64 data URI");
     return taken(field, "data_uri", undefined, undefined, match[1] ?? null, Buffer.from(match[3]!, "base64"));
   }
   let url: URL;

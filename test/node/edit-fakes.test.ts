@@ -211,7 +211,12 @@ describe("fake ComfyUI, /upload/image and LoadImage", () => {
     const body = (await refused.json()) as any;
     expect(body.error.type).toBe("prompt_outputs_failed_validation");
     expect(body.node_errors["2"].errors).toEqual([
-      { type: "custom_validation_failed", message: "Custom validation failed for node", details: "image - Invalid image file: missing.png", extra_info: { input_name: "image" } },
+      {
+        type: "custom_validation_failed",
+        message: "Custom validation failed for node",
+        details: "image - Invalid image file: missing.png",
+        extra_info: { input_name: "image" },
+      },
     ]);
   });
 });

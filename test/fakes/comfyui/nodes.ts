@@ -49,7 +49,10 @@ export const DEFAULT_MODELS: Required<ModelFolders> = {
 
 const UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
 
-export function nodeClasses(models: Required<ModelFolders>, inputFolder: InputFolder = { names: [], exists: () => false }): Readonly<Record<string, NodeClass>> {
+export function nodeClasses(
+  models: Required<ModelFolders>,
+  inputFolder: InputFolder = { names: [], exists: () => false },
+): Readonly<Record<string, NodeClass>> {
   return {
     CheckpointLoaderSimple: { required: { ckpt_name: [models.checkpoints] }, returns: ["MODEL", "CLIP", "VAE"] },
     UNETLoader: {
