@@ -170,7 +170,7 @@ function edit(form: FakeForm): Answer {
   if (mask) {
     const maskSize = pngSize(mask.bytes);
     const firstSize = pngSize(images[0]!.bytes);
-    if (!maskSize || !maskSize.alpha) return error(400, "Invalid mask: a PNG with an alpha channel is required.", "mask", "invalid_value");
+    if (!maskSize?.alpha) return error(400, "Invalid mask: a PNG with an alpha channel is required.", "mask", "invalid_value");
     if (firstSize && (maskSize.width !== firstSize.width || maskSize.height !== firstSize.height)) {
       return error(400, "Invalid mask image: the mask and the image must have the same dimensions.", "mask", "invalid_value");
     }
