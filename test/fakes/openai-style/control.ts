@@ -52,6 +52,11 @@ export function creates(requests: readonly RecordedRequest[]): RecordedRequest[]
   return requests.filter((r) => r.method === "POST" && r.path === "/v1/images/generations");
 }
 
+/** The image edits among an account's requests (their body: the text fields, and `files` by part name with each file's size and sha256). */
+export function edits(requests: readonly RecordedRequest[]): RecordedRequest[] {
+  return requests.filter((r) => r.method === "POST" && r.path === "/v1/images/edits");
+}
+
 /** A fresh key (so a fresh account on the fake) in the provider's shape, made at run time. */
 export function newKey(provider: "together" | "openai"): string {
   const random = crypto.randomUUID().replaceAll("-", "");
