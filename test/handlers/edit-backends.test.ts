@@ -161,6 +161,21 @@ describe("POST /v1/images with reference_images on the Kontext and image-to-imag
   });
 });
 
+describe("GET /v1/backends on the editing backends", () => {
+  it("says each edits one image without a mask, and that the chain edits", async () => {
+    const { app } = await editApp(await createBox(fakes.comfyui!), {});
+    const response = await app.call("/v1/backends", { headers: { authorization: `Bearer ${await seedKey("kontext/lister")}` } });
+    const body = await response.json<any>();
+    const edits = Object.fromEntries(body.backends.map((b: any) => [b.name, b.edits]));
+    expect(edits).toMatchObject({
+      "flux-kontext-replicate": { max_images: 1, mask: false },
+      "flux-kontext-together": { max_images: 1, mask: false },
+      "img2img-local": { max_images: 1, mask: false },
+    });
+    expect(body.chains.find((c: any) => c.name === "edit-any").edits).toBe(true);
+  });
+});
+
 describe("POST /v1/images/edits (OpenAI's shape) on Kontext", () => {
   it("answers in OpenAI's shape with the edited image; Replicate got the uploaded bytes", async () => {
     const token = newToken();
