@@ -87,8 +87,8 @@ async function renderEdit(spec: EditSpec, ctx: AttemptContext): Promise<Uint8Arr
   return encodeCellPng(spec.width, spec.height, 1, (x, y) => editedPixel(source, mask, spec, x, y));
 }
 
-/** What the mock's edit makes at (x, y) of a `spec.width`×`spec.height` image: exported for tests. */
-export function editedPixel(source: PngPixels, mask: PngPixels | null, size: { readonly width: number; readonly height: number }, x: number, y: number): Rgb {
+/** What the mock's edit makes at (x, y) of a `size.width`×`size.height` image. */
+function editedPixel(source: PngPixels, mask: PngPixels | null, size: { readonly width: number; readonly height: number }, x: number, y: number): Rgb {
   const sx = Math.floor((x * source.width) / size.width);
   const sy = Math.floor((y * source.height) / size.height);
   const [r, g, b] = source.rgba(sx, sy);

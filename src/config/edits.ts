@@ -32,5 +32,3 @@ export const editsConfigSchema = z.strictObject({
    */
   input_url_hosts: z.array(hostName).max(32).default([]),
 });
-
-export type EditsConfig = z.infer<typeof editsConfigSchema>;

@@ -87,7 +87,7 @@ function membersFor(
 }
 
 /** Whether an instance takes an edit with this many reference images (and a mask). */
-export function canEdit(instance: Backend, need: { readonly images: number; readonly mask: boolean }): boolean {
+function canEdit(instance: Backend, need: { readonly images: number; readonly mask: boolean }): boolean {
   const edits = instance.edits;
   return edits !== undefined && need.images <= edits.maxImages && (!need.mask || edits.mask);
 }

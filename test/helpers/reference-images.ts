@@ -22,11 +22,14 @@ export async function storedReference(bytes: Uint8Array, caller = "backend-test"
   return { key, sha256, mimeType: sniffed.mimeType, width: sniffed.width, height: sniffed.height, bytes: bytes.byteLength };
 }
 
-/** What the runner hands backends: R2 bytes, and signed links on BASE for loopback recipients. */
-export function testReferenceInputs(allowedHosts: readonly string[] = ["127.0.0.1", "localhost"]): ReferenceInputs {
+/**
+ * What the runner hands backends: R2 bytes, and signed links on `origin` (default BASE) for
+ * `allowedHosts` (default loopback) — a fake that fetches inputs needs an origin it can reach.
+ */
+export function testReferenceInputs(options: { readonly origin?: string; readonly allowedHosts?: readonly string[] } = {}): ReferenceInputs {
   return r2ReferenceInputs(env.IMAGES, {
-    origin: BASE,
-    allowedHosts: new Set(allowedHosts),
+    origin: options.origin ?? BASE,
+    allowedHosts: new Set(options.allowedHosts ?? ["127.0.0.1", "localhost"]),
     ttlSeconds: 300,
     signer: () => urlSignerFromEnv(env, { secret_env: "IMAGEN_URL_SECRET", ttl_s: 3600 }, systemClock),
   });

@@ -46,7 +46,7 @@ export interface FakeForm {
   readonly files: Readonly<Record<string, readonly FakeFile[]>>;
 }
 
-export interface FakeFile {
+interface FakeFile {
   readonly filename: string;
   readonly type: string;
   readonly bytes: Buffer;
