@@ -23,6 +23,8 @@ function sdk(apiKey: string, call: Call = (request) => exports.default.fetch(req
     baseURL: `${BASE}/v1`,
     maxRetries: options.maxRetries ?? 0,
     fetch: async (input, init) => {
+      // The SDK's one-off check that this fetch can send FormData (before multipart requests): no network.
+      if (String(input).startsWith("data:")) return fetch(input, init);
       const request = new Request(input, init);
       sent.push(request.clone());
       return call(request);
@@ -223,7 +225,7 @@ describe("images.edit through the official SDK", () => {
   });
 
   it("edits one image, unchanged SDK: the answer is the input inverted, stored and ledgered, the input kept under the caller's folder", async () => {
-    const { client } = sdk(key, viaApp(editConfig));
+    const { client, sent } = sdk(key, viaApp(editConfig));
     const input = source(7);
     const result = await client.images.edit({
       model: "gpt-image-1.5",
@@ -232,6 +234,7 @@ describe("images.edit through the official SDK", () => {
       size: "64x64",
       user: "edit-bot",
     });
+    expect(sent.map((r) => r.headers.get("content-type"))).toEqual([expect.stringMatching(/^multipart\/form-data; boundary=/)]);
     expect(result).toMatchObject({ output_format: "png", size: "64x64" });
     const png = await decodePng(base64Bytes(result.data![0]!.b64_json!));
     expect(png.pixel(12, 30)).toEqual(inverted(colour(1, 3, 7)));
