@@ -21,15 +21,19 @@ import type { App, AppEnv } from "./http/context";
 import { clientCorrelationId, serverRequestId } from "./http/correlation";
 import { refuseUnanswerableEncodings } from "./http/accept-encoding";
 import { errorToResponse } from "./http/errors";
-import { bufferedBody } from "./http/request-body";
+import { bufferedBody, MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES } from "./http/request-body";
 import { inOpenAIShape } from "./http/openai-errors";
 import { problem, problemResponse } from "./http/problem";
 import { answerOrigin } from "./http/public-origin";
 import type { Env } from "./env";
 import { consoleLogger, logLevelOf, type Logger } from "./lib/log";
 
-/** JSON bodies are small; images never travel inward. */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES } from "./http/request-body";
+
+/** The routes whose bodies may carry uploaded images: `POST /v1/images` and OpenAI's edits. */
+function takesUploads(method: string, path: string): boolean {
+  return method === "POST" && (path === "/v1/images" || path === "/v1/images/edits");
+}
 
 /**
  * `rootLog` is for tests that capture lines; the deployed Worker logs to the console at the
@@ -83,7 +87,10 @@ export function createApp(rootLog?: Logger): App {
   registerSignedImageAccess(app);
   useOpenAIErrorShape(app);
   app.use("/v1/*", apiKeyAuth());
-  app.use("/v1/*", bufferedBody(MAX_BODY_BYTES, "request bodies"));
+  app.use(
+    "/v1/*",
+    bufferedBody((c) => (takesUploads(c.req.method, c.req.path) ? MAX_UPLOAD_BODY_BYTES : MAX_BODY_BYTES), "request bodies"),
+  );
 
   registerHealthRoutes(app);
   registerBudgetRoutes(app);

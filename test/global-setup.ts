@@ -20,6 +20,7 @@ const fakes: Record<string, FakeStarter> = {
   postgrest: () => import("./fakes/postgrest/server").then((m) => m.start()),
   together: () => import("./fakes/together/server").then((m) => m.start()),
   openai: () => import("./fakes/openai/server").then((m) => m.start()),
+  tunnel: () => import("./fakes/tunnel/server").then((m) => m.start()),
 };
 
 export default async function setup(project: TestProject) {

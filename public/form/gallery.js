@@ -1,4 +1,5 @@
-// The caller's recent images (GET /v1/images), newest first, a page at a time.
+// The caller's recent images (GET /v1/images), newest first, a page at a time; each can be the
+// source of an edit ("Edit this image" hands it to the generate form).
 import { api, el, usd, when } from "./api.js";
 
 const PAGE = 24;
@@ -6,8 +7,10 @@ const $ = (id) => document.getElementById(id);
 let nextCursor = null;
 /** Bumped by clearGallery: a page still loading for a forgotten key is dropped. */
 let generation = 0;
+let editImage = () => {};
 
-export function setUpGallery(onProblem) {
+export function setUpGallery(onProblem, onEdit) {
+  editImage = onEdit;
   $("gallery-more").addEventListener("click", () => loadGallery(true).catch(onProblem));
 }
 
@@ -40,10 +43,12 @@ function figure(image) {
   const img = el("img", { alt: image.key, loading: "lazy", src: image.url, ...(image.width && { width: image.width, height: image.height }) });
   img.addEventListener("error", () => img.replaceWith(el("p", { class: "field-error" }, "Could not load this image.")), { once: true });
   const made = [image.backend, image.model, image.seed === null ? null : `seed ${image.seed}`, usd(image.cost_usd_estimate)].filter(Boolean).join(" · ");
+  const edit = el("button", { type: "button", class: "edit-image" }, "Edit this image");
+  edit.addEventListener("click", () => editImage(image));
   return el(
     "figure",
     { "data-key": image.key },
     img,
-    el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at)),
+    el("figcaption", {}, el("span", { class: "key" }, image.key), el("br"), made, el("br"), when(image.created_at), el("br"), edit),
   );
 }

@@ -1,5 +1,7 @@
 // The generate form: backends, estimate and budget, an async job with visible progress, then the
 // images with what made them, "use this seed", download and the request as curl / JavaScript.
+// An edit (started from the gallery) sends its source as `reference_images` and shows the result
+// next to it.
 import { accessMessage, api, ApiProblem, el, usd } from "./api.js";
 
 const POLL_MS = 1000;
@@ -7,9 +9,31 @@ const FIELDS = ["prompt", "backend", "style", "size", "seed", "steps", "n", "neg
 const $ = (id) => document.getElementById(id);
 /** Bumped when the key is forgotten: a job still polling for it stops and shows nothing. */
 let generation = 0;
+/** The gallery image being edited ({key, url, width, height}), or null. */
+let editing = null;
+
+/** Edit `image` (from the gallery): it becomes the request's reference image, shown above the prompt. */
+export function startEdit(image) {
+  editing = image;
+  const img = el("img", { alt: `Source image ${image.key}`, src: image.url, ...(image.width && { width: image.width, height: image.height }) });
+  $("edit-source-figure").replaceChildren(img, el("figcaption", {}, el("span", { class: "key" }, image.key)));
+  $("edit-source").hidden = false;
+  $("results").replaceChildren();
+  $("prompt").focus();
+}
+
+function stopEdit() {
+  editing = null;
+  $("edit-source").hidden = true;
+  $("edit-source-figure").replaceChildren();
+}
 
 export function setUpGenerate({ onKeyProblem, onGenerated }) {
   const form = $("generate-form");
+  $("stop-editing").addEventListener("click", () => {
+    stopEdit();
+    $("prompt").focus();
+  });
   $("size").addEventListener("change", () => {
     $("custom-size").hidden = $("size").value !== "custom";
   });
@@ -53,6 +77,7 @@ export function clearGenerate() {
   $("estimate").textContent = "";
   $("backend").replaceChildren(el("option", { value: "" }, "default"));
   $("style").replaceChildren(el("option", { value: "" }, "none"));
+  stopEdit();
   clearErrors();
 }
 
@@ -66,7 +91,7 @@ export async function loadBackends() {
   for (const backend of backends) {
     const ok = backend.status === "ok" || backend.status.startsWith("ok ");
     const label = `${backend.name} — ${backend.model}${backend.default ? " (default)" : ""}${ok ? "" : ` — unavailable: ${backend.status}`}`;
-    select.append(el("option", { value: backend.name, "data-status": ok ? "ok" : "unavailable" }, label));
+    select.append(el("option", { value: backend.name, "data-status": ok ? "ok" : "unavailable", "data-edits": backend.edits ? "yes" : "no" }, label));
   }
   select.value = chosen;
 }
@@ -96,6 +121,11 @@ function requestBody(report = true) {
   }
   for (const id of ["seed", "steps", "n"]) if (value(id)) body[id] = Number(value(id));
   if (value("negative")) body.negative = value("negative");
+  if (editing) {
+    body.reference_images = [{ key: editing.key }];
+    // An edit keeps its source's size unless another one is chosen.
+    if (!body.size && editing.width && editing.height) body.size = `${editing.width}x${editing.height}`;
+  }
   return body;
 }
 
@@ -251,12 +281,19 @@ function showResults(outcome, body) {
     $("seed").value = String(outcome.seed);
     $("seed").focus();
   });
-  const figures = outcome.images.map((image) => imageFigure(image));
+  const source = body.reference_images && editing ? sourceFigure(editing) : null;
+  const figures = [source, ...outcome.images.map((image) => imageFigure(image))];
   const title = el("h3", { id: "result-title", tabindex: "-1" }, "Result");
   results.replaceChildren(el("div", {}, title, facts, fallback, useSeed, el("div", { class: "grid" }, figures), snippets(body)));
   // The result is usually below the fold (always on a phone): show it and move focus to it.
   results.scrollIntoView({ block: "start" });
   title.focus({ preventScroll: true });
+}
+
+/** The edited image, shown first beside its results. */
+function sourceFigure(image) {
+  const img = el("img", { alt: `Source image ${image.key}`, width: image.width, height: image.height, src: image.url });
+  return el("figure", { class: "source" }, img, el("figcaption", {}, "Source · ", el("span", { class: "key" }, image.key)));
 }
 
 // Image URLs carry their own signature (`?exp=&sig=`): an <img> cannot send the bearer header.

@@ -2,7 +2,7 @@
 // #spend) and errors about the key itself. Plain modules, no build step.
 import { accessMessage, api, apiKey, ApiProblem } from "./api.js";
 import { clearGallery, loadGallery, setUpGallery } from "./gallery.js";
-import { clearGenerate, loadBackends, setUpGenerate } from "./generate.js";
+import { clearGenerate, loadBackends, setUpGenerate, startEdit } from "./generate.js";
 import { clearSpend, loadSpend } from "./spend.js";
 
 const SECTIONS = ["generate", "gallery", "spend"];
@@ -78,7 +78,10 @@ $("forget-key").addEventListener("click", () => {
   $("api-key").focus();
 });
 setUpGenerate({ onKeyProblem: keyProblem, onGenerated: () => {} });
-setUpGallery(reporter("gallery-error"));
+setUpGallery(reporter("gallery-error"), (image) => {
+  startEdit(image);
+  location.hash = "#generate";
+});
 window.addEventListener("hashchange", () => show(currentSection()));
 document.documentElement.dataset.ready = "true";
 useKey();

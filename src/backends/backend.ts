@@ -41,6 +41,61 @@ export interface GenerationSpec {
   readonly quality?: string;
   /** The caller's image format; backends that can choose one check and use it, others ignore it. */
   readonly outputFormat?: OutputFormat;
+  /**
+   * An edit: the images to start from, in the caller's order (at least one when present). Only
+   * backends with `edits` receive a spec that has them; the bytes come through `AttemptContext.inputs`.
+   */
+  readonly references?: readonly ReferenceImage[];
+  /** Where to edit: a PNG whose transparent pixels mark the area, the size of `references[0]`. Only with references. */
+  readonly mask?: ReferenceImage;
+}
+
+/**
+ * One input image of an edit, as a spec carries it: plain JSON (a job stores its spec), never the
+ * bytes. It names a stored object the caller owns (an earlier result, or an upload the API stored
+ * under the caller's folder), already checked: its type sniffed from its bytes, its size read
+ * from them, its hash taken when the request was accepted.
+ */
+export interface ReferenceImage {
+  /** The R2 key of the stored object. */
+  readonly key: string;
+  /** Hex sha256 of its bytes: `inputs.bytes` refuses an object that changed since. */
+  readonly sha256: string;
+  readonly mimeType: ImageMimeType;
+  readonly width: number;
+  readonly height: number;
+  /** Its length in bytes. */
+  readonly bytes: number;
+}
+
+/** What an instance does with reference images; absent on a backend that only makes images from text. */
+export interface EditSupport {
+  /** The most reference images one request may carry (OpenAI's GPT image models take 16; FLUX Kontext one). */
+  readonly maxImages: number;
+  /** Whether it takes a mask (OpenAI does; FLUX Kontext does not). */
+  readonly mask: boolean;
+}
+
+/**
+ * How a backend reaches the input images of an edit (`AttemptContext.inputs`). Providers that take
+ * the bytes in the request (OpenAI's multipart edits, ComfyUI's `/upload/image`) read `bytes`;
+ * providers that fetch by URL (Replicate, Together) get a short-lived signed URL — never the API
+ * key, and only for a recipient the deployment's config names.
+ */
+export interface ReferenceInputs {
+  /**
+   * The stored bytes of one of the spec's references or its mask, checked against its sha256.
+   * Throws BackendError `failed` when the object is gone or changed.
+   */
+  bytes(image: ReferenceImage): Promise<Uint8Array>;
+  /**
+   * A signed URL to it that opens without a key for a few minutes (`[edits] input_url_ttl_s`), on
+   * the deployment's `public_base_url`. `recipient` is the provider URL the link is sent to: its
+   * host must be one the config names (a backend's `base_url`, or `[edits] input_url_hosts`).
+   * Throws BackendError `not_configured` (naming what to set) when the deployment cannot sign URLs,
+   * has no `public_base_url`, or does not name the recipient's host.
+   */
+  signedUrl(image: ReferenceImage, recipient: string): Promise<string>;
 }
 
 export type OutputFormat = "png" | "jpeg" | "webp";
@@ -111,6 +166,22 @@ export interface AttemptContext {
   readonly deadline?: number;
   readonly requestId: string;
   readonly log: Logger;
+  /** The input images of an edit (the runner always sets it; backends read it through `referenceInputs`). */
+  readonly inputs?: ReferenceInputs;
+}
+
+/** The inputs of an edit, for a backend about to send one; a context without them is a wiring bug. */
+export function referenceInputs(ctx: AttemptContext): ReferenceInputs {
+  if (!ctx.inputs) throw new Error("this attempt carries reference images but its context has no inputs to read them from");
+  return ctx.inputs;
+}
+
+/** A spec that is an edit: at least one reference image. */
+export type EditSpec = GenerationSpec & { readonly references: readonly ReferenceImage[] };
+
+/** Whether `spec` is an edit (it carries reference images). */
+export function isEdit(spec: GenerationSpec): spec is EditSpec {
+  return spec.references !== undefined && spec.references.length > 0;
 }
 
 export interface Backend {
@@ -130,6 +201,11 @@ export interface Backend {
   readonly quality?: string;
   /** The size this instance makes when neither the request nor its style names one. */
   readonly defaultSize?: Size;
+  /**
+   * Set when this instance edits: takes reference images (and maybe a mask) with the prompt. Specs
+   * with references reach only instances that have it; chains skip the others for an edit.
+   */
+  readonly edits?: EditSupport;
   status(): Promise<BackendStatus>;
   /**
    * Refuse a spec this instance can never make (throw BackendError `invalid_request`), without

@@ -4,7 +4,9 @@
  * prompt, seed, steps and size patched in.
  *
  * Job protocol, driven by the runner (src/core/runner.ts) for sync requests and async jobs alike:
- *   submit — POST /prompt (with our prompt_id and a client id the progress socket listens as);
+ *   submit — for an edit, POST /upload/image with the input's bytes first (the template's LoadImage
+ *            then loads it by the name ComfyUI answers); POST /prompt (with our prompt_id and a
+ *            client id the progress socket listens as);
  *   poll   — GET /history/{id} (the source of truth; `{}` until done) and GET /queue (to tell
  *            "waiting", and where, from "running" from "lost after a restart"); a finished job's
  *            images come from GET /view;
@@ -16,13 +18,18 @@ import type { Clock } from "../lib/clock";
 import { usd, type Usd } from "../lib/money";
 import {
   defineBackendType,
+  EXTENSION_BY_MIME,
+  isEdit,
   readSecret,
+  referenceInputs,
   type AsyncOutcome,
   type AsyncSubmission,
   type AttemptContext,
   type Backend,
   type BackendRuntime,
   type BackendStatus,
+  type EditSpec,
+  type EditSupport,
   type GenerationSpec,
   type JobProtocol,
   type Submitted,
@@ -48,6 +55,8 @@ const BINDING_BASE_URL = "http://comfyui";
 const STATUS_CACHE_MS = 30_000;
 const STATUS_PROBE_TIMEOUT_MS = 10_000;
 const CANCEL_TIMEOUT_MS = 10_000;
+/** Where an edit's inputs land in ComfyUI's input folder (named by their hash). */
+const INPUT_SUBFOLDER = "imagen";
 
 export interface ComfyUIBackend extends Backend {
   readonly type: "comfyui";
@@ -69,6 +78,8 @@ class ComfyUIInstance implements ComfyUIBackend {
   readonly provider = "comfyui";
   readonly model: string;
   readonly configuredPricePerImage: Usd;
+  /** Set when the workflow loads an input image (its input map has `image`): one image, no mask. */
+  readonly edits?: EditSupport;
   private readonly template: WorkflowTemplate;
   private readonly defaultSteps: number | undefined;
   readonly protocol: JobProtocol = {
@@ -95,10 +106,21 @@ class ComfyUIInstance implements ComfyUIBackend {
     this.model = config.model ?? modelOf(this.template.workflow) ?? "comfyui-workflow";
     this.defaultSteps = config.default_steps ?? templateSteps(this.template);
     this.configuredPricePerImage = usd(config.cost_per_image_usd ?? 0);
+    if (this.template.inputs.image !== false) this.edits = { maxImages: 1, mask: false };
   }
 
   checkSpec(spec: GenerationSpec): void {
     this.valuesFor(spec);
+  }
+
+  /** An edit's input, uploaded to the box's input folder: the name its LoadImage loads. */
+  private async upload(spec: EditSpec, client: ComfyClient, ctx: AttemptContext, signal: AbortSignal): Promise<string> {
+    const reference = spec.references[0]!;
+    const bytes = await referenceInputs(ctx).bytes(reference);
+    const filename = `${reference.sha256}.${EXTENSION_BY_MIME[reference.mimeType]}`;
+    const { loadName } = await client.uploadImage({ bytes, filename, mimeType: reference.mimeType, subfolder: INPUT_SUBFOLDER }, { signal });
+    ctx.log.info("comfyui input uploaded", { backend: this.name, image: loadName });
+    return loadName;
   }
 
   async status(): Promise<BackendStatus> {
@@ -116,21 +138,26 @@ class ComfyUIInstance implements ComfyUIBackend {
   /** Queue the prompt (with a client id the progress socket can listen as). */
   private async submit(spec: GenerationSpec, ctx: AttemptContext): Promise<Submitted> {
     const started = ctx.clock.now();
-    const workflow = patchWorkflow(this.template, this.valuesFor(spec));
+    const values = this.valuesFor(spec);
     const clientId = crypto.randomUUID();
     const ourPromptId = crypto.randomUUID();
     const client = this.client(ctx.clock, started);
     const deadline = started + this.config.timeout_s * 1000;
     const call = callDeadline(ctx.signal, ctx.clock, deadline);
     let answer: Awaited<ReturnType<ComfyClient["submitPrompt"]>>;
+    let step = "POST /upload/image";
     try {
+      // Nothing is queued (or paid) until the input is on the box: a failed upload is a clean failure.
+      const image = isEdit(spec) ? await this.upload(spec, client, ctx, call.signal) : undefined;
+      step = "POST /prompt";
+      const workflow = patchWorkflow(this.template, { ...values, ...(image !== undefined && { image }) });
       answer = await client.submitPrompt({ prompt: workflow, prompt_id: ourPromptId, client_id: clientId }, { signal: call.signal });
     } catch (error) {
       // Aborted or out of time while POST /prompt was in flight: ComfyUI may have the job without
       // us knowing. Our prompt_id is the job's id on current servers, so cancel it anyway.
       if (ctx.signal.aborted || call.expired()) await this.cancel(client, ourPromptId, ctx);
       if (call.expired()) {
-        throw new BackendError("timeout", `ComfyUI did not answer POST /prompt within ${call.budgetMs} ms; the prompt was dropped from its queue`, {
+        throw new BackendError("timeout", `ComfyUI did not answer ${step} within ${call.budgetMs} ms; the prompt was dropped from its queue`, {
           cause: error,
         });
       }
@@ -231,6 +258,11 @@ class ComfyUIInstance implements ComfyUIBackend {
     if (!Number.isSafeInteger(spec.n) || spec.n < 1) throw new BackendError("invalid_request", "n must be at least 1");
     if (spec.n > 1 && this.template.inputs.batch_size === false) {
       throw new BackendError("invalid_request", `backend "${this.name}" makes one image per request: its workflow has no batch_size input`);
+    }
+    if (this.edits && !isEdit(spec)) {
+      throw new BackendError("invalid_request", `backend "${this.name}" edits images: its workflow starts from an input image; send one`, {
+        invalidFields: [{ field: "reference_images", description: "an input image is required by this backend" }],
+      });
     }
     return {
       prompt: spec.prompt,

@@ -89,7 +89,7 @@ const errorBodySchema = z.object({
 });
 
 /**
- * POST {baseUrl}{path} once. A 429 is waited out (Retry-After honoured) and sent again; a 5xx or a
+ * POST {baseUrl}{path} once, `body` as JSON (or as it is, when it is FormData). A 429 is waited out (Retry-After honoured) and sent again; a 5xx or a
  * lost connection is not, because the provider may already be making (and billing) the images.
  */
 export async function createImages(api: ProviderApi, path: string, body: unknown, options: CreateOptions): Promise<unknown> {
@@ -104,8 +104,10 @@ export async function createImages(api: ProviderApi, path: string, body: unknown
       () =>
         api.fetch(`${api.baseUrl}${path}`, {
           method: "POST",
-          headers: { Authorization: `Bearer ${api.key}`, "Content-Type": "application/json" },
-          body: JSON.stringify(body),
+          // A multipart body (OpenAI's edits) sets its own Content-Type, boundary included.
+          headers:
+            body instanceof FormData ? { Authorization: `Bearer ${api.key}` } : { Authorization: `Bearer ${api.key}`, "Content-Type": "application/json" },
+          body: body instanceof FormData ? body : JSON.stringify(body),
           signal,
         }),
       {

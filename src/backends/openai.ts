@@ -1,6 +1,8 @@
 /**
  * The OpenAI backend: OpenAI's Images API (GPT image models, or DALL·E where still served), one
- * call per attempt (`POST {base_url}/images/generations`, images back as base64). The model is
+ * call per attempt (`POST {base_url}/images/generations`, images back as base64). Edits (a spec
+ * with reference images) go to `POST {base_url}/images/edits` as multipart, the input images'
+ * bytes read from storage (GPT image models: up to 16 images and a mask). The model is
  * configuration, never code. Priced per image by quality × size from the price table (provider
  * `openai`): the result carries the quality the answer reports (else the configured one), the
  * price dimension besides size. `revised_prompt` and token `usage` are passed on in the result.
@@ -8,10 +10,20 @@
  */
 import { z } from "zod";
 import { sizeField } from "../lib/size";
-import { defineBackendType, type GenerationSpec, oneShot, type OutputFormat } from "./backend";
+import { type AttemptContext, defineBackendType, type EditSpec, type GenerationSpec, isEdit, oneShot, type OutputFormat, referenceInputs } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields } from "./instance-base";
-import { isDallE, OPENAI_IMAGES_PATH, openAiImageRequest, openAiOutputFormats, openAiQualities, parseOpenAiImages } from "./openai/protocol";
+import {
+  isDallE,
+  OPENAI_EDITS_PATH,
+  OPENAI_IMAGES_PATH,
+  openAiEditForm,
+  openAiEditSupport,
+  openAiImageRequest,
+  openAiOutputFormats,
+  openAiQualities,
+  parseOpenAiImages,
+} from "./openai/protocol";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
 
 export const openAiConfigSchema = z.strictObject({
@@ -36,6 +48,7 @@ export const openAiBackendType = defineBackendType({
   configSchema: openAiConfigSchema,
   create(name, config, runtime) {
     const access = openAiStyleAccess("OpenAI", config, runtime);
+    const edits = openAiEditSupport(config.model);
     return {
       name,
       type: "openai",
@@ -43,6 +56,7 @@ export const openAiBackendType = defineBackendType({
       provider: "openai",
       ...(config.quality !== undefined && { quality: config.quality }),
       defaultSize: { width: 1024, height: 1024 },
+      ...(edits && { edits }),
       status: () => access.status(),
       checkSpec: (spec) => void checkedChoices(config, spec),
       protocol: oneShot(async (spec, ctx) => {
@@ -54,7 +68,10 @@ export const openAiBackendType = defineBackendType({
           ...(wanted !== undefined && { quality: wanted }),
           outputFormat: choice.outputFormat ?? config.output_format,
         });
-        const answer = await createImages(api, OPENAI_IMAGES_PATH, body, { clock: ctx.clock, signal: ctx.signal, timeoutMs: config.timeout_s * 1000 });
+        const call = { clock: ctx.clock, signal: ctx.signal, timeoutMs: config.timeout_s * 1000 };
+        const answer = isEdit(spec)
+          ? await createImages(api, OPENAI_EDITS_PATH, await editForm(body, spec, ctx), call)
+          : await createImages(api, OPENAI_IMAGES_PATH, body, call);
         const made = parseOpenAiImages(answer);
         ctx.log.info("openai images made", { backend: name, images: made.images.length, quality: made.quality ?? wanted ?? "auto" });
         const quality = made.quality ?? wanted;
@@ -73,6 +90,14 @@ export const openAiBackendType = defineBackendType({
 });
 
 type OpenAiConfig = z.infer<typeof openAiConfigSchema>;
+
+/** The edit as OpenAI's multipart request: the generation's fields, the input images' bytes and the mask. */
+async function editForm(body: Parameters<typeof openAiEditForm>[0], spec: EditSpec, ctx: AttemptContext): Promise<FormData> {
+  const inputs = referenceInputs(ctx);
+  const images = await Promise.all(spec.references.map(async (image) => ({ bytes: await inputs.bytes(image), mimeType: image.mimeType })));
+  const mask = spec.mask && { bytes: await inputs.bytes(spec.mask), mimeType: spec.mask.mimeType };
+  return openAiEditForm(body, images, mask);
+}
 
 /** The caller's quality and format for this instance; a size it does not make is a 400 naming `size`. */
 function checkedChoices(config: OpenAiConfig, spec: GenerationSpec): { quality?: OpenAiQuality; outputFormat?: OutputFormat } {

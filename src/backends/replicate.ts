@@ -12,12 +12,17 @@
  *   cancel — POST /v1/predictions/{id}/cancel.
  * The HTTP calls live in ./replicate/api.ts, the FLUX input mapping in ./replicate/flux-inputs.ts,
  * the downloads in ./replicate/outputs.ts.
+ *
+ * FLUX.1 Kontext instances edit: the input image goes to Replicate as a short-lived signed link
+ * on our public origin (./replicate/input-image.ts), or as a data URI when the deployment has no
+ * public origin and the image is small.
  */
 import { z } from "zod";
 import { isLoopbackHost } from "../net/address-rules";
 import { verifyReplicateWebhook } from "../webhooks/replicate-signature";
 import {
   defineBackendType,
+  isEdit,
   readSecret,
   type AsyncOutcome,
   type AsyncSubmission,
@@ -30,7 +35,7 @@ import {
 import { callDeadline } from "./call-deadline";
 import { BackendError } from "./errors";
 import { baseInstanceFields, envVarName } from "./instance-base";
-import { createPredictionOnce, findCreated, sameJson, sameModel } from "./replicate/adopt";
+import { createPredictionOnce, findCreated, sameInput, sameModel } from "./replicate/adopt";
 import {
   cancelPrediction,
   type CreatePredictionRequest,
@@ -49,10 +54,12 @@ import {
   expectedSize,
   fluxInput,
   inferFamily,
+  isKontext,
   MAX_STEPS,
   REQUEST_DERIVED_INPUTS,
   type FluxFamily,
 } from "./replicate/flux-inputs";
+import { inputImageFor, PENDING_INPUT_IMAGE } from "./replicate/input-image";
 import { collectOutputs, DEFAULT_DELIVERY_HOSTS, outputsExpireAt } from "./replicate/outputs";
 
 /** A succeeded prediction's downloads are tried at least this long, even past the attempt's deadline. */
@@ -121,6 +128,19 @@ export const replicateConfigSchema = z
         message: `${config.model} takes at most ${maxSteps} steps`,
       });
     }
+    if (family && isKontext(family)) {
+      if (family === "kontext" && config.output_format === "webp") {
+        ctx.addIssue({ code: "custom", path: ["output_format"], message: `${config.model} makes png or jpg, not webp` });
+      }
+      const tolerance = config.extra_input.safety_tolerance;
+      if (tolerance !== undefined && (typeof tolerance !== "number" || tolerance > 2)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["extra_input", "safety_tolerance"],
+          message: "FLUX.1 Kontext takes a safety_tolerance of at most 2 with an input image",
+        });
+      }
+    }
     for (const key of Object.keys(config.extra_input)) {
       if ((REQUEST_DERIVED_INPUTS as readonly string[]).includes(key)) {
         ctx.addIssue({
@@ -149,12 +169,14 @@ export const replicateBackendType = defineBackendType({
       model: config.model,
       provider: "replicate",
       ...(config.default_aspect_ratio ? { defaultSize: ASPECT_RATIO_SIZES[config.default_aspect_ratio] } : {}),
+      // FLUX.1 Kontext edits one input image (no mask).
+      ...(isKontext(family) && { edits: { maxImages: 1, mask: false } }),
       async status() {
         const token = readSecret(runtime.env, config.api_token_env);
         if (!token) return { state: "not_configured", missingEnv: [config.api_token_env] };
         return replicateStatus(config.base_url, token, config.api_token_env, runtime);
       },
-      checkSpec: (spec) => void predictionInput(spec, config),
+      checkSpec: (spec) => void predictionInput(spec, config, pendingInput(spec)),
       protocol: replicateProtocol(name, config, runtime, timeoutMs),
     };
   },
@@ -189,7 +211,8 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
     kind: "job",
     async submit(spec, ctx, options) {
       const api = apiOrFail();
-      const input = predictionInput(spec, config);
+      const inputImage = isEdit(spec) ? await inputImageFor(spec.references[0]!, ctx, config.base_url) : undefined;
+      const input = predictionInput(spec, config, inputImage);
       const deadline = ctx.clock.now() + timeoutMs;
       // Webhooks need a secret to verify them and a URL Replicate can reach (not `wrangler dev`
       // on 127.0.0.1 without a tunnel); otherwise poll.
@@ -276,14 +299,14 @@ function replicateProtocol(name: string, config: ReplicateConfig, runtime: Backe
       return verdict.ok ? { ok: true, deliveryId: verdict.webhookId, payload: verdict.payload } : verdict;
     },
     async findSent(spec, sentAt, deadline, ctx) {
-      const found = await findCreated(apiOrFail(), { model, input: predictionInput(spec, config) }, sentAt, { signal: ctx.signal });
+      const found = await findCreated(apiOrFail(), { model, input: predictionInput(spec, config, pendingInput(spec)) }, sentAt, { signal: ctx.signal });
       if (!found) return null;
       return { externalId: found.id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: false, state: { predictionId: found.id } };
     },
     adoptFromCallback(payload, spec, deadline) {
       // Delivered to the URL of the attempt whose create answer was lost; its input must be that attempt's too.
       const parsed = predictionSchema.safeParse(payload);
-      if (!parsed.success || !sameModel(parsed.data, model) || !sameJson(parsed.data.input, predictionInput(spec, config))) return null;
+      if (!parsed.success || !sameModel(parsed.data, model) || !sameInput(parsed.data.input, predictionInput(spec, config, pendingInput(spec)))) return null;
       const id = parsed.data.id;
       return { externalId: id, deadline, pollAfterMs: config.poll_interval_ms, callbacks: true, state: { predictionId: id } };
     },
@@ -376,14 +399,24 @@ function replicateApi(config: ReplicateConfig, runtime: BackendRuntime): Replica
 }
 
 /** The model input for a spec on this instance (throws BackendError invalid_request). */
-function predictionInput(spec: GenerationSpec, config: ReplicateConfig): Record<string, unknown> {
+function predictionInput(spec: GenerationSpec, config: ReplicateConfig, inputImage?: { uri: string; width: number; height: number }): Record<string, unknown> {
   return fluxInput(spec, {
     family: familyOf(config),
     modelName: parseModelRef(config.model).name,
     steps: spec.steps ?? config.default_steps,
     outputFormat: config.output_format,
     extraInput: config.extra_input,
+    ...(inputImage && { inputImage }),
   });
+}
+
+/**
+ * An edit's input image where its link is not needed (checks, and matching a prediction whose
+ * input compares `input_image` by presence only): a placeholder of the reference's size.
+ */
+function pendingInput(spec: GenerationSpec): { uri: string; width: number; height: number } | undefined {
+  const reference = isEdit(spec) ? spec.references[0]! : undefined;
+  return reference && { uri: PENDING_INPUT_IMAGE, width: reference.width, height: reference.height };
 }
 
 function familyOf(config: ReplicateConfig): FluxFamily {

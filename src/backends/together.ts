@@ -3,12 +3,16 @@
  * attempt (`POST {base_url}/images/generations`, images back as base64). Priced per megapixel
  * produced from the price table (provider `together`). The wire format is in ./together/protocol.ts,
  * auth, retries and error mapping in ./openai-style.ts.
+ *
+ * FLUX.1 Kontext models edit: the input image goes as `image_url`, a short-lived signed link to
+ * the stored image on our public origin that Together fetches (docs.together.ai, "Image-to-image
+ * generation"). Together documents URLs only, so without a public origin an edit is refused.
  */
 import { z } from "zod";
-import { defineBackendType, oneShot } from "./backend";
+import { defineBackendType, isEdit, oneShot, referenceInputs } from "./backend";
 import { baseInstanceFields } from "./instance-base";
 import { createImages, openAiStyleAccess, openAiStyleFields } from "./openai-style";
-import { parseTogetherImages, TOGETHER_IMAGES_PATH, togetherImageRequest, togetherOutputFormats } from "./together/protocol";
+import { parseTogetherImages, takesImageUrl, TOGETHER_IMAGES_PATH, togetherImageRequest, togetherOutputFormats } from "./together/protocol";
 
 export const togetherConfigSchema = z.strictObject({
   type: z.literal("together"),
@@ -29,13 +33,17 @@ export const togetherBackendType = defineBackendType({
       type: "together",
       model: config.model,
       provider: "together",
+      // Kontext takes one image to edit (`image_url`), no mask.
+      ...(takesImageUrl(config.model) && { edits: { maxImages: 1, mask: false } }),
       status: () => access.status(),
       protocol: oneShot(async (spec, ctx) => {
         const api = access.require();
+        const imageUrl = isEdit(spec) ? await referenceInputs(ctx).signedUrl(spec.references[0]!, config.base_url) : undefined;
         const body = togetherImageRequest(spec, {
           model: config.model,
           ...(config.default_steps !== undefined && { defaultSteps: config.default_steps }),
           outputFormat: config.output_format,
+          ...(imageUrl !== undefined && { imageUrl }),
         });
         const answer = await createImages(api, TOGETHER_IMAGES_PATH, body, { clock: ctx.clock, signal: ctx.signal, timeoutMs: config.timeout_s * 1000 });
         const { id, images } = parseTogetherImages(answer);

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { envVarName } from "../backends/instance-base";
 import { backendInstanceSchema } from "../backends/registry";
+import { editsConfigSchema } from "./edits";
 import { guardConfigSchema } from "./guard";
 import { jobsConfigSchema, publicBaseUrl } from "./jobs";
 import { pricingConfigSchema } from "../pricing/config";
@@ -87,6 +88,7 @@ const configObjectSchema = z
     guard: guardConfigSchema.prefault({}),
     image_urls: imageUrlsConfigSchema.prefault({}),
     openai: openaiCompatConfigSchema.prefault({}),
+    edits: editsConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!hasOwnEntry(config.backends, config.default_backend) && !hasOwnEntry(config.chains, config.default_backend)) {

@@ -16,6 +16,20 @@ export class InvalidRequestError extends Error {
   }
 }
 
+/**
+ * An edit names an input image the caller cannot read: missing, or another caller's (said the
+ * same way, so existence is never revealed). Nothing was spent.
+ */
+export class InputNotFoundError extends Error {
+  override readonly name = "InputNotFoundError";
+  constructor(
+    readonly field: string,
+    readonly key: string,
+  ) {
+    super(`${field}: no image "${key}" for this caller`);
+  }
+}
+
 /** An explicit output key is already taken; objects are never overwritten. */
 export class OutputConflictError extends Error {
   override readonly name = "OutputConflictError";

@@ -3,7 +3,7 @@
  * what it depends on, how a request is prepared before anything is spent, and the answer a
  * finished generation gives. The attempts in between belong to the runner (./runner.ts).
  */
-import type { Backend, BackendResult, TokenUsage } from "../backends/backend";
+import type { Backend, BackendResult, ReferenceInputs, TokenUsage } from "../backends/backend";
 import type { ImagenConfig } from "../config/schema";
 import type { Clock } from "../lib/clock";
 import { sha256Hex } from "../lib/hash";
@@ -12,6 +12,7 @@ import type { Logger } from "../lib/log";
 import type { Usd } from "../lib/money";
 import type { CostEstimate, CostEstimator } from "../pricing/estimator";
 import type { ImageStore } from "../storage/image-store";
+import type { ReferenceStore } from "../storage/reference-store";
 import type { UsageSink } from "../usage/event";
 import type { AttemptGuard } from "./attempt-guard";
 import type { CooldownBook } from "./cooldown";
@@ -26,6 +27,10 @@ export interface PipelineDeps {
   /** Resolves an instance name to its backend (instances are built lazily). */
   readonly backend: (name: string) => Backend;
   readonly store: ImageStore;
+  /** Input images of edits: read to check a reference, written for an upload (./references.ts). */
+  readonly references: ReferenceStore;
+  /** How an attempt's backend reads an edit's inputs (bytes, or a signed URL). */
+  readonly inputs: ReferenceInputs;
   readonly usage: UsageSink;
   readonly pricing: CostEstimator;
   /** Asked before every attempt; NO_GUARD when spend is not limited. */

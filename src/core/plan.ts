@@ -24,13 +24,14 @@ export interface GenerationPlan {
 
 export function planGeneration(request: GenerationRequest, config: ImagenConfig, ids: IdSource, backend: (name: string) => Backend): GenerationPlan {
   const named = request.backend ?? config.default_backend;
-  const chain = resolveChain(config, named);
-  if (!chain) {
+  const resolved = resolveChain(config, named);
+  if (!resolved) {
     throw new InvalidRequestError(
       "backend",
       `unknown backend "${named}"; configured: ${[...Object.keys(config.backends), ...Object.keys(config.chains)].join(", ")}`,
     );
   }
+  const chain = { ...resolved, backends: membersFor(request, named, resolved.backends, config, backend) };
   const first = chain.backends[0]!;
   const instance = ownEntry(config.backends, first)!;
   const style = request.style === undefined ? undefined : ownEntry(config.styles, request.style);
@@ -55,6 +56,38 @@ export function planGeneration(request: GenerationRequest, config: ImagenConfig,
     ...(steps !== undefined && { steps }),
     ...(request.quality !== undefined && { quality: request.quality }),
     ...(request.outputFormat !== undefined && { outputFormat: request.outputFormat }),
+    ...(request.references !== undefined && request.references.length > 0 && { references: request.references }),
+    ...(request.mask !== undefined && { mask: request.mask }),
   };
   return { chain: chain.backends, fallbackOn: chain.fallbackOn, spec, style: request.style ?? null };
+}
+
+/**
+ * The chain members that can serve this request: all of them for a text prompt; for an edit only
+ * those that edit with this many reference images (and a mask, when one is sent), so a fallback
+ * never lands on a backend that would ignore the inputs. None → 400 naming the ones that can.
+ */
+function membersFor(
+  request: GenerationRequest,
+  named: string,
+  members: readonly string[],
+  config: ImagenConfig,
+  backend: (name: string) => Backend,
+): readonly string[] {
+  const references = request.references ?? [];
+  if (references.length === 0) return members;
+  const need = { images: references.length, mask: request.mask !== undefined };
+  const capable = members.filter((member) => canEdit(backend(member), need));
+  if (capable.length > 0) return capable;
+  const editors = Object.keys(config.backends).filter((name) => canEdit(backend(name), need));
+  const chains = Object.keys(config.chains).filter((name) => resolveChain(config, name)!.backends.some((member) => editors.includes(member)));
+  const what = `${need.images} reference image${need.images === 1 ? "" : "s"}${need.mask ? " and a mask" : ""}`;
+  const can = editors.length === 0 ? "no configured backend can" : `backends that can: ${[...editors, ...chains].join(", ")}`;
+  throw new InvalidRequestError("backend", `"${named}" cannot edit images with ${what}; ${can}`);
+}
+
+/** Whether an instance takes an edit with this many reference images (and a mask). */
+function canEdit(instance: Backend, need: { readonly images: number; readonly mask: boolean }): boolean {
+  const edits = instance.edits;
+  return edits !== undefined && need.images <= edits.maxImages && (!need.mask || edits.mask);
 }

@@ -6,7 +6,7 @@
 import { BackendError, type BackendErrorKind, type InvalidField } from "../backends/errors";
 import { ConfigError } from "../config/load";
 import { BudgetExceededError, RequestLimitError } from "./spend-errors";
-import { type FailedAttempt, GenerationFailedError, InvalidRequestError, OutputConflictError } from "./errors";
+import { type FailedAttempt, GenerationFailedError, InputNotFoundError, InvalidRequestError, OutputConflictError } from "./errors";
 
 export type ProblemType =
   | "invalid-request"
@@ -141,6 +141,14 @@ export function problemFor(error: unknown): Problem {
   }
   if (error instanceof InvalidRequestError) {
     return { type: "invalid-request", status: 400, detail: error.message, extra: { errors: [{ field: error.field, message: error.detail }] } };
+  }
+  if (error instanceof InputNotFoundError) {
+    return {
+      type: "not-found",
+      status: 404,
+      detail: error.message,
+      extra: { errors: [{ field: error.field, message: `no image "${error.key}" for this caller` }] },
+    };
   }
   if (error instanceof OutputConflictError) return { type: "conflict", status: 409, detail: error.message };
   if (error instanceof GenerationFailedError) {

@@ -1,5 +1,5 @@
 /** A validated generation request as the pipeline sees it (no HTTP); who asked is src/lib/caller.ts. */
-import type { OutputFormat } from "../backends/backend";
+import type { OutputFormat, ReferenceImage } from "../backends/backend";
 import type { Size } from "../lib/size";
 
 export interface GenerationRequest {
@@ -25,4 +25,10 @@ export interface GenerationRequest {
   /** Passed to backends that take them (OpenAI images); the others ignore them. */
   readonly quality?: string;
   readonly outputFormat?: OutputFormat;
+  /**
+   * An edit's input images, already checked and stored (./references.ts turns what the caller
+   * sent into these); only backends that edit are tried.
+   */
+  readonly references?: readonly ReferenceImage[];
+  readonly mask?: ReferenceImage;
 }

@@ -587,6 +587,7 @@ export class GenerationRunner {
       clock: this.deps.clock,
       requestId: this.prepared.requestId,
       log: this.attemptLog(attempt),
+      inputs: this.deps.inputs,
       ...(attempt.submission && { deadline: this.giveUpAt(attempt) }),
     };
   }

@@ -3,7 +3,7 @@
  * (or the request's explicit key), each with its JSON sidecar. All or nothing: if one image
  * cannot be stored, what this request wrote is removed again.
  */
-import { EXTENSION_BY_MIME, type GeneratedImage } from "../backends/backend";
+import { EXTENSION_BY_MIME, type GeneratedImage, type ReferenceImage } from "../backends/backend";
 import { usd } from "../lib/money";
 import { renderNamingTemplate, withSuffix } from "../storage/naming";
 import { OutputConflictError } from "./errors";
@@ -115,6 +115,9 @@ function sidecarBody(
       seed: data.request.seed ?? null,
       steps: plan.spec.steps ?? null,
       n: plan.spec.n,
+      // An edit's inputs by key and hash (never their bytes): what it started from, checkable later.
+      ...(plan.spec.references && { reference_images: plan.spec.references.map(inputRecord) }),
+      ...(plan.spec.mask && { mask: inputRecord(plan.spec.mask) }),
     },
     image: { index, width: image.width, height: image.height, mime_type: image.mimeType, bytes: saved.size },
     backend: {
@@ -132,6 +135,10 @@ function sidecarBody(
     },
     timings: { backend_ms: attempt.latencyMs },
   };
+}
+
+function inputRecord(input: ReferenceImage) {
+  return { key: input.key, sha256: input.sha256, mime_type: input.mimeType, width: input.width, height: input.height, bytes: input.bytes };
 }
 
 function errorMessage(error: unknown): string {

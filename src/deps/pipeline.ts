@@ -10,6 +10,8 @@ import { type Clock, systemClock } from "../lib/clock";
 import { cryptoIdSource } from "../lib/ids";
 import type { Logger } from "../lib/log";
 import { R2ImageStore } from "../storage/image-store";
+import { R2ReferenceStore, r2ReferenceInputs } from "../storage/reference-store";
+import { urlSignerFromEnv } from "../storage/signed-urls";
 import { deferredUsageSink } from "../usage/deferred-sink";
 import { queueUsageSink } from "../usage/queue-sink";
 import { backendResolver, cooldownsFor } from "./backends";
@@ -39,6 +41,13 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     backend: backendResolver(config, env, clock),
     // A request answers once its images are stored; their sidecars and index markers follow it.
     store: new R2ImageStore(env.IMAGES, options.waitUntil && { waitUntil: options.waitUntil, log }),
+    references: new R2ReferenceStore(env.IMAGES),
+    inputs: r2ReferenceInputs(env.IMAGES, {
+      origin: config.public_base_url,
+      allowedHosts: inputUrlHosts(config),
+      ttlSeconds: config.edits.input_url_ttl_s,
+      signer: () => urlSignerFromEnv(env, config.image_urls, clock),
+    }),
     usage: options.waitUntil ? deferredUsageSink(usage, options.waitUntil, log) : usage,
     pricing: estimatorFor(env, config, log),
     guard: options.spender
@@ -56,4 +65,14 @@ export function pipelineDepsFor(config: ImagenConfig, env: Env, log: Logger, opt
     ids: cryptoIdSource(() => clock.now()),
     log,
   };
+}
+
+/** The hosts that may be handed a signed input URL: those the config names, nothing else. */
+function inputUrlHosts(config: ImagenConfig): ReadonlySet<string> {
+  const hosts = new Set(config.edits.input_url_hosts.map((host) => host.toLowerCase()));
+  for (const instance of Object.values(config.backends)) {
+    const baseUrl = "base_url" in instance ? instance.base_url : undefined;
+    if (typeof baseUrl === "string") hosts.add(new URL(baseUrl).hostname.toLowerCase());
+  }
+  return hosts;
 }

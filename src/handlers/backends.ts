@@ -42,6 +42,7 @@ export function registerBackendRoutes(app: App): void {
         default: name === config.default_backend,
         fallback: instance.fallback ?? [],
         fallback_on: [...(instance.fallback_on ?? DEFAULT_FALLBACK_ON)],
+        edits: editLimits(status.backend(name)),
         status: await status.of(name),
       })),
     );
@@ -51,6 +52,7 @@ export function registerBackendRoutes(app: App): void {
         default: name === config.default_backend,
         backends: chain.backends,
         fallback_on: [...(chain.fallback_on ?? DEFAULT_FALLBACK_ON)],
+        edits: status.edits(name),
         status: await status.of(name),
       })),
     );
@@ -69,6 +71,11 @@ export function statusBoard(deps: Pick<AppDeps, "config" | "backend">, clock: Cl
   };
   return {
     backend: deps.backend,
+    /** Whether an instance edits, or a chain has a member that does (an edit on it runs on those). */
+    edits(name: string): boolean {
+      const chain = ownEntry(deps.config.chains, name);
+      return (chain ? chain.backends : [name]).some((member) => deps.backend(member).edits !== undefined);
+    },
     /** An instance's line, or a chain's: the member that would serve it now. */
     async of(name: string): Promise<string> {
       const chain = ownEntry(deps.config.chains, name);
@@ -92,6 +99,11 @@ function chainStatus(members: readonly { readonly member: string; readonly statu
     return `unavailable (${story(members.slice(0, stuck + 1))}; this chain does not fall back on unreachable)`;
   if (serving > 0) return `ok via ${members[serving]!.member} (${story(members.slice(0, serving))})`;
   return `unavailable (${story(members)})`;
+}
+
+/** What an instance takes in an edit, or null when it only makes images from text. */
+function editLimits(backend: Backend): { max_images: number; mask: boolean } | null {
+  return backend.edits ? { max_images: backend.edits.maxImages, mask: backend.edits.mask } : null;
 }
 
 /** The status line of one instance, probed within a time limit. */

@@ -2,6 +2,7 @@
  * GET /v1/budget (the caller's caps, spend this period, reservations in flight, what is left) and
  * POST /v1/images/estimate (what a request would cost, attempt by attempt, and whether it fits).
  */
+import type { ReferenceImage } from "../backends/backend";
 import { createRoute, z } from "@hono/zod-openapi";
 import { parseSize } from "../lib/size";
 import { outputRefusal } from "../core/explicit-output";
@@ -89,8 +90,14 @@ export function registerBudgetRoutes(app: App): void {
   });
 
   app.openapi(estimateRoute, async (c) => {
-    const { callback_url: _callbackUrl, ...body } = c.req.valid("json");
-    const request = { ...body, size: body.size === undefined ? undefined : parseSize(body.size)! };
+    const { callback_url: _callbackUrl, reference_images: referenceImages, mask, ...body } = c.req.valid("json");
+    const request = {
+      ...body,
+      size: body.size === undefined ? undefined : parseSize(body.size)!,
+      // Only their number and the mask's presence change the price: they decide which backends of the chain edit.
+      ...(referenceImages && { references: referenceImages.map(() => UNREAD_INPUT) }),
+      ...(mask && { mask: UNREAD_INPUT }),
+    };
     // What the real request would refuse (400) is refused here too, not priced.
     const refused = request.output === undefined ? null : outputRefusal(request.output, c.get("caller"));
     if (refused) throw refused;
@@ -114,6 +121,9 @@ export function registerBudgetRoutes(app: App): void {
     );
   });
 }
+
+/** An input image an estimate does not read: it only counts. */
+const UNREAD_INPUT: ReferenceImage = { key: "(not read for an estimate)", sha256: "", mimeType: "image/png", width: 0, height: 0, bytes: 0 };
 
 function budgetBody(caller: string, periods: readonly PeriodBudget[], limits: z.infer<typeof limitsSchema>) {
   const period = (name: PeriodBudget["period"]) => {

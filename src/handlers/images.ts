@@ -25,6 +25,8 @@ import { type Reader, serveOwnedObject } from "../http/serve-object";
 import { systemClock } from "../lib/clock";
 import { ROUTES } from "../routes";
 import { type ImageUrlFor, imageUrlsFromEnv, urlSignerFromEnv, verifyImageSignature } from "../storage/signed-urls";
+import { MAX_BODY_BYTES, largeOnlyWithUploads } from "../http/request-body";
+import { withInputImages } from "./edit-inputs";
 import { registerImageListRoute } from "./image-list";
 import { JobDocumentSchema } from "./job-schemas";
 import { acceptJob } from "./jobs";
@@ -37,7 +39,7 @@ const generateRoute = createRoute({
   summary: "Generate images (with `Prefer: respond-async`: start an async job, 202)",
   security: [{ bearer: [] }],
   // markUnsafeRetries inside idempotencyKey: a replayed answer keeps its x-should-retry.
-  middleware: [rateLimit(), requireJsonBody(), idempotencyKey(), markUnsafeRetries()] as const,
+  middleware: [rateLimit(), requireJsonBody(), largeOnlyWithUploads(MAX_BODY_BYTES, uploadsImages), idempotencyKey(), markUnsafeRetries()] as const,
   request: {
     headers: z.object({
       "idempotency-key": z.string().optional().openapi({
@@ -77,27 +79,34 @@ const serveRoute = createRoute({
 export function registerImageRoutes(app: App): void {
   registerImageListRoute(app);
   app.openapi(generateRoute, async (c) => {
-    const { callback_url: callbackUrl, ...body } = c.req.valid("json");
+    const { callback_url: callbackUrl, reference_images: referenceImages, mask, ...body } = c.req.valid("json");
     const correlation = c.get("correlationId");
-    const request = {
-      ...body,
-      size: body.size === undefined ? undefined : parseSize(body.size)!,
-      ...(correlation !== null && { clientRequestId: correlation }),
-    };
     const admission = admissionOf(c);
-    if (prefers(c.req.header("prefer"), "respond-async")) {
+    const async = prefers(c.req.header("prefer"), "respond-async");
+    if (callbackUrl !== undefined && !async) {
+      const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
+      throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
+    }
+    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c), admission });
+    // Inputs are checked (and uploads stored) before anything is counted or reserved: bad input is a 400 that changes nothing.
+    const request = await withInputImages(
+      c,
+      {
+        ...body,
+        size: body.size === undefined ? undefined : parseSize(body.size)!,
+        ...(correlation !== null && { clientRequestId: correlation }),
+      },
+      { reference_images: referenceImages, mask },
+      deps,
+    );
+    if (async) {
       // The job reserves in its own time; the request's admission (rate limit, key) goes first.
       await admission.admit();
       return acceptJob(c, request, callbackUrl);
     }
-    if (callbackUrl !== undefined) {
-      const message = "callback_url is only for async requests; send it with 'Prefer: respond-async'";
-      throw problem("invalid-request", 400, message, { extra: { errors: [{ field: "callback_url", message }] } });
-    }
     const reuse = await requestReuse(c, request);
     // An explicit output key is claimed before the first attempt: a replayed key must not meet its own stored image first.
     if (request.output !== undefined) await admission.admit();
-    const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c), admission });
     const urlFor = () => imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock);
     // Sent now, finished after the answer: an identical request waiting in the caller's object is woken by it.
     const afterAnswer = (work: Promise<void>) =>
@@ -183,4 +192,12 @@ async function serve(c: Context<AppEnv>, key: string, reader: Reader): Promise<R
         headers: { "content-range": `bytes */${served.size}` },
       });
   }
+}
+
+/** Whether a POST /v1/images body uploads an input image (`b64_json` in `reference_images` or `mask`). */
+function uploadsImages(body: unknown): boolean {
+  if (typeof body !== "object" || body === null) return false;
+  const { reference_images: images, mask } = body as { reference_images?: unknown; mask?: unknown };
+  const uploaded = (input: unknown) => typeof input === "object" && input !== null && "b64_json" in input;
+  return (Array.isArray(images) && images.some(uploaded)) || uploaded(mask);
 }

@@ -11,6 +11,24 @@ import { MAX_REF_CHARS, REF_PATTERN } from "../usage/event";
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_IMAGES = 4;
 
+/**
+ * One input image of an edit: a stored image the caller owns, by the `key` an earlier answer gave
+ * (or an earlier upload's), or the image itself as base64 (stored under the caller's folder).
+ */
+const InputImage = z
+  .union([
+    z.strictObject({ key: z.string().min(1).max(1024).openapi({ description: "The key of an image you own (`images[].key` of an earlier answer)." }) }),
+    z.strictObject({
+      b64_json: z
+        .string()
+        .min(1)
+        .openapi({ description: "The image's bytes as base64: PNG, JPEG or WebP (sniffed from the bytes), within the configured bounds." }),
+    }),
+  ])
+  .openapi("InputImage");
+
+export type InputImage = z.infer<typeof InputImage>;
+
 export const GenerateImagesRequest = z
   .strictObject({
     prompt: z
@@ -57,6 +75,13 @@ export const GenerateImagesRequest = z
       .max(2048)
       .optional()
       .openapi({ description: "With `Prefer: respond-async`: the finished job is POSTed here, signed (Standard Webhooks). https only." }),
+    reference_images: z.array(InputImage).min(1).max(16).optional().openapi({
+      description:
+        "Edit: the images to start from (yours by key, or uploaded as base64), in order. Only backends that edit take them (GET /v1/backends: `edits`).",
+    }),
+    mask: InputImage.optional().openapi({
+      description: "Edit: a PNG with an alpha channel, the size of the first reference image; its transparent pixels mark where to edit.",
+    }),
   })
   .openapi("GenerateImagesRequest");
 
@@ -119,6 +144,10 @@ const BackendInfo = z
     default: z.boolean(),
     fallback: z.array(z.string()),
     fallback_on: z.array(z.string()).openapi({ description: 'The failures that move on to `fallback` (README "Fallback").' }),
+    edits: z
+      .object({ max_images: z.int(), mask: z.boolean() })
+      .nullable()
+      .openapi({ description: "What it takes in an edit (reference images, and whether a mask); null: it only makes images from text." }),
     status: z.string().openapi({ example: "not configured (set REPLICATE_API_TOKEN)" }),
   })
   .openapi("Backend");
@@ -129,6 +158,7 @@ const ChainInfo = z
     default: z.boolean(),
     backends: z.array(z.string()).openapi({ description: "Instances, tried in this order." }),
     fallback_on: z.array(z.string()),
+    edits: z.boolean().openapi({ description: "Some member edits; an edit on this chain runs only on those members." }),
     status: z.string().openapi({ example: "ok via flux-schnell-replicate (flux-schnell-local: skipped: cooling down until …)" }),
   })
   .openapi("Chain");

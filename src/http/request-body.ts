@@ -3,16 +3,22 @@
  * 413 (declared or not), and a body that stops arriving — the client hung up mid-upload — is the
  * client's abort, answered 499 and logged as such, not an internal error.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { CLIENT_CLOSED_REQUEST } from "../core/problem";
 import { problem } from "./problem";
 
-export function bufferedBody(maxBytes: number, subject: string): MiddlewareHandler<AppEnv> {
-  const tooLarge = () => problem("payload-too-large", 413, `${subject} are limited to ${maxBytes} bytes`);
+/** JSON bodies are small: only the input images of an edit travel inward. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Bodies that upload the input images of an edit (each image is bounded again by `[edits]`). */
+export const MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024;
+
+export function bufferedBody(limit: number | ((c: Context<AppEnv>) => number), subject: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const body = c.req.raw.body;
     if (!body) return next();
+    const maxBytes = typeof limit === "number" ? limit : limit(c);
+    const tooLarge = () => problem("payload-too-large", 413, `${subject} are limited to ${maxBytes} bytes`);
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge();
     const reader = body.getReader();
@@ -41,6 +47,21 @@ export function bufferedBody(maxBytes: number, subject: string): MiddlewareHandl
       offset += chunk.byteLength;
     }
     c.req.raw = new Request(c.req.raw, { body: whole });
+    await next();
+  };
+}
+
+/**
+ * Route middleware after `bufferedBody` allowed an upload-sized body: a JSON body over `maxBytes`
+ * is taken only when it uploads something (`uploads(body)`); any other is 413 as before.
+ */
+export function largeOnlyWithUploads(maxBytes: number, uploads: (body: unknown) => boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const size = (await c.req.arrayBuffer()).byteLength;
+    if (size > maxBytes) {
+      const body: unknown = await c.req.json().catch(() => null);
+      if (!uploads(body)) throw problem("payload-too-large", 413, `request bodies are limited to ${maxBytes} bytes unless they upload images`);
+    }
     await next();
   };
 }

@@ -14,27 +14,40 @@
  *   gpt-image-1-mini (token-priced only, shutting down 2026-12-01) are deliberately absent.
  *   Note: the source prices gpt-image-2's portrait/landscape sizes BELOW its square size; copied
  *   as published, flagged in docs/pricing.md.
+ *
+ * The FLUX.1 Kontext editing models joined on 2026-12-07, as lines of their own date (seeded by
+ * their own migrations, after the first snapshot's rows): Replicate per output image (Kontext pro
+ * $0.04, max $0.08, dev $0.025, as Black Forest Labs prices pro and max), Together per megapixel
+ * as Portkey's together-ai.json lists them (pro 0.04, max 0.08, dev 0.025).
  */
 import { roundRate } from "./model-key";
 import type { NewPrice, PriceUnit } from "./store";
 
 const SNAPSHOT_DATE = "2026-11-22";
-export const SNAPSHOT_SOURCE = `bundled-snapshot-${SNAPSHOT_DATE}`;
-const SNAPSHOT_TIME = `${SNAPSHOT_DATE}T00:00:00.000Z`;
+export const SNAPSHOT_SOURCE = snapshotSource(SNAPSHOT_DATE);
+const KONTEXT_DATE = "2026-12-07";
+export const KONTEXT_SNAPSHOT_SOURCE = snapshotSource(KONTEXT_DATE);
 
-function line(provider: string, model: string, unit: PriceUnit, usd_rate: number, dims: { quality?: string; size?: string } = {}): NewPrice {
-  return {
+function snapshotSource(date: string): string {
+  return `bundled-snapshot-${date}`;
+}
+
+function dated(date: string) {
+  return (provider: string, model: string, unit: PriceUnit, usd_rate: number, dims: { quality?: string; size?: string } = {}): NewPrice => ({
     provider,
     model,
     unit,
     quality: dims.quality ?? null,
     size: dims.size ?? null,
     usd_rate: roundRate(usd_rate),
-    source: SNAPSHOT_SOURCE,
-    fetched_at: SNAPSHOT_TIME,
-    effective_from: SNAPSHOT_TIME,
-  };
+    source: snapshotSource(date),
+    fetched_at: `${date}T00:00:00.000Z`,
+    effective_from: `${date}T00:00:00.000Z`,
+  });
 }
+
+const line = dated(SNAPSHOT_DATE);
+const kontextLine = dated(KONTEXT_DATE);
 
 /** OpenAI per-image rates in cents as published: quality → size → cents. */
 const OPENAI_CENTS: Record<string, Record<string, Record<string, number>>> = {
@@ -67,4 +80,10 @@ export const BUNDLED_PRICES: readonly NewPrice[] = Object.freeze([
   line("together", "black-forest-labs/flux.1-pro", "megapixel", 0.05),
   line("together", "black-forest-labs/flux.1.1-pro", "image", 0.04),
   ...openAiLines,
+  kontextLine("replicate", "black-forest-labs/flux-kontext-pro", "image", 0.04),
+  kontextLine("replicate", "black-forest-labs/flux-kontext-max", "image", 0.08),
+  kontextLine("replicate", "black-forest-labs/flux-kontext-dev", "image", 0.025),
+  kontextLine("together", "black-forest-labs/flux.1-kontext-pro", "megapixel", 0.04),
+  kontextLine("together", "black-forest-labs/flux.1-kontext-max", "megapixel", 0.08),
+  kontextLine("together", "black-forest-labs/flux.1-kontext-dev", "megapixel", 0.025),
 ]);

@@ -30,7 +30,14 @@ export interface ReuseSettings {
 export async function reuseFingerprint(request: GenerationRequest, caller: string, settings: ReuseSettings): Promise<string | null> {
   if (settings.windowSeconds === 0 || !request.seed || request.output !== undefined) return null;
   const { prompt, backend = settings.defaultBackend, size, seed, steps, style, negative, n } = request;
-  return sha256Hex(JSON.stringify([caller, backend, await sha256Hex(prompt), seed, size ?? null, steps ?? null, style ?? null, negative ?? null, n]));
+  const parts: unknown[] = [caller, backend, await sha256Hex(prompt), seed, size ?? null, steps ?? null, style ?? null, negative ?? null, n];
+  // An edit is the same request only with the same inputs (by their hashes).
+  if (request.references?.length)
+    parts.push(
+      request.references.map((input) => input.sha256),
+      request.mask?.sha256 ?? null,
+    );
+  return sha256Hex(JSON.stringify(parts));
 }
 
 /**

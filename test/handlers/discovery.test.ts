@@ -16,6 +16,7 @@ describe("GET /v1/backends", () => {
       default: true,
       fallback: [],
       fallback_on: ["unconfigured", "unreachable", "rate_limited", "server_error", "timeout"],
+      edits: { max_images: 16, mask: true },
       status: "ok",
     });
     expect(backends[3]).toMatchObject({ default: false, fallback: ["mock-down", "mock"] });
@@ -52,7 +53,9 @@ describe("GET /v1/backends", () => {
     const after = await (await app.call("/v1/backends", { headers: bearer(key) })).json<any>();
 
     expect(made.status).toBe(201);
-    expect(before.chains).toEqual([{ name: "home-then-mock", default: false, backends: ["home", "mock"], fallback_on: ["unreachable"], status: "ok" }]);
+    expect(before.chains).toEqual([
+      { name: "home-then-mock", default: false, backends: ["home", "mock"], fallback_on: ["unreachable"], edits: true, status: "ok" },
+    ]);
     expect(after.backends.find((b: any) => b.name === "home").status).toMatch(/^skipped: cooling down until \S+Z \(home was unreachable: /);
     expect(after.chains[0].status).toMatch(/^ok via mock \(home: skipped: cooling down until /);
   });

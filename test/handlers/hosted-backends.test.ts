@@ -7,7 +7,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { sniffImage } from "../../src/backends/image-size";
-import { creates, newKey, requestsOf, setScenario } from "../fakes/openai-style/control";
+import { encodeCellPng } from "../../src/backends/mock/png";
+import { sha256HexOfBytes } from "../../src/lib/hash";
+import { creates, edits, newKey, requestsOf, setScenario } from "../fakes/openai-style/control";
 import { newToken, setScenario as setReplicateScenario } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows, priceRow } from "../helpers/ledger";
@@ -112,6 +114,29 @@ describe("POST /v1/images on an OpenAI instance", () => {
     const [row] = await ledgerRows(body.request_id, 1);
     expect(row).toMatchObject({ backend: "openai-images", success: 1, images_produced: 2, provider_image_count: 2, cost_usd_estimate: 0.266 });
     expect(await priceRow(row!.price_id)).toMatchObject({ provider: "openai", model: "gpt-image-1.5", quality: "high", size: "1024x1024", usd_rate: 0.133 });
+  });
+
+  it("edits through the OpenAI-compatible route: the fake receives the upload's bytes as multipart, one ledger row priced per output image", async () => {
+    const openAiKey = newKey("openai");
+    const app = appWithConfig(config(), { OPENAI_API_KEY: openAiKey });
+    const key = await seedKey("ada/openai-edit");
+    const input = encodeCellPng(1024, 1024, 128, (cx, cy) => [cx * 30, cy * 30, 60]);
+    const form = new FormData();
+    form.append("image", new Blob([input], { type: "image/png" }), "in.png");
+    form.append("prompt", "a watercolour version");
+    form.append("model", "openai-images");
+    form.append("size", "1024x1024");
+    const res = await app.call("/v1/images/edits", { method: "POST", headers: bearer(key), body: form });
+    expect(res.status).toBe(200);
+    const body = await res.json<any>();
+    expect(body.usage.input_tokens_details.image_tokens).toBeGreaterThan(0);
+    const [edit] = edits(await requestsOf(fakes.openai!, openAiKey));
+    expect((edit!.body as any).files.image).toEqual([
+      { filename: "image-1.png", type: "image/png", bytes: input.length, sha256: await sha256HexOfBytes(input) },
+    ]);
+    const [row] = await ledgerRows(res.headers.get("x-request-id")!, 1);
+    // Output images only: gpt-image-1.5, high, 1024x1024 = $0.133; input image tokens are not in the price table.
+    expect(row).toMatchObject({ backend: "openai-images", success: 1, images_produced: 1, cost_usd_estimate: 0.133 });
   });
 
   it("refuses a size the instance does not make with a 400 naming the choices, sending nothing", async () => {

@@ -3,7 +3,8 @@
  * lost answer never generates twice, and a rate-limited key ends in the SDK's RateLimitError
  * after it retried as Retry-After said.
  */
-import OpenAI, { APIError, RateLimitError } from "openai";
+import OpenAI, { APIError, RateLimitError, toFile } from "openai";
+import { encodeCellPng } from "../../src/backends/mock/png";
 import { describe, expect, inject, it } from "vitest";
 import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
 import { testConfig } from "../helpers/config";
@@ -20,6 +21,8 @@ function sdk(apiKey: string, config: unknown, options: { maxRetries: number; los
     baseURL: `${BASE}/v1`,
     maxRetries: options.maxRetries,
     fetch: async (input, init) => {
+      // The SDK's one-off check that this fetch can send FormData (before multipart requests): no network.
+      if (String(input).startsWith("data:")) return fetch(input, init);
       const request = new Request(input, init);
       retryCounts.push(request.headers.get("x-stainless-retry-count"));
       const url = new URL(request.url);
@@ -64,6 +67,40 @@ describe("an SDK retry after a lost answer", () => {
 
     expect(answers.map((a) => a.headers.get("idempotent-replayed"))).toEqual([null, null]);
     expect(answers[0]!.headers.get("x-request-id")).not.toBe(answers[1]!.headers.get("x-request-id"));
+  });
+});
+
+describe("an SDK retry of an edit after a lost answer", () => {
+  it("is the same request though its multipart boundary is new: one edit, one usage row", async () => {
+    const key = await seedKey("sdk-lost-edit");
+    const { client, answers, retryCounts } = sdk(key, testConfig(), { maxRetries: 2, loseFirstAnswer: true });
+    const png = encodeCellPng(64, 64, 8, (cx, cy) => [cx * 30, cy * 30, 90]);
+
+    const result = await client.images.edit({ model: "mock", image: await toFile(png, "s.png", { type: "image/png" }), prompt: "invert", size: "64x64" });
+
+    expect(retryCounts).toEqual(["0", "1"]);
+    expect(answers.map((a) => [a.status, a.headers.get("idempotent-replayed")])).toEqual([
+      [200, null],
+      [200, "true"],
+    ]);
+    expect(result.data![0]!.b64_json).toBeTruthy();
+    const requestId = answers[0]!.headers.get("x-request-id")!;
+    expect((await ledgerRows(requestId, 1)).map((r) => [r.backend, r.success])).toEqual([["mock", 1]]);
+  });
+
+  it("with another image is another request", async () => {
+    const key = await seedKey("sdk-two-edits");
+    const { client, answers, retryCounts } = sdk(key, testConfig(), { maxRetries: 0 });
+    for (const shade of [10, 200]) {
+      const png = encodeCellPng(64, 64, 8, () => [shade, shade, shade]);
+      await client.images.edit(
+        { model: "mock", image: await toFile(png, "s.png", { type: "image/png" }), prompt: "invert", size: "64x64" },
+        { headers: { "x-stainless-retry-count": "1" } },
+      );
+    }
+    // Both claim to be retries: only the fingerprint (which hashes the image part) tells them apart.
+    expect(retryCounts).toEqual(["1", "1"]);
+    expect(answers.map((a) => a.headers.get("idempotent-replayed"))).toEqual([null, null]);
   });
 });
 

@@ -4,7 +4,9 @@
  * instead of the network.
  */
 import { env, exports } from "cloudflare:workers";
-import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, NotFoundError } from "openai";
+import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, NotFoundError, toFile } from "openai";
+import { encodeCellPng, type Rgb } from "../../src/backends/mock/png";
+import { sha256HexOfBytes } from "../../src/lib/hash";
 import { beforeAll, describe, expect, it } from "vitest";
 import { testConfig } from "../helpers/config";
 import { ledgerRows } from "../helpers/ledger";
@@ -21,6 +23,8 @@ function sdk(apiKey: string, call: Call = (request) => exports.default.fetch(req
     baseURL: `${BASE}/v1`,
     maxRetries: options.maxRetries ?? 0,
     fetch: async (input, init) => {
+      // The SDK's one-off check that this fetch can send FormData (before multipart requests): no network.
+      if (String(input).startsWith("data:")) return fetch(input, init);
       const request = new Request(input, init);
       sent.push(request.clone());
       return call(request);
@@ -186,8 +190,8 @@ describe("errors in OpenAI's shape", () => {
       ["DELETE", "/v1/images/generations", 405],
       ["POST", "/v1/models", 405],
       ["PUT", "/v1/models/mock", 405],
-      ["POST", "/v1/images/edits", 405],
-      ["POST", "/v1/images/variations", 405],
+      ["PUT", "/v1/images/edits", 405],
+      ["PUT", "/v1/images/variations", 405],
       ["GET", "/v1/models/mock/extra", 404],
     ] as const) {
       const res = await call(method, path);
@@ -211,6 +215,86 @@ describe("errors in OpenAI's shape", () => {
   });
 });
 
+describe("images.edit through the official SDK", () => {
+  const colour = (cx: number, cy: number, salt: number): Rgb => [(cx * 50 + salt) & 0xff, (cy * 70) & 0xff, (cx + cy + salt) & 0xff];
+  const source = (salt: number) => encodeCellPng(64, 64, 8, (cx, cy) => colour(cx, cy, salt));
+  const inverted = ([r, g, b]: Rgb) => [255 - r, 255 - g, 255 - b];
+  const editConfig = testConfig({
+    backends: { ...testConfig().backends, "text-only": { type: "mock", model: "text-only", edits: false } },
+    openai: { aliases: { "gpt-image-1.5": "mock" } },
+  });
+
+  it("edits one image, unchanged SDK: the answer is the input inverted, stored and ledgered, the input kept under the caller's folder", async () => {
+    const { client, sent } = sdk(key, viaApp(editConfig));
+    const input = source(7);
+    const result = await client.images.edit({
+      model: "gpt-image-1.5",
+      image: await toFile(input, "source.png", { type: "image/png" }),
+      prompt: "invert the colours",
+      size: "64x64",
+      user: "edit-bot",
+    });
+    expect(sent.map((r) => r.headers.get("content-type"))).toEqual([expect.stringMatching(/^multipart\/form-data; boundary=/)]);
+    expect(result).toMatchObject({ output_format: "png", size: "64x64" });
+    const png = await decodePng(base64Bytes(result.data![0]!.b64_json!));
+    expect(png.pixel(12, 30)).toEqual(inverted(colour(1, 3, 7)));
+    const uploaded = await env.IMAGES.get(`sdk-user/inputs/${await sha256HexOfBytes(input)}.png`);
+    expect(new Uint8Array(await uploaded!.arrayBuffer())).toEqual(input);
+    const [stored] = await storedFor("sdk-user", result._request_id!);
+    const sidecar = await (await env.IMAGES.get(`${stored!.key}.json`))!.json<any>();
+    expect(sidecar.request.reference_images).toEqual([expect.objectContaining({ sha256: await sha256HexOfBytes(input), width: 64, height: 64 })]);
+    const [row] = await ledgerRows(result._request_id!, 1);
+    expect(row).toMatchObject({ caller: "sdk-user", source: "edit-bot", backend: "mock", success: 1 });
+  });
+
+  it("takes several images as image[] (the first is the one the mock edits) and answers a signed url when asked", async () => {
+    const { client } = sdk(key, viaApp(editConfig));
+    const result = await client.images.edit({
+      model: "mock",
+      image: [await toFile(source(1), "a.png", { type: "image/png" }), await toFile(source(2), "b.png", { type: "image/png" })],
+      prompt: "combine",
+      size: "64x64",
+      response_format: "url",
+    });
+    const [stored] = await storedFor("sdk-user", result._request_id!);
+    const sidecar = await (await env.IMAGES.get(`${stored!.key}.json`))!.json<any>();
+    expect(sidecar.request.reference_images.map((r: any) => r.sha256)).toEqual([await sha256HexOfBytes(source(1)), await sha256HexOfBytes(source(2))]);
+    const res = await viaApp(editConfig)(new Request(result.data![0]!.url!));
+    const png = await decodePng(new Uint8Array(await res.arrayBuffer()));
+    expect(png.pixel(40, 40)).toEqual(inverted(colour(5, 5, 1)));
+  });
+
+  it("a model that cannot edit is a BadRequestError naming param model and the models that can", async () => {
+    const error = await sdk(key, viaApp(editConfig))
+      .client.images.edit({ model: "text-only", image: await toFile(source(3), "s.png", { type: "image/png" }), prompt: "x", size: "64x64" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: "model", type: "invalid_request_error" });
+    expect((error as BadRequestError).message).toMatch(/"text-only" cannot edit images .*can: mock/);
+  });
+
+  it("an image that is not PNG, JPEG or WebP is a BadRequestError naming param image; nothing ledgered", async () => {
+    const error = await sdk(key, viaApp(editConfig))
+      .client.images.edit({ model: "mock", image: await toFile(new TextEncoder().encode("GIF89a..."), "s.gif", { type: "image/gif" }), prompt: "x" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ param: "image" });
+    const { results } = await env.LEDGER.prepare("SELECT * FROM imagen_usage WHERE request_id = ?")
+      .bind((error as BadRequestError).requestID)
+      .all();
+    expect(results).toEqual([]);
+  });
+
+  it("createVariation is a BadRequestError that says variations are not supported", async () => {
+    const error = await sdk(key)
+      .client.images.createVariation({ image: await toFile(source(4), "s.png", { type: "image/png" }) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, type: "invalid_request_error", code: "unsupported_endpoint" });
+    expect((error as BadRequestError).message).toMatch(/variations are not supported/);
+  });
+});
+
 describe("models through the official SDK", () => {
   it("lists instances and aliases in OpenAI's shape with their status", async () => {
     const config = testConfig({ openai: { aliases: { "dall-e-3": "mock" } } });
@@ -218,8 +302,8 @@ describe("models through the official SDK", () => {
     const models = [];
     for await (const model of client.models.list()) models.push(model);
     expect(models.map((m) => m.id)).toEqual(["mock", "mock-down", "mock-refuses", "mock-with-fallback", "dall-e-3"]);
-    expect(models[0]).toEqual({ id: "mock", object: "model", created: 0, owned_by: "mock", status: "ok" });
-    expect(models[4]).toEqual({ id: "dall-e-3", object: "model", created: 0, owned_by: "mock", status: "ok", alias_of: "mock" });
+    expect(models[0]).toEqual({ id: "mock", object: "model", created: 0, owned_by: "mock", status: "ok", edits: true });
+    expect(models[4]).toEqual({ id: "dall-e-3", object: "model", created: 0, owned_by: "mock", status: "ok", edits: true, alias_of: "mock" });
   });
 
   it("retrieves one by id or alias; an unknown one is a NotFoundError", async () => {

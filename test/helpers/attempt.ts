@@ -19,6 +19,8 @@ import { createCostEstimator } from "../../src/pricing/estimate";
 import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 import { R2ImageStore } from "../../src/storage/image-store";
+import { R2ReferenceStore } from "../../src/storage/reference-store";
+import { testReferenceInputs } from "./reference-images";
 import type { UsageEvent } from "../../src/usage/event";
 
 export interface AttemptOptions {
@@ -33,6 +35,8 @@ export async function runAttempt(backend: Backend, spec: GenerationSpec, ctx: At
     config: parseConfig({ default_backend: backend.name, backends: { [backend.name]: { type: "mock" } } }),
     backend: () => backend,
     store: new R2ImageStore(env.IMAGES),
+    references: new R2ReferenceStore(env.IMAGES),
+    inputs: ctx.inputs ?? testReferenceInputs(),
     usage: { record: async (event) => void events.push(event) },
     pricing: createCostEstimator({ store: new MemoryPriceStore(ctx.clock, BUNDLED_PRICES), clock: ctx.clock }),
     guard: NO_GUARD,

@@ -13,6 +13,8 @@ import { MemoryPriceStore } from "../../src/pricing/memory-price-store";
 import { BUNDLED_PRICES } from "../../src/pricing/snapshot";
 import { backendResolver } from "../../src/deps";
 import { R2ImageStore } from "../../src/storage/image-store";
+import { R2ReferenceStore } from "../../src/storage/reference-store";
+import { testReferenceInputs } from "./reference-images";
 import type { UsageEvent, UsageSink } from "../../src/usage/event";
 import { testConfig } from "./config";
 
@@ -36,6 +38,8 @@ export function pipelineWorld(config: unknown = testConfig(), { usage, secrets, 
     config: parsed,
     backend: backendResolver(parsed, { ...env, ...secrets } as typeof env, clock),
     store: new R2ImageStore(env.IMAGES),
+    references: new R2ReferenceStore(env.IMAGES),
+    inputs: testReferenceInputs(),
     usage: usage ?? { record: async (event) => void events.push(event) },
     pricing: createCostEstimator({ store: new MemoryPriceStore(clock, BUNDLED_PRICES), clock }),
     guard: NO_GUARD,

@@ -61,6 +61,9 @@ export function realRoutes(): Record<string, () => Response> {
     [`${REPLICATE}/black-forest-labs/flux-dev`]: html(replicatePage("$0.025")),
     [`${REPLICATE}/black-forest-labs/flux-pro`]: html(replicatePage("$0.055")),
     [`${REPLICATE}/black-forest-labs/flux-1.1-pro`]: html(replicatePage("$0.04")),
+    [`${REPLICATE}/black-forest-labs/flux-kontext-pro`]: html(replicatePage("$0.04")),
+    [`${REPLICATE}/black-forest-labs/flux-kontext-max`]: html(replicatePage("$0.08")),
+    [`${REPLICATE}/black-forest-labs/flux-kontext-dev`]: html(replicatePage("$0.025")),
   };
 }
 

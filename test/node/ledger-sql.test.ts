@@ -70,6 +70,7 @@ describe.each(ENGINES)("on %s", (engine) => {
         "20261207140000_imagen_usage_report_planning.sql",
         "20261207140100_imagen_usage_daily.sql",
         "20261207150000_imagen_usage_correct.sql",
+        "20261207153000_kontext_prices.sql",
       ]);
     });
 

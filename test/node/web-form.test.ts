@@ -270,6 +270,41 @@ describe("the web form", () => {
     expect(await page.$eval("#gallery-grid figure", (f) => f.getAttribute("data-key"))).toBe(key);
   });
 
+  it("edits an image from the gallery and shows the result next to its source", async () => {
+    const page = await openForm(worker.userKey);
+    await generate(page, { prompt: "to be edited", size: "256x256", seed: "9" });
+    await text(page, "#results .facts", /seed 9/);
+    const key = await page.$eval("#results img", (img) => img.getAttribute("alt")!.replace("Generated image ", ""));
+    await page.click('nav a[href="#gallery"]');
+    const figure = `#gallery-grid figure[data-key="${key}"]`;
+    await page.click(`${figure} button.edit-image`);
+    await page.waitForSelector("#edit-source:not([hidden])");
+    expect(await page.isVisible("#generate")).toBe(true);
+    expect(await page.getAttribute("#edit-source img", "alt")).toBe(`Source image ${key}`);
+    await page.fill("#prompt", "the same, inverted");
+    await page.click("#submit");
+    await text(page, "#results .facts", /^mock · mock-png/);
+    // The source first, then the result, both loaded.
+    expect(await page.$$eval("#results figure img", (imgs) => imgs.map((img) => img.getAttribute("alt")))).toEqual([
+      `Source image ${key}`,
+      expect.stringMatching(/^Generated image /),
+    ]);
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>("#results figure img")].every((img) => img.naturalWidth > 0));
+    // The mock inverts its input: the result's pixels are the source's, inverted (read back from the page itself).
+    const [source, result] = await page.$$eval("#results figure img", (imgs) =>
+      (imgs as HTMLImageElement[]).map((img) => {
+        const canvas = document.createElement("canvas");
+        canvas.width = img.naturalWidth;
+        canvas.height = img.naturalHeight;
+        const context = canvas.getContext("2d")!;
+        context.drawImage(img, 0, 0);
+        return [10, 100, 200].map((at) => [...context.getImageData(at, at, 1, 1).data.slice(0, 3)]);
+      }),
+    );
+    expect(result).toEqual(source!.map((pixel) => pixel.map((channel) => 255 - channel)));
+    expect(await page.textContent("#results .snippets pre code")).toContain(`"reference_images":[{"key":"${key}"}]`);
+  });
+
   it("draws spend per day and a table with totals once the ledger has the usage", async () => {
     const page = await openForm(worker.adminKey);
     await generate(page, { prompt: "to be counted", size: "256x256" });

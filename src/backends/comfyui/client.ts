@@ -6,7 +6,7 @@
  * tunnel fails into BackendErrors that say what to do.
  *
  * Routes: ComfyUI server.py (`/prompt`, `/history/{id}`, `/queue`, `/view`, `/interrupt`,
- * `/system_stats`, `/ws`). Access: https://developers.cloudflare.com/cloudflare-one/identity/service-tokens/
+ * `/system_stats`, `/upload/image`, `/ws`). Access: https://developers.cloudflare.com/cloudflare-one/identity/service-tokens/
  */
 import type { z } from "zod";
 import { BackendError } from "../errors";
@@ -16,6 +16,7 @@ import {
   promptRejected,
   queue,
   systemStats,
+  uploaded,
   type HistoryEntry,
   type OutputImage,
   type PromptRejected,
@@ -77,6 +78,25 @@ export class ComfyClient {
     }
     const accepted = this.parse(promptAccepted, await this.readJson(response, "/prompt"), "/prompt");
     return { accepted: true, promptId: accepted.prompt_id };
+  }
+
+  /**
+   * POST /upload/image (multipart `image`, `type=input`, `subfolder`, `overwrite`): the file lands
+   * in ComfyUI's input folder; the answer is the name a LoadImage node loads it by.
+   */
+  async uploadImage(
+    image: { readonly bytes: Uint8Array; readonly filename: string; readonly mimeType: string; readonly subfolder: string },
+    options: CallOptions,
+  ): Promise<{ readonly loadName: string }> {
+    const form = new FormData();
+    form.set("image", new File([image.bytes], image.filename, { type: image.mimeType }));
+    form.set("type", "input");
+    form.set("subfolder", image.subfolder);
+    // Files are named by their hash: the same name always holds the same bytes.
+    form.set("overwrite", "true");
+    const response = await this.send("/upload/image", { method: "POST", form, accept: "json" }, options);
+    const answer = this.parse(uploaded, await this.readJson(response, "/upload/image"), "/upload/image");
+    return { loadName: answer.subfolder === "" ? answer.name : `${answer.subfolder}/${answer.name}` };
   }
 
   /** GET /history/{id}: the entry once the job finished, undefined before (or when unknown). */
@@ -152,7 +172,7 @@ export class ComfyClient {
    */
   private async send(
     path: string,
-    request: { method: "GET" | "POST"; json?: unknown; accept: "json" | "image" | "any"; allow?: readonly number[] },
+    request: { method: "GET" | "POST"; json?: unknown; form?: FormData; accept: "json" | "image" | "any"; allow?: readonly number[] },
     options: CallOptions,
   ): Promise<Response> {
     const headers = new Headers(this.connection.accessHeaders);
@@ -165,7 +185,8 @@ export class ComfyClient {
       response = await this.connection.fetch(this.connection.baseUrl + path, {
         method: request.method,
         headers,
-        body: request.json === undefined ? undefined : JSON.stringify(request.json),
+        // A form sets its own multipart Content-Type (with the boundary).
+        body: request.form ?? (request.json === undefined ? undefined : JSON.stringify(request.json)),
         redirect: "manual",
         signal: watchdog.signal,
       });

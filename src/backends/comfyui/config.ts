@@ -35,7 +35,10 @@ export const comfyuiConfigSchema = z
     access_client_secret_env: envVarName.optional(),
     /** A template shipped in src/backends/workflows/, or an inline API-format workflow. */
     workflow: z.union([z.string(), apiWorkflowSchema]).default(DEFAULT_TEMPLATE),
-    /** Where prompt, negative, seed, steps, width, height and batch_size go; defaults follow the template. */
+    /**
+     * Where prompt, negative, seed, steps, width, height, batch_size and an edit's uploaded image
+     * go; defaults follow the template. An instance whose map has an `image` edits images.
+     */
     inputs: z
       .strictObject({
         prompt: optionalTarget.optional(),
@@ -45,6 +48,7 @@ export const comfyuiConfigSchema = z
         width: inputTarget.optional(),
         height: inputTarget.optional(),
         batch_size: optionalTarget.optional(),
+        image: optionalTarget.optional(),
       })
       .default({}),
     timeout_s: z.number().positive().max(3600).default(120),

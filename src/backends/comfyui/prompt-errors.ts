@@ -34,10 +34,11 @@ export function promptRejectionError(rejection: PromptRejected, workflow: ApiWor
   if (problems.length === 0) return new BackendError("failed", `ComfyUI rejected the workflow: ${describeTopError(rejection)}`);
 
   // Problems with the values we patched in are the caller's request (a size the model refuses,
-  // too many steps): say which field, and do not blame the box.
+  // too many steps): say which field, and do not blame the box. The one exception is an edit's
+  // input: we uploaded it just before, so a LoadImage that cannot find it is the box's fault.
   const ours = problems
     .map((problem) => ({ problem, field: fieldFor(problem, inputs) }))
-    .filter((entry): entry is { problem: Problem; field: InputName } => entry.field !== undefined);
+    .filter((entry): entry is { problem: Problem; field: InputName } => entry.field !== undefined && entry.field !== "image");
   if (ours.length > 0) {
     const invalidFields = ours.map(({ problem, field }) => ({
       field,

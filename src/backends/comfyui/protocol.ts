@@ -10,6 +10,13 @@ export const promptAccepted = z.looseObject({
   number: z.number().optional(),
 });
 
+/** 200 from POST /upload/image: where the file now is, which is what LoadImage names. */
+export const uploaded = z.looseObject({
+  name: z.string().min(1),
+  subfolder: z.string(),
+  type: z.string(),
+});
+
 const nodeError = z.looseObject({
   type: z.string(),
   message: z.string(),

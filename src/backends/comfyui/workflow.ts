@@ -11,6 +11,7 @@ import { z } from "zod";
 // Static imports: wrangler and the vitest plugin bundle JSON, so the templates exist in workerd
 // without any file access at run time.
 import fluxSchnellCheckpoint from "../workflows/flux-schnell-checkpoint.json";
+import fluxSchnellImg2img from "../workflows/flux-schnell-img2img.json";
 import smokeEmptyImage from "../workflows/smoke-empty-image.json";
 
 export interface WorkflowNode {
@@ -38,7 +39,8 @@ export interface InputTarget {
   readonly input: string;
 }
 
-export const INPUT_NAMES = ["prompt", "negative", "seed", "steps", "width", "height", "batch_size"] as const;
+/** `image`: where the name of an edit's uploaded input goes (a LoadImage node's `image`). */
+export const INPUT_NAMES = ["prompt", "negative", "seed", "steps", "width", "height", "batch_size", "image"] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
 /** Width and height always have a place; the others may be absent from a workflow (`false`). */
@@ -60,10 +62,27 @@ const FLUX_SCHNELL_INPUTS: InputMap = {
   width: { node: "27", input: "width" },
   height: { node: "27", input: "height" },
   batch_size: { node: "27", input: "batch_size" },
+  image: false,
 };
 
 const TEMPLATES = {
   "flux-schnell-checkpoint": { workflow: fluxSchnellCheckpoint, inputs: FLUX_SCHNELL_INPUTS },
+  /**
+   * Image-to-image on the same checkpoint: the uploaded input (LoadImage 10) scaled and
+   * centre-cropped to the requested size (ImageScale 11), encoded (VAEEncode 12), repeated for
+   * n images (RepeatLatentBatch 13) and resampled from there with denoise 0.75 (KSampler 31), so
+   * the result keeps the input's layout. Edits only: it has no empty latent to start from.
+   */
+  "flux-schnell-img2img": {
+    workflow: fluxSchnellImg2img,
+    inputs: {
+      ...FLUX_SCHNELL_INPUTS,
+      width: { node: "11", input: "width" },
+      height: { node: "11", input: "height" },
+      batch_size: { node: "13", input: "amount" },
+      image: { node: "10", input: "image" },
+    },
+  },
   /**
    * Weights-free: EmptyImage → SaveImage makes a real PNG with no model loaded, to check the
    * tunnel, Access and the queue end to end. It has no prompt, seed or steps.
@@ -78,6 +97,7 @@ const TEMPLATES = {
       width: { node: "1", input: "width" },
       height: { node: "1", input: "height" },
       batch_size: { node: "1", input: "batch_size" },
+      image: false,
     },
   },
 } as const satisfies Record<string, WorkflowTemplate>;
@@ -150,6 +170,8 @@ export interface PatchValues {
   readonly width: number;
   readonly height: number;
   readonly batchSize: number;
+  /** An edit's input as LoadImage names it (`subfolder/name` from `/upload/image`). */
+  readonly image?: string;
 }
 
 /**
@@ -170,6 +192,7 @@ export function patchWorkflow(template: WorkflowTemplate, values: PatchValues): 
   set(template.inputs.width, values.width);
   set(template.inputs.height, values.height);
   set(template.inputs.batch_size, values.batchSize);
+  set(template.inputs.image, values.image);
   return workflow;
 }
 

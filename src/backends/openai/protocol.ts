@@ -8,11 +8,13 @@
  */
 import type { ImageGenerateParamsNonStreaming } from "openai/resources/images";
 import { z } from "zod";
-import type { GeneratedImage, GenerationSpec, TokenUsage } from "../backend";
+import { type EditSupport, EXTENSION_BY_MIME, type GeneratedImage, type GenerationSpec, type ImageMimeType, type TokenUsage } from "../backend";
 import { BackendError } from "../errors";
 import { b64ImageSchema, decodeB64Image } from "../openai-style";
 
 export const OPENAI_IMAGES_PATH = "/images/generations";
+/** Multipart: https://platform.openai.com/docs/api-reference/images/createEdit */
+export const OPENAI_EDITS_PATH = "/images/edits";
 
 export const openAiQualities = ["auto", "low", "medium", "high", "xhigh", "max", "standard", "hd"] as const satisfies readonly NonNullable<
   ImageGenerateParamsNonStreaming["quality"]
@@ -48,6 +50,37 @@ export function openAiImageRequest(
     ...(instance.quality !== undefined && { quality: instance.quality }),
     ...(isDallE(instance.model) ? { response_format: "b64_json" as const } : { output_format: instance.outputFormat }),
   };
+}
+
+/** What an instance edits with: GPT image models take up to 16 images and a mask; DALL·E 2 one PNG and a mask; DALL·E 3 none. */
+export function openAiEditSupport(model: string): EditSupport | undefined {
+  const name = model.toLowerCase();
+  if (name.startsWith("dall-e-2")) return { maxImages: 1, mask: true };
+  if (isDallE(name)) return undefined;
+  return { maxImages: 16, mask: true };
+}
+
+/** One input image as a multipart file part. */
+export interface EditInput {
+  readonly bytes: Uint8Array;
+  readonly mimeType: ImageMimeType;
+}
+
+/**
+ * The edit request: the same fields as a generation, as text parts, plus the images — one as
+ * `image`, several as `image[]` (as the official SDKs send them) — and the mask.
+ */
+export function openAiEditForm(request: OpenAiImageRequest, images: readonly EditInput[], mask: EditInput | undefined): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(request)) if (value !== undefined && value !== null) form.append(name, String(value));
+  const field = images.length === 1 ? "image" : "image[]";
+  for (const [index, image] of images.entries()) form.append(field, filePart(image), `image-${index + 1}.${EXTENSION_BY_MIME[image.mimeType]}`);
+  if (mask) form.append("mask", filePart(mask), "mask.png");
+  return form;
+}
+
+function filePart(input: EditInput): Blob {
+  return new Blob([input.bytes as Uint8Array<ArrayBuffer>], { type: input.mimeType });
 }
 
 const tokens = z.number().int().nonnegative();

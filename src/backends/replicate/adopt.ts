@@ -4,7 +4,9 @@
  * not have made a paid prediction. Instead of sending it again we look for it: every create
  * carries a concrete seed, so its input is as good as unique, and GET /v1/predictions lists the
  * account's predictions newest first. A prediction of the same model with exactly our input,
- * created since just before we sent, is ours and is adopted.
+ * created since just before we sent, is ours and is adopted. An edit's `input_image` is compared
+ * by presence only: it is a signed link that differs each time it is signed (or a data URI of
+ * the same reference), and the seed keeps the rest of the input unique.
  *
  * A list that was read and holds no such prediction is taken as proof that the create never
  * took: it is sent once more (the same attempt, under the same reservation). A second lost answer
@@ -86,7 +88,7 @@ export async function findCreated(
 ): Promise<Prediction | null> {
   const since = sentAt - CLOCK_SKEW_MS;
   const isOurs = (prediction: Prediction) =>
-    createdAt(prediction) >= since && sameModel(prediction, request.model) && sameJson(prediction.input, request.input);
+    createdAt(prediction) >= since && sameModel(prediction, request.model) && sameInput(prediction.input, request.input);
   let next: string | null = null;
   for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
     const listed = await listPredictions(api, next, { ...(options.signal && { signal: options.signal }) });
@@ -111,8 +113,15 @@ function createdAt(prediction: Prediction): number {
   return Number.isNaN(parsed) ? Number.POSITIVE_INFINITY : parsed;
 }
 
+/** The input a create sent, as a prediction echoes it: equal JSON, an edit's input image by presence only. */
+export function sameInput(echoed: Readonly<Record<string, unknown>>, sent: Readonly<Record<string, unknown>>): boolean {
+  const { input_image: echoedImage, ...echoedRest } = echoed;
+  const { input_image: sentImage, ...sentRest } = sent;
+  return (echoedImage === undefined) === (sentImage === undefined) && sameJson(echoedRest, sentRest);
+}
+
 /** Deep equality of JSON values, key order aside. */
-export function sameJson(a: unknown, b: unknown): boolean {
+function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -2,21 +2,40 @@
  * How a GenerationSpec becomes the `input` of each FLUX model on Replicate. The families differ:
  * schnell/dev take an aspect ratio from a fixed list (no free size) and up to 4 outputs;
  * 1.1-pro/pro take a custom width/height in multiples of 32 and make one image per prediction.
- * Schemas: GET /v1/models/{owner}/{name} → latest_version.openapi_schema; sizes from
+ * FLUX.1 Kontext (pro/max: `kontext`; dev: `kontext-dev`) edits `input_image` — a URL Replicate
+ * fetches, or a data URI — into about one megapixel in the input's ratio (`match_input_image`)
+ * or one of its listed ratios, one image per prediction; dev needs the image, pro/max also make
+ * images from text alone. Schemas: GET /v1/models/{owner}/{name} → latest_version.openapi_schema; sizes from
  * replicate/cog-flux (ASPECT_RATIOS, megapixels "0.25" halves each side).
  */
 import type { Size } from "../../lib/size";
 import type { GenerationSpec } from "../backend";
 import { BackendError } from "../errors";
 
-export const fluxFamilies = ["schnell", "dev", "pro", "1.1-pro"] as const;
+export const fluxFamilies = ["schnell", "dev", "pro", "1.1-pro", "kontext", "kontext-dev"] as const;
 export type FluxFamily = (typeof fluxFamilies)[number];
 
-/** Most sampler steps a family takes; undefined = it has no steps setting (flux-1.1-pro). */
-export const MAX_STEPS: Readonly<Record<FluxFamily, number | undefined>> = { schnell: 4, dev: 50, pro: 50, "1.1-pro": undefined };
+/** The families that edit: they take an input image. */
+export function isKontext(family: FluxFamily): family is "kontext" | "kontext-dev" {
+  return family === "kontext" || family === "kontext-dev";
+}
+
+/** Most sampler steps a family takes; undefined = it has no steps setting (flux-1.1-pro, Kontext pro/max). */
+export const MAX_STEPS: Readonly<Record<FluxFamily, number | undefined>> = {
+  schnell: 4,
+  dev: 50,
+  pro: 50,
+  "1.1-pro": undefined,
+  kontext: undefined,
+  "kontext-dev": 50,
+};
+/** Fewest steps; 1 unless listed (flux-kontext-dev takes 4..50). */
+const MIN_STEPS: Partial<Record<FluxFamily, number>> = { "kontext-dev": 4 };
 
 /** The family from a model name, or null when the name does not say (set `family` in config). */
 export function inferFamily(modelName: string): FluxFamily | null {
+  if (/^flux-kontext-(pro|max)$/.test(modelName)) return "kontext";
+  if (/^flux-kontext-dev$/.test(modelName)) return "kontext-dev";
   if (/(^|-)flux-schnell(-|$)/.test(modelName)) return "schnell";
   if (/(^|-)flux-dev(-|$)/.test(modelName)) return "dev";
   if (/^flux-1\.1-pro$/.test(modelName)) return "1.1-pro";
@@ -57,6 +76,28 @@ function nearestAspectRatio(width: number, height: number): AspectRatio {
   return best;
 }
 
+/** Kontext's ratios besides `match_input_image` (the model's input schema). */
+const KONTEXT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21", "2:1", "1:2"] as const;
+
+/** The listed ratio closest to WxH (compared on a log scale). */
+function nearestOf(ratios: readonly string[], width: number, height: number): string {
+  const wanted = Math.log(width / height);
+  let best = ratios[0]!;
+  let bestDistance = Infinity;
+  for (const ratio of ratios) {
+    const [w, h] = ratio.split(":").map(Number) as [number, number];
+    const distance = Math.abs(Math.log(w / h) - wanted);
+    if (distance < bestDistance) {
+      best = ratio;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** How far (log scale) a requested ratio may be from the input's and still mean "keep its ratio": about 1 %. */
+const SAME_RATIO = 0.01;
+
 /** Largest number of images one schnell/dev prediction makes. */
 const MAX_OUTPUTS = 4;
 /** Custom sizes of 1.1-pro/pro: multiples of 32 within 256..1440. */
@@ -74,6 +115,7 @@ export const REQUEST_DERIVED_INPUTS = [
   "height",
   "megapixels",
   "output_format",
+  "input_image",
 ] as const;
 
 type OutputFormat = "png" | "jpg" | "webp";
@@ -86,6 +128,8 @@ export interface FluxInputOptions {
   readonly outputFormat: OutputFormat;
   /** Fixed inputs from config (e.g. guidance, safety_tolerance); request-derived fields win. */
   readonly extraInput: Readonly<Record<string, unknown>>;
+  /** An edit (Kontext): the input image as Replicate takes it (URL or data URI) and its pixel size. */
+  readonly inputImage?: { readonly uri: string; readonly width: number; readonly height: number };
 }
 
 /**
@@ -94,6 +138,7 @@ export interface FluxInputOptions {
  */
 export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Record<string, unknown> {
   const { family, modelName } = options;
+  if (isKontext(family)) return kontextInput(spec, options);
   const base = {
     // FLUX's fp8 fast path is not deterministic even with a seed; we always send a seed, so
     // turn it off unless config's extra_input says otherwise.
@@ -139,6 +184,37 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
     width: customSide(spec.width),
     height: customSide(spec.height),
     ...stepsInput,
+  };
+}
+
+/**
+ * FLUX.1 Kontext: one image per prediction. The input keeps its ratio (`match_input_image`) unless
+ * the request asks for another size; then the nearest listed ratio (Kontext sizes the output
+ * itself, about one megapixel).
+ */
+function kontextInput(spec: GenerationSpec, options: FluxInputOptions): Record<string, unknown> {
+  const { family, modelName, inputImage } = options;
+  if (spec.n !== 1) throw invalid(`${modelName} makes one image per prediction; ask for n=1`, "num_outputs");
+  if (!inputImage && family === "kontext-dev") throw invalid(`${modelName} edits an image; send one`, "input_image");
+  const steps: Record<string, number> = {};
+  if (family === "kontext-dev" && options.steps !== undefined) {
+    const [min, max] = [MIN_STEPS[family]!, MAX_STEPS[family]!];
+    if (options.steps < min || options.steps > max) {
+      throw invalid(`${modelName} takes ${min}..${max} steps (num_inference_steps); asked for ${options.steps}`, "num_inference_steps");
+    }
+    steps.num_inference_steps = options.steps;
+  }
+  const keepsRatio = inputImage && Math.abs(Math.log(spec.width / spec.height) - Math.log(inputImage.width / inputImage.height)) < SAME_RATIO;
+  return {
+    // As for FLUX dev: the fast path is not deterministic even with a seed.
+    ...(family === "kontext-dev" ? { go_fast: false } : {}),
+    ...options.extraInput,
+    prompt: spec.prompt,
+    seed: spec.seed,
+    output_format: options.outputFormat,
+    ...(inputImage && { input_image: inputImage.uri }),
+    aspect_ratio: keepsRatio ? "match_input_image" : nearestOf(KONTEXT_RATIOS, spec.width, spec.height),
+    ...steps,
   };
 }
 

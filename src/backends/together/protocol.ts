@@ -13,6 +13,11 @@ export const TOGETHER_IMAGES_PATH = "/images/generations";
 
 export const togetherOutputFormats = ["png", "jpeg"] as const;
 
+/** Together's FLUX.1 Kontext models take the image to edit as `image_url`. */
+export function takesImageUrl(model: string): boolean {
+  return /^black-forest-labs\/flux\.1-kontext-(pro|max|dev)$/i.test(model);
+}
+
 export interface TogetherImageRequest {
   readonly model: string;
   readonly prompt: string;
@@ -22,6 +27,8 @@ export interface TogetherImageRequest {
   readonly seed: number;
   readonly steps?: number;
   readonly negative_prompt?: string;
+  /** An edit (Kontext): the image to start from, as a URL Together fetches. */
+  readonly image_url?: string;
   readonly response_format: "base64";
   readonly output_format: (typeof togetherOutputFormats)[number];
 }
@@ -29,7 +36,12 @@ export interface TogetherImageRequest {
 /** The body for one spec; steps only when the request or the instance names them. */
 export function togetherImageRequest(
   spec: GenerationSpec,
-  instance: { readonly model: string; readonly defaultSteps?: number; readonly outputFormat: TogetherImageRequest["output_format"] },
+  instance: {
+    readonly model: string;
+    readonly defaultSteps?: number;
+    readonly outputFormat: TogetherImageRequest["output_format"];
+    readonly imageUrl?: string;
+  },
 ): TogetherImageRequest {
   const steps = spec.steps ?? instance.defaultSteps;
   return {
@@ -41,6 +53,7 @@ export function togetherImageRequest(
     seed: spec.seed,
     ...(steps !== undefined && { steps }),
     ...(spec.negative !== undefined && spec.negative !== "" && { negative_prompt: spec.negative }),
+    ...(instance.imageUrl !== undefined && { image_url: instance.imageUrl }),
     response_format: "base64",
     output_format: instance.outputFormat,
   };

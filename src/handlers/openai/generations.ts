@@ -26,7 +26,7 @@ import { resolveModel } from "./models";
 import { ImagesResponseSchema, openAIErrorResponses, OpenAIImageRequest, type OpenAIImagesResponse, SOURCE_PATTERN } from "./schemas";
 
 /** An attribution label for callers that cannot change the body (e.g. set once in the SDK's defaultHeaders). */
-const SOURCE_HEADER = "x-imagen-source";
+export const SOURCE_HEADER = "x-imagen-source";
 
 /** OpenAI's names for the formats our backends produce. */
 const OUTPUT_FORMAT: Record<ImageMimeType, "png" | "jpeg" | "webp"> = { "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp" };
@@ -61,18 +61,39 @@ export function registerGenerationRoute(app: App): void {
     const correlation = c.get("correlationId");
     // The caller's X-Request-Id goes on every usage row, as on POST /v1/images.
     const request = { ...pipelineRequest(body, c.req.header(SOURCE_HEADER), deps.config), ...(correlation !== null && { clientRequestId: correlation }) };
-    const stored = new Map<string, Uint8Array>();
-    const outcome = await admitted(admission, () => runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes)));
-    const format = body.response_format ?? "b64_json";
-    const urlFor =
-      format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
-    const delivered = await Promise.all(
-      outcome.images.map(async (image) =>
-        urlFor ? { url: await urlFor(image.key) } : { b64_json: toBase64(stored.get(image.key) ?? (await storedBytes(c.env.IMAGES, image.key))) },
-      ),
-    );
-    return c.json(imagesResponse(outcome, delivered, deps.clock.now()), 200);
+    return c.json(await generateInOpenAIShape(c, request, deps, body.response_format ?? "b64_json"), 200);
   });
+}
+
+/** Run a translated request through the pipeline and answer it as OpenAI does (generations and edits alike). */
+export async function generateInOpenAIShape(
+  c: Context<AppEnv>,
+  request: GenerationRequest,
+  deps: PipelineDeps,
+  format: "url" | "b64_json",
+): Promise<OpenAIImagesResponse> {
+  const stored = new Map<string, Uint8Array>();
+  const outcome = await admitted(admissionOf(c), () => runPipeline(c, request, deps, (key, bytes) => stored.set(key, bytes)));
+  const urlFor =
+    format === "url" ? await imageUrlsFromEnv(c.env, deps.config.image_urls, answerOrigin(deps.config.public_base_url, c.req.url), deps.clock) : null;
+  const delivered = await Promise.all(
+    outcome.images.map(async (image) =>
+      urlFor ? { url: await urlFor(image.key) } : { b64_json: toBase64(stored.get(image.key) ?? (await storedBytes(c.env.IMAGES, image.key))) },
+    ),
+  );
+  return imagesResponse(outcome, delivered, deps.clock.now());
+}
+
+/** The usage source: the X-Imagen-Source header, else `safety_identifier`, else `user` (400 naming the header when it is malformed). */
+export function sourceOf(
+  sourceHeader: string | undefined,
+  body: { readonly safety_identifier?: string | null; readonly user?: string | undefined },
+): string | undefined {
+  if (sourceHeader !== undefined && !SOURCE_PATTERN.test(sourceHeader)) {
+    const message = "X-Imagen-Source is a short label: 1-64 letters, digits, '.', '_', ':' or '-'";
+    throw problem("invalid-request", 400, message, { extra: { errors: [{ field: SOURCE_HEADER, message }] } });
+  }
+  return sourceHeader ?? (body.safety_identifier || undefined) ?? body.user;
 }
 
 /**
@@ -91,12 +112,8 @@ function runPipeline(
 
 /** OpenAI's request in our terms. Unknown models are 404 `model_not_found`, as OpenAI answers them. */
 function pipelineRequest(body: OpenAIImageRequest, sourceHeader: string | undefined, config: ImagenConfig): GenerationRequest {
-  if (sourceHeader !== undefined && !SOURCE_PATTERN.test(sourceHeader)) {
-    const message = "X-Imagen-Source is a short label: 1-64 letters, digits, '.', '_', ':' or '-'";
-    throw problem("invalid-request", 400, message, { extra: { errors: [{ field: SOURCE_HEADER, message }] } });
-  }
   const style = body.style ?? undefined;
-  const source = sourceHeader ?? (body.safety_identifier || undefined) ?? body.user;
+  const source = sourceOf(sourceHeader, body);
   return {
     prompt: body.prompt,
     backend: resolveModel(config, body.model ?? config.default_backend),

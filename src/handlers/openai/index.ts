@@ -1,16 +1,15 @@
 /**
- * The OpenAI-compatible API: `POST /v1/images/generations`, `GET /v1/models[/{model}]`, answering
+ * The OpenAI-compatible API: `POST /v1/images/generations`, `POST /v1/images/edits` (and a 400 for
+ * `/v1/images/variations`), `GET /v1/models[/{model}]`, answering
  * errors in OpenAI's shape (src/http/openai-errors.ts). README "OpenAI-compatible API".
  */
 import type { App } from "../../http/context";
 import { openAIErrorShape } from "../../http/openai-errors";
+import { registerEditRoutes } from "./edits";
 import { registerGenerationRoute } from "./generations";
 import { registerModelRoutes } from "./models";
 
-/**
- * Paths whose errors are OpenAI-shaped; everything else keeps problem+json. Edits and variations
- * are OpenAI's paths this service does not serve (yet): an SDK calling them gets errors it can read.
- */
+/** Paths whose errors are OpenAI-shaped; everything else keeps problem+json. */
 const OPENAI_PATHS = ["/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models", "/v1/models/*"] as const;
 
 /** Whether errors on `path` are answered in OpenAI's shape (for answers made outside the routes, like 405). */
@@ -25,5 +24,6 @@ export function useOpenAIErrorShape(app: App): void {
 
 export function registerOpenAIRoutes(app: App): void {
   registerGenerationRoute(app);
+  registerEditRoutes(app);
   registerModelRoutes(app);
 }

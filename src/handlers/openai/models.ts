@@ -72,6 +72,7 @@ async function modelEntry(config: ImagenConfig, id: string, status: ReturnType<t
     // A chain is ours: its backends may belong to several providers.
     owned_by: chain ? "imagen-edge" : status.backend(name).provider,
     status: await status.of(name),
+    edits: status.edits(name),
     ...(target !== undefined && { alias_of: target }),
     ...(chain && { chain: [...chain.backends] }),
   };

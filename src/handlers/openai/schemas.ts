@@ -68,6 +68,52 @@ type AllFit<Ours, Theirs> = false extends Fits<Ours, Theirs>[keyof Ours] ? false
 const requestFitsSdk: AllFit<Omit<OpenAIImageRequest, "style">, ImageGenerateParamsNonStreaming> = true;
 void requestFitsSdk;
 
+/** A file part of a multipart body (the SDK's `toFile(...)`, a File, a Blob). */
+const filePart = z.custom<File>((value) => value instanceof File, "must be a file part").openapi({ type: "string", format: "binary" });
+
+/**
+ * `POST /v1/images/edits` as the SDK sends it: multipart/form-data, one `image` part or several
+ * `image[]` parts, an optional `mask` part, the other fields as text. Fields we do not use
+ * (`background`, `input_fidelity`, `moderation`, `output_compression`) are taken and ignored, as on generations.
+ */
+export const OpenAIImageEditForm = z
+  .strictObject({
+    image: z
+      .union([filePart, z.array(filePart)])
+      .optional()
+      .openapi({ description: "The image to edit (PNG, JPEG or WebP), or use image[] for several." }),
+    "image[]": z.array(filePart).optional().openapi({ description: "Several reference images (GPT image models take up to 16), in order." }),
+    mask: filePart.optional().openapi({ description: "A PNG with an alpha channel, the size of the first image; transparent pixels mark where to edit." }),
+    prompt: z.string().trim().min(1, "prompt must not be empty").max(MAX_PROMPT_CHARS, `prompt must be at most ${MAX_PROMPT_CHARS} characters`),
+    model: z
+      .string()
+      .max(128)
+      .optional()
+      .openapi({ description: "An instance, chain or alias that edits (GET /v1/models: `edits`). Default: config's default_backend." }),
+    n: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_IMAGES)
+      .optional()
+      .openapi({ description: `1..${MAX_IMAGES}.` }),
+    size: z
+      .union([z.literal("auto"), sizeField])
+      .optional()
+      .openapi({ description: "WxH (each side 64..2048, a multiple of 8) or auto (the instance's default)." }),
+    quality: z.enum(["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"]).optional(),
+    output_format: z.enum(["png", "jpeg", "webp"]).optional(),
+    response_format: z.enum(["url", "b64_json"]).optional().openapi({ description: "Default b64_json; url = a signed URL that opens without a key." }),
+    user: sourceLabel.optional().openapi({ description: "Recorded as the usage source (unless X-Imagen-Source is sent)." }),
+    safety_identifier: sourceLabel.optional().openapi({ description: "Like user; wins over it." }),
+    background: z.enum(["transparent", "opaque", "auto"]).optional(),
+    input_fidelity: z.enum(["high", "low"]).optional(),
+    moderation: z.enum(["low", "auto"]).optional(),
+    output_compression: z.coerce.number().int().min(0).max(100).optional(),
+    stream: z.literal("false").optional().openapi({ description: "Streaming is not offered." }),
+  })
+  .openapi("OpenAIImageEditForm");
+
 /** The SDK's answer type; `data` is always present in ours. */
 export type OpenAIImagesResponse = ImagesResponse & { data: Image[] };
 
@@ -79,6 +125,8 @@ export interface ModelEntry extends Model {
   readonly alias_of?: string;
   /** For a chain: its instances, tried in this order. */
   readonly chain?: string[];
+  /** It edits (`POST /v1/images/edits`): the instance, or some member of the chain. */
+  readonly edits: boolean;
 }
 
 const ModelSchema = z
@@ -90,6 +138,7 @@ const ModelSchema = z
     status: z.string().openapi({ example: "ok" }),
     alias_of: z.string().optional(),
     chain: z.array(z.string()).optional(),
+    edits: z.boolean().openapi({ description: "Whether it takes POST /v1/images/edits (a chain: some member does)." }),
   })
   .openapi("OpenAIModel");
 

@@ -1,18 +1,21 @@
 /**
  * One fake "home GPU box": ComfyUI's HTTP API (server.py + execution.py behaviour: validation,
- * a queue that runs one job at a time, in-memory history, /view files, /ws progress frames)
+ * a queue that runs one job at a time, in-memory history, /view files, /upload/image into the
+ * input folder that LoadImage reads, /ws progress frames)
  * behind a Cloudflare-Tunnel-and-Access-like front (service-token gate, tunnel-down pages).
  * Each test can have its own box (see server.ts), so parallel tests never share state.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { posix } from "node:path";
+import { sniffImage } from "../../../src/backends/image-size";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { frontAnswer } from "./front";
 import { executionOrder, loaderSignature, pythonJson, traceSize } from "./graph";
 import { parseJson, send, sendJson, STATUS_TEXT } from "./http";
-import { DEFAULT_MODELS, nodeClasses, validatePrompt, type NodeClass, type Prompt } from "./nodes";
+import { DEFAULT_MODELS, nodeClasses, validatePrompt, type InputFolder, type NodeClass, type Prompt } from "./nodes";
 import { renderPng } from "./png";
-import type { BoxOptions, BoxState, FailNext, RecordedRequest } from "./types";
+import type { BoxOptions, BoxState, FailNext, RecordedRequest, UploadRecord } from "./types";
 import { acceptWebSocket, type WsConnection } from "./websocket";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -55,6 +58,7 @@ export class FakeBox {
   private counters = new Map<string, number>();
   private sockets = new Map<string, WsConnection>();
   private requests: RecordedRequest[] = [];
+  private uploads: UploadRecord[] = [];
   private interrupts: BoxState["interrupts"] = [];
   private failNext: FailNext | null = null;
   private loaded = "";
@@ -77,7 +81,7 @@ export class FakeBox {
     if (front) return send(res, front.status, front.headers, front.body);
     const url = new URL(path, "http://box");
     const route = url.pathname.startsWith("/api/") ? url.pathname.slice(4) : url.pathname;
-    this.route(req.method ?? "GET", route, url.searchParams, body, res);
+    this.route(req.method ?? "GET", route, url.searchParams, body, res, req.headers["content-type"]);
   }
 
   /** GET /ws upgrade, through the same front. */
@@ -108,6 +112,7 @@ export class FakeBox {
     const json = () => (body.length > 0 ? JSON.parse(body.toString("utf8")) : {});
     if (method === "GET" && path === "/__fake/state") return sendJson(res, 200, this.state());
     if (method === "GET" && path === "/__fake/requests") return sendJson(res, 200, this.requests);
+    if (method === "GET" && path === "/__fake/uploads") return sendJson(res, 200, this.uploads);
     if (method === "DELETE" && path === "/__fake/requests") {
       this.requests = [];
       return sendJson(res, 200, {});
@@ -137,9 +142,10 @@ export class FakeBox {
 
   // --- ComfyUI routes ------------------------------------------------------------------------
 
-  private route(method: string, path: string, query: URLSearchParams, body: Buffer, res: ServerResponse): void {
+  private route(method: string, path: string, query: URLSearchParams, body: Buffer, res: ServerResponse, contentType?: string): void {
     const historyMatch = /^\/history\/([^/]+)$/.exec(path);
     if (method === "POST" && path === "/prompt") return this.postPrompt(body, res);
+    if (method === "POST" && path === "/upload/image") return void this.uploadImage(body, contentType, res);
     if (method === "GET" && path === "/prompt") return sendJson(res, 200, this.queueInfo());
     if (method === "GET" && historyMatch) {
       const id = decodeURIComponent(historyMatch[1]!);
@@ -173,7 +179,7 @@ export class FakeBox {
     if (method === "GET" && path === "/view") return this.view(query, res);
     if (method === "GET" && path === "/system_stats") return sendJson(res, 200, this.systemStats());
     if (method === "GET" && path === "/object_info") return sendJson(res, 200, this.objectInfo());
-    if (["/prompt", "/queue", "/interrupt", "/view", "/system_stats", "/history"].includes(path)) {
+    if (["/prompt", "/queue", "/interrupt", "/view", "/system_stats", "/history", "/upload/image"].includes(path)) {
       return send(res, 405, { "Content-Type": "text/plain; charset=utf-8" }, "405: Method Not Allowed");
     }
     send(res, 404, { "Content-Type": "text/plain; charset=utf-8" }, "404: Not Found");
@@ -216,6 +222,53 @@ export class FakeBox {
     this.broadcastStatus();
     sendJson(res, 200, { prompt_id: promptId, number, node_errors: validation.nodeErrors });
     this.pump();
+  }
+
+  /**
+   * server.py image_upload: multipart `image` (a file), optional `type` (input, the default, temp or
+   * output), `subfolder` and `overwrite` ("true"/"1"). Without overwrite a taken name gets " (1)",
+   * " (2)", … — unless the file there has the same bytes, which is then reused. Answers
+   * `{name, subfolder, type}`; a missing file, an empty filename or a subfolder outside the folder: 400.
+   */
+  private async uploadImage(body: Buffer, contentType: string | undefined, res: ServerResponse): Promise<void> {
+    let form: FormData;
+    try {
+      form = await new Request("http://box/upload/image", { method: "POST", headers: contentType ? { "content-type": contentType } : {}, body }).formData();
+    } catch {
+      return send(res, 400, {}, "");
+    }
+    const image = form.get("image");
+    if (!(image instanceof File)) return send(res, 400, {}, "");
+    if (image.name === "") return send(res, 400, {}, "");
+    const type = String(form.get("type") ?? "input");
+    if (!["input", "temp", "output"].includes(type)) {
+      return send(res, 500, { "Content-Type": "text/plain; charset=utf-8" }, "500 Internal Server Error\n\nServer got itself in trouble");
+    }
+    const subfolder = String(form.get("subfolder") ?? "");
+    const folder = subfolder === "" ? "" : posix.normalize(subfolder);
+    if (folder.startsWith("/") || folder === ".." || folder.startsWith("../") || image.name.includes("/") || image.name === "..") return send(res, 400, {}, "");
+    const bytes = Buffer.from(await image.arrayBuffer());
+    const overwrite = form.get("overwrite");
+    let name = image.name;
+    if (overwrite !== "true" && overwrite !== "1") {
+      const dot = name.lastIndexOf(".");
+      const [stem, extension] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+      for (let i = 1; ; i++) {
+        const existing = this.files.get(fileKey(type, folder, name));
+        if (!existing || existing.equals(bytes)) break;
+        name = `${stem} (${i})${extension}`;
+      }
+    }
+    this.files.set(fileKey(type, folder, name), bytes);
+    this.uploads.push({
+      name,
+      subfolder,
+      type,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      byte_length: bytes.length,
+      content_type: image.type || null,
+    });
+    sendJson(res, 200, { name, subfolder, type });
   }
 
   private postInterrupt(body: Buffer, res: ServerResponse): void {
@@ -375,7 +428,7 @@ export class FakeBox {
   /** SaveImage / PreviewImage: one PNG per batch item, named like ComfyUI does. */
   private saveImages(job: Job, outputId: string): HistoryEntry["outputs"][string]["images"] {
     const node = job.prompt[outputId]!;
-    const size = traceSize(job.prompt, outputId, this.classes()) ?? { width: 512, height: 512, batch: 1, seed: 0 };
+    const size = traceSize(job.prompt, outputId, this.classes(), (image) => this.loadedSize(image)) ?? { width: 512, height: 512, batch: 1, seed: 0 };
     const temp = this.classes()[node.class_type]!.output === "temp";
     const prefix = temp ? `ComfyUI_temp_${randomBytes(3).toString("hex").slice(0, 5)}` : String(node.inputs.filename_prefix ?? "ComfyUI");
     const slash = prefix.lastIndexOf("/");
@@ -434,7 +487,27 @@ export class FakeBox {
   }
 
   private classes(): Readonly<Record<string, NodeClass>> {
-    return nodeClasses({ ...DEFAULT_MODELS, ...this.options.models });
+    return nodeClasses({ ...DEFAULT_MODELS, ...this.options.models }, this.inputFolder());
+  }
+
+  /** What LoadImage sees: the files under `input/`. */
+  private inputFolder(): InputFolder {
+    const names = [...this.files.keys()].filter((key) => key.startsWith("input/")).map((key) => key.slice("input/".length).replace(/^\//, ""));
+    return { names, exists: (annotated) => this.annotatedFile(annotated) !== undefined };
+  }
+
+  /** folder_paths.get_annotated_filepath: `sub/name.png [output]` → that file's bytes. */
+  private annotatedFile(annotated: string): Buffer | undefined {
+    const match = /^(.*?)(?: \[(input|output|temp)\])?$/.exec(annotated)!;
+    const path = match[1]!;
+    const slash = path.lastIndexOf("/");
+    return this.files.get(fileKey(match[2] ?? "input", slash >= 0 ? path.slice(0, slash) : "", slash >= 0 ? path.slice(slash + 1) : path));
+  }
+
+  private loadedSize(image: string): { width: number; height: number } | undefined {
+    const file = this.annotatedFile(image);
+    const sniffed = file ? sniffImage(file) : null;
+    return sniffed ? { width: sniffed.width, height: sniffed.height } : undefined;
   }
 
   private queueInfo() {

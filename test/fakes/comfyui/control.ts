@@ -2,7 +2,7 @@
  * Steering the fake ComfyUI from tests (plain fetch, so it runs inside workerd): make a fresh
  * box, change its front (Access, tunnel) or queue, and read what it received.
  */
-import type { BoxOptions, BoxState, FailNext, RecordedRequest } from "./types";
+import type { BoxOptions, BoxState, FailNext, RecordedRequest, UploadRecord } from "./types";
 
 export interface FakeComfyBox {
   /** ComfyUI's base URL for this box (the "tunnel hostname"). */
@@ -13,6 +13,8 @@ export interface FakeComfyBox {
   state(): Promise<BoxState>;
   /** Requests ComfyUI (or the gate) received, control calls excluded. */
   requests(): Promise<RecordedRequest[]>;
+  /** Files `/upload/image` stored, oldest first (sha-256 of the bytes, name answered, folder). */
+  uploads(): Promise<UploadRecord[]>;
 }
 
 export async function createBox(fakeUrl: string, options: BoxOptions = {}): Promise<FakeComfyBox> {
@@ -25,6 +27,7 @@ export async function createBox(fakeUrl: string, options: BoxOptions = {}): Prom
     failNext: (failure = {}) => call(`${url}/__fake/fail-next`, "POST", failure).then(() => undefined),
     state: () => call<BoxState>(`${url}/__fake/state`, "GET"),
     requests: () => call<RecordedRequest[]>(`${url}/__fake/requests`, "GET"),
+    uploads: () => call<UploadRecord[]>(`${url}/__fake/uploads`, "GET"),
   };
 }
 

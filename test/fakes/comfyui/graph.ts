@@ -15,25 +15,60 @@ export function executionOrder(prompt: Prompt, outputs: readonly string[]): stri
   return order;
 }
 
-/** Follow an output back to the node that sets width/height/batch_size; pick up a sampler's seed on the way. */
+interface TracedSize {
+  readonly width: number;
+  readonly height: number;
+  readonly batch: number;
+  readonly seed: number;
+}
+
+/**
+ * Follow an output back to the node that sets width/height/batch_size (or the LoadImage whose file
+ * does); pick up a sampler's seed and a RepeatLatentBatch's amount on the way, and rescale where
+ * an ImageScale says so (a side of 0 keeps the image's ratio).
+ */
 export function traceSize(
   prompt: Prompt,
   id: string,
   classes: Readonly<Record<string, NodeClass>>,
+  loadedSize: (image: string) => { width: number; height: number } | undefined = () => undefined,
   depth = 0,
-): { width: number; height: number; batch: number; seed: number } | undefined {
+): TracedSize | undefined {
   const node = prompt[id];
   if (!node || depth > 50) return undefined;
+  if (node.class_type === "LoadImage") {
+    const size = loadedSize(String(node.inputs.image));
+    return size && { ...size, batch: 1, seed: 0 };
+  }
   const { width, height, batch_size: batch } = node.inputs;
-  if (typeof width === "number" && typeof height === "number") return { width, height, batch: typeof batch === "number" ? batch : 1, seed: 0 };
+  const sized = typeof width === "number" && typeof height === "number";
+  if (sized && node.class_type !== "ImageScale") return { width, height, batch: typeof batch === "number" ? batch : 1, seed: 0 };
   const source = classes[node.class_type]?.source;
   const links = source ? [node.inputs[source]] : Object.values(node.inputs);
   for (const link of links) {
     if (!Array.isArray(link)) continue;
-    const found = traceSize(prompt, String(link[0]), classes, depth + 1);
-    if (found) return node.class_type === "KSampler" ? { ...found, seed: Number(node.inputs.seed) } : found;
+    const found = traceSize(prompt, String(link[0]), classes, loadedSize, depth + 1);
+    if (!found) continue;
+    switch (node.class_type) {
+      case "KSampler":
+        return { ...found, seed: Number(node.inputs.seed) };
+      case "RepeatLatentBatch":
+        return { ...found, batch: found.batch * Number(node.inputs.amount) };
+      case "ImageScale":
+        return sized ? { ...found, ...scaled(found, width, height) } : found;
+      default:
+        return found;
+    }
   }
   return undefined;
+}
+
+/** comfy ImageScale: a side of 0 follows the other in the image's ratio; both 0 keeps the size. */
+function scaled(image: { width: number; height: number }, width: number, height: number): { width: number; height: number } {
+  if (width === 0 && height === 0) return image;
+  if (width === 0) return { width: Math.max(1, Math.round((image.width * height) / image.height)), height };
+  if (height === 0) return { width, height: Math.max(1, Math.round((image.height * width) / image.width)) };
+  return { width, height };
 }
 
 export function loaderSignature(prompt: Prompt): string {

@@ -18,6 +18,19 @@ export interface NodeClass {
   readonly output?: "output" | "temp";
   /** The linked input to follow back towards the latent / image that sets the size. */
   readonly source?: string;
+  /**
+   * The node's VALIDATE_INPUTS: the inputs it checks itself (their list check is skipped, as
+   * ComfyUI skips it) and the check, `true` or the reason.
+   */
+  readonly validate?: { readonly inputs: readonly string[]; check(inputs: Readonly<Record<string, unknown>>): true | string };
+}
+
+/** The files in the box's input folder (what `/upload/image` wrote), by annotated name. */
+export interface InputFolder {
+  /** Names as LoadImage lists them: `name.png` or `subfolder/name.png`. */
+  readonly names: readonly string[];
+  /** folder_paths.exists_annotated_filepath: `name`, `sub/name` or `name [input|output|temp]`. */
+  exists(annotated: string): boolean;
 }
 
 const SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpmpp_2m", "dpmpp_sde", "dpmpp_2m_sde", "lcm", "ddim", "uni_pc"];
@@ -34,7 +47,12 @@ export const DEFAULT_MODELS: Required<ModelFolders> = {
   loras: [],
 };
 
-export function nodeClasses(models: Required<ModelFolders>): Readonly<Record<string, NodeClass>> {
+const UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
+
+export function nodeClasses(
+  models: Required<ModelFolders>,
+  inputFolder: InputFolder = { names: [], exists: () => false },
+): Readonly<Record<string, NodeClass>> {
   return {
     CheckpointLoaderSimple: { required: { ckpt_name: [models.checkpoints] }, returns: ["MODEL", "CLIP", "VAE"] },
     UNETLoader: {
@@ -100,6 +118,28 @@ export function nodeClasses(models: Required<ModelFolders>): Readonly<Record<str
       },
       returns: ["IMAGE"],
     },
+    // nodes.py LoadImage: the image list is the input folder; VALIDATE_INPUTS checks the file exists.
+    LoadImage: {
+      required: { image: [[...inputFolder.names].sort()] },
+      returns: ["IMAGE", "MASK"],
+      validate: {
+        inputs: ["image"],
+        check: (inputs) => (inputFolder.exists(String(inputs.image)) ? true : `Invalid image file: ${String(inputs.image)}`),
+      },
+    },
+    ImageScale: {
+      required: {
+        image: ["IMAGE"],
+        upscale_method: [UPSCALE_METHODS],
+        width: ["INT", { default: 512, min: 0, max: MAX_RESOLUTION }],
+        height: ["INT", { default: 512, min: 0, max: MAX_RESOLUTION }],
+        crop: [["disabled", "center"]],
+      },
+      returns: ["IMAGE"],
+      source: "image",
+    },
+    VAEEncode: { required: { pixels: ["IMAGE"], vae: ["VAE"] }, returns: ["LATENT"], source: "pixels" },
+    RepeatLatentBatch: { required: { samples: ["LATENT"], amount: ["INT", { default: 1, min: 1, max: 64 }] }, returns: ["LATENT"], source: "samples" },
     SaveImage: { required: { images: ["IMAGE"], filename_prefix: ["STRING", {}] }, returns: [], output: "output", source: "images" },
     PreviewImage: { required: { images: ["IMAGE"] }, returns: [], output: "temp", source: "images" },
   };
@@ -230,7 +270,7 @@ function validateInputs(
       continue;
     }
     if (Array.isArray(type)) {
-      if (!type.includes(value)) {
+      if (!cls.validate?.inputs.includes(name) && !type.includes(value)) {
         const listInfo = type.length > 20 ? `(list of length ${type.length})` : pythonList(type as string[]);
         errors.push(
           inputError("value_not_in_list", "Value not in list", `${name}: '${String(value)}' not in ${listInfo}`, {
@@ -288,6 +328,15 @@ function validateInputs(
         received_value: value,
       }),
     );
+  }
+  // execution.py: VALIDATE_INPUTS runs after the per-input checks; a refusal names the input.
+  if (cls.validate) {
+    const verdict = cls.validate.check(node.inputs);
+    if (verdict !== true) {
+      for (const name of cls.validate.inputs) {
+        errors.push(inputError("custom_validation_failed", "Custom validation failed for node", `${name} - ${verdict}`, { input_name: name }));
+      }
+    }
   }
   const result = { valid: valid && errors.length === 0, errors };
   validated.set(id, result);

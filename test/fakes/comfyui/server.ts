@@ -12,6 +12,7 @@
  *
  *   GET    /__fake/state       {running, pending, history, interrupts}
  *   GET    /__fake/requests    every request the box got: {method, path, headers, body}
+ *   GET    /__fake/uploads     every file /upload/image stored: {name, subfolder, type, sha256, byte_length, content_type}
  *   DELETE /__fake/requests    forget them
  *   POST   /__fake/configure   merge BoxOptions: {access, tunnel, stepMs, loadMs, paused, models,
  *                              viewContentLength, disableMetadata, legacyPromptIds, gpu}

@@ -82,3 +82,15 @@ export interface BoxState {
   readonly history: string[];
   readonly interrupts: { readonly promptId: string | null; readonly interrupted: boolean }[];
 }
+
+/** One file `/upload/image` stored, as the box saw it. */
+export interface UploadRecord {
+  /** The name it answered (after any " (1)" renaming). */
+  readonly name: string;
+  readonly subfolder: string;
+  readonly type: string;
+  readonly sha256: string;
+  readonly byte_length: number;
+  /** The multipart part's Content-Type. */
+  readonly content_type: string | null;
+}

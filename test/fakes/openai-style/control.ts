@@ -3,6 +3,7 @@
  * the scenario types and plain-fetch helpers, no node:* imports, so tests inside workerd use them.
  * Nothing here is part of either provider's API.
  */
+import type { InputImageRecord } from "../input-images";
 
 /** One scripted answer to the next image create on the account. */
 export interface ScriptedFailure {
@@ -28,6 +29,8 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** What the fake answered; null when it dropped the connection (or has not answered yet). */
   readonly status: number | null;
+  /** Input images the request named and the fake took (fetched or decoded), or why it could not. */
+  readonly inputs?: readonly InputImageRecord[];
 }
 
 export async function setScenario(fakeUrl: string, key: string, scenario: Scenario): Promise<void> {
@@ -47,6 +50,11 @@ export async function requestsOf(fakeUrl: string, key: string): Promise<Recorded
 /** The image creates among an account's requests. */
 export function creates(requests: readonly RecordedRequest[]): RecordedRequest[] {
   return requests.filter((r) => r.method === "POST" && r.path === "/v1/images/generations");
+}
+
+/** The image edits among an account's requests (their body: the text fields, and `files` by part name with each file's size and sha256). */
+export function edits(requests: readonly RecordedRequest[]): RecordedRequest[] {
+  return requests.filter((r) => r.method === "POST" && r.path === "/v1/images/edits");
 }
 
 /** A fresh key (so a fresh account on the fake) in the provider's shape, made at run time. */

@@ -4,11 +4,13 @@
  * or OpenAI about an answer — validation, error wording, response shape, rate-limit headers —
  * comes from the provider passed in (test/fakes/together/provider.ts, test/fakes/openai/provider.ts).
  *
- * Routes: GET /v1/models, POST /v1/images/generations, and the test-only /__fake/scenario and
- * /__fake/requests (see ./control.ts).
+ * Routes: GET /v1/models, POST /v1/images/generations, POST /v1/images/edits (multipart, for a
+ * provider that edits), and the test-only /__fake/scenario and /__fake/requests (see ./control.ts).
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { InputImageRecord } from "../input-images";
 import type { RecordedRequest, Scenario, ScriptedFailure } from "./control";
 
 /** An answer as the provider would give it. */
@@ -16,6 +18,8 @@ export interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** Input images the provider took to answer (kept on the request's record, never sent). */
+  readonly inputs?: readonly InputImageRecord[];
 }
 
 export interface FakeProvider {
@@ -27,10 +31,25 @@ export interface FakeProvider {
   failure(status: number, retryAfterSeconds: number | undefined): Answer;
   /** GET /v1/models. */
   models(): Answer;
-  /** POST /v1/images/generations: validation, then real images. */
-  generate(body: unknown): Answer;
+  /** POST /v1/images/generations: validation (fetching any input image it names), then real images. */
+  generate(body: unknown): Answer | Promise<Answer>;
+  /** POST /v1/images/edits (multipart): absent when the provider has no such route. */
+  edit?(form: FakeForm): Answer;
   /** Rate-limit headers on every authenticated answer. */
   rateLimitHeaders(): Record<string, string>;
+}
+
+/** A multipart body as the fake read it: text fields, and files with the bytes they carried. */
+export interface FakeForm {
+  readonly fields: Readonly<Record<string, string>>;
+  /** By part name (`image`, `image[]`, `mask`), in the order sent. */
+  readonly files: Readonly<Record<string, readonly FakeFile[]>>;
+}
+
+interface FakeFile {
+  readonly filename: string;
+  readonly type: string;
+  readonly bytes: Buffer;
 }
 
 export interface RunningFake {
@@ -60,7 +79,9 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    const body = await readJson(req);
+    const raw = await readRaw(req);
+    const form = /^multipart\/form-data/i.test(req.headers["content-type"] ?? "") ? await readForm(raw, req.headers["content-type"]!) : null;
+    const body = form ? recordOf(form) : parseJson(raw);
 
     if (url.pathname === "/__fake/scenario" && req.method === "POST") {
       const { key, ...scenario } = (body ?? {}) as Scenario & { key?: string };
@@ -93,7 +114,19 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
         res.socket?.destroy();
         return;
       }
-      answer = scripted ? provider.failure(scripted.status ?? 500, scripted.retry_after) : provider.generate(body);
+      answer = scripted ? provider.failure(scripted.status ?? 500, scripted.retry_after) : await provider.generate(body);
+    } else if (req.method === "POST" && url.pathname === "/v1/images/edits" && provider.edit) {
+      const scripted = account.queue.shift();
+      if (scripted?.drop) {
+        record(null);
+        res.socket?.destroy();
+        return;
+      }
+      answer = scripted
+        ? provider.failure(scripted.status ?? 500, scripted.retry_after)
+        : form
+          ? provider.edit(form)
+          : { status: 400, body: { error: { message: "edits take multipart/form-data", type: "invalid_request_error", param: null, code: null } } };
     } else {
       answer = {
         status: 404,
@@ -101,6 +134,7 @@ export async function startImagesApi(provider: FakeProvider, options: { port?: n
       };
     }
     record(answer.status);
+    if (answer.inputs) entry.inputs = answer.inputs;
     send(res, { ...answer, headers: { ...provider.rateLimitHeaders(), ...answer.headers } });
   }
 
@@ -125,15 +159,53 @@ function send(res: ServerResponse, answer: Answer): void {
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  if (chunks.length === 0) return null;
+  return Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return null;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(raw.toString("utf8"));
   } catch {
     return null;
   }
+}
+
+/** A multipart body parsed by the platform's own FormData reader (as a server framework would). */
+async function readForm(raw: Buffer, contentType: string): Promise<FakeForm | null> {
+  let parsed: FormData;
+  try {
+    parsed = await new Request("http://fake/", { method: "POST", headers: { "content-type": contentType }, body: raw }).formData();
+  } catch {
+    return null;
+  }
+  const fields: Record<string, string> = {};
+  const files: Record<string, FakeFile[]> = {};
+  for (const [name, value] of parsed.entries()) {
+    if (typeof value === "string") fields[name] = value;
+    else (files[name] ??= []).push({ filename: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+  }
+  return { fields, files };
+}
+
+/** What a test may see of a multipart request: its fields, and each file's name, type, size and sha256 (never the key). */
+function recordOf(form: FakeForm | null): unknown {
+  if (!form) return null;
+  const files = Object.fromEntries(
+    Object.entries(form.files).map(([name, list]) => [
+      name,
+      list.map((file) => ({
+        filename: file.filename,
+        type: file.type,
+        bytes: file.bytes.length,
+        sha256: createHash("sha256").update(file.bytes).digest("hex"),
+      })),
+    ]),
+  );
+  return { ...form.fields, files };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -15,6 +15,14 @@
  *    `response_format: "b64_json"` (this fake hosts no files, so `url` is refused), and every image
  *    carries a `revised_prompt`.
  *    Unknown model: 404 `model_not_found`; a bad value: 400 `invalid_value` naming the `param`.
+ *  - POST /v1/images/edits, multipart/form-data (platform.openai.com/docs/api-reference/images/createEdit):
+ *    GPT image models only (anything else: 400 `invalid_value` on `model`). One `image` file part or
+ *    1..16 `image[]` parts, each PNG, JPEG or WebP by its bytes (else 400 `invalid_image_format`
+ *    naming `image`); an optional `mask` part, a PNG with an alpha channel the size of the first
+ *    image (else 400 `invalid_value` naming `mask`); `prompt`, `n`, `size`, `quality`,
+ *    `output_format`, `input_fidelity` (high | low) as text fields, checked as for generations.
+ *    The answer has the generations shape; `usage.input_tokens_details.image_tokens` counts the
+ *    input images (this fake: 323 per image, 1,067 each at high input fidelity).
  *  - GET /v1/models: `{object: "list", data: [{id, object: "model", created, owned_by}]}`.
  *  - `x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests`, `x-ratelimit-reset-requests`
  *    on every answer; a 429 carries `retry-after` when scripted with one.
@@ -22,7 +30,7 @@
  * status, delay answers, drop the connection after reading a create.
  */
 import { pathToFileURL } from "node:url";
-import { type Answer, type FakeProvider, type RunningFake, startImagesApi } from "../openai-style/server";
+import { type Answer, type FakeForm, type FakeProvider, type RunningFake, startImagesApi } from "../openai-style/server";
 import { encodeImage, type Format } from "../replicate/images";
 
 interface FakeModel {
@@ -79,6 +87,7 @@ const openai: FakeProvider = {
     body: { object: "list", data: Object.keys(MODELS).map((id) => ({ id, object: "model", created: 1_730_000_000, owned_by: "system" })) },
   }),
   generate,
+  edit,
   rateLimitHeaders: () => ({ "x-ratelimit-limit-requests": "5", "x-ratelimit-remaining-requests": "4", "x-ratelimit-reset-requests": "12s" }),
 };
 
@@ -138,6 +147,69 @@ function generate(raw: unknown): Answer {
       },
     },
   };
+}
+
+/** Input image tokens per image, by input fidelity (this fake's own figures). */
+const IMAGE_TOKENS = { low: 323, high: 1067 } as const;
+
+function edit(form: FakeForm): Answer {
+  const { fields, files } = form;
+  const name = fields.model ?? "gpt-image-1.5";
+  const model = MODELS[name];
+  if (!model) return error(404, `The model \`${name}\` does not exist or you do not have access to it.`, null, "model_not_found");
+  if (!model.gpt) return error(400, `Invalid value: '${name}'. Image edits take a GPT image model.`, "model", "invalid_value");
+  const images = [...(files.image ?? []), ...(files["image[]"] ?? [])];
+  if (images.length === 0) return error(400, "Missing required parameter: 'image'.", "image", "missing_required_parameter");
+  if (images.length > 16) return error(400, "Invalid 'image': at most 16 images.", "image", "invalid_value");
+  for (const image of images) {
+    if (!imageType(image.bytes)) {
+      return error(400, "Invalid image file or mode for image 1, please check your image file.", "image", "invalid_image_format");
+    }
+  }
+  const mask = files.mask?.[0];
+  if (mask) {
+    const maskSize = pngSize(mask.bytes);
+    const firstSize = pngSize(images[0]!.bytes);
+    if (!maskSize?.alpha) return error(400, "Invalid mask: a PNG with an alpha channel is required.", "mask", "invalid_value");
+    if (firstSize && (maskSize.width !== firstSize.width || maskSize.height !== firstSize.height)) {
+      return error(400, "Invalid mask image: the mask and the image must have the same dimensions.", "mask", "invalid_value");
+    }
+  }
+  const fidelity = fields.input_fidelity ?? "low";
+  if (fidelity !== "low" && fidelity !== "high") return invalidValue("input_fidelity", fidelity, ["high", "low"]);
+  const answer = generate({
+    model: name,
+    prompt: fields.prompt,
+    ...(fields.n !== undefined && { n: Number(fields.n) }),
+    ...(fields.size !== undefined && { size: fields.size }),
+    ...(fields.quality !== undefined && { quality: fields.quality }),
+    ...(fields.output_format !== undefined && { output_format: fields.output_format }),
+    ...(fields.response_format !== undefined && { response_format: fields.response_format }),
+  });
+  if (answer.status !== 200) return answer;
+  const body = answer.body as { usage: { input_tokens: number; total_tokens: number; input_tokens_details: { image_tokens: number; text_tokens: number } } };
+  const imageTokens = IMAGE_TOKENS[fidelity] * images.length;
+  const usage = {
+    ...body.usage,
+    input_tokens: body.usage.input_tokens + imageTokens,
+    total_tokens: body.usage.total_tokens + imageTokens,
+    input_tokens_details: { ...body.usage.input_tokens_details, image_tokens: imageTokens },
+  };
+  return { status: 200, body: { ...body, usage } };
+}
+
+function imageType(bytes: Buffer): string | null {
+  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return "png";
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  if (bytes.subarray(0, 4).toString("latin1") === "RIFF" && bytes.subarray(8, 12).toString("latin1") === "WEBP") return "webp";
+  return null;
+}
+
+/** A PNG's size from its header, and whether its colour type carries alpha (4, 6) or it has a tRNS chunk. */
+function pngSize(bytes: Buffer): { width: number; height: number; alpha: boolean } | null {
+  if (imageType(bytes) !== "png") return null;
+  const colourType = bytes[25];
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), alpha: colourType === 4 || colourType === 6 || bytes.includes("tRNS") };
 }
 
 function invalidValue(param: string, value: unknown, allowed: readonly string[]): Answer {

@@ -2,6 +2,7 @@
  * Test-side helpers for the fake Replicate (they run inside workerd, so they speak HTTP to the
  * fake and import nothing from node:*).
  */
+import type { InputImageRecord } from "../input-images";
 import type { DeliveryRecord, RequestRecord, Scenario } from "./control";
 
 /** A fresh account on the fake: accounts are isolated, so each test takes its own. */
@@ -24,6 +25,11 @@ export async function requestsOf(fakeUrl: string, token: string): Promise<Reques
 
 export async function webhooksOf(fakeUrl: string, token: string): Promise<DeliveryRecord[]> {
   return (await fetch(`${fakeUrl}/__fake/webhooks?token=${token}`)).json();
+}
+
+/** Every input image the account's predictions took (or failed to take), oldest first. */
+export async function inputsOf(fakeUrl: string, token: string): Promise<(InputImageRecord & { prediction_id: string })[]> {
+  return (await fetch(`${fakeUrl}/__fake/inputs?token=${token}`)).json();
 }
 
 export async function versionOf(fakeUrl: string, model: string): Promise<string> {

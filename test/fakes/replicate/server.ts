@@ -22,6 +22,11 @@
  *    flux-1.1-pro/pro. Optional `data:` URI outputs.
  *  - 422 `invalid_fields` from per-model input schemas (e.g. num_inference_steps > 4 on schnell).
  *  - Signed webhooks (Standard Webhooks) per webhook_events_filter, see ./webhooks.ts.
+ *  - FLUX.1 Kontext (flux-kontext-pro / -max / -dev): `input_image` is taken when the prediction
+ *    is created, as Replicate takes file inputs: a data URI is decoded, an http(s) URL fetched
+ *    (loopback hosts only, see ../input-images.ts). An image it cannot take fails the prediction.
+ *    The output is about one megapixel in the input's ratio (`aspect_ratio: match_input_image`,
+ *    the default) or the ratio asked for.
  *
  * Test control (nothing here is Replicate's):
  *  - POST /__fake/scenario {token, ...Scenario}: set the account's behaviour (resets its queues).
@@ -32,6 +37,7 @@
  *    as scripted: the response lost after the work was accepted. `next_list` scripts the list.
  *  - GET /__fake/requests?token=…  every request the account made (method, path, headers, body).
  *  - GET /__fake/webhooks?token=…  every webhook attempt (exact headers + body, status or error).
+ *  - GET /__fake/inputs?token=…    every input image the account's predictions took (sha256, size, or why not).
  *  - GET /__fake/models            the known models and their fake version ids.
  * `time_scale` multiplies the durations clients express in seconds (Prefer wait, Cancel-After,
  * webhook retries) so tests need not wait whole seconds; it is 1 unless a scenario sets it.
@@ -40,8 +46,21 @@ import { randomBytes, randomInt } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { takeInputImage, type InputImageRecord } from "../input-images";
 import { CONTENT_TYPES, encodeImage } from "./images";
-import { modelByName, modelByVersion, numOutputs, outputFormatOf, producedSize, validateInput, versionOf, MODELS, type FakeModel } from "./models";
+import {
+  INPUT_IMAGE,
+  modelByName,
+  modelByVersion,
+  numOutputs,
+  outputFormatOf,
+  producedSize,
+  takesInputImage,
+  validateInput,
+  versionOf,
+  MODELS,
+  type FakeModel,
+} from "./models";
 import type { RequestRecord, Scenario, Scripted, WebhookEvent } from "./control";
 import { newWebhookSecret, WebhookSender } from "./webhooks";
 
@@ -76,6 +95,7 @@ class Account {
   scenario: Scenario = {};
   queues = { create: [] as Scripted[], get: [] as Scripted[], cancel: [] as Scripted[], download: [] as Scripted[], list: [] as Scripted[] };
   readonly requests: RequestRecord[] = [];
+  readonly inputs: (InputImageRecord & { readonly prediction_id: string })[] = [];
   readonly secret = newWebhookSecret();
   readonly webhooks = new WebhookSender(
     () => this.secret,
@@ -126,6 +146,8 @@ interface FakePrediction {
   readonly events: ReadonlySet<WebhookEvent>;
   readonly emitted: Set<WebhookEvent>;
   readonly timers: Set<NodeJS.Timeout>;
+  /** The image a Kontext prediction edits, as taken when it was created. */
+  readonly inputImage?: { readonly bytes: Buffer; readonly width: number; readonly height: number };
 }
 
 export async function start(options: StartOptions = {}): Promise<RunningFake> {
@@ -165,6 +187,9 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
       if (req.method === "GET" && path === "/__fake/requests") {
         return send(res, 200, accounts.get(url.searchParams.get("token") ?? "")?.requests ?? []);
       }
+      if (req.method === "GET" && path === "/__fake/inputs") {
+        return send(res, 200, accounts.get(url.searchParams.get("token") ?? "")?.inputs ?? []);
+      }
       if (req.method === "GET" && path === "/__fake/webhooks") {
         return send(res, 200, accounts.get(url.searchParams.get("token") ?? "")?.webhooks.records ?? []);
       }
@@ -193,7 +218,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
       }
       const bytes = imageFor(prediction, index);
       res.statusCode = 200;
-      res.setHeader("content-type", CONTENT_TYPES[outputFormatOf(prediction.input)]);
+      res.setHeader("content-type", CONTENT_TYPES[outputFormatOf(prediction.model, prediction.input)]);
       if (prediction.chunked) {
         // No Content-Length: Node sends Transfer-Encoding: chunked.
         res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -321,11 +346,22 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
       ? request.webhook_events_filter.filter((e): e is WebhookEvent => ALL_EVENTS.includes(e as WebhookEvent))
       : ALL_EVENTS;
 
+    // Replicate takes file inputs when the prediction is created; one it cannot take fails the prediction.
+    const id = newPredictionId();
+    let inputImage: FakePrediction["inputImage"];
+    let inputProblem: string | undefined;
+    if (takesInputImage(model) && typeof input[INPUT_IMAGE] === "string") {
+      const taken = await takeInputImage(INPUT_IMAGE, input[INPUT_IMAGE] as string);
+      account.inputs.push({ ...taken.record, prediction_id: id });
+      if (taken.image) inputImage = taken.image;
+      else inputProblem = `Failed to read ${INPUT_IMAGE}: ${taken.record.error}`;
+    }
+
     const now = Date.now();
     const startAt = now + account.setting("starting_ms");
     const outputAt = startAt + account.setting("processing_ms");
     const prediction: FakePrediction = {
-      id: newPredictionId(),
+      id,
       account,
       model,
       version,
@@ -336,8 +372,8 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
       startAt,
       outputAt,
       doneAt: outputAt + account.setting("finalize_ms"),
-      outcome: account.setting("outcome"),
-      error: account.scenario.error ?? "CUDA out of memory. Tried to allocate 2.00 GiB",
+      outcome: inputProblem ? "failed" : account.setting("outcome"),
+      error: inputProblem ?? account.scenario.error ?? "CUDA out of memory. Tried to allocate 2.00 GiB",
       ...(cancelAfter !== null ? { deadline: now + cancelAfter * 1000 * scale } : {}),
       ttlMs: account.setting("output_ttl_ms"),
       outputMode: account.setting("output_mode"),
@@ -347,6 +383,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
       events: new Set(filter),
       emitted: new Set(),
       timers: new Set(),
+      ...(inputImage && { inputImage }),
     };
     predictions.set(prediction.id, prediction);
     if (prediction.webhook) schedule(prediction);
@@ -430,7 +467,7 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const state = stateOf(prediction, now);
     const { id } = prediction;
     const count = numOutputs(prediction.model, prediction.input);
-    const format = outputFormatOf(prediction.input);
+    const format = outputFormatOf(prediction.model, prediction.input);
     let output: string | string[] | null = null;
     if (state.hasOutput && !state.dataRemoved) {
       const urls = Array.from({ length: count }, (_, i) =>
@@ -485,9 +522,11 @@ export async function start(options: StartOptions = {}): Promise<RunningFake> {
     const key = `${prediction.id}/${index}`;
     let bytes = images.get(key);
     if (!bytes) {
-      const [width, height] = producedSize(prediction.model, prediction.input);
-      const colour = [(prediction.seed * 37 + index * 90) % 256, (prediction.seed * 11) % 256, (index * 70 + 40) % 256] as const;
-      bytes = encodeImage(outputFormatOf(prediction.input), width, height, colour);
+      const [width, height] = producedSize(prediction.model, prediction.input, prediction.inputImage);
+      // An edit's colour also follows its input image, so a different input gives a different output.
+      const tint = prediction.inputImage ? prediction.inputImage.bytes.reduce((sum, byte) => (sum + byte) % 256, 0) : 0;
+      const colour = [(prediction.seed * 37 + index * 90 + tint) % 256, (prediction.seed * 11) % 256, (index * 70 + 40) % 256] as const;
+      bytes = encodeImage(outputFormatOf(prediction.model, prediction.input), width, height, colour);
       images.set(key, bytes);
     }
     return bytes;

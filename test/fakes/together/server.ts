@@ -13,6 +13,11 @@
  *    unknown model 404 `model_not_available`; width/height outside 256..1792 or not a multiple of
  *    16, steps or n out of range, a missing prompt: 400 naming the `param`. (`response_format: "url"`
     is Together's default, but this fake hosts no files: it answers that with a 400 saying so.)
+ *  - FLUX.1 Kontext (`black-forest-labs/FLUX.1-kontext-pro` / `-max` / `-dev`) edit the image named by
+ *    `image_url` (docs.together.ai, "Image-to-image generation"): the fake fetches it (loopback
+ *    hosts only, see ../input-images.ts) or decodes a data URI, and records what it took on the
+ *    request; one it cannot take is a 400 naming `image_url`. Other models answer `image_url`
+ *    with a 400 too (only Kontext and FLUX.2 take it; this fake knows no FLUX.2).
  *  - GET /v1/models: a JSON array of models (Together's shape, not OpenAI's `{data: [...]}`).
  *  - `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` on every answer;
  *    `retry-after` on a 429.
@@ -21,6 +26,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { takeInputImage } from "../input-images";
 import { type Answer, type FakeProvider, type RunningFake, startImagesApi } from "../openai-style/server";
 import { encodeImage } from "../replicate/images";
 
@@ -30,7 +36,13 @@ const MODELS: Record<string, number> = {
   "black-forest-labs/FLUX.1-schnell-Free": 4,
   "black-forest-labs/FLUX.1-dev": 50,
   "black-forest-labs/FLUX.1.1-pro": 50,
+  "black-forest-labs/FLUX.1-kontext-pro": 50,
+  "black-forest-labs/FLUX.1-kontext-max": 50,
+  "black-forest-labs/FLUX.1-kontext-dev": 50,
 };
+
+/** The models that take `image_url` (the image to edit). */
+const TAKES_IMAGE_URL = new Set(["black-forest-labs/FLUX.1-kontext-pro", "black-forest-labs/FLUX.1-kontext-max", "black-forest-labs/FLUX.1-kontext-dev"]);
 
 const KEY = /^tgp_v1_[A-Za-z0-9_-]{8,}$/;
 
@@ -61,7 +73,7 @@ const together: FakeProvider = {
   rateLimitHeaders: () => ({ "x-ratelimit-limit": "10", "x-ratelimit-remaining": "9", "x-ratelimit-reset": "6" }),
 };
 
-function generate(raw: unknown): Answer {
+async function generate(raw: unknown): Promise<Answer> {
   if (typeof raw !== "object" || raw === null) return error(400, "Invalid request body: expected a JSON object", null);
   const body = raw as Record<string, unknown>;
   const model = body.model;
@@ -98,13 +110,25 @@ function generate(raw: unknown): Answer {
   if (responseFormat !== "base64" && responseFormat !== "url") return error(400, "response_format must be one of base64, url", "response_format");
   if (responseFormat === "url") return error(400, 'this fake serves base64 only; send response_format "base64"', "response_format");
 
+  let tint = 0;
+  const inputs = [];
+  if (body.image_url !== undefined) {
+    if (!TAKES_IMAGE_URL.has(model)) return error(400, `image_url is not supported by ${model}`, "image_url");
+    if (typeof body.image_url !== "string") return error(400, "image_url must be a string", "image_url");
+    const taken = await takeInputImage("image_url", body.image_url);
+    inputs.push(taken.record);
+    if (!taken.image) return { ...error(400, `Failed to load image_url: ${taken.record.error}`, "image_url"), inputs };
+    // An edit's colour follows its input, so a different input gives a different output.
+    tint = taken.image.bytes.reduce((sum, byte) => (sum + byte) % 256, 0);
+  }
+
   const seed = typeof body.seed === "number" ? body.seed : 0;
   const data = Array.from({ length: n }, (_, index) => ({
     index,
     type: "b64_json",
-    b64_json: encodeImage(format === "png" ? "png" : "jpg", width as number, height as number, colourFor(seed, index)).toString("base64"),
+    b64_json: encodeImage(format === "png" ? "png" : "jpg", width as number, height as number, colourFor(seed + tint, index)).toString("base64"),
   }));
-  return { status: 200, body: { id: generationId(), model, object: "list", data } };
+  return { status: 200, body: { id: generationId(), model, object: "list", data }, ...(inputs.length > 0 && { inputs }) };
 }
 
 function error(status: number, message: string, param: string | null, code: string | null = null, type = "invalid_request_error"): Answer {

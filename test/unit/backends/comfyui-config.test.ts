@@ -68,9 +68,22 @@ describe("comfyui instance config", () => {
     );
   });
 
+  it("edits with the image-to-image template (one input image, no mask); the text templates do not", () => {
+    expect(problems({ ...base, workflow: "flux-schnell-img2img" })).toEqual([]);
+    expect(create({ ...base, workflow: "flux-schnell-img2img" }).edits).toEqual({ maxImages: 1, mask: false });
+    expect(create({ ...base, workflow: "flux-schnell-checkpoint" }).edits).toBeUndefined();
+    expect(create({ ...base, workflow: "smoke-empty-image" }).edits).toBeUndefined();
+  });
+
+  it("rejects an image input that points at a node the workflow does not have, naming the field", () => {
+    expect(problems({ ...base, inputs: { image: { node: "10", input: "image" } } })).toEqual([
+      'backends.flux-schnell-local.inputs.image.node: node "10" is not in the workflow (nodes: 6, 8, 9, 27, 30, 31, 33)',
+    ]);
+  });
+
   it("names the shipped templates when the workflow name is unknown", () => {
     expect(problems({ ...base, workflow: "flux-dev" })).toEqual([
-      'backends.flux-schnell-local.workflow: no workflow template "flux-dev"; shipped templates: flux-schnell-checkpoint, smoke-empty-image (or give an API-format workflow object)',
+      'backends.flux-schnell-local.workflow: no workflow template "flux-dev"; shipped templates: flux-schnell-checkpoint, flux-schnell-img2img, smoke-empty-image (or give an API-format workflow object)',
     ]);
   });
 

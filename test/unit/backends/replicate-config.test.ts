@@ -37,9 +37,27 @@ describe("replicate instance config", () => {
 
   it("asks for family when the model name does not say which FLUX it is", () => {
     expect(issuesOf({ model: "someone/my-finetune" })).toEqual([
-      { path: "family", message: expect.stringContaining("set family to one of schnell, dev, pro, 1.1-pro") },
+      { path: "family", message: expect.stringContaining("set family to one of schnell, dev, pro, 1.1-pro, kontext, kontext-dev") },
     ]);
     expect(replicateConfigSchema.safeParse({ type: "replicate", model: "someone/my-finetune", family: "dev" }).success).toBe(true);
+  });
+
+  it("knows the FLUX.1 Kontext models by name, and refuses what they cannot take", () => {
+    for (const model of ["flux-kontext-pro", "flux-kontext-max", "flux-kontext-dev"]) {
+      expect(replicateConfigSchema.safeParse({ type: "replicate", model: `black-forest-labs/${model}` }).success).toBe(true);
+    }
+    expect(issuesOf({ model: "black-forest-labs/flux-kontext-pro", output_format: "webp" })).toEqual([
+      { path: "output_format", message: "black-forest-labs/flux-kontext-pro makes png or jpg, not webp" },
+    ]);
+    expect(issuesOf({ model: "black-forest-labs/flux-kontext-max", extra_input: { safety_tolerance: 5 } })).toEqual([
+      { path: "extra_input.safety_tolerance", message: "FLUX.1 Kontext takes a safety_tolerance of at most 2 with an input image" },
+    ]);
+    expect(issuesOf({ model: "black-forest-labs/flux-kontext-dev", default_steps: 60 })).toEqual([
+      { path: "default_steps", message: "black-forest-labs/flux-kontext-dev takes at most 50 steps" },
+    ]);
+    expect(issuesOf({ model: "black-forest-labs/flux-kontext-pro", extra_input: { input_image: "https://example.com/a.png" } })).toEqual([
+      { path: "extra_input.input_image", message: "input_image comes from each request; remove it from extra_input" },
+    ]);
   });
 
   it("refuses default_steps beyond what the model takes", () => {

@@ -60,8 +60,9 @@ describe("price refresh", () => {
       ["replicate", true, 0, 0],
     ]);
     expect(sourceReport(report, "portkey:openai").unchanged).toBe(18);
-    expect(sourceReport(report, "portkey:together-ai").unchanged).toBe(4);
-    expect(sourceReport(report, "replicate").unchanged).toBe(4);
+    // Four FLUX lines and three Kontext lines each.
+    expect(sourceReport(report, "portkey:together-ai").unchanged).toBe(7);
+    expect(sourceReport(report, "replicate").unchanged).toBe(7);
     expect(await store.current()).toEqual(before);
     expect(await store.held()).toEqual([]);
     expect(await store.lastRun()).toMatchObject({ ok: true, started_at: "2026-11-23T04:00:00.000Z", report });
@@ -72,7 +73,7 @@ describe("price refresh", () => {
     const report = await refreshPrices({ sources, store, clock });
     const together = sourceReport(report, "portkey:together-ai");
     expect(together.unpriced_models).toContain("black-forest-labs/flux.1-krea-dev");
-    expect(together.unpriced_model_count).toBeGreaterThan(20);
+    expect(together.unpriced_model_count).toBeGreaterThan(15);
     expect(sourceReport(report, "portkey:openai").unpriced_models).toEqual(expect.arrayContaining(["dall-e-3", "gpt-image-1", "gpt-image-2-2026-04-21"]));
     expect(await store.held()).toEqual([]);
   });
@@ -147,12 +148,15 @@ describe("price refresh", () => {
     expect(together.held.map((h) => [h.model, h.new_rate])).toEqual([
       ["black-forest-labs/flux.1-pro", 5],
       ["black-forest-labs/flux.1-dev", 2.5],
+      ["black-forest-labs/flux.1-kontext-pro", 4],
+      ["black-forest-labs/flux.1-kontext-max", 8],
+      ["black-forest-labs/flux.1-kontext-dev", 2.5],
       ["black-forest-labs/flux.1-schnell", 0.27],
       ["black-forest-labs/flux.1.1-pro", 4],
     ]);
     // $5 per megapixel is not a plausible price at all; $0.27 is, but is a 100x jump.
     expect(together.held[0]?.reason).toMatch(/^units look wrong: \$5 per megapixel is outside the plausible \$0.0001–\$1/);
-    expect(together.held[2]?.reason).toMatch(/^change of \+9900%/);
+    expect(together.held[5]?.reason).toMatch(/^change of \+9900%/);
     expect((await currentRate(store, "together", "black-forest-labs/flux.1-schnell"))?.usd_rate).toBe(0.0027);
   });
 
@@ -341,7 +345,7 @@ describe("price refresh", () => {
 
     clock.advance(3_600_000);
     const second = await refreshPrices({ sources, store, clock });
-    expect(sourceReport(second, "replicate")).toMatchObject({ applied: [], held: [], unchanged: 4 });
+    expect(sourceReport(second, "replicate")).toMatchObject({ applied: [], held: [], unchanged: 7 });
   });
 
   it("reports a store it cannot read instead of throwing", async () => {
