@@ -11,6 +11,7 @@ import { acceptReferences, type ReferenceSource } from "../../core/references";
 import type { GenerationRequest } from "../../core/request";
 import type { App } from "../../http/context";
 import { idempotencyKey } from "../../http/idempotency";
+import { requireMultipartBody } from "../../http/json-body";
 import { problem } from "../../http/problem";
 import { rateLimit } from "../../http/rate-limit";
 import { spenderOf } from "../../http/request-guard";
@@ -25,7 +26,7 @@ const editRoute = createRoute({
   operationId: "editImageOpenAI",
   summary: "Edit images, OpenAI Images API style (multipart; the official SDKs' images.edit)",
   security: [{ bearer: [] }],
-  middleware: [rateLimit(), idempotencyKey({ sdkRetries: true, varyHeaders: [SOURCE_HEADER] })] as const,
+  middleware: [rateLimit(), requireMultipartBody(), idempotencyKey({ sdkRetries: true, varyHeaders: [SOURCE_HEADER] })] as const,
   request: {
     headers: z.object({ [SOURCE_HEADER]: z.string().optional().openapi({ description: "Usage source label; wins over `user`." }) }),
     body: { required: true, content: { "multipart/form-data": { schema: OpenAIImageEditForm } } },
