@@ -122,6 +122,15 @@ describe("POST /v1/images with reference_images", () => {
     expect(await allKeys()).toEqual(before);
   });
 
+  it("lets an admin edit any caller's image, as an admin may read it", async () => {
+    const owner = await seedKey("owner-c");
+    const admin = await seedKey("admin-d", "admin");
+    const w = world();
+    const made = await (await w.post(owner, { prompt: "theirs", size: "64x64" })).json<any>();
+    const response = await w.post(admin, { prompt: "edit", size: "64x64", reference_images: [{ key: made.images[0].key }] });
+    expect(response.status).toBe(201);
+  });
+
   it("refuses bad inputs with a 400 naming the field, before anything is stored or charged", async () => {
     const key = await seedKey("bounds");
     const w = world(editConfig({ edits: { max_input_pixels: 100 * 100, max_input_bytes: 200_000, max_images: 2 } }));
