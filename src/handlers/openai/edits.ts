@@ -62,6 +62,7 @@ export function registerEditRoutes(app: App): void {
       ...(source !== undefined && { source }),
       ...(form.quality && { quality: form.quality }),
       ...(form.output_format && { outputFormat: form.output_format }),
+      ...(form.input_fidelity && { inputFidelity: form.input_fidelity }),
       ...(correlation !== null && { clientRequestId: correlation }),
     };
     const accepted = await acceptReferences(
