@@ -51,7 +51,7 @@ export function registerEditRoutes(app: App): void {
     const form = c.req.valid("form");
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c) });
     const correlation = c.get("correlationId");
-    const files = form["image[]"] ?? (form.image === undefined ? [] : Array.isArray(form.image) ? form.image : [form.image]);
+    const files = [...(form.image === undefined ? [] : Array.isArray(form.image) ? form.image : [form.image]), ...(form["image[]"] ?? [])];
     if (files.length === 0) throw new InvalidRequestError("image", "send the image to edit as an `image` file part (or several as `image[]`)");
     const source = sourceOf(c.req.header(SOURCE_HEADER), form);
     const request: GenerationRequest = {
