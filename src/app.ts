@@ -30,9 +30,14 @@ import { consoleLogger, logLevelOf, type Logger } from "./lib/log";
 
 export { MAX_BODY_BYTES } from "./http/request-body";
 
-/** The routes whose bodies may carry uploaded images: `POST /v1/images` and OpenAI's edits. */
-function takesUploads(method: string, path: string): boolean {
-  return method === "POST" && (path === "/v1/images" || path === "/v1/images/edits");
+/**
+ * How much of a request body is read: uploads of images on `POST /v1/images` and OpenAI's edits,
+ * nothing for OpenAI's variations (answered "not supported" whatever the image), else 64 KiB.
+ */
+function bodyLimit(method: string, path: string): number | null {
+  if (method !== "POST") return MAX_BODY_BYTES;
+  if (path === "/v1/images" || path === "/v1/images/edits") return MAX_UPLOAD_BODY_BYTES;
+  return path === "/v1/images/variations" ? null : MAX_BODY_BYTES;
 }
 
 /**
@@ -89,7 +94,7 @@ export function createApp(rootLog?: Logger): App {
   app.use("/v1/*", apiKeyAuth());
   app.use(
     "/v1/*",
-    bufferedBody((c) => (takesUploads(c.req.method, c.req.path) ? MAX_UPLOAD_BODY_BYTES : MAX_BODY_BYTES), "request bodies"),
+    bufferedBody((c) => bodyLimit(c.req.method, c.req.path), "request bodies"),
   );
 
   registerHealthRoutes(app);

@@ -48,7 +48,11 @@ export interface GenerationSpec {
   readonly references?: readonly ReferenceImage[];
   /** Where to edit: a PNG whose transparent pixels mark the area, the size of `references[0]`. Only with references. */
   readonly mask?: ReferenceImage;
+  /** How closely an edit keeps the inputs' features (OpenAI's `input_fidelity`); backends without such a setting ignore it. */
+  readonly inputFidelity?: InputFidelity;
 }
+
+export type InputFidelity = "high" | "low";
 
 /**
  * One input image of an edit, as a spec carries it: plain JSON (a job stores its spec), never the

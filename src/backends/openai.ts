@@ -96,7 +96,9 @@ async function editForm(body: Parameters<typeof openAiEditForm>[0], spec: EditSp
   const inputs = referenceInputs(ctx);
   const images = await Promise.all(spec.references.map(async (image) => ({ bytes: await inputs.bytes(image), mimeType: image.mimeType })));
   const mask = spec.mask && { bytes: await inputs.bytes(spec.mask), mimeType: spec.mask.mimeType };
-  return openAiEditForm(body, images, mask);
+  // GPT image models take input_fidelity; DALL·E 2 does not.
+  const fidelity = spec.inputFidelity !== undefined && !isDallE(body.model) ? { input_fidelity: spec.inputFidelity } : {};
+  return openAiEditForm({ ...body, ...fidelity }, images, mask);
 }
 
 /** The caller's quality and format for this instance; a size it does not make is a 400 naming `size`. */

@@ -58,6 +58,7 @@ export function planGeneration(request: GenerationRequest, config: ImagenConfig,
     ...(request.outputFormat !== undefined && { outputFormat: request.outputFormat }),
     ...(request.references !== undefined && request.references.length > 0 && { references: request.references }),
     ...(request.mask !== undefined && { mask: request.mask }),
+    ...(request.inputFidelity !== undefined && request.references?.length && { inputFidelity: request.inputFidelity }),
   };
   return { chain: chain.backends, fallbackOn: chain.fallbackOn, spec, style: request.style ?? null };
 }

@@ -1,5 +1,5 @@
 /** A validated generation request as the pipeline sees it (no HTTP); who asked is src/lib/caller.ts. */
-import type { OutputFormat, ReferenceImage } from "../backends/backend";
+import type { InputFidelity, OutputFormat, ReferenceImage } from "../backends/backend";
 import type { Size } from "../lib/size";
 
 export interface GenerationRequest {
@@ -31,4 +31,6 @@ export interface GenerationRequest {
    */
   readonly references?: readonly ReferenceImage[];
   readonly mask?: ReferenceImage;
+  /** Passed to backends that take it (OpenAI's GPT image edits); the others ignore it. */
+  readonly inputFidelity?: InputFidelity;
 }

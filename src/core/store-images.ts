@@ -118,6 +118,7 @@ function sidecarBody(
       // An edit's inputs by key and hash (never their bytes): what it started from, checkable later.
       ...(plan.spec.references && { reference_images: plan.spec.references.map(inputRecord) }),
       ...(plan.spec.mask && { mask: inputRecord(plan.spec.mask) }),
+      ...(plan.spec.inputFidelity && { input_fidelity: plan.spec.inputFidelity }),
     },
     image: { index, width: image.width, height: image.height, mime_type: image.mimeType, bytes: saved.size },
     backend: {

@@ -90,7 +90,7 @@ export function registerBudgetRoutes(app: App): void {
   });
 
   app.openapi(estimateRoute, async (c) => {
-    const { callback_url: _callbackUrl, reference_images: referenceImages, mask, ...body } = c.req.valid("json");
+    const { callback_url: _callbackUrl, reference_images: referenceImages, mask, input_fidelity: _inputFidelity, ...body } = c.req.valid("json");
     const request = {
       ...body,
       size: body.size === undefined ? undefined : parseSize(body.size)!,

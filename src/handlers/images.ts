@@ -79,7 +79,7 @@ const serveRoute = createRoute({
 export function registerImageRoutes(app: App): void {
   registerImageListRoute(app);
   app.openapi(generateRoute, async (c) => {
-    const { callback_url: callbackUrl, reference_images: referenceImages, mask, ...body } = c.req.valid("json");
+    const { callback_url: callbackUrl, reference_images: referenceImages, mask, input_fidelity: inputFidelity, ...body } = c.req.valid("json");
     const correlation = c.get("correlationId");
     const admission = admissionOf(c);
     const async = prefers(c.req.header("prefer"), "respond-async");
@@ -94,6 +94,7 @@ export function registerImageRoutes(app: App): void {
       {
         ...body,
         size: body.size === undefined ? undefined : parseSize(body.size)!,
+        ...(inputFidelity !== undefined && { inputFidelity }),
         ...(correlation !== null && { clientRequestId: correlation }),
       },
       { reference_images: referenceImages, mask },

@@ -79,6 +79,9 @@ export const GenerateImagesRequest = z
       description:
         "Edit: the images to start from (yours by key, or uploaded as base64), in order. Only backends that edit take them (GET /v1/backends: `edits`).",
     }),
+    input_fidelity: z.enum(["high", "low"]).optional().openapi({
+      description: "Edit: how closely to keep the inputs' features, for backends that take it (OpenAI's GPT image models); others ignore it.",
+    }),
     mask: InputImage.optional().openapi({
       description: "Edit: a PNG with an alpha channel, the size of the first reference image; its transparent pixels mark where to edit.",
     }),

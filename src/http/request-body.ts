@@ -13,11 +13,13 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Bodies that upload the input images of an edit (each image is bounded again by `[edits]`). */
 export const MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024;
 
-export function bufferedBody(limit: number | ((c: Context<AppEnv>) => number), subject: string): MiddlewareHandler<AppEnv> {
+/** `limit` may say null for a route that answers without reading its body: it is then left unread. */
+export function bufferedBody(limit: number | ((c: Context<AppEnv>) => number | null), subject: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const body = c.req.raw.body;
     if (!body) return next();
     const maxBytes = typeof limit === "number" ? limit : limit(c);
+    if (maxBytes === null) return next();
     const tooLarge = () => problem("payload-too-large", 413, `${subject} are limited to ${maxBytes} bytes`);
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge();

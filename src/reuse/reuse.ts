@@ -36,6 +36,7 @@ export async function reuseFingerprint(request: GenerationRequest, caller: strin
     parts.push(
       request.references.map((input) => input.sha256),
       request.mask?.sha256 ?? null,
+      request.inputFidelity ?? null,
     );
   return sha256Hex(JSON.stringify(parts));
 }

@@ -6,6 +6,8 @@ import { readPngSize } from "../../src/backends/image-size";
 import { runAttempt } from "../helpers/attempt";
 import { manualClock } from "../helpers/pipeline";
 import { decodePng } from "../helpers/png-decode";
+import { encodeCellPng } from "../../src/backends/mock/png";
+import { storedReference } from "../helpers/reference-images";
 
 function mock(config: Record<string, unknown> = {}) {
   const clock = manualClock();
@@ -98,5 +100,38 @@ describe("mock backend", () => {
     const result = mockBackendType.configSchema.safeParse({ type: "mock", failure_rate: 2 });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path).toEqual(["failure_rate"]);
+  });
+});
+
+describe("mock backend: edits", () => {
+  /** The header of a JPEG (SOI, then a baseline frame of 64×48): enough to be sniffed, not decoded. */
+  const jpegHeader = (salt: number) =>
+    Uint8Array.of(0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 48, 0x00, 64, 0x03, salt, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd9);
+
+  it("inverts a PNG reference, scaled to the spec's size", async () => {
+    const { backend, ctx } = mock();
+    const source = encodeCellPng(32, 24, 8, (cx, cy) => [cx * 60, cy * 60, 200]);
+    const reference = await storedReference(source, "mock-editor");
+    const image = (await runAttempt(backend, { ...spec, references: [reference] }, ctx)).images[0]!;
+    const decoded = await decodePng("bytes" in image ? image.bytes : new Uint8Array());
+    expect([decoded.width, decoded.height]).toEqual([64, 48]);
+    // (40, 30) at 64×48 is (20, 15) at 32×24: cell (2, 1).
+    expect(decoded.pixel(40, 30)).toEqual([255 - 120, 255 - 60, 255 - 200]);
+  });
+
+  it("makes the pattern seeded by a JPEG reference's hash (which it cannot decode): the same input, the same image", async () => {
+    const { backend, ctx } = mock();
+    const bytesOf = async (salt: number) => {
+      const reference = await storedReference(jpegHeader(salt), "mock-editor");
+      const image = (await runAttempt(backend, { ...spec, references: [reference] }, ctx)).images[0]!;
+      return "bytes" in image ? image.bytes : new Uint8Array();
+    };
+    expect(await bytesOf(1)).toEqual(await bytesOf(1));
+    expect(await bytesOf(1)).not.toEqual(await bytesOf(2));
+  });
+
+  it("says it edits unless configured not to", () => {
+    expect(mock().backend.edits).toEqual({ maxImages: 16, mask: true });
+    expect(mock({ edits: false }).backend.edits).toBeUndefined();
   });
 });

@@ -186,7 +186,7 @@ describe("openai backend: edits", () => {
     const mask = leftHalfMask(1024, 1024);
     const reference = await storedReference(input);
     const maskReference = await storedReference(mask);
-    const result = await generate({ ...spec, width: 1024, height: 1024, references: [reference], mask: maskReference });
+    const result = await generate({ ...spec, width: 1024, height: 1024, references: [reference], mask: maskReference, inputFidelity: "high" });
 
     const [edit] = edits(await requests());
     expect(edit!.status).toBe(200);
@@ -197,6 +197,7 @@ describe("openai backend: edits", () => {
       size: "1024x1024",
       quality: "low",
       output_format: "png",
+      input_fidelity: "high",
       files: {
         image: [{ filename: "image-1.png", type: "image/png", bytes: input.length, sha256: await sha(input) }],
         mask: [{ filename: "mask.png", type: "image/png", bytes: mask.length, sha256: await sha(mask) }],

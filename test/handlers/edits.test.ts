@@ -57,7 +57,7 @@ describe("POST /v1/images with reference_images", () => {
     const key = await seedKey("editor");
     const w = world();
     const source = sourcePng(80, 64);
-    const response = await w.post(key, { prompt: "invert it", size: "80x64", reference_images: [{ b64_json: toBase64(source) }] });
+    const response = await w.post(key, { prompt: "invert it", size: "80x64", reference_images: [{ b64_json: toBase64(source) }], input_fidelity: "low" });
     expect(response.status).toBe(201);
     const body = await response.json<any>();
     const sha256 = await sha256HexOfBytes(source);
@@ -79,6 +79,7 @@ describe("POST /v1/images with reference_images", () => {
     // The sidecar names the input by key and hash, never its bytes.
     const sidecar = await (await env.IMAGES.get(body.images[0].sidecar_key ?? `${body.images[0].key}.json`))!.json<any>();
     expect(sidecar.request.reference_images).toEqual([{ key: uploadKey, sha256, mime_type: "image/png", width: 80, height: 64, bytes: source.length }]);
+    expect(sidecar.request.input_fidelity).toBe("low");
     expect(JSON.stringify(sidecar)).not.toContain(toBase64(source).slice(0, 40));
     const [row] = await ledgerRows(body.request_id, 1);
     expect(row).toMatchObject({ caller: "editor", backend: "mock", success: 1, images_produced: 1, cost_usd_estimate: 0 });
@@ -120,6 +121,15 @@ describe("POST /v1/images with reference_images", () => {
       expect(await ledgerCount(problem.request_id)).toBe(0);
     }
     expect(await allKeys()).toEqual(before);
+  });
+
+  it("lets an admin edit any caller's image, as an admin may read it", async () => {
+    const owner = await seedKey("owner-c");
+    const admin = await seedKey("admin-d", "admin");
+    const w = world();
+    const made = await (await w.post(owner, { prompt: "theirs", size: "64x64" })).json<any>();
+    const response = await w.post(admin, { prompt: "edit", size: "64x64", reference_images: [{ key: made.images[0].key }] });
+    expect(response.status).toBe(201);
   });
 
   it("refuses bad inputs with a 400 naming the field, before anything is stored or charged", async () => {

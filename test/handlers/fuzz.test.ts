@@ -79,7 +79,13 @@ async function send(r: FuzzRequest): Promise<Response> {
 }
 
 /** The OpenAI-compatible routes answer errors in OpenAI's shape instead of problem+json. */
-const OPENAI_ROUTES = new Set(["POST /v1/images/generations", "GET /v1/models", "GET /v1/models/:model"]);
+const OPENAI_ROUTES = new Set([
+  "POST /v1/images/generations",
+  "POST /v1/images/edits",
+  "POST /v1/images/variations",
+  "GET /v1/models",
+  "GET /v1/models/:model",
+]);
 
 async function checkAnswer(r: FuzzRequest): Promise<void> {
   writes.length = 0;

@@ -126,11 +126,14 @@ describe("POST /v1/images on an OpenAI instance", () => {
     form.append("prompt", "a watercolour version");
     form.append("model", "openai-images");
     form.append("size", "1024x1024");
+    form.append("input_fidelity", "high");
     const res = await app.call("/v1/images/edits", { method: "POST", headers: bearer(key), body: form });
     expect(res.status).toBe(200);
     const body = await res.json<any>();
     expect(body.usage.input_tokens_details.image_tokens).toBeGreaterThan(0);
     const [edit] = edits(await requestsOf(fakes.openai!, openAiKey));
+    expect(edit!.body).toMatchObject({ model: "gpt-image-1.5", input_fidelity: "high", size: "1024x1024" });
+    expect(body.usage.input_tokens_details.image_tokens).toBe(1067);
     expect((edit!.body as any).files.image).toEqual([
       { filename: "image-1.png", type: "image/png", bytes: input.length, sha256: await sha256HexOfBytes(input) },
     ]);

@@ -285,9 +285,11 @@ describe("images.edit through the official SDK", () => {
     expect(results).toEqual([]);
   });
 
-  it("createVariation is a BadRequestError that says variations are not supported", async () => {
+  it("createVariation is a BadRequestError that says variations are not supported, however large the image", async () => {
+    const large = encodeCellPng(256, 256, 1, (x, y) => [(x * 97 + y * 31) & 0xff, (x * y) & 0xff, (x ^ y) & 0xff]);
+    expect(large.length).toBeGreaterThan(64 * 1024);
     const error = await sdk(key)
-      .client.images.createVariation({ image: await toFile(source(4), "s.png", { type: "image/png" }) })
+      .client.images.createVariation({ image: await toFile(large, "s.png", { type: "image/png" }) })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error).toMatchObject({ status: 400, type: "invalid_request_error", code: "unsupported_endpoint" });

@@ -11,6 +11,7 @@ import { acceptReferences, type ReferenceSource } from "../../core/references";
 import type { GenerationRequest } from "../../core/request";
 import type { App } from "../../http/context";
 import { idempotencyKey } from "../../http/idempotency";
+import { requireMultipartBody } from "../../http/json-body";
 import { problem } from "../../http/problem";
 import { rateLimit } from "../../http/rate-limit";
 import { admissionOf, spenderOf } from "../../http/request-guard";
@@ -25,7 +26,7 @@ const editRoute = createRoute({
   operationId: "editImageOpenAI",
   summary: "Edit images, OpenAI Images API style (multipart; the official SDKs' images.edit)",
   security: [{ bearer: [] }],
-  middleware: [rateLimit(), idempotencyKey({ sdkRetries: true, varyHeaders: [SOURCE_HEADER] })] as const,
+  middleware: [rateLimit(), requireMultipartBody(), idempotencyKey({ sdkRetries: true, varyHeaders: [SOURCE_HEADER] })] as const,
   request: {
     headers: z.object({ [SOURCE_HEADER]: z.string().optional().openapi({ description: "Usage source label; wins over `user`." }) }),
     body: { required: true, content: { "multipart/form-data": { schema: OpenAIImageEditForm } } },
@@ -50,7 +51,7 @@ export function registerEditRoutes(app: App): void {
     const form = c.req.valid("form");
     const deps = c.var.deps.pipeline(c.var.log, { waitUntil: (work) => c.executionCtx.waitUntil(work), spender: spenderOf(c), admission: admissionOf(c) });
     const correlation = c.get("correlationId");
-    const files = form["image[]"] ?? (form.image === undefined ? [] : Array.isArray(form.image) ? form.image : [form.image]);
+    const files = [...(form.image === undefined ? [] : Array.isArray(form.image) ? form.image : [form.image]), ...(form["image[]"] ?? [])];
     if (files.length === 0) throw new InvalidRequestError("image", "send the image to edit as an `image` file part (or several as `image[]`)");
     const source = sourceOf(c.req.header(SOURCE_HEADER), form);
     const request: GenerationRequest = {
@@ -61,6 +62,7 @@ export function registerEditRoutes(app: App): void {
       ...(source !== undefined && { source }),
       ...(form.quality && { quality: form.quality }),
       ...(form.output_format && { outputFormat: form.output_format }),
+      ...(form.input_fidelity && { inputFidelity: form.input_fidelity }),
       ...(correlation !== null && { clientRequestId: correlation }),
     };
     const accepted = await acceptReferences(

@@ -74,7 +74,7 @@ const filePart = z.custom<File>((value) => value instanceof File, "must be a fil
 /**
  * `POST /v1/images/edits` as the SDK sends it: multipart/form-data, one `image` part or several
  * `image[]` parts, an optional `mask` part, the other fields as text. Fields we do not use
- * (`background`, `input_fidelity`, `moderation`, `output_compression`) are taken and ignored, as on generations.
+ * (`background`, `moderation`, `output_compression`) are taken and ignored, as on generations.
  */
 export const OpenAIImageEditForm = z
   .strictObject({
@@ -107,7 +107,10 @@ export const OpenAIImageEditForm = z
     user: sourceLabel.optional().openapi({ description: "Recorded as the usage source (unless X-Imagen-Source is sent)." }),
     safety_identifier: sourceLabel.optional().openapi({ description: "Like user; wins over it." }),
     background: z.enum(["transparent", "opaque", "auto"]).optional(),
-    input_fidelity: z.enum(["high", "low"]).optional(),
+    input_fidelity: z
+      .enum(["high", "low"])
+      .optional()
+      .openapi({ description: "Passed to backends that take it (OpenAI's GPT image models); others ignore it." }),
     moderation: z.enum(["low", "auto"]).optional(),
     output_compression: z.coerce.number().int().min(0).max(100).optional(),
     stream: z.literal("false").optional().openapi({ description: "Streaming is not offered." }),
