@@ -9,9 +9,13 @@
  *   unresolved  too early, or the provider cannot be asked, or cannot tell (a one-shot call):
  *               its worst case stays held, and the next sweep asks again
  *
- * with its ledger row rewritten to the known cost. The images of adopted work are not stored:
- * the caller was answered long ago (a 502 saying the cost was unknown), so only the money is
- * corrected. Plain TypeScript: the cron (src/deps/unknown-sweep.ts) applies the answer.
+ * with its ledger row rewritten to the known cost. The images of adopted work that succeeded are
+ * stored first (./adopt-images.ts: as the request would have stored them, and a repeat stores
+ * nothing twice), so the caller finds them in its listing although its answer was a 502. Outputs
+ * the provider no longer has (deleted after their lifetime) cannot be stored: the cost is adopted
+ * all the same, and which images are missing is logged. A store that fails otherwise leaves the
+ * attempt unresolved, to be tried again by the next sweep. Plain TypeScript: the cron
+ * (src/deps/unknown-sweep.ts) applies the answer.
  */
 import type { AttemptContext } from "../backends/backend";
 import type { BackendError } from "../backends/errors";
@@ -19,19 +23,25 @@ import { type Usd, ZERO_USD } from "../lib/money";
 import type { ReconcileHint, UnknownAttempt } from "../spend/caller-spend";
 import { reservationLapseMs, SETTLE_MARGIN_MS } from "../spend/lapse";
 import type { UsageEvent } from "../usage/event";
+import { type AdoptionStore, storeAdoptedImages } from "./adopt-images";
 import { chargedCost, estimateCost, messageOf } from "./attempt";
-import type { PipelineDeps } from "./pipeline";
+import { OutputConflictError } from "./errors";
+import type { PipelineDeps, SuccessfulAttempt } from "./pipeline";
 
 export type Reconciliation =
   | { readonly kind: "adopted" | "released"; readonly usd: Usd; readonly event: UsageEvent }
   | { readonly kind: "unresolved"; readonly detail: string };
 
-type ReconcileDeps = Pick<PipelineDeps, "config" | "backend" | "pricing" | "clock" | "log">;
+type ReconcileDeps = Pick<PipelineDeps, "config" | "backend" | "pricing" | "store" | "clock" | "log">;
+
+/** The hint as the runner keeps it: its store inputs are ./adopt-images.ts's. */
+type Hint = ReconcileHint<AdoptionStore>;
+type Attempt = UnknownAttempt<AdoptionStore>;
 
 /** How long a lookup of one attempt may take. */
 const LOOKUP_TIMEOUT_MS = 30_000;
 
-export async function reconcileUnknown(attempt: UnknownAttempt, deps: ReconcileDeps): Promise<Reconciliation> {
+export async function reconcileUnknown(attempt: Attempt, deps: ReconcileDeps): Promise<Reconciliation> {
   const hint = attempt.reconcile;
   if (!hint) return { kind: "unresolved", detail: "held without a lookup hint" };
   if (!Object.hasOwn(deps.config.backends, attempt.instance)) return { kind: "unresolved", detail: `instance ${attempt.instance} is no longer configured` };
@@ -52,15 +62,42 @@ export async function reconcileUnknown(attempt: UnknownAttempt, deps: ReconcileD
     const cost = await estimateCost(backend, outcome.result, deps.pricing, log);
     // Unpriced: the worst case it was held at stands as its charge, as for any unpriced success.
     const charged = cost?.usd ?? attempt.worstCaseUsd;
-    return adopted(
-      hint,
-      charged,
-      found.externalId,
-      outcome.result.images.length,
-      `its work ${found.externalId} succeeded at the provider; its images were not stored`,
-    );
+    const success: SuccessfulAttempt = { backend, result: outcome.result, latencyMs: Math.max(0, deps.clock.now() - hint.sentAt), cost };
+    const stored = await storeImagesOf(attempt, hint, success, deps, log);
+    if (stored.retry) return { kind: "unresolved", detail: `its work ${found.externalId} succeeded, but ${stored.note}` };
+    return adopted(hint, charged, found.externalId, outcome.result.images.length, `its work ${found.externalId} succeeded at the provider; ${stored.note}`);
   } catch (error) {
     return { kind: "unresolved", detail: `the provider could not be asked: ${messageOf(error)}` };
+  }
+}
+
+/**
+ * The adopted work's images into the store. `retry`: the store failed in a way the next sweep
+ * may not meet (the provider still has the outputs for an hour; past that, the cost is adopted
+ * without them).
+ */
+async function storeImagesOf(
+  attempt: Attempt,
+  hint: Hint,
+  success: SuccessfulAttempt,
+  deps: ReconcileDeps,
+  log: ReconcileDeps["log"],
+): Promise<{ readonly note: string; readonly retry?: true }> {
+  const count = success.result.images.length;
+  if (!hint.store) {
+    log.warn("images of adopted work not stored: held by a version that kept no store inputs", { images: count });
+    return { note: "its images were not stored (held without store inputs)" };
+  }
+  try {
+    const images = await storeAdoptedImages(hint.store, { attemptId: attempt.attemptId, sentAt: hint.sentAt }, success, deps);
+    log.info("images of adopted work stored", { images: images.length, keys: images.map((image) => image.key).join(", ") });
+    return { note: `its ${images.length} image(s) were stored` };
+  } catch (error) {
+    if (error instanceof OutputConflictError) {
+      log.warn("images of adopted work not stored: their explicit output key is taken", { images: count, error: error.message });
+      return { note: `its images were not stored: ${error.message}` };
+    }
+    return { note: `its images could not be stored yet: ${messageOf(error)}`, retry: true };
   }
 }
 
@@ -75,12 +112,15 @@ async function failedWork(
   const charged = await chargedCost(backend, error, deps.pricing, log);
   if (!charged) return released(hint, `its work ${externalId} ended without images (${error.kind}), which is not billed`);
   if (!charged.cost) return { kind: "unresolved", detail: `its work ${externalId} billed ${charged.images} image(s) that have no known price` };
+  // Made and billed, but its outputs are gone (or could not be read): the money is adopted, the images are lost.
+  const lost = error.kind === "paid_output_lost";
+  if (lost) log.warn("images of adopted work could not be stored: the provider no longer has them", { external_id: externalId, images: charged.images, error: error.detail });
   return adopted(
     hint,
     charged.cost.usd,
     externalId,
     charged.images,
-    `its work ${externalId} was billed for ${charged.images} image(s) it made (${error.detail})`,
+    `its work ${externalId} was billed for ${charged.images} image(s) it made (${error.detail})${lost ? `; its ${charged.images} image(s) could not be stored` : ""}`,
   );
 }
 

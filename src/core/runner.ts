@@ -20,6 +20,7 @@ import { type Usd, ZERO_USD } from "../lib/money";
 import type { CostUnknownReason } from "../spend/exposure";
 import { reservationLapseMs, SETTLE_MARGIN_MS } from "../spend/lapse";
 import { priceAttempt, worstCaseUsd } from "../spend/worst-case";
+import { adoptionStoreOf } from "./adopt-images";
 import type { AttemptSettlement } from "./attempt-guard";
 import { type AttemptState, attemptLog, messageOf, recordFailure, recordSuccess } from "./attempt";
 import { type FailedAttempt, GenerationFailedError } from "./errors";
@@ -511,7 +512,12 @@ export class GenerationRunner {
     // attempt refused before its reservation has nothing to settle.
     if (!reserved) return { error: recorded.error, failed: [...chain.failed, recorded.failed] };
     // An unknown one keeps what the cron's reconciliation needs to look it up and correct its row.
-    const reconcile = { spec: this.prepared.plan.spec, sentAt: attempt.sentAt ?? attempt.startedAt, event: recorded.event };
+    const reconcile = {
+      spec: this.prepared.plan.spec,
+      sentAt: attempt.sentAt ?? attempt.startedAt,
+      event: recorded.event,
+      store: adoptionStoreOf(this.prepared, this.deps.config),
+    };
     const settlement: AttemptSettlement =
       recorded.failed.cost_exposure === "unknown"
         ? { kind: "unknown", reason: unknownReason, worstCaseUsd: attempt.reservedUsd ?? ZERO_USD, reconcile }

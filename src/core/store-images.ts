@@ -10,11 +10,17 @@ import { OutputConflictError } from "./errors";
 import type { GeneratedImageRecord, PipelineDeps, PreparedGeneration, SuccessfulAttempt } from "./pipeline";
 import type { GenerationPlan } from "./plan";
 
+/** How a store runs: `resume` = it may repeat an earlier run that died (ImageStore's PutImageOptions.resume). */
+export interface StoreOptions {
+  readonly resume?: boolean;
+}
+
 /** The images under the naming template (and their sidecars); all or nothing. */
 export async function storeImages(
   data: PreparedGeneration,
   attempt: SuccessfulAttempt,
   deps: Pick<PipelineDeps, "config" | "store" | "clock" | "ids" | "log">,
+  options: StoreOptions = {},
 ): Promise<GeneratedImageRecord[]> {
   const { plan } = data;
   const now = new Date(deps.clock.now());
@@ -22,7 +28,7 @@ export async function storeImages(
   try {
     // One after another, so image i of a batch gets the i-th free key deterministically.
     for (const [index, image] of attempt.result.images.entries()) {
-      records.push(await storeOne(image, index, now, plan, attempt, data, deps));
+      records.push(await storeOne(image, index, now, plan, attempt, data, deps, options));
     }
     return records;
   } catch (error) {
@@ -43,6 +49,7 @@ async function storeOne(
   attempt: SuccessfulAttempt,
   data: PreparedGeneration,
   deps: Pick<PipelineDeps, "config" | "store" | "ids">,
+  options: StoreOptions,
 ): Promise<GeneratedImageRecord> {
   const id = deps.ids.newId();
   const explicit = data.request.output;
@@ -74,6 +81,7 @@ async function storeOne(
       cost_usd_estimate: attempt.cost ? String(usd(attempt.cost.usd / attempt.result.images.length)) : "",
     },
     allowSuffix: explicit === undefined,
+    ...(options.resume && { resume: true }),
     sidecar: wantSidecar ? (finalKey, size) => sidecarBody({ id, key: finalKey, size }, image, index, plan, attempt, data, now) : null,
   });
   if (!saved) throw new OutputConflictError(key);

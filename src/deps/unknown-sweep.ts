@@ -1,9 +1,12 @@
 /**
  * The cron's sweep of attempts of unknown cost (src/core/reconcile.ts decides each one): every
  * caller's object is asked for its unknown attempts; each one whose deadline has passed is looked
- * up at its provider, and an adopted or released one gets its ledger row corrected first (an
- * upsert by event id, idempotent) and its book settled second — so a sweep that dies between the
- * two is simply repeated by the next one. An attempt the provider cannot answer for stays held.
+ * up at its provider, and an adopted one's images are stored (by the reconciliation, repeatably:
+ * src/core/adopt-images.ts), then an adopted or released one gets its ledger row corrected (an
+ * upsert by event id, idempotent) and its book settled last (which drops what storing needed) —
+ * so a sweep that dies anywhere in between is simply repeated by the next one, and ends in the
+ * same state: the images stored once, one ledger row, one charge. An attempt the provider cannot
+ * answer for stays held.
  *
  * Callers are those with an API key and those named in `guard.callers`: one KV read per key and
  * one call per caller's object per sweep.

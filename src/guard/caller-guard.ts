@@ -30,6 +30,7 @@ import type { RateLimit } from "../config/guard";
 import { type ClaimInput, IdempotencyBook, type KeyClaim, type StoredAnswer } from "./store/idempotency-book";
 import type { RateDecision } from "./store/rate-window";
 import { ReuseIndex } from "../reuse/reuse-index";
+import type { AdoptionStore } from "../core/adopt-images";
 import type { GenerationOutcome } from "../core/pipeline";
 import { RateWindows } from "./store/rate-window";
 import {
@@ -140,8 +141,9 @@ export class CallerGuard extends DurableObject<Env> {
     return this.spend.budget(caps);
   }
 
-  async unknownAttempts(): Promise<UnknownAttempt[]> {
-    return this.spend.unknownAttempts();
+  /** Their hints' store inputs are what the runner settled them with (src/core/runner.ts). */
+  async unknownAttempts(): Promise<UnknownAttempt<AdoptionStore>[]> {
+    return this.spend.unknownAttempts<AdoptionStore>();
   }
 
   private async claimIdempotencyKey(claim: ClaimInput, waitMs: number): Promise<KeyClaim> {

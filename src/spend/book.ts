@@ -64,7 +64,7 @@ export type AttemptSpendRow = {
   readonly charged_units: number | null;
   readonly lapses_at: number | null;
   readonly reason: string | null;
-  /** JSON: what a reconciliation looks the attempt up by (caller-spend's ReconcileHint); null when none was kept. */
+  /** JSON: what a reconciliation looks the attempt up by and stores its images with (caller-spend's ReconcileHint); null when none was kept or once settled. */
   readonly reconcile: string | null;
 };
 
@@ -124,14 +124,16 @@ export class SpendBook {
   /**
    * The attempt ended and the provider's answer says what it cost: count that once, and hold
    * nothing for it any more. Returns false when it was settled already (nothing changed). An
-   * attempt the book never saw (free, or unpriced) is recorded too, so its charge counts.
+   * attempt the book never saw (free, or unpriced) is recorded too, so its charge counts. Its
+   * reconciliation hint goes (it may hold the prompt, which the book keeps no longer than needed).
    */
   settle(attemptId: string, chargedUnits: number, now: number): boolean {
     const existing = this.row(attemptId);
     if (existing?.state === "settled") return false;
     this.sql.exec(
       `INSERT INTO spend_attempts (attempt_id, request_id, instance, state, held_units, charged_units, updated_at) VALUES (?, '', '', 'settled', 0, ?, ?)
-       ON CONFLICT (attempt_id) DO UPDATE SET state = 'settled', charged_units = excluded.charged_units, lapses_at = NULL, updated_at = excluded.updated_at`,
+       ON CONFLICT (attempt_id) DO UPDATE SET state = 'settled', charged_units = excluded.charged_units, lapses_at = NULL, reconcile = NULL,
+         updated_at = excluded.updated_at`,
       attemptId,
       chargedUnits,
       now,

@@ -38,13 +38,19 @@ export interface SpendReservation extends AttemptRef {
 
 /**
  * What a reconciliation needs about an attempt of unknown cost: the call as it was sent (to find
- * its work at the provider) and its ledger row as written (to correct it once the cost is known).
+ * its work at the provider), its ledger row as written (to correct it once the cost is known) and
+ * what storing its images needs (`Store`: the core's AdoptionStore, src/core/adopt-images.ts; this
+ * folder only keeps it). The store inputs hold the prompt (the sidecar records it), as the spec
+ * does: the book is the caller's own object, and a settle drops the hint; the ledger row never
+ * has it.
  */
-export interface ReconcileHint {
+export interface ReconcileHint<Store = unknown> {
   readonly spec: GenerationSpec;
   /** Worker clock (ms) when the call went out. */
   readonly sentAt: number;
   readonly event: UsageEvent;
+  /** Absent on attempts held by code that kept no store inputs: their images are not stored. */
+  readonly store?: Store;
 }
 
 /** How an attempt ended, for the book: what it cost, or that nobody knows yet. */
@@ -69,11 +75,11 @@ export type ReserveAnswer =
   | { readonly ok: true; readonly reservedUsd: Usd }
   | { readonly ok: false; readonly refusedBy: PeriodBudget; readonly requestedUsd: Usd; readonly retryAfterS: number };
 
-export interface UnknownAttempt extends AttemptRef {
+export interface UnknownAttempt<Store = unknown> extends AttemptRef {
   readonly worstCaseUsd: Usd;
   readonly reason: string;
   /** null: held by code that kept no hint (nothing to look up; it stays held). */
-  readonly reconcile: ReconcileHint | null;
+  readonly reconcile: ReconcileHint<Store> | null;
 }
 
 export class CallerSpend {
@@ -117,8 +123,8 @@ export class CallerSpend {
   }
 
   /** Attempts whose cost is not known yet: what a reconciliation looks up at the provider. */
-  unknownAttempts(): UnknownAttempt[] {
-    return this.book.unknown().map(unknownAttempt);
+  unknownAttempts<Store>(): UnknownAttempt<Store>[] {
+    return this.book.unknown().map((row) => unknownAttempt<Store>(row));
   }
 
   prune(): void {
@@ -134,14 +140,15 @@ function refOf(attempt: AttemptRef): AttemptRef {
   return { attemptId: attempt.attemptId, requestId: attempt.requestId, instance: attempt.instance };
 }
 
-function unknownAttempt(row: AttemptSpendRow): UnknownAttempt {
+/** `Store`: what the hint's store inputs were when settled (the book keeps JSON as it got it). */
+function unknownAttempt<Store>(row: AttemptSpendRow): UnknownAttempt<Store> {
   return {
     attemptId: row.attempt_id,
     requestId: row.request_id,
     instance: row.instance,
     worstCaseUsd: fromUnits(row.held_units),
     reason: row.reason ?? "",
-    reconcile: row.reconcile === null ? null : (JSON.parse(row.reconcile) as ReconcileHint),
+    reconcile: row.reconcile === null ? null : (JSON.parse(row.reconcile) as ReconcileHint<Store>),
   };
 }
 

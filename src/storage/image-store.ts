@@ -39,6 +39,13 @@ export interface PutImageOptions {
   readonly allowSuffix: boolean;
   /** Builds the sidecar for the key the image finally got; null = no sidecar. */
   readonly sidecar: ((finalKey: string, size: number) => unknown) | null;
+  /**
+   * The same image (same `metadata.image_id`) may have been stored by an earlier run of this
+   * write that died before it was recorded (the cron's adoption, src/core/adopt-images.ts): an
+   * object under a key that carries this id is that image, kept and completed (sidecar, index
+   * marker) rather than stored again under the next suffix.
+   */
+  readonly resume?: boolean;
 }
 
 export interface ImageStore {
@@ -93,6 +100,11 @@ export class R2ImageStore implements ImageStore {
     const attempts = options.allowSuffix ? MAX_SUFFIX : 1;
     for (let n = 1; n <= attempts; n++) {
       const candidate = n === 1 ? key : withSuffix(key, n);
+      if (options.resume) {
+        const earlier = await this.earlierWrite(candidate, options);
+        if (earlier === "taken") continue;
+        if (earlier) return earlier;
+      }
       // A stream can be read once: find a free key first, so its one write goes to the right place.
       if ("stream" in image && (await this.exists(candidate))) continue;
       const stored = await this.tryKey(candidate, image, options);
@@ -139,13 +151,36 @@ export class R2ImageStore implements ImageStore {
         ? this.createOnly(sideKey, JSON.stringify(options.sidecar(key, size), null, 2), "application/json; charset=utf-8", options.metadata)
         : Promise.resolve(null),
     ]);
-    if (object && (sidecar || !sideKey)) {
+    // Resuming, a sidecar already there may be this image's own, written before a crash took the image's write.
+    const sidecarDone = sidecar !== null || !sideKey || (options.resume === true && (await this.carriesImage(sideKey, options.metadata.image_id)));
+    if (object && sidecarDone) {
       // Before the answer names the image, so a listing that follows it finds the image.
       await indexImage(this.bucket, options.metadata.caller, key, object.uploaded);
       return { key, size: object.size, etag: object.httpEtag, sidecarKey: sideKey };
     }
     await this.delete([...(object ? [key] : []), ...(sidecar && sideKey ? [sideKey] : [])]);
     return null;
+  }
+
+  /**
+   * The image an earlier run of this write stored under `key` (completed now: its sidecar and
+   * index marker may not have been written before that run died); "taken" when another image
+   * holds the key; null when it is free.
+   */
+  private async earlierWrite(key: string, options: PutImageOptions): Promise<StoredImage | "taken" | null> {
+    const existing = await this.bucket.head(key);
+    if (existing === null) return null;
+    if (existing.customMetadata?.image_id !== options.metadata.image_id) return "taken";
+    const sideKey = options.sidecar ? sidecarKey(key) : null;
+    if (sideKey && options.sidecar && !(await this.exists(sideKey))) {
+      await this.createOnly(sideKey, JSON.stringify(options.sidecar(key, existing.size), null, 2), "application/json; charset=utf-8", options.metadata);
+    }
+    await indexImage(this.bucket, options.metadata.caller, key, existing.uploaded);
+    return { key, size: existing.size, etag: existing.httpEtag, sidecarKey: sideKey };
+  }
+
+  private async carriesImage(key: string, imageId: string): Promise<boolean> {
+    return (await this.bucket.head(key))?.customMetadata?.image_id === imageId;
   }
 
   /**
