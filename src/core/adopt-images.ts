@@ -57,7 +57,12 @@ export async function storeAdoptedImages(
 /** Image i of the attempt always gets the same id: ulid-shaped, at the send time, its randomness a hash of the attempt id and i. */
 async function attemptImageIds(adopted: AdoptedAttempt, count: number): Promise<IdSource> {
   const hashes = await Promise.all(Array.from({ length: count }, (_, index) => sha256Hex(`${adopted.attemptId}:${index}`)));
-  const ids = hashes.map((hex) => ulid(adopted.sentAt, Uint8Array.from(hex.slice(0, 20).match(/../g)!, (byte) => Number.parseInt(byte, 16))));
+  const ids = hashes.map((hex) =>
+    ulid(
+      adopted.sentAt,
+      Uint8Array.from(hex.slice(0, 20).match(/../g)!, (byte) => Number.parseInt(byte, 16)),
+    ),
+  );
   let next = 0;
   return {
     newId: () => {

@@ -114,7 +114,12 @@ async function failedWork(
   if (!charged.cost) return { kind: "unresolved", detail: `its work ${externalId} billed ${charged.images} image(s) that have no known price` };
   // Made and billed, but its outputs are gone (or could not be read): the money is adopted, the images are lost.
   const lost = error.kind === "paid_output_lost";
-  if (lost) log.warn("images of adopted work could not be stored: the provider no longer has them", { external_id: externalId, images: charged.images, error: error.detail });
+  if (lost)
+    log.warn("images of adopted work could not be stored: the provider no longer has them", {
+      external_id: externalId,
+      images: charged.images,
+      error: error.detail,
+    });
   return adopted(
     hint,
     charged.cost.usd,

@@ -148,7 +148,13 @@ describe("the cron reconciles sync attempts of unknown cost", () => {
     await fetched.arrayBuffer();
 
     const [made] = await ledgerRows(requestIds[0]!, 1);
-    expect(made).toMatchObject({ success: 0, cost_usd_estimate: 0.003, cost_unknown_reason: null, images_produced: 1, external_id: sidecar.backend.external_id });
+    expect(made).toMatchObject({
+      success: 0,
+      cost_usd_estimate: 0.003,
+      cost_unknown_reason: null,
+      images_produced: 1,
+      external_id: sidecar.backend.external_id,
+    });
     expect(String(made!.error_message)).toMatch(/reconciled: its work \w+ succeeded at the provider; its 1 image\(s\) were stored/);
     // The prompt is the sidecar's; the ledger row never has it.
     expect(JSON.stringify(made)).not.toContain("a fox made");
