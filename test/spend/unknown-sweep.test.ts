@@ -8,11 +8,12 @@
  * logged as lost. Its own file: the sweep walks every caller of the test storage, which vitest
  * isolates per file.
  */
-import { createScheduledController } from "cloudflare:test";
+import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { ApiKeyStore } from "../../src/auth/api-keys";
 import type { Env } from "../../src/env";
+import { callerGuard } from "../../src/guard/durable-guard";
 import { handleScheduled } from "../../src/worker-events";
 import { eventually, newToken, requestsOf, setScenario } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
@@ -65,7 +66,15 @@ async function world(scenario: Record<string, unknown>) {
       },
       { withinMs: 60_000, everyMs: 250 },
     );
-  return { app, key, token, budget, listed, generate, sweepEnv, sweepUntilSettled };
+  return { caller, app, key, token, budget, listed, generate, sweepEnv, sweepUntilSettled };
+}
+
+/** The caller's book row of one attempt, as its object's SQLite has it. */
+function bookRow(caller: string, requestId: string): Promise<Record<string, unknown> | undefined> {
+  return runInDurableObject(
+    callerGuard(env.GUARDS, caller),
+    (_, state) => state.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM spend_attempts WHERE request_id = ?", requestId).toArray()[0],
+  );
 }
 
 /** The objects a request stored, by their metadata (an image and its sidecar carry the same). */
@@ -82,7 +91,7 @@ async function objectsOf(requestId: string): Promise<string[]> {
 
 describe("the cron reconciles sync attempts of unknown cost", () => {
   it("two lost creates held at $0.006: the sweep stores the image of the prediction Replicate made and adopts it ($0.003, ledgered), releases the one it never made; a sweep that died after storing stores nothing twice; no create is sent again", async () => {
-    const { app, key, token, budget, listed, generate, sweepEnv, sweepUntilSettled } = await world({
+    const { caller, app, key, token, budget, listed, generate, sweepEnv, sweepUntilSettled } = await world({
       // The first create made a prediction before its answer was lost; the second never took.
       next_create: [
         { status: 502, html: page, after_create: true },
@@ -169,6 +178,9 @@ describe("the cron reconciles sync attempts of unknown cost", () => {
     const creates = (await requestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
     expect(creates).toHaveLength(2);
 
+    // Settled, the book no longer keeps the prompt.
+    expect(await bookRow(caller, requestIds[0]!)).toMatchObject({ state: "settled", reconcile: null });
+
     // Another sweep changes nothing: both are settled.
     await sweepNow(sweepEnv);
     expect(await budget()).toMatchObject({ spent_usd: 0.003, reserved_usd: 0 });
@@ -203,5 +215,36 @@ describe("the cron reconciles sync attempts of unknown cost", () => {
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
+  }, 180_000);
+
+  it("the book keeps what storing needs (the prompt too) only while the cost is unknown; an attempt held by a version that kept no store inputs is adopted at its cost, its image not stored", async () => {
+    const { caller, budget, listed, generate, sweepUntilSettled } = await world({
+      next_create: [{ status: 502, html: page, after_create: true }],
+      next_list: Array.from({ length: 2 }, () => ({ status: 500 })),
+    });
+    const requestId = await generate("a fox held by older code", 500);
+    // Settled after the answer, possibly: read once it is held.
+    const held = await eventually(async () => {
+      const row = await bookRow(caller, requestId);
+      return row?.state === "unknown" ? row : undefined;
+    });
+    const hint = JSON.parse(String(held!.reconcile));
+    expect(hint.store).toMatchObject({ work: { requestId, request: { prompt: "a fox held by older code" } }, output: { naming: expect.any(String) } });
+
+    // As the code before store inputs wrote it: the same hint without them.
+    const { store: _dropped, ...older } = hint;
+    await runInDurableObject(callerGuard(env.GUARDS, caller), (_, state) => {
+      state.storage.sql.exec("UPDATE spend_attempts SET reconcile = ? WHERE request_id = ?", JSON.stringify(older), requestId);
+    });
+
+    expect(await sweepUntilSettled()).toMatchObject({ spent_usd: 0.003, reserved_usd: 0 });
+    const [row] = await ledgerRows(requestId, 1);
+    expect(row).toMatchObject({ cost_usd_estimate: 0.003, cost_unknown_reason: null, images_produced: 1 });
+    expect(String(row!.error_message)).toContain("succeeded at the provider; its images were not stored (held without store inputs)");
+    expect(await listed()).toEqual([]);
+    expect(await objectsOf(requestId)).toEqual([]);
+    // Settled: the hint (and the prompt in it) is gone from the book.
+    expect(await bookRow(caller, requestId)).toMatchObject({ state: "settled", charged_units: expect.any(Number), reconcile: null });
+    expect(await budget()).toMatchObject({ spent_usd: 0.003 });
   }, 180_000);
 });
