@@ -221,9 +221,9 @@ describe("POST /v1/images with reference_images", () => {
     const w = world();
     const response = await w.post(key, {
       prompt: "p",
-      size: "64x64",
       backend: "text-then-editors",
-      reference_images: [{ b64_json: toBase64(sourcePng(64, 64, 3)) }],
+      // No size: the chain's first editing member makes it at the input's size.
+      reference_images: [{ b64_json: toBase64(sourcePng(80, 64, 3)) }],
     });
     expect(response.status).toBe(201);
     const body = await response.json<any>();
@@ -235,6 +235,7 @@ describe("POST /v1/images with reference_images", () => {
       ["mock", 1],
     ]);
     const png = await decodePng(await w.bytesOf(body.images[0].key));
+    expect([png.width, png.height]).toEqual([80, 64]);
     expect(png.pixel(9, 9)).toEqual(inverted(cellColour(1, 1, 3)));
   });
 
