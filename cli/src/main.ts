@@ -28,8 +28,9 @@ function size(value: string): string {
   return value;
 }
 
-function collect(value: string, previous: readonly string[]): string[] {
-  return [...previous, value];
+/** A repeatable option's values, in the order given. */
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export function buildProgram(terminal: Terminal): Command {
@@ -55,7 +56,7 @@ export function buildProgram(terminal: Terminal): Command {
     .option("--style <name>", "a style from the service config")
     .option("--negative <text>", "negative prompt (ignored by some backends)")
     .option("--n <count>", "number of images, 1..4", integer(1, 4))
-    .option("--ref <image>", "edit this image: a local PNG/JPEG/WebP file, or a stored image's key (repeatable, in order)", collect, [])
+    .option("--ref <image>", "edit this image: a local PNG/JPEG/WebP file, or a stored image's key (repeatable, in order)", collect)
     .option("--mask <image>", "with --ref: a PNG whose transparent pixels mark where to edit (the first --ref's size)")
     .option("--output <path>", "write here instead of the naming template (n > 1: path.png, path-2.png, …)")
     .option("--no-sidecar", "skip the JSON sidecar even if the config enables it")
