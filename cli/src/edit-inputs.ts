@@ -12,7 +12,7 @@ import { keyProblem } from "../../src/storage/naming.js";
 import { UsageError } from "./errors.js";
 
 /** One input as `POST /v1/images` takes it. */
-export type InputImage = { readonly key: string } | { readonly b64_json: string };
+type InputImage = { readonly key: string } | { readonly b64_json: string };
 
 interface LocalFile {
   readonly kind: "file";
@@ -72,7 +72,9 @@ async function namedInput(flag: string, value: string): Promise<NamedInput> {
     const code = (error as NodeJS.ErrnoException).code;
     // Not a local file: a stored image is named by its key, which always has a folder (its caller's).
     if (code === "ENOENT" && value.includes("/") && keyProblem(value) === null) return { kind: "key", key: value };
-    throw new UsageError(code === "ENOENT" ? `${flag} ${value}: no such file (nor an image key)` : `${flag} ${value}: cannot read it (${code ?? (error as Error).message})`);
+    throw new UsageError(
+      code === "ENOENT" ? `${flag} ${value}: no such file (nor an image key)` : `${flag} ${value}: cannot read it (${code ?? (error as Error).message})`,
+    );
   }
   if (size > BOUNDS.max_input_bytes) {
     throw new UsageError(`${flag} ${value}: ${(size / MIB).toFixed(1)} MiB; the service takes images up to ${BOUNDS.max_input_bytes / MIB} MiB`);

@@ -95,7 +95,12 @@ describe("POST /v1/images with reference_images on the Kontext and image-to-imag
     const { post } = await editApp(await createBox(fakes.comfyui!), { REPLICATE_API_TOKEN: token });
     const key = await seedKey("kontext/sizer");
     const source = encodeCellPng(768, 512, 8, (x, y) => [(x * 9) & 0xff, (y * 13) & 0xff, 40]);
-    const response = await post(key, { prompt: "keep its shape", backend: "flux-kontext-replicate", seed: 3, reference_images: [{ b64_json: toBase64(source) }] });
+    const response = await post(key, {
+      prompt: "keep its shape",
+      backend: "flux-kontext-replicate",
+      seed: 3,
+      reference_images: [{ b64_json: toBase64(source) }],
+    });
     expect(response.status).toBe(201);
     const body = await response.json<any>();
     const made = (await replicateRequestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
