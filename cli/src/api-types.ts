@@ -14,6 +14,17 @@ export interface BackendInfo {
   readonly model: string;
   readonly default: boolean;
   readonly fallback: readonly string[];
+  /** What it edits, or null when it only makes images from text. */
+  readonly edits: { readonly max_images: number; readonly mask: boolean } | null;
+  readonly status: string;
+}
+
+export interface ChainInfo {
+  readonly name: string;
+  readonly default: boolean;
+  readonly backends: readonly string[];
+  /** Some member edits: an edit on the chain runs on those. */
+  readonly edits: boolean;
   readonly status: string;
 }
 

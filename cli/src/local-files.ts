@@ -75,6 +75,9 @@ export interface SidecarRequest {
   readonly steps: number | null;
   readonly n: number;
   readonly source: string | null;
+  /** An edit's inputs as given: `{file}` paths and `{key}`s (empty for a text prompt). */
+  readonly reference_images: readonly ({ readonly file: string } | { readonly key: string })[];
+  readonly mask: { readonly file: string } | { readonly key: string } | null;
 }
 
 /** The request whose images an identical seeded request was answered with (cost 0), or null for a fresh generation. */
@@ -102,6 +105,8 @@ export function sidecarFor(image: ImageRecord, index: number, answer: GenerateAn
       seed: request.seed,
       steps: request.steps,
       n: request.n,
+      reference_images: request.reference_images,
+      mask: request.mask,
     },
     image: { index, width: image.width, height: image.height, mime_type: image.mime_type, bytes: image.bytes },
     backend: { instance: answer.backend, model: answer.model, model_version: answer.model_version, seed: answer.seed },

@@ -28,6 +28,11 @@ function size(value: string): string {
   return value;
 }
 
+/** A repeatable option's values, in the order given. */
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function buildProgram(terminal: Terminal): Command {
   const program = new Command("imagen")
     .description("Generate images through an ImaGen Edge service, and inspect its backends, usage, jobs and keys.")
@@ -45,12 +50,14 @@ export function buildProgram(terminal: Terminal): Command {
     .description("generate image(s), download them and write their sidecars")
     .argument("<prompt>", "what to draw")
     .option("--backend <name>", "backend instance (default: the config's default_backend, else the service's)")
-    .option("--size <WxH>", "image size, e.g. 1536x768", size)
+    .option("--size <WxH>", "image size, e.g. 1536x768 (an edit: default the first --ref's size)", size)
     .option("--seed <n>", "seed (0 or absent: random, reported back)", integer(0, Number.MAX_SAFE_INTEGER))
     .option("--steps <n>", "sampler steps (default: the backend's)", integer(1, 150))
     .option("--style <name>", "a style from the service config")
     .option("--negative <text>", "negative prompt (ignored by some backends)")
     .option("--n <count>", "number of images, 1..4", integer(1, 4))
+    .option("--ref <image>", "edit this image: a local PNG/JPEG/WebP file, or a stored image's key (repeatable, in order)", collect)
+    .option("--mask <image>", "with --ref: a PNG whose transparent pixels mark where to edit (the first --ref's size)")
     .option("--output <path>", "write here instead of the naming template (n > 1: path.png, path-2.png, …)")
     .option("--no-sidecar", "skip the JSON sidecar even if the config enables it")
     .option("--source <label>", "attribution label for usage reports (default: $MAI_FROM_ID, else the tmux pane's @mai-name, else cli)")

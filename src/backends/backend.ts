@@ -206,6 +206,11 @@ export interface Backend {
   /** The size this instance makes when neither the request nor its style names one. */
   readonly defaultSize?: Size;
   /**
+   * The size this instance makes nearest to `wanted` (already within the common bounds), for an
+   * edit that names no size; absent when it takes any size in those bounds.
+   */
+  fitSize?(wanted: Size): Size;
+  /**
    * Set when this instance edits: takes reference images (and maybe a mask) with the prompt. Specs
    * with references reach only instances that have it; chains skip the others for an edit.
    */

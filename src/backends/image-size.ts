@@ -99,3 +99,19 @@ export function readPngSize(bytes: Uint8Array): { width: number; height: number 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { width: view.getUint32(16), height: view.getUint32(20) };
 }
+
+/** Whether a PNG can be transparent: colour type 4 or 6 (with alpha), or a tRNS chunk before its image data. */
+export function pngHasAlpha(bytes: Uint8Array): boolean {
+  const colorType = bytes[25];
+  if (colorType === 4 || colorType === 6) return true;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 8;
+  while (offset + 8 <= bytes.length) {
+    const length = view.getUint32(offset);
+    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
+    if (type === "tRNS") return true;
+    if (type === "IDAT" || type === "IEND") return false;
+    offset += 12 + length;
+  }
+  return false;
+}

@@ -9,7 +9,7 @@
  * The wire format is in ./openai/protocol.ts, auth, retries and error mapping in ./openai-style.ts.
  */
 import { z } from "zod";
-import { sizeField } from "../lib/size";
+import { nearestSize, parseSize, sizeField, type Size } from "../lib/size";
 import { type AttemptContext, defineBackendType, type EditSpec, type GenerationSpec, isEdit, oneShot, type OutputFormat, referenceInputs } from "./backend";
 import { BackendError } from "./errors";
 import { baseInstanceFields } from "./instance-base";
@@ -56,6 +56,7 @@ export const openAiBackendType = defineBackendType({
       provider: "openai",
       ...(config.quality !== undefined && { quality: config.quality }),
       defaultSize: { width: 1024, height: 1024 },
+      fitSize: (wanted) => nearestSize(sizeChoices(config), wanted) ?? wanted,
       ...(edits && { edits }),
       status: () => access.status(),
       checkSpec: (spec) => void checkedChoices(config, spec),
@@ -99,6 +100,26 @@ async function editForm(body: Parameters<typeof openAiEditForm>[0], spec: EditSp
   // GPT image models take input_fidelity; DALL·E 2 does not.
   const fidelity = spec.inputFidelity !== undefined && !isDallE(body.model) ? { input_fidelity: spec.inputFidelity } : {};
   return openAiEditForm({ ...body, ...fidelity }, images, mask);
+}
+
+/** OpenAI's documented edit sizes: GPT image models three shapes, DALL·E 2 squares only. */
+const EDIT_SIZES = {
+  gptImage: [
+    { width: 1024, height: 1024 },
+    { width: 1536, height: 1024 },
+    { width: 1024, height: 1536 },
+  ],
+  dallE: [
+    { width: 256, height: 256 },
+    { width: 512, height: 512 },
+    { width: 1024, height: 1024 },
+  ],
+} as const satisfies Record<string, readonly Size[]>;
+
+/** The sizes this instance may be sent: its configured list, else the model's documented ones. */
+function sizeChoices(config: OpenAiConfig): readonly Size[] {
+  if (config.sizes) return config.sizes.map((size) => parseSize(size)!);
+  return isDallE(config.model) ? EDIT_SIZES.dallE : EDIT_SIZES.gptImage;
 }
 
 /** The caller's quality and format for this instance; a size it does not make is a 400 naming `size`. */

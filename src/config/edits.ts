@@ -6,6 +6,9 @@ import { z } from "zod";
 
 const MIB = 1024 * 1024;
 
+/** Bodies that upload the input images of an edit (each image is bounded again by `[edits]`). */
+export const MAX_UPLOAD_BODY_BYTES = 32 * MIB;
+
 /** A bare host name (`api.replicate.com`, `127.0.0.1`): what `input_url_hosts` lists. */
 const hostName = z.string().regex(/^[a-z0-9.-]{1,253}$|^\[[0-9a-f:]+\]$/i, "a host name, e.g. api.replicate.com");
 

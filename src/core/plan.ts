@@ -7,7 +7,7 @@ import type { ImagenConfig } from "../config/schema";
 import { resolveChain } from "../config/resolve-chain";
 import { ownEntry } from "../lib/lookup";
 import type { FallbackTrigger } from "../backends/fallback-triggers";
-import { DEFAULT_SIZE } from "../lib/size";
+import { DEFAULT_SIZE, withinBounds, type Size } from "../lib/size";
 import type { IdSource } from "../lib/ids";
 import { keyProblem } from "../storage/naming";
 import { InvalidRequestError } from "./errors";
@@ -43,7 +43,7 @@ export function planGeneration(request: GenerationRequest, config: ImagenConfig,
     const problem = keyProblem(request.output);
     if (problem) throw new InvalidRequestError("output", `output key ${problem}`);
   }
-  const size = request.size ?? style?.size ?? backend(first).defaultSize ?? DEFAULT_SIZE;
+  const size = request.size ?? editSize(request, backend(first)) ?? style?.size ?? backend(first).defaultSize ?? DEFAULT_SIZE;
   const negative = request.negative ?? style?.negative;
   const steps = request.steps ?? instance.default_steps;
   const spec: GenerationSpec = {
@@ -61,6 +61,18 @@ export function planGeneration(request: GenerationRequest, config: ImagenConfig,
     ...(request.inputFidelity !== undefined && request.references?.length && { inputFidelity: request.inputFidelity }),
   };
   return { chain: chain.backends, fallbackOn: chain.fallbackOn, spec, style: request.style ?? null };
+}
+
+/**
+ * An edit that names no size keeps its first input's shape (a 768×512 photo comes back 768×512,
+ * not square): that size within the common bounds, then the nearest the first backend makes.
+ */
+function editSize(request: GenerationRequest, first: Backend): Size | undefined {
+  const input = request.references?.[0];
+  // An estimate counts its inputs without reading them: their size is unknown (0), so it prices the default.
+  if (!input || input.width <= 0 || input.height <= 0) return undefined;
+  const bounded = withinBounds(input);
+  return first.fitSize?.(bounded) ?? bounded;
 }
 
 /**

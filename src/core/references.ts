@@ -6,7 +6,7 @@
  * edit with them (./plan.ts), and only then are uploads written under the caller's folder.
  */
 import type { ImageMimeType, ReferenceImage } from "../backends/backend";
-import { sniffImage } from "../backends/image-size";
+import { pngHasAlpha, sniffImage } from "../backends/image-size";
 import { mayAccess } from "../auth/ownership";
 import type { Caller } from "../lib/caller";
 import { sha256HexOfBytes } from "../lib/hash";
@@ -101,7 +101,7 @@ async function checkInput(source: ReferenceSource, field: string, caller: Caller
     height: sniffed.height,
     bytes: bytes.byteLength,
   };
-  return { reference, upload: key === null ? bytes : null, alpha: sniffed.mimeType === "image/png" && hasPngAlpha(bytes) };
+  return { reference, upload: key === null ? bytes : null, alpha: sniffed.mimeType === "image/png" && pngHasAlpha(bytes) };
 }
 
 /** A mask is a PNG with transparency (its transparent pixels mark where to edit), the size of the first image. */
@@ -115,20 +115,4 @@ function checkMask(mask: CheckedInput, first: ReferenceImage, field: string): vo
       `the mask is ${reference.width}x${reference.height}; it must be the size of the first image, ${first.width}x${first.height}`,
     );
   }
-}
-
-/** Whether a PNG can be transparent: colour type 4 or 6 (with alpha), or a tRNS chunk before its image data. */
-function hasPngAlpha(bytes: Uint8Array): boolean {
-  const colorType = bytes[25];
-  if (colorType === 4 || colorType === 6) return true;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 8;
-  while (offset + 8 <= bytes.length) {
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-    if (type === "tRNS") return true;
-    if (type === "IDAT" || type === "IEND") return false;
-    offset += 12 + length;
-  }
-  return false;
 }

@@ -10,8 +10,6 @@ import { problem } from "./problem";
 
 /** JSON bodies are small: only the input images of an edit travel inward. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Bodies that upload the input images of an edit (each image is bounded again by `[edits]`). */
-export const MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024;
 
 /** `limit` may say null for a route that answers without reading its body: it is then left unread. */
 export function bufferedBody(limit: number | ((c: Context<AppEnv>) => number | null), subject: string): MiddlewareHandler<AppEnv> {

@@ -13,6 +13,24 @@ export interface Size {
 
 export const DEFAULT_SIZE: Size = { width: 1024, height: 1024 };
 
+/**
+ * The nearest size every backend accepts to `size`, keeping its ratio as closely as the bounds
+ * allow: scaled down until the longer side fits, each side rounded to the step. An edit that names
+ * no size is made at its input's size through this.
+ */
+export function withinBounds(size: Size): Size {
+  const scale = Math.min(1, MAX_SIDE / Math.max(size.width, size.height));
+  const side = (n: number) => Math.min(MAX_SIDE, Math.max(MIN_SIDE, Math.round((n * scale) / SIDE_STEP) * SIDE_STEP));
+  return { width: side(size.width), height: side(size.height) };
+}
+
+/** Of `choices`, the one closest in ratio to `size`, then in area. */
+export function nearestSize(choices: readonly Size[], size: Size): Size | undefined {
+  const ratioGap = (c: Size) => Math.abs(Math.log(c.width / c.height) - Math.log(size.width / size.height));
+  const areaGap = (c: Size) => Math.abs(Math.log((c.width * c.height) / (size.width * size.height)));
+  return [...choices].sort((a, b) => ratioGap(a) - ratioGap(b) || areaGap(a) - areaGap(b))[0];
+}
+
 /** Parse "WxH" without range checks; null when malformed. */
 export function parseSize(value: string): Size | null {
   const match = /^(\d{1,5})x(\d{1,5})$/.exec(value);

@@ -14,7 +14,7 @@ import { toBase64 } from "../../src/lib/base64";
 import { sha256HexOfBytes } from "../../src/lib/hash";
 import { createBox, type FakeComfyBox } from "../fakes/comfyui/control";
 import { creates, newKey, requestsOf } from "../fakes/openai-style/control";
-import { inputsOf, newToken, setScenario } from "../fakes/replicate/kit";
+import { inputsOf, newToken, requestsOf as replicateRequestsOf, setScenario } from "../fakes/replicate/kit";
 import { testConfig } from "../helpers/config";
 import { ledgerRows, priceRow } from "../helpers/ledger";
 import { openTunnel, type OpenTunnel } from "../helpers/tunnel";
@@ -88,6 +88,26 @@ describe("POST /v1/images with reference_images on the Kontext and image-to-imag
     const [row] = await ledgerRows(body.request_id, 1);
     expect(row).toMatchObject({ caller: "kontext/editor", backend: "flux-kontext-replicate", success: 1, images_produced: 1, cost_usd_estimate: 0.04 });
     expect(await priceRow(row!.price_id)).toMatchObject({ provider: "replicate", model: "black-forest-labs/flux-kontext-pro", unit: "image", usd_rate: 0.04 });
+  });
+
+  it("Replicate: an edit that names no size is sent as match_input_image and comes back in the input's ratio", async () => {
+    const token = newToken();
+    const { post } = await editApp(await createBox(fakes.comfyui!), { REPLICATE_API_TOKEN: token });
+    const key = await seedKey("kontext/sizer");
+    const source = encodeCellPng(768, 512, 8, (x, y) => [(x * 9) & 0xff, (y * 13) & 0xff, 40]);
+    const response = await post(key, {
+      prompt: "keep its shape",
+      backend: "flux-kontext-replicate",
+      seed: 3,
+      reference_images: [{ b64_json: toBase64(source) }],
+    });
+    expect(response.status).toBe(201);
+    const body = await response.json<any>();
+    const made = (await replicateRequestsOf(fakes.replicate!, token)).filter((r) => r.method === "POST" && r.path.endsWith("/predictions"));
+    expect(made).toHaveLength(1);
+    expect((made[0]!.body as { input: Record<string, unknown> }).input.aspect_ratio).toBe("match_input_image");
+    // The fake sizes Kontext's output as Replicate does: about a megapixel in the input's 3:2.
+    expect(await storedImage(body.images[0].key)).toMatchObject({ width: 1248, height: 832 });
   });
 
   it("Together: Kontext gets image_url, fetched from the signed link; priced per megapixel produced", async () => {

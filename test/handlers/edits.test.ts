@@ -107,6 +107,33 @@ describe("POST /v1/images with reference_images", () => {
     expect(sidecar.request.mask).toMatchObject({ key: expect.stringMatching(/^masker\/inputs\/[0-9a-f]{64}\.png$/), width: 64, height: 64 });
   });
 
+  it("an edit that names no size is made at its input's size (768x512 stays 768x512, not the 1024x1024 default)", async () => {
+    const key = await seedKey("sizer");
+    const w = world();
+    const source = sourcePng(768, 512, 3);
+    const response = await w.post(key, { prompt: "same shape", reference_images: [{ b64_json: toBase64(source) }] });
+    expect(response.status).toBe(201);
+    const body = await response.json<any>();
+    expect(body.images[0]).toMatchObject({ width: 768, height: 512 });
+    const png = await decodePng(await w.bytesOf(body.images[0].key));
+    expect([png.width, png.height]).toEqual([768, 512]);
+    expect(png.pixel(700, 500)).toEqual(inverted(cellColour(Math.floor(700 / 8), Math.floor(500 / 8), 3)));
+    // A size named in the request still wins; a text prompt still gets the default.
+    const sized = await (await w.post(key, { prompt: "square", size: "64x64", reference_images: [{ b64_json: toBase64(source) }] })).json<any>();
+    expect(sized.images[0]).toMatchObject({ width: 64, height: 64 });
+    const text = await (await w.post(key, { prompt: "no input" })).json<any>();
+    expect(text.images[0]).toMatchObject({ width: 1024, height: 1024 });
+  });
+
+  it("an input larger than the size bounds gives the nearest size within them, keeping its ratio", async () => {
+    const key = await seedKey("sizer-big");
+    const w = world();
+    const source = sourcePng(3000, 1003);
+    const body = await (await w.post(key, { prompt: "fit it", reference_images: [{ b64_json: toBase64(source) }] })).json<any>();
+    // 2048 / 3000 of 1003 is 684.7, rounded to the multiple of 8.
+    expect(body.images[0]).toMatchObject({ width: 2048, height: 688 });
+  });
+
   it("answers 404 for another caller's image or a key that does not exist; nothing stored, nothing ledgered", async () => {
     const owner = await seedKey("owner-a");
     const other = await seedKey("other-b");
@@ -194,9 +221,9 @@ describe("POST /v1/images with reference_images", () => {
     const w = world();
     const response = await w.post(key, {
       prompt: "p",
-      size: "64x64",
       backend: "text-then-editors",
-      reference_images: [{ b64_json: toBase64(sourcePng(64, 64, 3)) }],
+      // No size: the chain's first editing member makes it at the input's size.
+      reference_images: [{ b64_json: toBase64(sourcePng(80, 64, 3)) }],
     });
     expect(response.status).toBe(201);
     const body = await response.json<any>();
@@ -208,6 +235,7 @@ describe("POST /v1/images with reference_images", () => {
       ["mock", 1],
     ]);
     const png = await decodePng(await w.bytesOf(body.images[0].key));
+    expect([png.width, png.height]).toEqual([80, 64]);
     expect(png.pixel(9, 9)).toEqual(inverted(cellColour(1, 1, 3)));
   });
 

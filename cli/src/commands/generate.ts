@@ -8,6 +8,7 @@ import { agentIdentity } from "../agent-identity.js";
 import type { ApiClient } from "../api.js";
 import type { GenerateAnswer, JobDocument } from "../api-types.js";
 import type { Context } from "../context.js";
+import { editInputs, type EditInputs } from "../edit-inputs.js";
 import { cancelOnInterrupt } from "../interrupt.js";
 import { jobResult, waitForJob } from "../job-wait.js";
 import { destinationFor, reusedFrom, sidecarFor, sidecarPath, writeImage, type SidecarRequest } from "../local-files.js";
@@ -31,6 +32,9 @@ export interface GenerateFlags {
   readonly async?: boolean;
   /** true with --preview, false with --no-preview, undefined otherwise */
   readonly preview?: boolean;
+  /** --ref, repeatable: the images to edit (local files or stored image keys), in order */
+  readonly ref?: readonly string[];
+  readonly mask?: string;
 }
 
 interface SavedImage {
@@ -45,20 +49,22 @@ interface SavedImage {
 }
 
 export async function generateCommand(ctx: Context, prompt: string, flags: GenerateFlags): Promise<void> {
+  // Local files are checked before the service is asked anything.
+  const edit = await editInputs(flags.ref ?? [], flags.mask);
   const settings = await ctx.settings();
   const client = await ctx.client();
   const source = flags.source ?? agentIdentity(ctx.terminal.env) ?? "cli";
-  const body = requestBody(prompt, flags, source, settings);
+  const body = requestBody(prompt, flags, source, settings, edit);
   const { answer, jobId } =
     flags.async === true || ctx.terminal.stderrIsTty
       ? await generateAsync(ctx, client, body)
       : { answer: await client.json<GenerateAnswer>("POST", "/v1/images", { body }), jobId: null };
-  const saved = await saveImages(client, answer, prompt, { ...flags, source }, settings);
+  const saved = await saveImages(client, answer, prompt, { ...flags, source }, settings, edit);
   report(ctx, answer, jobId, saved);
   await preview(ctx, saved, prompt, flags.preview, settings.output.preview);
 }
 
-function requestBody(prompt: string, flags: GenerateFlags, source: string, settings: Settings) {
+function requestBody(prompt: string, flags: GenerateFlags, source: string, settings: Settings, edit: EditInputs | undefined) {
   const backend = flags.backend ?? settings.defaultBackend;
   return {
     prompt,
@@ -69,6 +75,8 @@ function requestBody(prompt: string, flags: GenerateFlags, source: string, setti
     ...(flags.style !== undefined && { style: flags.style }),
     ...(flags.negative !== undefined && { negative: flags.negative }),
     ...(flags.n !== undefined && { n: flags.n }),
+    ...(edit && { reference_images: edit.referenceImages }),
+    ...(edit?.mask && { mask: edit.mask }),
     source,
   };
 }
@@ -80,6 +88,7 @@ async function saveImages(
   prompt: string,
   flags: GenerateFlags & { readonly source: string },
   settings: Settings,
+  edit: EditInputs | undefined,
 ): Promise<SavedImage[]> {
   const now = new Date();
   const request: SidecarRequest = {
@@ -91,6 +100,8 @@ async function saveImages(
     steps: flags.steps ?? null,
     n: flags.n ?? 1,
     source: flags.source,
+    reference_images: edit?.described.reference_images ?? [],
+    mask: edit?.described.mask ?? null,
   };
   const naming = { template: settings.output.naming, dir: settings.output.dir, prompt, now };
   const writeSidecar = flags.sidecar && settings.output.sidecar;

@@ -1,15 +1,26 @@
 /** Read-only listings: `imagen backends`, `imagen images`, `imagen budget`. */
 import { alignedTable } from "../../../src/usage/format.js";
-import type { BackendInfo, BudgetAnswer, BudgetPeriod, ImageListing } from "../api-types.js";
+import type { BackendInfo, BudgetAnswer, ChainInfo, BudgetPeriod, ImageListing } from "../api-types.js";
 import type { Context } from "../context.js";
 import { printJson, usd } from "../terminal.js";
 
 export async function backendsCommand(ctx: Context): Promise<void> {
-  const answer = await (await ctx.client()).json<{ backends: BackendInfo[] }>("GET", "/v1/backends");
+  const answer = await (await ctx.client()).json<{ backends: BackendInfo[]; chains: ChainInfo[] }>("GET", "/v1/backends");
   if (ctx.json) return printJson(ctx.terminal, answer);
   ctx.terminal.out(
-    alignedTable([["NAME", "TYPE", "MODEL", "DEFAULT", "STATUS"], ...answer.backends.map((b) => [b.name, b.type, b.model, b.default ? "yes" : "", b.status])]),
+    alignedTable([
+      ["NAME", "TYPE", "MODEL", "DEFAULT", "EDITS", "STATUS"],
+      ...answer.backends.map((b) => [b.name, b.type, b.model, b.default ? "yes" : "", editsCell(b.edits), b.status]),
+      // A chain's MODEL is its members, in the order they are tried.
+      ...answer.chains.map((c) => [c.name, "chain", c.backends.join(">"), c.default ? "yes" : "", c.edits ? "yes" : "no", c.status]),
+    ]),
   );
+}
+
+/** "no", or how many images (and whether a mask) one edit may carry. */
+function editsCell(edits: BackendInfo["edits"]): string {
+  if (edits === null) return "no";
+  return `${edits.max_images} image${edits.max_images === 1 ? "" : "s"}${edits.mask ? " + mask" : ""}`;
 }
 
 export async function imagesCommand(ctx: Context, flags: { limit?: number; cursor?: string }): Promise<void> {

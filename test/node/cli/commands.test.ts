@@ -26,16 +26,19 @@ describe("imagen backends", () => {
     const run = await runCli(["backends"]);
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+MODEL\s+DEFAULT\s+STATUS$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^mock\s+mock\s+mock-png\s+yes\s+ok$/));
+    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+MODEL\s+DEFAULT\s+EDITS\s+STATUS$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^mock\s+mock\s+mock-png\s+yes\s+16 images \+ mask\s+ok$/));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^flux-schnell-replicate\s+replicate\s+black-forest-labs\/flux-schnell\s+not configured \(set REPLICATE_API_TOKEN\)$/),
+      expect.stringMatching(/^flux-schnell-replicate\s+replicate\s+black-forest-labs\/flux-schnell\s+no\s+not configured \(set REPLICATE_API_TOKEN\)$/),
     );
+    // Which can edit: an instance with edits off says no; a chain says yes when a member edits.
+    expect(lines).toContainEqual(expect.stringMatching(/^text-only\s+mock\s+mock-png\s+no\s+ok$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^edit-chain\s+chain\s+text-only>mock\s+yes\s+ok$/));
   });
 
   it("--json gives the service's document", async () => {
     const answer = await runJson<{ backends: { name: string; default: boolean }[] }>(["backends"]);
-    expect(answer.backends.map((b) => b.name).sort()).toEqual(["flux-schnell-replicate", "mock", "mock-broken", "mock-hold", "mock-slow"]);
+    expect(answer.backends.map((b) => b.name).sort()).toEqual(["flux-schnell-replicate", "mock", "mock-broken", "mock-hold", "mock-slow", "text-only"]);
     expect(answer.backends.find((b) => b.default)?.name).toBe("mock");
   });
 });

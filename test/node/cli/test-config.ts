@@ -16,6 +16,8 @@ export const CLI_TEST_CONFIG = {
     "mock-slow": { type: "mock", model: "mock-png", latency_ms: SLOW_MOCK_MS },
     "mock-hold": { type: "mock", model: "mock-png", latency_ms: HOLDING_MOCK_MS },
     "mock-broken": { type: "mock", model: "mock-png", failure_rate: 1, failure_kind: "unavailable" },
+    // Makes images from text only: an edit sent to it is the service's 400 naming the ones that can.
+    "text-only": { type: "mock", model: "mock-png", edits: false },
     "flux-schnell-replicate": {
       type: "replicate",
       model: "black-forest-labs/flux-schnell",
@@ -23,6 +25,7 @@ export const CLI_TEST_CONFIG = {
       default_steps: 4,
     },
   },
+  chains: { "edit-chain": { backends: ["text-only", "mock"] } },
   styles: {
     "blog-header": { template: "{prompt}, wide editorial blog header", size: "256x128" },
   },
