@@ -89,7 +89,7 @@ Deno.test("a POST with the shared secret runs the refresh and answers its report
     report.sources.map((s) => [s.source, s.unchanged]),
     [
       ["portkey:openai", 18],
-      ["portkey:together-ai", 4],
+      ["portkey:together-ai", 7],
     ],
   );
   assert.equal((await store.lastRun())?.ok, true);
