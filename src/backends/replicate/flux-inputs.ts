@@ -60,29 +60,13 @@ export const ASPECT_RATIO_SIZES = {
 export type AspectRatio = keyof typeof ASPECT_RATIO_SIZES;
 export const aspectRatios = Object.keys(ASPECT_RATIO_SIZES) as [AspectRatio, ...AspectRatio[]];
 
-/** The listed ratio closest to WxH (compared on a log scale, so 2:1 and 1:2 are equally far from 1:1). */
-function nearestAspectRatio(width: number, height: number): AspectRatio {
-  const wanted = Math.log(width / height);
-  let best: AspectRatio = "1:1";
-  let bestDistance = Infinity;
-  for (const ratio of aspectRatios) {
-    const [w, h] = ratio.split(":").map(Number) as [number, number];
-    const distance = Math.abs(Math.log(w / h) - wanted);
-    if (distance < bestDistance) {
-      best = ratio;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
 /** Kontext's ratios besides `match_input_image` (the model's input schema). */
 const KONTEXT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21", "2:1", "1:2"] as const;
 
-/** The listed ratio closest to WxH (compared on a log scale). */
-function nearestOf(ratios: readonly string[], width: number, height: number): string {
+/** The listed ratio closest to WxH (compared on a log scale, so 2:1 and 1:2 are equally far from 1:1). */
+function nearestOf<Ratio extends string>(ratios: readonly [Ratio, ...Ratio[]], width: number, height: number): Ratio {
   const wanted = Math.log(width / height);
-  let best = ratios[0]!;
+  let best = ratios[0];
   let bestDistance = Infinity;
   for (const ratio of ratios) {
     const [w, h] = ratio.split(":").map(Number) as [number, number];
@@ -159,7 +143,7 @@ export function fluxInput(spec: GenerationSpec, options: FluxInputOptions): Reco
     }
     return {
       ...base,
-      aspect_ratio: nearestAspectRatio(spec.width, spec.height),
+      aspect_ratio: nearestOf(aspectRatios, spec.width, spec.height),
       // Between the two sizes the model offers, pick the one nearer the requested area.
       megapixels: spec.width * spec.height <= 0.5 * 1024 * 1024 ? "0.25" : "1",
       num_outputs: spec.n,
