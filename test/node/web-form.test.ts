@@ -291,8 +291,16 @@ describe("the web form", () => {
     ]);
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>("#results figure img")].every((img) => img.naturalWidth > 0));
     // The mock inverts its input: the result's pixels are the source's, inverted (read back from the page itself).
-    const [source, result] = await page.$$eval("#results figure img", (imgs) =>
-      (imgs as HTMLImageElement[]).map((img) => {
+    // Each image is decoded before it is drawn: a loaded <img> may not be decoded yet, and drawing it then gives black.
+    const [source, result] = await page.$$eval("#results figure img", async (imgs) =>
+      (
+        await Promise.all(
+          (imgs as HTMLImageElement[]).map(async (img) => {
+            await img.decode();
+            return img;
+          }),
+        )
+      ).map((img) => {
         const canvas = document.createElement("canvas");
         canvas.width = img.naturalWidth;
         canvas.height = img.naturalHeight;
